@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make                  build bpf_preload.ko for the running kernel
+#   make KDIR=<tree>      ... for the kernel whose kbuild tree is <tree>
+#   make check            build for Debian's newest 6.1 and 6.12 kernels and
+#                         run the test suite on each under QEMU
+#   make run              boot the newest Debian kernel with the module and
+#                         show maps.debug, progs.debug and bpftool prog show
+#   make skeletons        regenerate iterators/*.lskel-*.h
+#   make clean
+
+KDIR ?= /lib/modules/$(shell uname -r)/build
+LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
+
+.PHONY: all modules check run skeletons check-skeletons deps clean
+
+all: modules
+
+# kbuild reads ./Kbuild; .skel_include lets the generated skeleton find
+# libbpf's <bpf/skel_internal.h> without putting all of /usr/include on the
+# kernel's include path.
+modules:
+	@scripts/check-kernel.sh "$(KDIR)" "$(LIBBPF_SKEL_INTERNAL)"
+	@mkdir -p .skel_include/bpf
+	@ln -sf "$(LIBBPF_SKEL_INTERNAL)" .skel_include/bpf/skel_internal.h
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+
+deps:
+	@scripts/deps.sh
+
+check: deps
+	scripts/suite.sh check
+
+run: deps
+	scripts/suite.sh run
+
+skeletons:
+	$(MAKE) -C iterators
+
+check-skeletons:
+	$(MAKE) -C iterators check
+
+clean:
+	@if [ -d "$(KDIR)" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; fi
+	rm -rf .skel_include build

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C glue for the C++ core: the module macros, the light skeleton (whose
+ * header needs kernel headers) and the kernel helpers that are inline or
+ * macros. Everything here forwards; the decisions are in bpf_preload_kern.cpp.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/err.h>
+#include <linux/init.h>
+#include <linux/module.h>
+#include <linux/printk.h>
+#include <linux/version.h>
+#include "bpf_preload_glue.h"
+#include "iterators/iterators.lskel.h"
+
+struct iterators *bpf_preload_skel_open(void)
+{
+	return iterators__open();
+}
+
+int bpf_preload_skel_load(struct iterators *skel)
+{
+	return iterators__load(skel);
+}
+
+int bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel)
+{
+	return iterators__dump_bpf_map__attach(skel);
+}
+
+int bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel)
+{
+	return iterators__dump_bpf_prog__attach(skel);
+}
+
+void bpf_preload_skel_get_fds(struct iterators *skel,
+			      struct bpf_preload_skel_fds *fds)
+{
+	fds->link[0] = &skel->links.dump_bpf_map_fd;
+	fds->link[1] = &skel->links.dump_bpf_prog_fd;
+	fds->prog[0] = &skel->progs.dump_bpf_map.prog_fd;
+	fds->prog[1] = &skel->progs.dump_bpf_prog.prog_fd;
+	fds->rodata_map = &skel->maps.rodata.map_fd;
+}
+
+void bpf_preload_skel_destroy(struct iterators *skel)
+{
+	iterators__destroy(skel);
+}
+
+int bpf_preload_link_get(int fd, struct bpf_link **link)
+{
+	*link = bpf_link_get_from_fd(fd);
+	return PTR_ERR_OR_ZERO(*link);
+}
+
+struct bpf_preload_ops *bpf_preload_ops_cmpxchg(struct bpf_preload_ops *old,
+						struct bpf_preload_ops *new_ops)
+{
+	return cmpxchg(&bpf_preload_ops, old, new_ops);
+}
+
+struct module *bpf_preload_this_module(void)
+{
+	return THIS_MODULE;
+}
+
+void bpf_preload_report(const char *step, int err)
+{
+	pr_err("%s failed: %d\n", step, err);
+}
+
+static int __init bpf_preload_module_init(void)
+{
+	return bpf_preload_init();
+}
+
+static void __exit bpf_preload_module_exit(void)
+{
+	bpf_preload_exit();
+}
+
+late_initcall(bpf_preload_module_init);
+module_exit(bpf_preload_module_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("bpffs maps.debug and progs.debug, in freestanding C++");
+/* Since 6.12 kern_sys_bpf() and friends are exported to BPF_INTERNAL only. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+MODULE_IMPORT_NS("BPF_INTERNAL");
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+MODULE_IMPORT_NS(BPF_INTERNAL);
+#endif

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The one C/C++ boundary. The C glue (bpf_preload_glue.c) wraps what only C
+ * can reach: the generated light skeleton, inline kernel helpers and the
+ * module macros. The C++ core (bpf_preload_kern.cpp) implements the module.
+ * Errors cross as negative errno values.
+ */
+#ifndef BPF_PRELOAD_GLUE_H
+#define BPF_PRELOAD_GLUE_H
+
+#include "bpf_preload.h"
+
+struct iterators;	/* the light skeleton, opaque to C++ */
+
+/* Where the skeleton keeps its file descriptors. */
+struct bpf_preload_skel_fds {
+	int *link[BPF_PRELOAD_LINKS];	/* dump_bpf_map, dump_bpf_prog */
+	int *prog[BPF_PRELOAD_LINKS];
+	int *rodata_map;
+};
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Light skeleton, forwarded from the generated iterators__*() functions. */
+struct iterators *bpf_preload_skel_open(void);
+int bpf_preload_skel_load(struct iterators *skel);
+/* Each returns the new link's fd or a negative errno. */
+int bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel);
+int bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel);
+void bpf_preload_skel_get_fds(struct iterators *skel,
+			      struct bpf_preload_skel_fds *fds);
+void bpf_preload_skel_destroy(struct iterators *skel);
+
+/* bpf_link_get_from_fd() with its ERR_PTR turned into an errno. */
+int bpf_preload_link_get(int fd, struct bpf_link **link);
+
+/* cmpxchg() on bpf_preload_ops; returns the value found. */
+struct bpf_preload_ops *bpf_preload_ops_cmpxchg(struct bpf_preload_ops *old,
+						struct bpf_preload_ops *new_ops);
+
+struct module *bpf_preload_this_module(void);
+
+/* One pr_err() naming the failed step and its errno. */
+void bpf_preload_report(const char *step, int err);
+
+/* Exported by the kernel with these prototypes since v5.11. */
+void bpf_link_put(struct bpf_link *link);
+int close_fd(unsigned int fd);
+
+/* Implemented in C++. */
+int bpf_preload_init(void);
+void bpf_preload_exit(void);
+int bpf_preload_fill(struct bpf_preload_info *info);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BPF_PRELOAD_GLUE_H */

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: GPL-2.0
+//
+// bpf_preload: load the iterator light skeleton, keep one reference to each
+// iterator link, and hand the links to bpffs through bpf_preload_ops so that
+// every bpffs mount shows maps.debug and progs.debug.
+//
+// Freestanding C++20: no exceptions, no RTTI, no library, no global
+// constructors. Everything the kernel headers hide behind macros or inline
+// functions is reached through bpf_preload_glue.h.
+
+#include "bpf_preload_glue.h"
+
+namespace {
+
+// -- Utilities the standard library would give us -------------------------
+
+template <typename T> struct remove_reference {
+	using type = T;
+};
+template <typename T> struct remove_reference<T &> {
+	using type = T;
+};
+
+template <typename T>
+constexpr typename remove_reference<T>::type &&move(T &&value)
+{
+	return static_cast<typename remove_reference<T>::type &&>(value);
+}
+
+template <typename T, typename U = T>
+constexpr T exchange(T &object, U &&replacement)
+{
+	T old = move(object);
+	object = static_cast<U &&>(replacement);
+	return old;
+}
+
+constexpr int kENOMEM = 12;
+constexpr int kEBUSY = 16;
+
+// -- Errors as values ------------------------------------------------------
+
+// A failed step and its negative errno. code == 0 means "no error".
+struct Error {
+	const char *step = nullptr;
+	int code = 0;
+};
+
+template <typename T> class [[nodiscard]] ErrorOr {
+public:
+	ErrorOr(T &&value) : value_(move(value)) {}
+	ErrorOr(Error error) : error_(error) {}
+
+	[[nodiscard]] bool is_error() const { return error_.code != 0; }
+	[[nodiscard]] Error error() const { return error_; }
+	[[nodiscard]] T release_value() { return move(value_); }
+
+private:
+	T value_{};
+	Error error_{};
+};
+
+template <> class [[nodiscard]] ErrorOr<void> {
+public:
+	ErrorOr() = default;
+	ErrorOr(Error error) : error_(error) {}
+
+	[[nodiscard]] bool is_error() const { return error_.code != 0; }
+	[[nodiscard]] Error error() const { return error_; }
+	void release_value() {}
+
+private:
+	Error error_{};
+};
+
+// Turns a kernel return value (negative errno on failure) into an ErrorOr.
+[[nodiscard]] ErrorOr<void> check(const char *step, int ret)
+{
+	if (ret < 0)
+		return Error{step, ret};
+	return {};
+}
+
+// Same for a kernel call that returns an fd or a negative errno.
+[[nodiscard]] ErrorOr<int> check_fd(const char *step, int ret)
+{
+	if (ret < 0)
+		return Error{step, ret};
+	return ret;
+}
+
+// Evaluates an ErrorOr expression; returns its error from the enclosing
+// function, or yields its value.
+#define TRY(expression)                                      \
+	({                                                   \
+		auto _result = (expression);                 \
+		if (_result.is_error())                      \
+			return _result.error();              \
+		_result.release_value();                     \
+	})
+
+// -- Owners ----------------------------------------------------------------
+
+// One reference on a bpf_link, dropped when the owner goes away.
+class LinkRef {
+public:
+	LinkRef() = default;
+	explicit LinkRef(bpf_link *link) : link_(link) {}
+	LinkRef(LinkRef &&other) : link_(exchange(other.link_, nullptr)) {}
+	LinkRef &operator=(LinkRef &&other)
+	{
+		reset(exchange(other.link_, nullptr));
+		return *this;
+	}
+	LinkRef(const LinkRef &) = delete;
+	LinkRef &operator=(const LinkRef &) = delete;
+	~LinkRef() { reset(nullptr); }
+
+	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const char *step, int fd)
+	{
+		bpf_link *link = nullptr;
+		TRY(check(step, bpf_preload_link_get(fd, &link)));
+		return LinkRef(link);
+	}
+
+	// Gives up ownership; the caller now holds the reference.
+	[[nodiscard]] bpf_link *leak() { return exchange(link_, nullptr); }
+
+private:
+	void reset(bpf_link *link)
+	{
+		if (link_)
+			bpf_link_put(link_);
+		link_ = link;
+	}
+
+	bpf_link *link_ = nullptr;
+};
+
+// The light skeleton: its memory and every fd it holds. Which fds are real
+// is tracked here rather than read back from the skeleton: a slot of 0 means
+// "unset" to the generated code, which therefore never closes fd 0, yet fd 0
+// is free when we run in init's context at late_initcall.
+class Skeleton {
+public:
+	Skeleton() = default;
+	Skeleton(Skeleton &&other)
+		: skel_(exchange(other.skel_, nullptr)), loaded_(other.loaded_)
+	{
+		for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
+			attached_[i] = other.attached_[i];
+	}
+	Skeleton &operator=(Skeleton &&) = delete;
+	Skeleton(const Skeleton &) = delete;
+	Skeleton &operator=(const Skeleton &) = delete;
+
+	~Skeleton()
+	{
+		if (!skel_)
+			return;
+		close_fds();
+		bpf_preload_skel_destroy(skel_);
+	}
+
+	[[nodiscard]] static ErrorOr<Skeleton> open()
+	{
+		iterators *skel = bpf_preload_skel_open();
+		if (!skel)
+			return Error{"open skeleton", -kENOMEM};
+		return Skeleton(skel);
+	}
+
+	[[nodiscard]] ErrorOr<void> load()
+	{
+		TRY(check("load skeleton", bpf_preload_skel_load(skel_)));
+		loaded_ = true;
+		return {};
+	}
+
+	// Attaches program i (0: dump_bpf_map, 1: dump_bpf_prog) and returns
+	// the fd of its iterator link, which the skeleton keeps.
+	[[nodiscard]] ErrorOr<int> attach(int i)
+	{
+		int fd = TRY(check_fd(kPrograms[i].attach_step,
+				      kPrograms[i].attach(skel_)));
+		*slots().link[i] = fd;
+		attached_[i] = true;
+		return fd;
+	}
+
+private:
+	struct Program {
+		int (*attach)(iterators *skel);
+		const char *attach_step;
+	};
+	static constexpr Program kPrograms[BPF_PRELOAD_LINKS] = {
+		{bpf_preload_skel_attach_dump_bpf_map, "attach dump_bpf_map"},
+		{bpf_preload_skel_attach_dump_bpf_prog, "attach dump_bpf_prog"},
+	};
+
+	explicit Skeleton(iterators *skel) : skel_(skel) {}
+
+	[[nodiscard]] bpf_preload_skel_fds slots() const
+	{
+		bpf_preload_skel_fds fds{};
+		bpf_preload_skel_get_fds(skel_, &fds);
+		return fds;
+	}
+
+	// Closes the fds we know to be real and zeroes every slot, so that
+	// the generated destructor only frees memory.
+	void close_fds()
+	{
+		bpf_preload_skel_fds fds = slots();
+		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
+			close_slot(fds.link[i], attached_[i]);
+			close_slot(fds.prog[i], loaded_);
+		}
+		close_slot(fds.rodata_map, loaded_);
+	}
+
+	static void close_slot(int *slot, bool real)
+	{
+		if (real)
+			close_fd(static_cast<unsigned int>(*slot));
+		*slot = 0;
+	}
+
+	iterators *skel_ = nullptr;
+	bool loaded_ = false;
+	bool attached_[BPF_PRELOAD_LINKS] = {};
+};
+
+// The two links bpffs pins, in bpf_preload_info order.
+struct PreloadLinks {
+	LinkRef link[BPF_PRELOAD_LINKS];
+};
+
+constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
+						       "progs.debug"};
+constexpr const char *kLinkGetSteps[BPF_PRELOAD_LINKS] = {
+	"get link of dump_bpf_map", "get link of dump_bpf_prog"};
+
+// Loads and attaches both iterators and returns a reference on each link.
+// The skeleton, and with it every fd this created in the calling task, is
+// gone on return, success or not: the references keep links, programs and
+// the rodata map alive.
+[[nodiscard]] ErrorOr<PreloadLinks> load_links()
+{
+	Skeleton skel = TRY(Skeleton::open());
+	TRY(skel.load());
+
+	PreloadLinks links;
+	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
+		int fd = TRY(skel.attach(i));
+		links.link[i] = TRY(LinkRef::from_fd(kLinkGetSteps[i], fd));
+	}
+	return links;
+}
+
+// -- Module state ----------------------------------------------------------
+
+// The references the module holds between init and exit. Raw pointers keep
+// the state constant-initialised and free of destructors: hold() and
+// drop_held() move ownership in and out of it.
+constinit bpf_link *held_links[BPF_PRELOAD_LINKS] = {};
+
+constinit struct bpf_preload_ops ops = {bpf_preload_fill, nullptr};
+
+void hold(PreloadLinks links)
+{
+	for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
+		held_links[i] = links.link[i].leak();
+}
+
+void drop_held()
+{
+	for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
+		LinkRef dropped(exchange(held_links[i], nullptr));
+}
+
+void copy_name(char (&dst)[16], const char *src)
+{
+	unsigned int i = 0;
+	for (; src[i] && i + 1 < sizeof(dst); i++)
+		dst[i] = src[i];
+	for (; i < sizeof(dst); i++)
+		dst[i] = '\0';
+}
+
+// Publishes our ops unless another module got there first; the kernel's own
+// preload code would overwrite theirs silently.
+[[nodiscard]] ErrorOr<void> register_ops()
+{
+	ops.owner = bpf_preload_this_module();
+	if (bpf_preload_ops_cmpxchg(nullptr, &ops))
+		return Error{"register bpf_preload_ops (already set)", -kEBUSY};
+	return {};
+}
+
+[[nodiscard]] ErrorOr<void> init()
+{
+	// bpffs may call bpf_preload_fill() as soon as the ops are published,
+	// so the links are held first.
+	hold(TRY(load_links()));
+	if (ErrorOr<void> registered = register_ops(); registered.is_error()) {
+		drop_held();
+		return registered.error();
+	}
+	return {};
+}
+
+} // namespace
+
+// Called by bpffs, under its preload mutex and with a reference on our
+// module, to learn which links to pin into a new mount.
+extern "C" int bpf_preload_fill(bpf_preload_info *info)
+{
+	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
+		copy_name(info[i].link_name, kLinkNames[i]);
+		info[i].link = held_links[i];
+	}
+	return 0;
+}
+
+extern "C" int bpf_preload_init(void)
+{
+	ErrorOr<void> result = init();
+	if (!result.is_error())
+		return 0;
+	bpf_preload_report(result.error().step, result.error().code);
+	return result.error().code;
+}
+
+extern "C" void bpf_preload_exit(void)
+{
+	// Only our own ops are cleared. The module loader only gets here with
+	// no reference held on us, so no bpf_preload_fill() call is in flight.
+	bpf_preload_ops_cmpxchg(&ops, nullptr);
+	drop_held();
+}

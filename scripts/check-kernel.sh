@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-kernel.sh KDIR SKEL_INTERNAL_H
+#
+# Says, before kbuild runs, why the kernel behind KDIR cannot host
+# bpf_preload.ko. The C++ compiler is checked in Kbuild, which knows it.
+set -euo pipefail
+
+kdir=$1
+skel_internal=$2
+fail() {
+	echo "bpf_preload: $*" >&2
+	exit 1
+}
+
+[ -f "$kdir/Makefile" ] && [ -f "$kdir/.config" ] ||
+	fail "no kbuild tree at $kdir: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>"
+
+config_set() {
+	grep -q "^$1=y" "$kdir/.config"
+}
+config_set CONFIG_BPF_SYSCALL ||
+	fail "$kdir: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with"
+config_set CONFIG_DEBUG_INFO_BTF ||
+	fail "$kdir: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF"
+if config_set CONFIG_BPF_PRELOAD; then
+	echo "bpf_preload: note: $kdir has CONFIG_BPF_PRELOAD=y; its own preload code owns the hook unless built as a module" >&2
+fi
+
+[ -f "$kdir/Module.symvers" ] ||
+	fail "$kdir has no Module.symvers; cannot tell whether bpf_preload_ops is exported"
+awk '$2 == "bpf_preload_ops" { found = 1 } END { exit !found }' "$kdir/Module.symvers" ||
+	fail "$kdir: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)"
+
+[ -f "$skel_internal" ] ||
+	fail "$skel_internal not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)"
