@@ -91,12 +91,12 @@ private:
 
 // Evaluates an ErrorOr expression; returns its error from the enclosing
 // function, or yields its value.
-#define TRY(expression)                                      \
-	({                                                   \
-		auto _result = (expression);                 \
-		if (_result.is_error())                      \
-			return _result.error();              \
-		_result.release_value();                     \
+#define TRY(expression)                                                        \
+	({                                                                     \
+		auto _result = (expression);                                   \
+		if (_result.is_error())                                        \
+			return _result.error();                                \
+		_result.release_value();                                       \
 	})
 
 // -- Owners ----------------------------------------------------------------
@@ -145,7 +145,7 @@ class Skeleton {
 public:
 	Skeleton() = default;
 	Skeleton(Skeleton &&other)
-		: skel_(exchange(other.skel_, nullptr)), loaded_(other.loaded_)
+	    : skel_(exchange(other.skel_, nullptr)), loaded_(other.loaded_)
 	{
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
 			attached_[i] = other.attached_[i];
