@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU (TCG) and return the
+# exit code of the guest's /run-in-vm.
+#
+#   vm.sh --kernel <vmlinuz> --initrd <cpio.gz> [--timeout 300] [--log <file>]
+#         [--append "extra cmdline"] [--mem 1G] [--smp 2] [--qemu-arg <arg>]...
+#
+# The serial console is streamed to stdout and to the log file, with the \r
+# of the serial line and the firmware's terminal escape codes stripped.
+# Exit status:
+#   <rc>  the guest printed BPF_PRELOAD_VM_EXIT=<rc> (rc of /run-in-vm)
+#   124   timeout: the guest did not finish in time; QEMU was killed
+#   125   the guest ended without the marker (kernel panic, oops, crash) or
+#         QEMU failed to start
+#   130   interrupted
+# Always TCG (`-accel tcg -cpu max`): nested KVM is not usable on our hosts.
+# The kernel runs with loglevel=4 (only errors and worse on the console; the
+# tests read dmesg), panic=-1 and oops=panic (an oops ends the VM instead of
+# letting a test carry on), and -no-reboot, so any panic ends QEMU at once.
+set -euo pipefail
+
+readonly PROG=${0##*/}
+readonly MARKER=BPF_PRELOAD_VM_EXIT
+readonly -a APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 125; }
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+usage() {
+	cat >&2 <<EOF
+usage: $PROG --kernel <vmlinuz> --initrd <cpio.gz> [--timeout SECS] [--log FILE]
+          [--append "extra kernel cmdline"] [--mem 1G] [--smp 2] [--qemu-arg ARG]...
+EOF
+	exit 2
+}
+
+kernel="" initrd="" timeout_s=300 logfile="" append="" mem=1G smp=2
+qemu_extra=()
+while (($#)); do
+	case $1 in
+	--kernel) kernel=${2:?--kernel needs a value}; shift ;;
+	--initrd) initrd=${2:?--initrd needs a value}; shift ;;
+	--timeout) timeout_s=${2:?--timeout needs a value}; shift ;;
+	--log) logfile=${2:?--log needs a value}; shift ;;
+	--append) append=${2?--append needs a value}; shift ;;
+	--mem) mem=${2:?--mem needs a value}; shift ;;
+	--smp) smp=${2:?--smp needs a value}; shift ;;
+	--qemu-arg) qemu_extra+=("${2?--qemu-arg needs a value}"); shift ;;
+	-h | --help) usage ;;
+	*) printf '%s: unknown argument: %s\n' "$PROG" "$1" >&2; usage ;;
+	esac
+	shift
+done
+[[ -n $kernel && -n $initrd ]] || usage
+[[ -f $kernel ]] || die "kernel $kernel not found"
+[[ -f $initrd ]] || die "initrd $initrd not found"
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
+
+QEMU=qemu-system-x86_64
+if ! command -v "$QEMU" >/dev/null 2>&1; then
+	[[ $(id -u) -eq 0 ]] || die "$QEMU missing: apt-get install qemu-system-x86"
+	log "installing qemu-system-x86"
+	DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" -y -qq \
+		--no-install-recommends install qemu-system-x86 >&2 ||
+		die "cannot install qemu-system-x86"
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/vm.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+logref=""
+if [[ -z $logfile ]]; then
+	logfile=$work/console.log
+else
+	logref=" (log: $logfile)"
+	mkdir -p "$(dirname -- "$logfile")"
+fi
+
+cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4 edd=off rdinit=/init"
+[[ -z $append ]] || cmdline+=" $append"
+
+qemu_cmd=(
+	"$QEMU" -accel tcg -cpu max -m "$mem" -smp "$smp"
+	-nographic -no-reboot -nic none
+	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
+	"${qemu_extra[@]}"
+)
+
+log "booting ${kernel##*/} (timeout ${timeout_s}s)${logref}"
+# Console -> fifo -> strip \r -> stdout + log. QEMU runs in the background so
+# that a signal to us can stop it (timeout(1) puts it in its own process group).
+mkfifo "$work/console"
+sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c78]//g' <"$work/console" | tee "$logfile" &
+reader=$!
+start=$EPOCHREALTIME
+timeout --kill-after=10 "$timeout_s" "${qemu_cmd[@]}" </dev/null >"$work/console" 2>&1 &
+qpid=$!
+
+interrupted=0
+# shellcheck disable=SC2317 # invoked via trap
+on_signal() {
+	interrupted=1
+	kill -TERM "$qpid" 2>/dev/null || true
+}
+trap on_signal INT TERM HUP
+
+qrc=0
+wait "$qpid" || qrc=$?
+# A trapped signal interrupts `wait`; wait again until QEMU is really gone.
+while kill -0 "$qpid" 2>/dev/null; do
+	qrc=0
+	wait "$qpid" || qrc=$?
+done
+wait "$reader" || true
+trap - INT TERM HUP
+elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
+
+if ((interrupted)); then
+	log "interrupted after ${elapsed}s; QEMU stopped"
+	exit 130
+fi
+if ((qrc == 124 || qrc == 137)); then
+	log "TIMEOUT: guest did not finish within ${timeout_s}s; QEMU killed${logref}"
+	exit 124
+fi
+
+marker=$(grep -aoE "${MARKER}=[0-9]+" "$logfile" | tail -n 1 || true)
+if [[ -z $marker ]]; then
+	reason="guest ended without ${MARKER} marker"
+	if grep -aq 'Kernel panic' "$logfile"; then
+		reason+=": kernel panic: $(grep -a -m1 'Kernel panic' "$logfile" | sed 's/^.*Kernel panic - //')"
+	elif ((qrc != 0)); then
+		reason+=": QEMU exited with status $qrc"
+	fi
+	log "FAILED after ${elapsed}s: ${reason}${logref}"
+	exit 125
+fi
+((qrc == 0)) || log "warning: QEMU exited with status $qrc after the marker"
+
+rc=${marker#*=}
+log "guest exit rc=$rc after ${elapsed}s"
+exit "$rc"
