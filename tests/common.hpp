@@ -1,0 +1,155 @@
+// Small helpers shared by the bpf_preload test programs.
+#pragma once
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+namespace t {
+
+// "ENOENT (No such file or directory)"
+inline std::string errstr(int err)
+{
+	const char *name = strerrorname_np(err);
+	std::string s = name ? name : ("errno " + std::to_string(err));
+	return s + " (" + strerror(err) + ")";
+}
+
+// Counts failed checks; prints one line per failure (and, if verbose, per
+// passed check) so that a failing run says exactly what went wrong.
+class Checks {
+public:
+	explicit Checks(const char *prog) : prog_(prog) {}
+
+	bool verbose = false; // also report passed checks
+	bool silent = false;  // report nothing, only count
+
+	[[gnu::format(printf, 3, 4)]]
+	bool expect(bool cond, const char *fmt, ...)
+	{
+		va_list ap;
+		if (!silent && (!cond || verbose)) {
+			std::fprintf(cond ? stdout : stderr, "%s: %s: ", prog_,
+				     cond ? "ok" : "FAIL");
+			va_start(ap, fmt);
+			std::vfprintf(cond ? stdout : stderr, fmt, ap);
+			va_end(ap);
+			std::fputc('\n', cond ? stdout : stderr);
+		}
+		if (!cond)
+			failures_++;
+		else
+			passes_++;
+		return cond;
+	}
+
+	// Like expect() for a syscall-style result: rc < 0 is a failure and
+	// errno (saved by the caller as err) is appended to the message.
+	[[gnu::format(printf, 4, 5)]]
+	bool expect_ok(int rc, int err, const char *fmt, ...)
+	{
+		char msg[512];
+		va_list ap;
+		va_start(ap, fmt);
+		std::vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		if (rc < 0)
+			return expect(false, "%s: %s", msg, errstr(err).c_str());
+		return expect(true, "%s", msg);
+	}
+
+	int failures() const { return failures_; }
+	int passes() const { return passes_; }
+
+	int finish() const
+	{
+		if (silent)
+			return failures_ ? 1 : 0;
+		std::fprintf(failures_ ? stderr : stdout,
+			     "%s: %d check(s) passed, %d failed\n", prog_,
+			     passes_, failures_);
+		return failures_ ? 1 : 0;
+	}
+
+private:
+	const char *prog_;
+	int failures_ = 0;
+	int passes_ = 0;
+};
+
+// Whole content of a file read with read(2) in chunks of `chunk` bytes
+// (seq_file-backed files like maps.debug are produced piecewise); nullopt
+// and errno set on failure.
+inline std::optional<std::string> read_file(const std::string &path,
+					    size_t chunk = 4096)
+{
+	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return std::nullopt;
+	std::string out;
+	std::string buf(chunk, '\0');
+	for (;;) {
+		ssize_t n = read(fd, buf.data(), buf.size());
+		if (n < 0) {
+			int err = errno;
+			close(fd);
+			errno = err;
+			return std::nullopt;
+		}
+		if (n == 0)
+			break;
+		out.append(buf.data(), static_cast<size_t>(n));
+	}
+	close(fd);
+	return out;
+}
+
+// Running kernel's major.minor, e.g. {6, 12}.
+struct KernelVersion {
+	int major = 0;
+	int minor = 0;
+	bool at_least(int ma, int mi) const
+	{
+		return major > ma || (major == ma && minor >= mi);
+	}
+};
+
+inline KernelVersion running_kernel()
+{
+	KernelVersion v;
+	struct utsname u;
+	if (uname(&u) == 0)
+		std::sscanf(u.release, "%d.%d", &v.major, &v.minor);
+	return v;
+}
+
+// Printable form of a line for diagnostics: non-printables escaped, so that
+// trailing spaces and stray bytes are visible.
+inline std::string visible(std::string_view s)
+{
+	std::string out = "\"";
+	for (unsigned char c : s) {
+		if (c == '"' || c == '\\') {
+			out += '\\';
+			out += static_cast<char>(c);
+		} else if (c == '\n') {
+			out += "\\n";
+		} else if (c < 0x20 || c >= 0x7f) {
+			char b[8];
+			std::snprintf(b, sizeof(b), "\\x%02x", c);
+			out += b;
+		} else {
+			out += static_cast<char>(c);
+		}
+	}
+	return out + "\"";
+}
+
+} // namespace t

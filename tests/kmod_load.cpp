@@ -1,0 +1,60 @@
+// kmod_load: load a kernel module with finit_module(2) and report the exact
+// errno, which busybox insmod only shows as a message.
+//
+//   kmod_load PATH                    exit 0 if the module loaded
+//   kmod_load -e ERRNO_NAME PATH      exit 0 only if loading fails with that
+//                                     errno, e.g. -e EEXIST
+
+#include "common.hpp"
+
+#include <string>
+#include <sys/syscall.h>
+
+int main(int argc, char **argv)
+{
+	std::setvbuf(stdout, nullptr, _IOLBF, 0);
+	std::string expect;
+	int opt;
+	while ((opt = getopt(argc, argv, "e:")) != -1) {
+		if (opt != 'e') {
+			std::fprintf(stderr,
+				     "usage: kmod_load [-e ERRNO_NAME] PATH\n");
+			return 2;
+		}
+		expect = optarg;
+	}
+	if (optind + 1 != argc) {
+		std::fprintf(stderr, "usage: kmod_load [-e ERRNO_NAME] PATH\n");
+		return 2;
+	}
+	const char *path = argv[optind];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		std::fprintf(stderr, "kmod_load: open %s: %s\n", path,
+			     t::errstr(errno).c_str());
+		return 1;
+	}
+	long rc = syscall(SYS_finit_module, fd, "", 0);
+	int err = errno;
+	close(fd);
+
+	if (rc == 0) {
+		std::printf("kmod_load: %s loaded\n", path);
+		if (!expect.empty()) {
+			std::fprintf(stderr, "kmod_load: expected %s, but the "
+					     "module loaded\n",
+				     expect.c_str());
+			return 1;
+		}
+		return 0;
+	}
+	std::string got = strerrorname_np(err) ? strerrorname_np(err) : "?";
+	std::printf("kmod_load: finit_module %s: %s\n", path,
+		    t::errstr(err).c_str());
+	if (!expect.empty() && got == expect)
+		return 0;
+	if (!expect.empty())
+		std::fprintf(stderr, "kmod_load: expected %s, got %s\n",
+			     expect.c_str(), got.c_str());
+	return 1;
+}
