@@ -64,11 +64,12 @@ bool list_progs(std::vector<Prog> &out)
 			return false;
 		}
 		std::string b;
-		out.push_back({id,
-			       or_num(libbpf_bpf_prog_type_str(
-					      static_cast<bpf_prog_type>(info.type)),
-				      info.type, b),
-			       info.name});
+		out.push_back(
+			{id,
+			 or_num(libbpf_bpf_prog_type_str(
+					static_cast<bpf_prog_type>(info.type)),
+				info.type, b),
+			 info.name});
 	}
 	if (errno != ENOENT) {
 		std::fprintf(stderr, "bpf_prog_get_next_id: %s\n",
@@ -98,8 +99,8 @@ bool list_links(std::vector<Link> &out)
 		int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
 		if (rc == 0 && info.type == BPF_LINK_TYPE_ITER) {
 			info = {};
-			info.iter.target_name =
-				reinterpret_cast<__u64>(static_cast<void *>(target));
+			info.iter.target_name = reinterpret_cast<__u64>(
+				static_cast<void *>(target));
 			info.iter.target_name_len = sizeof(target);
 			len = sizeof(info);
 			rc = bpf_obj_get_info_by_fd(fd, &info, &len);
@@ -112,11 +113,12 @@ bool list_links(std::vector<Link> &out)
 			return false;
 		}
 		std::string b;
-		out.push_back({id,
-			       or_num(libbpf_bpf_link_type_str(
-					      static_cast<bpf_link_type>(info.type)),
-				      info.type, b),
-			       info.prog_id, target});
+		out.push_back(
+			{id,
+			 or_num(libbpf_bpf_link_type_str(
+					static_cast<bpf_link_type>(info.type)),
+				info.type, b),
+			 info.prog_id, target});
 	}
 	if (errno != ENOENT) {
 		std::fprintf(stderr, "bpf_link_get_next_id: %s\n",
@@ -149,8 +151,9 @@ int wait_gone(int argc, char **argv)
 			for (const auto &n : names)
 				if (p.name == n)
 					left.push_back(p);
-		auto ms = duration_cast<milliseconds>(steady_clock::now() -
-						      start).count();
+		auto ms =
+			duration_cast<milliseconds>(steady_clock::now() - start)
+				.count();
 		if (left.empty()) {
 			std::printf("gone after %lld ms\n",
 				    static_cast<long long>(ms));
@@ -200,7 +203,8 @@ int main(int argc, char **argv)
 			return 1;
 		for (const auto &l : links)
 			std::printf("%u %s prog %u%s%s\n", l.id, l.type.c_str(),
-				    l.prog_id, l.target.empty() ? "" : " target ",
+				    l.prog_id,
+				    l.target.empty() ? "" : " target ",
 				    l.target.c_str());
 		return 0;
 	}

@@ -67,8 +67,7 @@ void check_debug_file(const std::string &path)
 		 path.c_str(), st.st_mode & 07777);
 	auto text = t::read_file(path);
 	if (!c.expect(text.has_value(), "read %s%s%s", path.c_str(),
-		      text ? "" : ": ",
-		      text ? "" : t::errstr(errno).c_str()))
+		      text ? "" : ": ", text ? "" : t::errstr(errno).c_str()))
 		return;
 	c.expect(text->find("iter") != std::string::npos,
 		 "%s contains \"iter\" (read %zu bytes)", path.c_str(),
@@ -99,13 +98,12 @@ bool wait_map_gone(__u32 id)
 
 void usage(FILE *f)
 {
-	std::fprintf(f,
-		     "usage: bpffs_ops [-n] [-v] [BASE]\n"
-		     "  BASE  where to create the temporary mount points "
-		     "(default /tmp)\n"
-		     "  -n    do not expect maps.debug/progs.debug (no "
-		     "bpf_preload)\n"
-		     "  -v    also print passed checks\n");
+	std::fprintf(f, "usage: bpffs_ops [-n] [-v] [BASE]\n"
+			"  BASE  where to create the temporary mount points "
+			"(default /tmp)\n"
+			"  -n    do not expect maps.debug/progs.debug (no "
+			"bpf_preload)\n"
+			"  -v    also print passed checks\n");
 }
 
 } // namespace
@@ -135,9 +133,9 @@ int main(int argc, char **argv)
 
 	// Private mount namespace: our mounts vanish with us, whatever happens.
 	if (!c.expect_ok(unshare(CLONE_NEWNS), errno, "unshare(CLONE_NEWNS)") ||
-	    !c.expect_ok(mount("none", "/", nullptr, MS_REC | MS_PRIVATE,
-			       nullptr),
-			 errno, "make / private (MS_REC|MS_PRIVATE)"))
+	    !c.expect_ok(
+		    mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr),
+		    errno, "make / private (MS_REC|MS_PRIVATE)"))
 		return c.finish();
 
 	std::string tmpl = base + "/bpffs_ops.XXXXXX";
@@ -151,10 +149,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 2; i++) {
 		if (!mkdir_ok(mnt[i]))
 			continue;
-		mounted[i] = c.expect_ok(mount("bpf", mnt[i].c_str(), "bpf", 0,
-					       nullptr),
-					 errno, "mount -t bpf bpf %s",
-					 mnt[i].c_str());
+		mounted[i] = c.expect_ok(
+			mount("bpf", mnt[i].c_str(), "bpf", 0, nullptr), errno,
+			"mount -t bpf bpf %s", mnt[i].c_str());
 	}
 
 	if (mounted[0] && mounted[1]) {
@@ -165,7 +162,8 @@ int main(int argc, char **argv)
 				check_debug_file(m + "/progs.debug");
 			} else {
 				c.expect(missing(m + "/maps.debug"),
-					 "%s/maps.debug absent (-n)", m.c_str());
+					 "%s/maps.debug absent (-n)",
+					 m.c_str());
 			}
 		}
 
@@ -180,24 +178,25 @@ int main(int argc, char **argv)
 		}
 
 		// 3. Directories with a marker inside, and a pinned map.
-		bool dirs = mkdir_ok(a + "/dir1") && mkdir_ok(a + "/dir1/in1") &&
+		bool dirs = mkdir_ok(a + "/dir1") &&
+			    mkdir_ok(a + "/dir1/in1") &&
 			    mkdir_ok(a + "/dir2") && mkdir_ok(a + "/dir2/in2");
 		int map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpffs_ops", 4,
 					    4, 1, nullptr);
-		c.expect_ok(map_fd, errno, "bpf_map_create(ARRAY, \"bpffs_ops\")");
+		c.expect_ok(map_fd, errno,
+			    "bpf_map_create(ARRAY, \"bpffs_ops\")");
 		__u32 map_id = 0;
 		bool pinned = false;
 		if (map_fd >= 0) {
 			struct bpf_map_info info = {};
 			__u32 len = sizeof(info);
-			if (c.expect_ok(bpf_obj_get_info_by_fd(map_fd, &info,
-							       &len),
-					errno, "map info"))
+			if (c.expect_ok(
+				    bpf_obj_get_info_by_fd(map_fd, &info, &len),
+				    errno, "map info"))
 				map_id = info.id;
-			pinned = c.expect_ok(bpf_obj_pin(map_fd,
-							 (a + "/map").c_str()),
-					     errno, "bpf_obj_pin %s/map",
-					     a.c_str());
+			pinned = c.expect_ok(
+				bpf_obj_pin(map_fd, (a + "/map").c_str()),
+				errno, "bpf_obj_pin %s/map", a.c_str());
 			if (pinned)
 				c.expect(pinned_map_id(a + "/map") == map_id,
 					 "bpf_obj_get %s/map returns map id %u",
@@ -209,34 +208,39 @@ int main(int argc, char **argv)
 			// 4. Exchange two directories.
 			if (c.expect_ok(rename2(a + "/dir1", a + "/dir2",
 						RENAME_EXCHANGE),
-					errno, "renameat2 dir1 <-> dir2 "
-					       "RENAME_EXCHANGE"))
-				c.expect(is_dir(a + "/dir1/in2") &&
-						 is_dir(a + "/dir2/in1") &&
-						 missing(a + "/dir1/in1") &&
-						 missing(a + "/dir2/in2"),
-					 "after the exchange dir1 holds in2 and "
-					 "dir2 holds in1");
+					errno,
+					"renameat2 dir1 <-> dir2 "
+					"RENAME_EXCHANGE"))
+				c.expect(
+					is_dir(a + "/dir1/in2") &&
+						is_dir(a + "/dir2/in1") &&
+						missing(a + "/dir1/in1") &&
+						missing(a + "/dir2/in2"),
+					"after the exchange dir1 holds in2 and "
+					"dir2 holds in1");
 
 			// 5. Exchange a directory with the pinned map.
 			if (c.expect_ok(rename2(a + "/dir1", a + "/map",
 						RENAME_EXCHANGE),
-					errno, "renameat2 dir1 <-> map "
-					       "RENAME_EXCHANGE"))
-				c.expect(pinned_map_id(a + "/dir1") == map_id &&
-						 is_dir(a + "/map/in2"),
-					 "after the exchange dir1 is the pinned "
-					 "map (id %u) and map is the directory",
-					 map_id);
+					errno,
+					"renameat2 dir1 <-> map "
+					"RENAME_EXCHANGE"))
+				c.expect(
+					pinned_map_id(a + "/dir1") == map_id &&
+						is_dir(a + "/map/in2"),
+					"after the exchange dir1 is the pinned "
+					"map (id %u) and map is the directory",
+					map_id);
 
 			// 6. RENAME_NOREPLACE onto an existing name.
 			int rc = rename2(a + "/dir2", a + "/dir1",
 					 RENAME_NOREPLACE);
 			int err = errno;
-			c.expect(rc < 0 && err == EEXIST,
-				 "renameat2 dir2 -> dir1 RENAME_NOREPLACE fails "
-				 "with EEXIST (got %s)",
-				 rc < 0 ? t::errstr(err).c_str() : "success");
+			c.expect(
+				rc < 0 && err == EEXIST,
+				"renameat2 dir2 -> dir1 RENAME_NOREPLACE fails "
+				"with EEXIST (got %s)",
+				rc < 0 ? t::errstr(err).c_str() : "success");
 			c.expect(pinned_map_id(a + "/dir1") == map_id &&
 					 is_dir(a + "/dir2/in1"),
 				 "the refused rename left both entries intact");
@@ -244,8 +248,9 @@ int main(int argc, char **argv)
 			// 7. ... and onto a new name.
 			if (c.expect_ok(rename2(a + "/dir2", a + "/dir3",
 						RENAME_NOREPLACE),
-					errno, "renameat2 dir2 -> dir3 "
-					       "RENAME_NOREPLACE"))
+					errno,
+					"renameat2 dir2 -> dir3 "
+					"RENAME_NOREPLACE"))
 				c.expect(is_dir(a + "/dir3/in1") &&
 						 missing(a + "/dir2"),
 					 "dir2 is now dir3");
@@ -259,9 +264,10 @@ int main(int argc, char **argv)
 			if (is_dir(p)) {
 				for (const char *in : {"/in1", "/in2"})
 					if (!missing(p + in))
-						c.expect_ok(rmdir((p + in).c_str()),
-							    errno, "rmdir %s%s",
-							    p.c_str(), in);
+						c.expect_ok(
+							rmdir((p + in).c_str()),
+							errno, "rmdir %s%s",
+							p.c_str(), in);
 				c.expect_ok(rmdir(p.c_str()), errno, "rmdir %s",
 					    p.c_str());
 			} else {

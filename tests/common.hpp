@@ -31,8 +31,8 @@ public:
 	bool verbose = false; // also report passed checks
 	bool silent = false;  // report nothing, only count
 
-	[[gnu::format(printf, 3, 4)]]
-	bool expect(bool cond, const char *fmt, ...)
+	[[gnu::format(printf, 3, 4)]] bool expect(bool cond, const char *fmt,
+						  ...)
 	{
 		va_list ap;
 		if (!silent && (!cond || verbose)) {
@@ -52,8 +52,8 @@ public:
 
 	// Like expect() for a syscall-style result: rc < 0 is a failure and
 	// errno (saved by the caller as err) is appended to the message.
-	[[gnu::format(printf, 4, 5)]]
-	bool expect_ok(int rc, int err, const char *fmt, ...)
+	[[gnu::format(printf, 4, 5)]] bool expect_ok(int rc, int err,
+						     const char *fmt, ...)
 	{
 		char msg[512];
 		va_list ap;
@@ -61,7 +61,8 @@ public:
 		std::vsnprintf(msg, sizeof(msg), fmt, ap);
 		va_end(ap);
 		if (rc < 0)
-			return expect(false, "%s: %s", msg, errstr(err).c_str());
+			return expect(false, "%s: %s", msg,
+				      errstr(err).c_str());
 		return expect(true, "%s", msg);
 	}
 

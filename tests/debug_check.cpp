@@ -194,7 +194,7 @@ bool split_lines(const std::string &text, std::vector<std::string> &lines,
 struct Options {
 	bool have_variant = false;
 	Variant variant = Variant::Plain;
-	std::vector<std::string> maps;  // --map NAME
+	std::vector<std::string> maps;				// --map NAME
 	std::vector<std::pair<std::string, std::string>> progs; // --prog N:A
 	bool cross = false;
 	bool print = false;
@@ -206,8 +206,9 @@ void cross_check_map(const MapRow &r, t::Checks &c)
 	if (fd < 0) {
 		int err = errno;
 		// ENOENT: freed after the iterator ran (e.g. __loader.map).
-		c.expect(err == ENOENT, "map id %u (%s): bpf_map_get_fd_by_id: %s",
-			 r.id, r.name.c_str(), t::errstr(err).c_str());
+		c.expect(err == ENOENT,
+			 "map id %u (%s): bpf_map_get_fd_by_id: %s", r.id,
+			 r.name.c_str(), t::errstr(err).c_str());
 		if (err == ENOENT)
 			std::printf("note: map id %u (%s) is gone now\n", r.id,
 				    r.name.c_str());
@@ -276,10 +277,11 @@ int check_maps(const std::string &text, const std::string &what,
 		return c.failures() - before;
 	}
 	if (o.have_variant)
-		c.expect(file_v == o.variant,
-			 "%s: header is the %s variant, expected the %s variant",
-			 what.c_str(), variant_name(file_v),
-			 variant_name(o.variant));
+		c.expect(
+			file_v == o.variant,
+			"%s: header is the %s variant, expected the %s variant",
+			what.c_str(), variant_name(file_v),
+			variant_name(o.variant));
 	if (o.print)
 		std::printf("%s: %s header\n", what.c_str(),
 			    variant_name(file_v));
@@ -385,17 +387,18 @@ int self_test()
 		"  id name             max_entries  cur_entries\n"
 		"   1 __loader.map               1            0\n"
 		"   2 iterator.rodata            1            0\n";
-	const std::string progs_ref = "  id name             attached\n"
-				      "   2 dump_bpf_map     bpf_iter_bpf_map \n"
-				      "   3 dump_bpf_prog    bpf_iter_bpf_prog \n";
+	const std::string progs_ref =
+		"  id name             attached\n"
+		"   2 dump_bpf_map     bpf_iter_bpf_map \n"
+		"   3 dump_bpf_prog    bpf_iter_bpf_prog \n";
 
 	c.verbose = true;
 	t::Checks quiet("");
 	quiet.silent = true;
 	auto good_maps = [&](const std::string &s, const Options &o,
 			     const char *what) {
-		c.expect(check_maps(s, what, o, quiet) == 0,
-			 "accepts %s", what);
+		c.expect(check_maps(s, what, o, quiet) == 0, "accepts %s",
+			 what);
 	};
 	auto bad_maps = [&](const std::string &s, const Options &o,
 			    const char *what) {
@@ -575,7 +578,8 @@ int main(int argc, char **argv)
 				    k.major, k.minor, variant_name(o.variant));
 	} else if (variant == "count" || variant == "plain") {
 		o.have_variant = true;
-		o.variant = variant == "count" ? Variant::Count : Variant::Plain;
+		o.variant =
+			variant == "count" ? Variant::Count : Variant::Plain;
 	} else if (variant != "any") {
 		usage(stderr);
 		return 2;

@@ -41,8 +41,9 @@ int main(int argc, char **argv)
 	if (rc == 0) {
 		std::printf("kmod_load: %s loaded\n", path);
 		if (!expect.empty()) {
-			std::fprintf(stderr, "kmod_load: expected %s, but the "
-					     "module loaded\n",
+			std::fprintf(stderr,
+				     "kmod_load: expected %s, but the "
+				     "module loaded\n",
 				     expect.c_str());
 			return 1;
 		}
