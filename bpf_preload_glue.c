@@ -68,7 +68,7 @@ struct module *bpf_preload_this_module(void)
 
 void bpf_preload_report(const char *step, int err)
 {
-	pr_err("%s failed: %d\n", step, err);
+	pr_err("%s failed: %pe\n", step, ERR_PTR(err));
 }
 
 static int __init bpf_preload_module_init(void)
@@ -83,6 +83,14 @@ static void __exit bpf_preload_module_exit(void)
 
 late_initcall(bpf_preload_module_init);
 module_exit(bpf_preload_module_exit);
+
+#ifdef BPF_PRELOAD_FAULT_INJECT
+module_param_named(fault_step, bpf_preload_fault_step, charp, 0400);
+MODULE_PARM_DESC(fault_step, "init step to fail (test build)");
+module_param_named(fault_errno, bpf_preload_fault_errno, int, 0400);
+MODULE_PARM_DESC(fault_errno, "errno the failed step returns (test build)");
+MODULE_INFO(fault_inject, "test build, not for production");
+#endif
 
 MODULE_LICENSE("GPL");
 MODULE_DESCRIPTION("bpffs maps.debug and progs.debug, in freestanding C++");

@@ -54,6 +54,12 @@ int bpf_preload_init(void);
 void bpf_preload_exit(void);
 int bpf_preload_fill(struct bpf_preload_info *info);
 
+#ifdef BPF_PRELOAD_FAULT_INJECT
+/* Test build (make FAULT_INJECT=1): module parameters fault_step, fault_errno. */
+extern char *bpf_preload_fault_step;
+extern int bpf_preload_fault_errno;
+#endif
+
 #ifdef __cplusplus
 }
 #endif

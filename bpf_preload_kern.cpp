@@ -35,12 +35,20 @@ constexpr T exchange(T &object, U &&replacement)
 	return old;
 }
 
+constexpr bool equal(const char *a, const char *b)
+{
+	for (; *a && *a == *b; a++, b++)
+		;
+	return *a == *b;
+}
+
 constexpr int kENOMEM = 12;
 constexpr int kEBUSY = 16;
 
 // -- Errors as values ------------------------------------------------------
 
-// A failed step and its negative errno. code == 0 means "no error".
+// A failed step, named for the error message, and its negative errno.
+// code == 0 means "no error".
 struct Error {
 	const char *step = nullptr;
 	int code = 0;
@@ -53,7 +61,7 @@ public:
 
 	[[nodiscard]] bool is_error() const { return error_.code != 0; }
 	[[nodiscard]] Error error() const { return error_; }
-	[[nodiscard]] T release_value() { return move(value_); }
+	T release_value() { return move(value_); }
 
 private:
 	T value_{};
@@ -73,22 +81,6 @@ private:
 	Error error_{};
 };
 
-// Turns a kernel return value (negative errno on failure) into an ErrorOr.
-[[nodiscard]] ErrorOr<void> check(const char *step, int ret)
-{
-	if (ret < 0)
-		return Error{step, ret};
-	return {};
-}
-
-// Same for a kernel call that returns an fd or a negative errno.
-[[nodiscard]] ErrorOr<int> check_fd(const char *step, int ret)
-{
-	if (ret < 0)
-		return Error{step, ret};
-	return ret;
-}
-
 // Evaluates an ErrorOr expression; returns its error from the enclosing
 // function, or yields its value.
 #define TRY(expression)                                                        \
@@ -98,6 +90,54 @@ private:
 			return _result.error();                                \
 		_result.release_value();                                       \
 	})
+
+// -- Steps -----------------------------------------------------------------
+
+// A step of module init that can fail: `id` names it to the fault-injecting
+// test build, `what` names it in the error message.
+struct Step {
+	const char *id;
+	const char *what;
+};
+
+constexpr Step kOpen = {"open", "open skeleton"};
+constexpr Step kLoad = {"load", "load skeleton"};
+constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
+	{"attach_map", "attach dump_bpf_map"},
+	{"attach_prog", "attach dump_bpf_prog"},
+};
+constexpr Step kLinkGet[BPF_PRELOAD_LINKS] = {
+	{"link_map", "get link of dump_bpf_map"},
+	{"link_prog", "get link of dump_bpf_prog"},
+};
+constexpr Step kRegister = {"register", "register bpf_preload_ops"};
+
+#ifdef BPF_PRELOAD_FAULT_INJECT
+// Test build only: fails the step named by the fault_step module parameter
+// with -fault_errno, before the step does anything.
+[[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
+{
+	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
+		return Error{step.what, -bpf_preload_fault_errno};
+	return {};
+}
+#else
+[[nodiscard]] inline ErrorOr<void> injected_fault(const Step &)
+{
+	return {};
+}
+#endif
+
+// Runs one step: `call` returns a value >= 0 or a negative errno.
+template <typename Call>
+[[nodiscard]] ErrorOr<int> attempt(const Step &step, Call call)
+{
+	TRY(injected_fault(step));
+	int ret = call();
+	if (ret < 0)
+		return Error{step.what, ret};
+	return ret;
+}
 
 // -- Owners ----------------------------------------------------------------
 
@@ -116,10 +156,11 @@ public:
 	LinkRef &operator=(const LinkRef &) = delete;
 	~LinkRef() { reset(nullptr); }
 
-	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const char *step, int fd)
+	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step, int fd)
 	{
 		bpf_link *link = nullptr;
-		TRY(check(step, bpf_preload_link_get(fd, &link)));
+		TRY(attempt(step,
+			    [&] { return bpf_preload_link_get(fd, &link); }));
 		return LinkRef(link);
 	}
 
@@ -164,15 +205,18 @@ public:
 
 	[[nodiscard]] static ErrorOr<Skeleton> open()
 	{
-		iterators *skel = bpf_preload_skel_open();
-		if (!skel)
-			return Error{"open skeleton", -kENOMEM};
+		iterators *skel = nullptr;
+		TRY(attempt(kOpen, [&] {
+			skel = bpf_preload_skel_open();
+			return skel ? 0 : -kENOMEM;
+		}));
 		return Skeleton(skel);
 	}
 
 	[[nodiscard]] ErrorOr<void> load()
 	{
-		TRY(check("load skeleton", bpf_preload_skel_load(skel_)));
+		TRY(attempt(kLoad,
+			    [&] { return bpf_preload_skel_load(skel_); }));
 		loaded_ = true;
 		return {};
 	}
@@ -181,21 +225,17 @@ public:
 	// the fd of its iterator link, which the skeleton keeps.
 	[[nodiscard]] ErrorOr<int> attach(int i)
 	{
-		int fd = TRY(check_fd(kPrograms[i].attach_step,
-				      kPrograms[i].attach(skel_)));
+		int fd = TRY(attempt(kAttach[i],
+				     [&] { return kAttachFn[i](skel_); }));
 		*slots().link[i] = fd;
 		attached_[i] = true;
 		return fd;
 	}
 
 private:
-	struct Program {
-		int (*attach)(iterators *skel);
-		const char *attach_step;
-	};
-	static constexpr Program kPrograms[BPF_PRELOAD_LINKS] = {
-		{bpf_preload_skel_attach_dump_bpf_map, "attach dump_bpf_map"},
-		{bpf_preload_skel_attach_dump_bpf_prog, "attach dump_bpf_prog"},
+	static constexpr int (*kAttachFn[BPF_PRELOAD_LINKS])(iterators *) = {
+		bpf_preload_skel_attach_dump_bpf_map,
+		bpf_preload_skel_attach_dump_bpf_prog,
 	};
 
 	explicit Skeleton(iterators *skel) : skel_(skel) {}
@@ -238,8 +278,6 @@ struct PreloadLinks {
 
 constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 						       "progs.debug"};
-constexpr const char *kLinkGetSteps[BPF_PRELOAD_LINKS] = {
-	"get link of dump_bpf_map", "get link of dump_bpf_prog"};
 
 // Loads and attaches both iterators and returns a reference on each link.
 // The skeleton, and with it every fd this created in the calling task, is
@@ -253,7 +291,7 @@ constexpr const char *kLinkGetSteps[BPF_PRELOAD_LINKS] = {
 	PreloadLinks links;
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
 		int fd = TRY(skel.attach(i));
-		links.link[i] = TRY(LinkRef::from_fd(kLinkGetSteps[i], fd));
+		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], fd));
 	}
 	return links;
 }
@@ -288,13 +326,14 @@ void copy_name(char (&dst)[16], const char *src)
 		dst[i] = '\0';
 }
 
-// Publishes our ops unless another module got there first; the kernel's own
-// preload code would overwrite theirs silently.
+// Publishes our ops unless someone else's are there: the kernel's own
+// preload code would overwrite them silently, we refuse with -EBUSY.
 [[nodiscard]] ErrorOr<void> register_ops()
 {
 	ops.owner = bpf_preload_this_module();
-	if (bpf_preload_ops_cmpxchg(nullptr, &ops))
-		return Error{"register bpf_preload_ops (already set)", -kEBUSY};
+	TRY(attempt(kRegister, [] {
+		return bpf_preload_ops_cmpxchg(nullptr, &ops) ? -kEBUSY : 0;
+	}));
 	return {};
 }
 
@@ -312,9 +351,14 @@ void copy_name(char (&dst)[16], const char *src)
 
 } // namespace
 
+#ifdef BPF_PRELOAD_FAULT_INJECT
+constinit char *bpf_preload_fault_step = nullptr;
+constinit int bpf_preload_fault_errno = kENOMEM;
+#endif
+
 // Called by bpffs, under its preload mutex and with a reference on our
 // module, to learn which links to pin into a new mount.
-extern "C" int bpf_preload_fill(bpf_preload_info *info)
+int bpf_preload_fill(bpf_preload_info *info)
 {
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
 		copy_name(info[i].link_name, kLinkNames[i]);
@@ -323,7 +367,7 @@ extern "C" int bpf_preload_fill(bpf_preload_info *info)
 	return 0;
 }
 
-extern "C" int bpf_preload_init(void)
+int bpf_preload_init(void)
 {
 	ErrorOr<void> result = init();
 	if (!result.is_error())
@@ -332,7 +376,7 @@ extern "C" int bpf_preload_init(void)
 	return result.error().code;
 }
 
-extern "C" void bpf_preload_exit(void)
+void bpf_preload_exit(void)
 {
 	// Only our own ops are cleared. The module loader only gets here with
 	// no reference held on us, so no bpf_preload_fill() call is in flight.
