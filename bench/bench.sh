@@ -1,0 +1,398 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh [--quick] [SERIES...]
+#
+# `make bench`: for each Debian kernel series (default: 6.1 6.12, newest ABI
+# from apt) build this module and the kernel's own C module
+# (bench/cmodule.sh, from Debian's linux-source package, cached outside git),
+# boot the kernel once under QEMU and run bench/vm-bench.sh there: 2,000 maps
+# and 1,000 programs pinned, then rounds alternating the two modules (insmod,
+# mount, read maps.debug and progs.debug, umount, rmmod) and bpftool map/prog
+# show on the same objects; an ftrace profile of insmod; and a sweep listing
+# N = 100 .. 10,000 programs with progs.debug and with bpftool prog show.
+#
+# Writes per kernel a table (median, min, max, ratio this module / C module)
+# to the terminal and to bench/results/<series>.md, and the sweep plot
+# bench/results/<series>-listing.png (gnuplot). Logs: build/bench/<abi>/.
+#
+# --quick (`make check-bench`): 2 rounds, few objects, small N; results go to
+# build/bench/quick/ and the committed results stay untouched. It checks that
+# the bench runs and that every figure of the table was measured, and records
+# "<passed> <failed>" in $BPF_PRELOAD_RESULT when set. Timings are never
+# checked: they are reported.
+#
+# Environment overrides: BENCH_ROUNDS, BENCH_MAPS, BENCH_PROGS, BENCH_SWEEP
+# ("100 1000 ..."), BENCH_REPS, BENCH_PROFILE (traced insmods per module),
+# BENCH_TIMEOUT (seconds per VM).
+#
+# The guest runs under QEMU TCG (no KVM here): every time is emulated time,
+# useful for ratios measured side by side, not as absolute numbers.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+quick=0
+series=()
+for a in "$@"; do
+	case $a in
+	--quick) quick=1 ;;
+	[0-9]*.[0-9]*) series+=("$a") ;;
+	*) echo "usage: $0 [--quick] [SERIES...]" >&2; exit 2 ;;
+	esac
+done
+((${#series[@]})) || series=(6.1 6.12)
+
+if ((quick)); then
+	rounds=${BENCH_ROUNDS:-2} maps=${BENCH_MAPS:-200} progs=${BENCH_PROGS:-100}
+	sweep=${BENCH_SWEEP:-50 100 200} reps=${BENCH_REPS:-1} profile=${BENCH_PROFILE:-1}
+	outdir=build/bench/quick
+else
+	rounds=${BENCH_ROUNDS:-15} maps=${BENCH_MAPS:-2000} progs=${BENCH_PROGS:-1000}
+	sweep=${BENCH_SWEEP:-100 1000 5000 10000} reps=${BENCH_REPS:-5} profile=${BENCH_PROFILE:-15}
+	outdir=bench/results
+fi
+timeout_s=${BENCH_TIMEOUT:-3600}
+
+passed=0
+failed=0
+result() {	# result ok|fail <description>
+	if [ "$1" = ok ]; then
+		passed=$((passed + 1)); echo "bench: ok - $2"
+	else
+		failed=$((failed + 1)); echo "bench: FAIL - $2"
+	fi
+}
+finish() {
+	echo "bench: $passed passed, $failed failed"
+	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
+	[ "$failed" -eq 0 ]
+}
+
+# --- dependencies -------------------------------------------------------------
+scripts/deps.sh
+need=()
+command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
+command -v size >/dev/null 2>&1 || need+=(binutils)
+command -v xz >/dev/null 2>&1 || need+=(xz-utils)
+if ((${#need[@]})); then
+	echo "bench: installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -qq &&
+			apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
+fi
+make -s -C bench >/dev/null
+mkdir -p "$outdir"
+
+# --- statistics ------------------------------------------------------------------
+# stats <file> <tag> <figure> <who>: "median min max count" of the values of
+# lines "<tag> <figure> <who> <round> <value>" (BENCH) in <file>.
+stats() {
+	awk -v f="$3" -v w="$4" -v tag="$2" '$1 == tag && $2 == f && $3 == w { print $5 }' "$1" |
+		sort -g | awk '{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "- - - 0"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%s %s %s %d\n", m, v[1], v[NR], NR
+		}'
+}
+
+# Sweep: "median-ns" for N and who.
+sweep_median() {
+	awk -v n="$2" -v w="$3" '$1 == "SWEEP" && $2 == n && $3 == w { print $5 }' "$1" |
+		sort -g | awk '{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "-"; exit }
+			print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		}'
+}
+
+# Profile: median over traced rounds of the sum of all calls of a function.
+prof_median() {
+	awk -v f="$3" -v w="$2" '$1 == "PROF" && $2 == w && $4 == f { s[$3] += $6; c[$3]++ }
+		END { for (r in s) print s[r], c[r] }' "$1" |
+		sort -g | awk '{ v[NR] = $1; k[NR] = $2 }
+		END {
+			if (NR == 0) { print "- -"; exit }
+			i = int((NR + 1) / 2)
+			print v[i], k[i]
+		}'
+}
+
+ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.3f", v / 1e6 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+# holds <ratio> <op> <target>: "yes" or "no" (<= or >=).
+holds() {
+	awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {
+		if (r == "-") { print "-"; exit }
+		ok = (op == "<=") ? (r + 0 <= t + 0) : (r + 0 >= t + 0)
+		print ok ? "yes" : "**no**"
+	}'
+}
+
+# missing_figures <log>: the figures without a value for every round (or
+# every sweep repetition), as " figure/who" words; empty when complete.
+missing_figures() {
+	local log=$1 f w n
+	for f in insmod mount maps_read progs_read umount rmmod coresize maps_lines progs_lines; do
+		for w in ours c; do
+			read -r _ _ _ n < <(stats "$log" BENCH "$f" "$w")
+			[ "$n" -eq "$rounds" ] || printf ' %s/%s' "$f" "$w"
+		done
+	done
+	for f in bpftool_map bpftool_prog bpftool_map_lines bpftool_prog_lines; do
+		read -r _ _ _ n < <(stats "$log" BENCH "$f" bpftool)
+		[ "$n" -eq "$rounds" ] || printf ' %s' "$f"
+	done
+	for f in $sweep; do
+		for w in ours c bpftool; do
+			n=$(awk -v n="$f" -v w="$w" '$1 == "SWEEP" && $2 == n && $3 == w' "$log" | wc -l)
+			[ "$n" -eq "$reps" ] || printf ' sweep-%s/%s' "$f" "$w"
+		done
+	done
+	if [ "$profile" -gt 0 ]; then
+		for w in ours c; do
+			grep -q "^PROF $w .* bpf_check " "$log" || printf ' profile/%s' "$w"
+		done
+	fi
+}
+
+# core_bytes <ko>: bytes of the sections the module loader keeps after init
+# (SHF_ALLOC, minus .init* and the metadata it drops), before the page
+# rounding that /sys/module/*/coresize shows.
+core_bytes() {
+	readelf -SW "$1" | sed -nE 's/^ *\[ *[0-9]+\] //p' | awk '
+	function hex(s,   i, v, c) {
+		v = 0
+		for (i = 1; i <= length(s); i++) {
+			c = index("0123456789abcdef", tolower(substr(s, i, 1))) - 1
+			v = v * 16 + c
+		}
+		return v
+	}
+	$1 !~ /^\.init/ && $1 != "__versions" && $1 != ".modinfo" && $7 ~ /A/ { t += hex($5) }
+	END { print t + 0 }'
+}
+
+# --- the report for one kernel --------------------------------------------------
+report() {
+	local s=$1 abi=$2 log=$3 ours_ko=$4 c_ko=$5 md=$6
+	local fig label unit target op a c r
+	{
+		echo "# bpf_preload bench: Debian $abi"
+		echo
+		echo "Measured $(date -u +%Y-%m-%d) by \`make bench\` in one boot of $abi under"
+		echo "QEMU **TCG** (software emulation, no KVM: times are emulated, several"
+		echo "times slower than hardware; compare the ratios, which come from the"
+		echo "two modules measured alternately in the same boot)."
+		echo "$rounds rounds; each round loads this module and the kernel's own C module"
+		echo "(kernel/bpf/preload from Debian's linux-source package, built out of"
+		echo "tree) one after the other, order alternating, with $maps maps and $progs"
+		echo "programs pinned. Times in ms (median, min, max over the rounds)."
+		echo "Ratio = this module / C module (lower is better)."
+		echo
+		echo "| figure | this module: median (min - max) | C module: median (min - max) | ratio | target | holds |"
+		echo "| --- | --- | --- | --- | --- | --- |"
+		while IFS='|' read -r fig label unit op target; do
+			read -r am amin amax _ < <(stats "$log" BENCH "$fig" ours)
+			read -r cm cmin cmax _ < <(stats "$log" BENCH "$fig" c)
+			r=$(ratio "$am" "$cm")
+			if [ "$unit" = ms ]; then
+				a="$(ms "$am") ($(ms "$amin") - $(ms "$amax"))"
+				c="$(ms "$cm") ($(ms "$cmin") - $(ms "$cmax"))"
+			else
+				a="$am ($amin - $amax)"
+				c="$cm ($cmin - $cmax)"
+			fi
+			if [ "$target" = "-" ]; then
+				echo "| $label | $a | $c | ${r}x | - | - |"
+			else
+				echo "| $label | $a | $c | ${r}x | ${op} ${target}x | $(holds "$r" "$op" "$target") |"
+			fi
+		done <<-'EOF'
+			insmod|insmod (finit_module)|ms|<=|1.05
+			mount|mount bpffs|ms|-|-
+			maps_read|read maps.debug|ms|<=|1.05
+			progs_read|read progs.debug|ms|<=|1.05
+			umount|umount|ms|-|-
+			rmmod|rmmod (delete_module)|ms|-|-
+			coresize|/sys/module/bpf_preload/coresize (bytes, whole pages)|B|<=|1.0
+			maps_lines|maps.debug lines|n|-|-
+			progs_lines|progs.debug lines|n|-|-
+		EOF
+		local ca cc
+		ca=$(core_bytes "$ours_ko") cc=$(core_bytes "$c_ko")
+		r=$(ratio "$ca" "$cc")
+		echo "| resident sections before page rounding (bytes, from the .ko) | $ca | $cc | ${r}x | <= 1.0x | $(holds "$r" "<=" 1.0) |"
+		echo
+		echo "Listing the same objects with bpftool (same rounds; ratio = bpftool / this module's file, higher is better):"
+		echo
+		echo "| figure | median (min - max) | lines | vs this module | target | holds |"
+		echo "| --- | --- | --- | --- | --- | --- |"
+		local bm bmin bmax bl om
+		read -r bm bmin bmax _ < <(stats "$log" BENCH bpftool_map bpftool)
+		read -r bl _ < <(stats "$log" BENCH bpftool_map_lines bpftool)
+		read -r om _ < <(stats "$log" BENCH maps_read ours)
+		echo "| bpftool map show | $(ms "$bm") ($(ms "$bmin") - $(ms "$bmax")) | $bl | $(ratio "$bm" "$om")x slower than maps.debug | - | - |"
+		read -r bm bmin bmax _ < <(stats "$log" BENCH bpftool_prog bpftool)
+		read -r bl _ < <(stats "$log" BENCH bpftool_prog_lines bpftool)
+		read -r om _ < <(stats "$log" BENCH progs_read ours)
+		r=$(ratio "$bm" "$om")
+		echo "| bpftool prog show | $(ms "$bm") ($(ms "$bmin") - $(ms "$bmax")) | $bl | ${r}x slower than progs.debug | >= 5x | $(holds "$r" ">=" 5) |"
+		echo
+		echo "Size of the .ko files (\`size\`, bytes):"
+		echo
+		echo "| module | text | data | bss | dec |"
+		echo "| --- | --- | --- | --- | --- |"
+		local st sd sb sdec ct cd cb cdec
+		read -r st sd sb sdec _ < <(size "$ours_ko" | tail -1)
+		read -r ct cd cb cdec _ < <(size "$c_ko" | tail -1)
+		echo "| this module | $st | $sd | $sb | $sdec |"
+		echo "| C module | $ct | $cd | $cb | $cdec |"
+		echo "| ratio | $(ratio "$st" "$ct")x | $(ratio "$sd" "$cd")x | $(ratio "$sb" "$cb")x | $(ratio "$sdec" "$cdec")x |"
+		echo
+		local funcs
+		funcs=$(sed -n 's/^PROFFUNCS //p' "$log" | tail -1)
+		if [ -n "$funcs" ]; then
+			echo "Where insmod time goes: ftrace function_graph on the functions below,"
+			echo "$profile traced insmods per module after the timed rounds (tracing adds"
+			echo "overhead; times include nested calls, so rows overlap). Per function:"
+			echo "median over traced insmods of the summed time of its calls, in ms."
+			echo
+			echo "| function | calls (this / C) | this module | C module | ratio |"
+			echo "| --- | --- | --- | --- | --- |"
+			local f pa pc ka kc
+			for f in $funcs; do
+				read -r pa ka < <(prof_median "$log" ours "$f")
+				read -r pc kc < <(prof_median "$log" c "$f")
+				[ "$pa" != "-" ] || [ "$pc" != "-" ] || continue
+				echo "| $f | $ka / $kc | $(ms "$pa") | $(ms "$pc") | $(ratio "$pa" "$pc")x |"
+			done
+			echo
+			echo "Per call (median, ms), in call order:"
+			echo
+			echo "| function | call | this module | C module |"
+			echo "| --- | --- | --- | --- |"
+			for f in bpf_prog_load bpf_check bpf_int_jit_compile btf_new_fd map_create bpf_prog_test_run_syscall; do
+				local k=1 xa xc
+				while :; do
+					xa=$(awk -v f="$f" -v k="$k" '$1 == "PROF" && $2 == "ours" && $4 == f && $5 == k { print $6 }' "$log" | sort -g |
+						awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }')
+					xc=$(awk -v f="$f" -v k="$k" '$1 == "PROF" && $2 == "c" && $4 == f && $5 == k { print $6 }' "$log" | sort -g |
+						awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }')
+					[ "$xa" != "-" ] || [ "$xc" != "-" ] || break
+					echo "| $f | $k | $(ms "$xa") | $(ms "$xc") |"
+					k=$((k + 1))
+				done
+			done
+			echo
+		fi
+		echo "Listing N programs (median of $reps reads each, ms; µs/prog = time / N):"
+		echo
+		echo "| N | progs.debug, this module | progs.debug, C module | bpftool prog show | bpftool / this module |"
+		echo "| --- | --- | --- | --- | --- |"
+		local n xo xc xb
+		: >"$work/sweep.dat"
+		for n in $sweep; do
+			xo=$(sweep_median "$log" "$n" ours)
+			xc=$(sweep_median "$log" "$n" c)
+			xb=$(sweep_median "$log" "$n" bpftool)
+			echo "| $n | $(ms "$xo") ($(awk -v v="$xo" -v n="$n" 'BEGIN { printf "%.2f", v / n / 1e3 }') µs/prog) | $(ms "$xc") ($(awk -v v="$xc" -v n="$n" 'BEGIN { printf "%.2f", v / n / 1e3 }') µs/prog) | $(ms "$xb") ($(awk -v v="$xb" -v n="$n" 'BEGIN { printf "%.2f", v / n / 1e3 }') µs/prog) | $(ratio "$xb" "$xo")x |"
+			echo "$n $(ms "$xo") $(ms "$xc") $(ms "$xb")" >>"$work/sweep.dat"
+		done
+		echo
+		echo "![listing time against N]($s-listing.png)"
+		echo
+		sed -n 's/^NOTE /- /p' "$log"
+	} >"$md"
+}
+
+plot() {
+	local s=$1 abi=$2 png=$3
+	gnuplot <<-EOF
+		set terminal pngcairo size 1100,450 font ",10"
+		set output "$png"
+		set multiplot layout 1,2 title "Listing N programs on $abi (QEMU TCG, median of $reps)"
+		set key top left
+		set grid
+		set xlabel "N programs"
+		set ylabel "time (ms)"
+		set title "linear axes"
+		plot "$work/sweep.dat" using 1:4 with linespoints lw 2 title "bpftool prog show", \
+		     "$work/sweep.dat" using 1:2 with linespoints lw 2 title "progs.debug (this module)", \
+		     "$work/sweep.dat" using 1:3 with linespoints lw 1 dt 2 title "progs.debug (C module)"
+		set logscale xy
+		set title "log-log (slope 1 = linear in N)"
+		replot
+		unset multiplot
+	EOF
+}
+
+# --- per kernel -------------------------------------------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+for s in "${series[@]}"; do
+	abi=$(scripts/debian-kernel.sh abi "$s")
+	kdir="" vmlinuz="" kver=""
+	eval "$(scripts/debian-kernel.sh fetch "$abi")"
+	dir=build/bench/$abi
+	((quick)) && dir=build/bench/quick/$abi
+	rm -rf "$dir" && mkdir -p "$dir/src" "$dir/root/bench"
+
+	# This module, from the working tree (as scripts/suite.sh builds it).
+	tar -c Makefile Kbuild bpf_preload.h bpf_preload_glue.h bpf_preload_glue.c \
+		bpf_preload_kern.cpp iterators/*.h scripts/check-kernel.sh | tar -x -C "$dir/src"
+	# shellcheck disable=SC2154 # kdir, vmlinuz, kver come from fetch
+	if ! nice -n 10 make -C "$dir/src" KDIR="$kdir" >"$dir/build.log" 2>&1; then
+		cat "$dir/build.log"; result fail "$abi: this module builds"; continue
+	fi
+	if ! c_ko=$(bench/cmodule.sh "$abi"); then
+		result fail "$abi: the kernel's C module builds"; continue
+	fi
+	result ok "$abi: both modules build"
+
+	cp "$dir/src/bpf_preload.ko" "$dir/root/bench/ours.ko"
+	cp "$c_ko" "$dir/root/bench/c.ko"
+	cp bench/bin/bpfbench bench/vm-bench.sh "$dir/root/bench/"
+	cat >"$dir/root/bench/config" <<-EOF
+		ROUNDS=$rounds
+		MAPS=$maps
+		PROGS=$progs
+		SWEEP="$sweep"
+		REPS=$reps
+		PROFILE=$profile
+	EOF
+	printf '#!/bin/sh\nexec /bench/vm-bench.sh\n' >"$dir/root/run-in-vm"
+	chmod +x "$dir/root/run-in-vm"
+	scripts/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$dir/root" --kver "$kver" 2>/dev/null
+	vm_rc=0
+	scripts/vm.sh --kernel "$vmlinuz" --initrd "$dir/initrd.cpio.gz" --mem 2G \
+		--timeout "$timeout_s" --log "$dir/vm.log" >/dev/null || vm_rc=$?
+	if [ "$vm_rc" -ne 0 ] || ! grep -q '^vm-bench: done' "$dir/vm.log"; then
+		grep -E 'vm-bench|FAIL|Kernel panic' "$dir/vm.log" | tail -20 || true
+		result fail "$abi: bench ran in the VM (vm.sh rc $vm_rc, log $dir/vm.log)"
+		continue
+	fi
+	result ok "$abi: bench ran in the VM"
+
+	md=$outdir/$s.md
+	report "$s" "$abi" "$dir/vm.log" "$dir/src/bpf_preload.ko" "$c_ko" "$md"
+	if plot "$s" "$abi" "$outdir/$s-listing.png" && [ -s "$outdir/$s-listing.png" ]; then
+		result ok "$abi: plot $outdir/$s-listing.png"
+	else
+		result fail "$abi: plot $outdir/$s-listing.png"
+	fi
+	cat "$md"
+	# Every figure measured, for both modules, in every round.
+	missing=$(missing_figures "$dir/vm.log")
+	if [ -z "$missing" ]; then
+		result ok "$abi: every figure of $md measured"
+	else
+		result fail "$abi: every figure of $md measured (missing:$missing)"
+	fi
+done
+
+finish
