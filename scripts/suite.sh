@@ -30,13 +30,14 @@ result() {	# result <ok> <description>
 	fi
 }
 
-# Builds the module against $kdir in build/$abi/src, from the working tree.
+# Builds the module against $kdir from the working tree the way users get
+# it, through DKMS (`dkms add` + `dkms build -k $abi`, in private DKMS trees):
+# the VM loads build/$abi/src/bpf_preload.ko, the module DKMS built.
+# build.log holds DKMS's output and its make.log.
 build_module() {
 	local abi=$1 kdir=$2 dir=build/$1/src
-	rm -rf "$dir" && mkdir -p "$dir"
-	tar -c Makefile Kbuild bpf_preload.h bpf_preload_glue.h bpf_preload_glue.c \
-		bpf_preload_kern.cpp iterators/*.h scripts/check-kernel.sh | tar -x -C "$dir"
-	make -C "$dir" KDIR="$kdir" >"build/$abi/build.log" 2>&1
+	rm -rf "$dir"
+	scripts/dkms-build.sh "$abi" "$kdir" "$dir" >"build/$abi/build.log" 2>&1
 }
 
 # Runs tests/run.sh $1 on kernel $abi; the guest's console goes to stdout
