@@ -17,6 +17,8 @@ LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
 # `make check` runs every target in CHECKS (scripts/check-all.sh adds up
 # what each records in $$BPF_PRELOAD_RESULT). mk/*.mk add their own.
 CHECKS := check-skeletons check-vm
+# mk/*.mk define targets of their own: keep `make` building the module.
+.DEFAULT_GOAL := all
 -include mk/*.mk
 
 all: modules
