@@ -1,0 +1,250 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# robust.sh vm       for Debian's newest 6.1 and 6.12 kernels: build the
+#                    module, its FAULT_INJECT=1 test build and the test-only
+#                    tests/other_ops module (each with zero warnings), boot
+#                    each kernel once with those plus the *other* kernel's
+#                    build, and run tests/robust.sh in the VM
+# robust.sh kbuild   make-time errors: `make KDIR=<doctored copy of a Debian
+#                    headers tree>` must stop with the Makefile's message
+#
+# Both record "<passed> <failed>" in $BPF_PRELOAD_RESULT if set. Work areas:
+# build/robust/<abi>/ (builds, root, initrd, vm.log) and build/robust/kbuild/.
+# Environment: ROBUST_SERIES="6.1 6.12" (kernels), ROBUST_APPEND="KEY=value
+# ..." (extra kernel command line, reaches tests/robust.sh as environment,
+# e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+mode=${1:-}
+read -r -a series <<<"${ROBUST_SERIES:-6.1 6.12}"
+
+passed=0
+failed=0
+result() {	# result ok|fail <description>
+	if [ "$1" = ok ]; then
+		passed=$((passed + 1)); echo "robust: ok - $2"
+	else
+		failed=$((failed + 1)); echo "robust: FAIL - $2"
+	fi
+}
+
+finish() {
+	echo "robust: $passed passed, $failed failed"
+	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
+	[ "$failed" -eq 0 ]
+}
+
+# copy_sources DIR: the module's sources, as kbuild needs them.
+copy_sources() {
+	rm -rf "$1" && mkdir -p "$1"
+	tar -c Makefile Kbuild ./*.h ./*.c ./*.cpp iterators/*.h scripts/check-kernel.sh |
+		tar -x -C "$1"
+}
+
+# build <what> <log> <command...>: run a build; a result for "builds with
+# zero warnings" (kbuild's notice that it skips BTF is not a warning).
+build() {
+	local what=$1 log=$2
+	shift 2
+	if ! nice -n 10 "$@" >"$log" 2>&1; then
+		cat "$log"
+		result fail "$what builds"
+		return 1
+	fi
+	if grep -i 'warning' "$log"; then
+		result fail "$what builds with zero warnings"
+		return 1
+	fi
+	result ok "$what builds with zero warnings"
+}
+
+cmd_vm() {
+	local s abi w declare_line
+	local -A vmlinuzes
+	local abis=()
+	make -C tests >/dev/null
+	for s in "${series[@]}"; do
+		abi=$(scripts/debian-kernel.sh abi "$s")
+		declare_line=$(scripts/debian-kernel.sh fetch "$abi")
+		local kdir="" vmlinuz=""
+		eval "$declare_line"
+		vmlinuzes[$abi]=$vmlinuz
+		abis+=("$abi")
+		w=build/robust/$abi
+		mkdir -p "$w"
+		copy_sources "$w/src"
+		copy_sources "$w/fault"
+		rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
+		cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
+		build "$abi: bpf_preload.ko" "$w/src.log" make -C "$w/src" KDIR="$kdir" || true
+		build "$abi: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
+			make -C "$w/fault" KDIR="$kdir" FAULT_INJECT=1 || true
+		build "$abi: tests/other_ops" "$w/other_ops.log" \
+			make -C "$kdir" M="$top/$w/other_ops" modules || true
+	done
+
+	local i other root
+	for i in "${!abis[@]}"; do
+		abi=${abis[$i]}
+		w=build/robust/$abi
+		# The other kernel's normal build; with one kernel, none.
+		other=${abis[$(((i + 1) % ${#abis[@]}))]}
+		root=$w/root
+		rm -rf "$root" && mkdir -p "$root/robust" "$root/tests"
+		if ! cp "$w/src/bpf_preload.ko" "$root/" ||
+			! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
+			! cp "$w/other_ops/other_ops.ko" "$root/robust/"; then
+			result fail "$abi: in-VM robustness suite (modules missing)"
+			continue
+		fi
+		if [ "$other" != "$abi" ]; then
+			cp "build/robust/$other/src/bpf_preload.ko" "$root/robust/foreign.ko" || true
+		fi
+		cp -r tests/robust.sh tests/bin "$root/tests/"
+		printf '#!/bin/sh\nexec /tests/robust.sh check\n' >"$root/run-in-vm"
+		chmod +x "$root/run-in-vm"
+		scripts/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" \
+			--kver "$abi" >/dev/null
+		local vm_rc=0 totals vm_pass vm_fail
+		scripts/vm.sh --kernel "${vmlinuzes[$abi]}" --initrd "$w/initrd.cpio.gz" \
+			--timeout 1500 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
+		totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$w/vm.log" | tail -1)
+		if [ -z "$totals" ]; then
+			result fail "$abi: in-VM robustness suite ran to completion (vm.sh rc $vm_rc)"
+			continue
+		fi
+		read -r vm_pass vm_fail <<<"$totals"
+		echo "robust: $abi: $vm_pass passed, $vm_fail failed in the VM"
+		grep -E '^(not )?ok ' "$w/vm.log" | sed "s/^/robust: $abi: /"
+		passed=$((passed + vm_pass))
+		failed=$((failed + vm_fail))
+		[ "$vm_rc" -eq 0 ] || [ "$vm_fail" -ne 0 ] || result fail "$abi: VM exit status $vm_rc"
+	done
+}
+
+# --- make-time errors -----------------------------------------------------------
+
+# expect_make_error <abi> <case> <expected stderr line (or ERE with ~ prefix)>
+#                   <kbuild: yes|no> <make args...>
+# make must fail, print the line, build no module, and (kbuild=no) stop
+# before kbuild runs.
+expect_make_error() {
+	local abi=$1 name=$2 want=$3 kbuild=$4 src=$5
+	shift 5
+	local log=build/robust/kbuild/$abi/$name.log ok=1
+	if make -C "$src" "$@" >"$log" 2>&1; then
+		echo "robust: make succeeded"
+		ok=0
+	fi
+	if [[ $want == '~'* ]]; then
+		grep -Eq -- "${want#\~}" "$log" || { echo "robust: no line matching: ${want#\~}"; ok=0; }
+	else
+		grep -Fxq -- "$want" "$log" || { echo "robust: no line: $want"; ok=0; }
+	fi
+	if compgen -G "$src/*.ko" >/dev/null || compgen -G "$src/*.o" >/dev/null; then
+		echo "robust: objects were built"; ok=0
+	fi
+	if [ "$kbuild" = no ] && grep -q 'Entering directory' "$log" &&
+		grep 'Entering directory' "$log" | grep -vq "'$top/$src'"; then
+		echo "robust: kbuild ran"; ok=0
+	fi
+	if [ $ok -eq 1 ]; then
+		result ok "$abi: make stops: $name"
+	else
+		sed 's/^/robust:   | /' "$log"
+		result fail "$abi: make stops: $name"
+	fi
+}
+
+cmd_kbuild() {
+	local s abi kdir k src orig l
+	for s in "${series[@]}"; do
+		abi=$(scripts/debian-kernel.sh abi "$s")
+		eval "$(scripts/debian-kernel.sh fetch "$abi")"
+		orig=$kdir
+		w=build/robust/kbuild/$abi
+		k=$top/$w/kdir
+		src=$w/src
+		rm -rf "$w" && mkdir -p "$w"
+		# A copy of the headers tree; its relative symlinks (scripts,
+		# tools -> the kbuild package) point back at the originals.
+		cp -a "$orig" "$k"
+		for l in "$k"/*; do
+			if [ -L "$l" ]; then
+				ln -sfn "$(readlink -f "$orig/${l##*/}")" "$l"
+			fi
+		done
+		cp -a "$k/.config" "$w/config.orig"
+		cp -a "$k/Module.symvers" "$w/symvers.orig"
+		cp -a "$k/include/config/auto.conf" "$w/auto.conf.orig"
+		restore() {
+			cp -a "$w/config.orig" "$k/.config"
+			cp -a "$w/symvers.orig" "$k/Module.symvers"
+			cp -a "$w/auto.conf.orig" "$k/include/config/auto.conf"
+			copy_sources "$src"
+		}
+
+		# Control: the undoctored copy is a working kbuild tree, so the
+		# failures below come from the doctoring alone.
+		copy_sources "$src"
+		if nice -n 10 make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
+			[ -f "$src/bpf_preload.ko" ]; then
+			result ok "$abi: the copied headers tree builds the module"
+		else
+			sed 's/^/robust:   | /' "$w/control.log"
+			result fail "$abi: the copied headers tree builds the module"
+		fi
+
+		restore
+		sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
+		expect_make_error "$abi" "CONFIG_DEBUG_INFO_BTF off" \
+			"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF" \
+			no "$src" KDIR="$k"
+
+		restore
+		awk '$2 != "bpf_preload_ops"' "$w/symvers.orig" >"$k/Module.symvers"
+		expect_make_error "$abi" "bpf_preload_ops not exported" \
+			"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)" \
+			no "$src" KDIR="$k"
+
+		restore
+		sed -i 's/^CONFIG_BPF_SYSCALL=y$/# CONFIG_BPF_SYSCALL is not set/' "$k/.config"
+		expect_make_error "$abi" "CONFIG_BPF_SYSCALL off" \
+			"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with" \
+			no "$src" KDIR="$k"
+
+		restore
+		rm "$k/Module.symvers"
+		expect_make_error "$abi" "no Module.symvers" \
+			"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported" \
+			no "$src" KDIR="$k"
+
+		restore
+		expect_make_error "$abi" "no kbuild tree" \
+			"bpf_preload: no kbuild tree at $top/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
+			no "$src" KDIR="$top/$w/none"
+
+		restore
+		expect_make_error "$abi" "no libbpf skel_internal.h" \
+			"bpf_preload: $top/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
+			no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/none.h"
+
+		# A kernel built by another gcc than the g++ we have.
+		restore
+		sed -i 's/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=990000/' "$k/include/config/auto.conf"
+		expect_make_error "$abi" "C++ compiler is not the kernel's" \
+			"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install its C\+\+ front end, e\.g\. Debian's g\+\+-12\.  Stop\.\$" \
+			yes "$src" KDIR="$k"
+		restore
+	done
+}
+
+case $mode in
+vm) cmd_vm ;;
+kbuild) cmd_kbuild ;;
+*) echo "usage: $0 vm|kbuild" >&2; exit 2 ;;
+esac
+finish

@@ -1,0 +1,224 @@
+// kmod_fds: load a kernel module with finit_module(2) and prove that the
+// module's init left no file descriptor behind in the loading task (this
+// process: a module's init runs in the context of the task that loads it,
+// and the BPF light skeleton loader creates its fds there) nor in pid 1.
+//
+//   kmod_fds [-e ERRNO_NAME] [-p PARAMS] [-z] PATH
+//        -e  loading must fail with this errno (e.g. ENOMEM); default: it
+//            must succeed
+//        -p  module parameters, e.g. "fault_step=load fault_errno=22"
+//        -z  free fds 0, 1 and 2 around finit_module, as in the init task
+//            at late_initcall before it has a console: the module's first
+//            fds are then 0, 1 and 2
+//   kmod_fds --self-test
+//        check that the fd table comparison notices an fd that appears
+//
+// Reads /proc/self/fd and /proc/1/fd (number -> link target) right before
+// and right after finit_module; exit 0 only if the load had the expected
+// result and both tables are identical.
+
+#include "common.hpp"
+
+#include <dirent.h>
+#include <map>
+#include <string>
+#include <sys/syscall.h>
+
+namespace {
+
+using FdTable = std::map<int, std::string>;
+
+FILE *out = stdout;
+FILE *err = stderr;
+
+// Every fd of `dir` (/proc/<pid>/fd) with its link target, except the fd
+// of the directory stream itself when listing our own table.
+bool fd_table(const char *dir, FdTable &table)
+{
+	table.clear();
+	DIR *d = opendir(dir);
+	if (!d) {
+		std::fprintf(err, "kmod_fds: opendir %s: %s\n", dir,
+			     t::errstr(errno).c_str());
+		return false;
+	}
+	int self = std::string(dir) == "/proc/self/fd" ? dirfd(d) : -1;
+	while (dirent *e = readdir(d)) {
+		if (e->d_name[0] == '.')
+			continue;
+		int fd = std::atoi(e->d_name);
+		if (fd == self)
+			continue;
+		char target[512];
+		ssize_t n = readlinkat(dirfd(d), e->d_name, target,
+				       sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		table[fd] = n < 0 ? "(unreadable)" : target;
+	}
+	closedir(d);
+	return true;
+}
+
+std::string show(const FdTable &table)
+{
+	std::string s;
+	for (const auto &[fd, target] : table)
+		s += (s.empty() ? "" : ", ") + std::to_string(fd) + " -> " +
+		     target;
+	return s.empty() ? "(none)" : s;
+}
+
+// Reports every difference; true if there is none.
+bool same(const char *what, const FdTable &before, const FdTable &after)
+{
+	bool ok = true;
+	for (const auto &[fd, target] : after) {
+		auto b = before.find(fd);
+		if (b == before.end()) {
+			std::fprintf(err, "kmod_fds: %s: new fd %d -> %s\n",
+				     what, fd, target.c_str());
+			ok = false;
+		} else if (b->second != target) {
+			std::fprintf(err, "kmod_fds: %s: fd %d was %s, now %s\n",
+				     what, fd, b->second.c_str(),
+				     target.c_str());
+			ok = false;
+		}
+	}
+	for (const auto &[fd, target] : before)
+		if (!after.count(fd)) {
+			std::fprintf(err, "kmod_fds: %s: fd %d -> %s closed\n",
+				     what, fd, target.c_str());
+			ok = false;
+		}
+	return ok;
+}
+
+// Keeps stdout and stderr reachable while fds 0-2 are closed.
+bool free_std_fds()
+{
+	int o = fcntl(1, F_DUPFD_CLOEXEC, 10);
+	int e = fcntl(2, F_DUPFD_CLOEXEC, 10);
+	if (o < 0 || e < 0)
+		return false;
+	std::fflush(stdout);
+	std::fflush(stderr);
+	out = fdopen(o, "w");
+	err = fdopen(e, "w");
+	if (!out || !err)
+		return false;
+	std::setvbuf(out, nullptr, _IOLBF, 0);
+	std::setvbuf(err, nullptr, _IONBF, 0);
+	close(0);
+	close(1);
+	close(2);
+	return true;
+}
+
+int self_test()
+{
+	if (!free_std_fds())
+		return 1;
+	FdTable before, after;
+	if (!fd_table("/proc/self/fd", before))
+		return 1;
+	int fd = open("/dev/null", O_RDONLY);
+	bool noticed = fd_table("/proc/self/fd", after) &&
+		       !same("self-test", before, after);
+	close(fd);
+	bool clean = fd_table("/proc/self/fd", after) &&
+		     same("self-test", before, after);
+	std::fprintf(out,
+		     "kmod_fds: self-test: fd %d opened: %s; closed again: "
+		     "%s\n",
+		     fd, noticed ? "noticed" : "NOT NOTICED",
+		     clean ? "same table" : "DIFFERENT TABLE");
+	return fd == 0 && noticed && clean ? 0 : 1;
+}
+
+void usage(FILE *f)
+{
+	std::fprintf(f, "usage: kmod_fds [-e ERRNO_NAME] [-p PARAMS] [-z] "
+			"PATH\n"
+			"       kmod_fds --self-test\n");
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+	std::setvbuf(stdout, nullptr, _IOLBF, 0);
+	if (argc == 2 && std::string(argv[1]) == "--self-test")
+		return self_test();
+	std::string expect, params;
+	bool free_fds = false;
+	int opt;
+	while ((opt = getopt(argc, argv, "e:p:z")) != -1) {
+		switch (opt) {
+		case 'e':
+			expect = optarg;
+			break;
+		case 'p':
+			params = optarg;
+			break;
+		case 'z':
+			free_fds = true;
+			break;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *path = argv[optind];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		std::fprintf(stderr, "kmod_fds: open %s: %s\n", path,
+			     t::errstr(errno).c_str());
+		return 1;
+	}
+	if (free_fds && !free_std_fds()) {
+		std::fprintf(stderr, "kmod_fds: cannot free fds 0-2\n");
+		return 1;
+	}
+
+	FdTable self_before, self_after, init_before, init_after;
+	if (!fd_table("/proc/self/fd", self_before) ||
+	    !fd_table("/proc/1/fd", init_before))
+		return 1;
+	long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
+	int load_err = errno;
+	if (!fd_table("/proc/self/fd", self_after) ||
+	    !fd_table("/proc/1/fd", init_after))
+		return 1;
+	close(fd);
+
+	bool ok = true;
+	std::string got = rc == 0 ? "success"
+				  : (strerrorname_np(load_err)
+					     ? strerrorname_np(load_err)
+					     : std::to_string(load_err));
+	std::fprintf(out, "kmod_fds: finit_module %s%s%s: %s\n", path,
+		     params.empty() ? "" : " ", params.c_str(),
+		     rc == 0 ? "loaded" : t::errstr(load_err).c_str());
+	std::string want = expect.empty() ? "success" : expect;
+	if (got != want) {
+		std::fprintf(err, "kmod_fds: expected %s, got %s\n",
+			     want.c_str(), got.c_str());
+		ok = false;
+	}
+	if (same("loading task", self_before, self_after))
+		std::fprintf(out, "kmod_fds: loading task's fds unchanged: %s\n",
+			     show(self_after).c_str());
+	else
+		ok = false;
+	if (same("pid 1", init_before, init_after))
+		std::fprintf(out, "kmod_fds: pid 1's fds unchanged: %s\n",
+			     show(init_after).c_str());
+	else
+		ok = false;
+	return ok ? 0 : 1;
+}

@@ -1,0 +1,646 @@
+#!/bin/sh
+# bpf_preload robustness suite: fault injection on every init step, object and
+# fd accounting, load/unload churn, races, someone else's ops, a module built
+# for another kernel. Runs inside the test VM as root (busybox sh), prints
+# KTAP like run.sh and exits 0 only if every test passed.
+#
+#   robust.sh check
+#
+# Expected layout (scripts/robust.sh builds it):
+#   /bpf_preload.ko               the normal build for this kernel
+#   /robust/bpf_preload_fault.ko  the `make FAULT_INJECT=1` build
+#   /robust/other_ops.ko          tests/other_ops, for this kernel
+#   /robust/foreign.ko            the normal build for the other kernel
+#   bin/ next to this script      bpf_count, bpf_churn, kmod_fds, debug_check
+# busybox (unshare, timeout) on PATH; /proc, /sys, /dev mounted; the module
+# not installed under /lib/modules (a bpffs mount must not autoload it).
+#
+# Tunables, from the environment (vm.sh --append "KEY=value" sets them):
+#   ROBUST_CHURN=200           insmod/mount/read/umount/rmmod cycles
+#   ROBUST_CHURN_MOUNTED=50    insmod/mount/rmmod/read/umount cycles
+#   ROBUST_RACE_LOADS=20       insmod/rmmod rounds of the race test
+#   ROBUST_RACE_MOUNTERS=3     processes mounting in their own namespaces
+#   ROBUST_RACE_OBJECTS=1000   programs and maps created during the race
+#   ROBUST_ONLY="a b"          run only these tests (names as in TESTS)
+#
+# Every wait is a poll with a deadline; a leak shows up as a timeout, never
+# hides behind a fixed sleep. The kernel log is drained with `dmesg -c`
+# around each load so that a test sees exactly the lines it caused; all of
+# it is kept for the final WARNING/BUG check.
+
+set -u
+
+MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
+FAULT_KO=/robust/bpf_preload_fault.ko
+OTHER_KO=/robust/other_ops.ko
+FOREIGN_KO=/robust/foreign.ko
+MODNAME=bpf_preload
+OTHER=/sys/module/other_ops/parameters
+HERE=$(cd "$(dirname "$0")" && pwd)
+SELF=$HERE/$(basename "$0")
+BIN=$HERE/bin
+KREL=$(uname -r)
+TMP=${ROBUST_TMP:-${TMPDIR:-/tmp}/bpf_preload_robust}
+OUT=$TMP/out
+BASELINE=$TMP/baseline
+
+CHURN=${ROBUST_CHURN:-200}
+CHURN_MOUNTED=${ROBUST_CHURN_MOUNTED:-50}
+RACE_LOADS=${ROBUST_RACE_LOADS:-20}
+RACE_MOUNTERS=${ROBUST_RACE_MOUNTERS:-3}
+RACE_OBJECTS=${ROBUST_RACE_OBJECTS:-1000}
+
+# Fault steps: id|description in the error message|errno name|errno. Each
+# step fails with its own errno, so a test also sees that errno travel.
+FAULTS="
+open|open skeleton|ENOMEM|12
+load|load skeleton|EINVAL|22
+attach_map|attach dump_bpf_map|ENOSPC|28
+attach_prog|attach dump_bpf_prog|E2BIG|7
+link_map|get link of dump_bpf_map|EBADF|9
+link_prog|get link of dump_bpf_prog|ENOENT|2
+register|register bpf_preload_ops|EAGAIN|11
+"
+
+# --- helpers ------------------------------------------------------------------
+
+diag() { printf '# %s\n' "$*"; }
+diag_file() { sed -e 's/^/#   /' "$1"; }
+
+# run CMD...: run it, its output (stdout and stderr) as diagnostics.
+run() {
+	diag "\$ $*"
+	"$@" >"$OUT" 2>&1
+	_rc=$?
+	diag_file "$OUT"
+	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
+	return "$_rc"
+}
+
+now() { cut -d. -f1 /proc/uptime; }
+
+# poll CMD...: every 0.1 s until it succeeds, for at most 5 s.
+poll() {
+	_p=0
+	while [ "$_p" -lt 50 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_p=$((_p + 1))
+	done
+	"$@"
+}
+
+mod_loaded() { [ -d /sys/module/$MODNAME ]; }
+not_loaded() { ! mod_loaded; }
+
+# Kernel log lines since the last drain, timestamps stripped, into
+# $TMP/klog.new; everything is also kept in $TMP/klog.all.
+klog_drain() {
+	dmesg -c >"$TMP/klog.raw" 2>&1
+	cat "$TMP/klog.raw" >>"$TMP/klog.all"
+	sed 's/^\[[ 0-9.]*\] //' "$TMP/klog.raw" >"$TMP/klog.new"
+}
+
+# klog_expect_one LINE: since the last drain, the only line about the module
+# (other than the loader's one-time taint notices) is exactly LINE.
+klog_expect_one() {
+	klog_drain
+	grep "$MODNAME" "$TMP/klog.new" |
+		grep -v -e 'taints kernel\.$' -e ' - tainting kernel$' >"$TMP/klog.ours"
+	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ] &&
+		[ "$(cat "$TMP/klog.ours")" = "$1" ]; then
+		diag "kernel log: $1"
+		return 0
+	fi
+	diag "expected exactly one kernel log line: $1"
+	diag "got:"
+	diag_file "$TMP/klog.new"
+	return 1
+}
+
+# Every object created since the baseline snapshot is gone (bounded wait).
+settled() {
+	run "$BIN/bpf_count" settle -t "${1:-10000}" "$BASELINE"
+}
+
+# rmmod, retried for up to 5 s while a mount holds a reference on us.
+rmmod_retry() {
+	poll rmmod $MODNAME 2>/dev/null && return 0
+	run rmmod $MODNAME
+}
+
+# debug_ok DIR: both files there, header and every row in the documented
+# format, our own objects listed.
+debug_ok() {
+	"$BIN/debug_check" --variant=kernel --map iterator.rodata maps "$1/maps.debug" &&
+		"$BIN/debug_check" \
+			--prog dump_bpf_map:bpf_iter_bpf_map \
+			--prog dump_bpf_prog:bpf_iter_bpf_prog \
+			progs "$1/progs.debug"
+}
+
+# rows_ok DIR: both files there, header and every row in the documented
+# format (whatever objects exist at the time).
+rows_ok() {
+	"$BIN/debug_check" --variant=kernel maps "$1/maps.debug" &&
+		"$BIN/debug_check" progs "$1/progs.debug"
+}
+
+# A fresh bpffs mount gets valid debug files (our module is serving).
+serves() {
+	mkdir -p "$TMP/serve"
+	run mount -t bpf bpf "$TMP/serve" || return 1
+	_s=0
+	run debug_ok "$TMP/serve" || _s=1
+	run umount "$TMP/serve" || _s=1
+	return $_s
+}
+
+# A fresh bpffs mount gets no debug files (bpf_preload_ops is NULL and no
+# module can be autoloaded, or someone else's ops refused to preload).
+no_debug_files() {
+	mkdir -p "$TMP/probe"
+	if ! mount -t bpf bpf "$TMP/probe" 2>"$OUT"; then
+		diag "mount: $(cat "$OUT")"
+		return 0
+	fi
+	_s=0
+	if [ -e "$TMP/probe/maps.debug" ] || [ -e "$TMP/probe/progs.debug" ]; then
+		diag "a new bpffs mount has debug files:"
+		# shellcheck disable=SC2012 # for a human
+		ls -la "$TMP/probe" | sed 's/^/#   /'
+		_s=1
+	fi
+	umount "$TMP/probe" || _s=1
+	return $_s
+}
+
+# bpf_preload_ops is NULL: a mount gets no files, and other_ops, which only
+# loads while the hook is free, loads and sees its ops installed.
+hook_free() {
+	no_debug_files || return 1
+	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
+	_h=$(cat $OTHER/installed)
+	run rmmod other_ops || return 1
+	[ "$_h" = Y ] || { diag "other_ops/installed: $_h"; return 1; }
+	diag "bpf_preload_ops was NULL: other_ops could take it"
+}
+
+# The normal build loads (fd tables checked), serves a mount and unloads,
+# leaving nothing behind.
+normal_cycle() {
+	run "$BIN/kmod_fds" "$MODULE" || return 1
+	_n=0
+	serves || _n=1
+	rmmod_retry || _n=1
+	settled || _n=1
+	return $_n
+}
+
+# --- tests --------------------------------------------------------------------
+# t_NAME [ARG]: 0 pass, 1 fail. Diagnostics on stdout before the result.
+
+t_baseline() {
+	_b=0
+	if mod_loaded; then
+		diag "$MODNAME is loaded already"
+		_b=1
+	fi
+	if find "/lib/modules/$KREL" -name "$MODNAME.ko*" | grep -q .; then
+		diag "$MODNAME is installed under /lib/modules: mounts would autoload it"
+		_b=1
+	fi
+	for _f in "$MODULE" "$FAULT_KO" "$OTHER_KO" "$FOREIGN_KO"; do
+		[ -f "$_f" ] || { diag "$_f missing"; _b=1; }
+	done
+	no_debug_files || _b=1
+	run "$BIN/bpf_count" list
+	run "$BIN/bpf_count" snap "$BASELINE" || _b=1
+	return $_b
+}
+
+t_builds() {
+	_b=0
+	run modinfo "$MODULE"
+	if grep -q -e fault_inject -e fault_step "$OUT"; then
+		diag "the normal build has fault injection"
+		_b=1
+	fi
+	run modinfo "$FAULT_KO"
+	grep -q 'fault_inject: *test build, not for production' "$OUT" ||
+		{ diag "no fault_inject tag in the test build"; _b=1; }
+	grep -q 'parm: *fault_step' "$OUT" || { diag "no fault_step parameter"; _b=1; }
+	grep -q 'parm: *fault_errno' "$OUT" || { diag "no fault_errno parameter"; _b=1; }
+	return $_b
+}
+
+t_detectors() {
+	_d=0
+	run "$BIN/kmod_fds" --self-test || _d=1
+	rm -f "$TMP/hold.fifo" "$TMP/hold.out"
+	mkfifo "$TMP/hold.fifo"
+	"$BIN/bpf_churn" hold <"$TMP/hold.fifo" >"$TMP/hold.out" 2>&1 &
+	_pid=$!
+	exec 4>"$TMP/hold.fifo"
+	poll grep -q holding "$TMP/hold.out"
+	diag_file "$TMP/hold.out"
+	diag "bpf_count settle must report the held map and program:"
+	if run "$BIN/bpf_count" settle -t 200 "$BASELINE"; then
+		diag "settle missed the objects held by bpf_churn"
+		_d=1
+	fi
+	exec 4>&-
+	wait $_pid || _d=1
+	settled || _d=1
+	return $_d
+}
+
+t_load_free_fds() {
+	klog_drain
+	run "$BIN/kmod_fds" -z "$MODULE" || return 1
+	_l=0
+	serves || _l=1
+	rmmod_retry || _l=1
+	settled || _l=1
+	not_loaded || { diag "/sys/module/$MODNAME still there"; _l=1; }
+	return $_l
+}
+
+t_fault() {
+	_line=$(echo "$FAULTS" | grep "^$1|")
+	_desc=$(echo "$_line" | cut -d'|' -f2)
+	_ename=$(echo "$_line" | cut -d'|' -f3)
+	_errno=$(echo "$_line" | cut -d'|' -f4)
+	_f=0
+	for _z in "" -z; do
+		if [ -z "$_z" ]; then
+			diag "-- fds 0-2 open in the loading task"
+		else
+			diag "-- fds 0-2 free in the loading task"
+		fi
+		klog_drain
+		# shellcheck disable=SC2086 # $_z is empty or one word
+		run "$BIN/kmod_fds" $_z -e "$_ename" \
+			-p "fault_step=$1 fault_errno=$_errno" "$FAULT_KO" || _f=1
+		klog_expect_one "$MODNAME: $_desc failed: -$_ename" || _f=1
+		not_loaded || { diag "/sys/module/$MODNAME exists"; _f=1; }
+		settled || _f=1
+	done
+	hook_free || _f=1
+	diag "-- the normal build still loads"
+	normal_cycle || _f=1
+	return $_f
+}
+
+t_other_first() {
+	_o=0
+	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
+	diag "other_ops/installed: $(cat $OTHER/installed)"
+	[ "$(cat $OTHER/installed)" = Y ] || _o=1
+	klog_drain
+	run "$BIN/kmod_fds" -z -e EBUSY "$MODULE" || _o=1
+	klog_expect_one "$MODNAME: register bpf_preload_ops failed: -EBUSY" || _o=1
+	not_loaded || { diag "/sys/module/$MODNAME exists"; _o=1; }
+	settled || _o=1
+	_i=$(cat $OTHER/installed)
+	diag "other_ops/installed after our failed load: $_i"
+	[ "$_i" = Y ] || _o=1
+	# Their ops, not ours, serve a new mount.
+	_c0=$(cat $OTHER/calls)
+	no_debug_files || _o=1
+	_c1=$(cat $OTHER/calls)
+	diag "other_ops preload() calls: $_c0 before the mount, $_c1 after"
+	[ "$_c1" -eq $((_c0 + 1)) ] || _o=1
+	return $_o
+}
+
+t_other_removed() {
+	_o=0
+	run rmmod other_ops || return 1
+	# Ours loads now; while it is in place, other_ops cannot take the hook.
+	run "$BIN/kmod_fds" "$MODULE" || return 1
+	serves || _o=1
+	run "$BIN/kmod_fds" -e EBUSY "$OTHER_KO" || _o=1
+	serves || _o=1
+	rmmod_retry || _o=1
+	settled || _o=1
+	hook_free || _o=1
+	return $_o
+}
+
+t_wrong_kernel() {
+	_w=0
+	_ours=$(modinfo -F vermagic "$MODULE")
+	_theirs=$(modinfo -F vermagic "$FOREIGN_KO")
+	diag "vermagic of this kernel's build: $_ours"
+	diag "vermagic of $FOREIGN_KO: $_theirs"
+	[ "$_ours" != "$_theirs" ] || { diag "same vermagic: not a foreign module"; return 1; }
+	klog_drain
+	run "$BIN/kmod_fds" -z -e ENOEXEC "$FOREIGN_KO" || _w=1
+	klog_drain
+	diag "kernel log:"
+	diag_file "$TMP/klog.new"
+	# The kernel's own refusal: the symbol version check of module_layout
+	# (CONFIG_MODVERSIONS) or the vermagic check, whichever comes first.
+	_vm="$MODNAME: version magic '$_theirs' should be '$_ours'"
+	_mv="$MODNAME: disagrees about version of symbol module_layout"
+	grep "$MODNAME" "$TMP/klog.new" |
+		grep -v -e 'taints kernel\.$' -e ' - tainting kernel$' >"$TMP/klog.ours"
+	if [ "$(wc -l <"$TMP/klog.ours")" -ne 1 ] ||
+		{ [ "$(cat "$TMP/klog.ours")" != "$_vm" ] &&
+			[ "$(cat "$TMP/klog.ours")" != "$_mv" ]; }; then
+		diag "expected exactly one of:"
+		diag "  $_vm"
+		diag "  $_mv"
+		_w=1
+	fi
+	not_loaded || { diag "/sys/module/$MODNAME exists"; _w=1; }
+	settled || _w=1
+	hook_free || _w=1
+	return $_w
+}
+
+t_churn() {
+	_c=0
+	_i=0
+	_t0=$(now)
+	mkdir -p "$TMP/churn"
+	while [ "$_i" -lt "$CHURN" ]; do
+		_i=$((_i + 1))
+		{
+			insmod "$MODULE" &&
+				mount -t bpf bpf "$TMP/churn" &&
+				debug_ok "$TMP/churn" &&
+				umount "$TMP/churn" &&
+				rmmod $MODNAME
+		} >"$OUT" 2>&1 || {
+			diag "cycle $_i failed:"
+			diag_file "$OUT"
+			_c=1
+			break
+		}
+	done
+	diag "$_i cycle(s) of insmod, mount, read and check both files, umount, rmmod in $(($(now) - _t0)) s"
+	grep -q " $TMP/churn " /proc/mounts && umount "$TMP/churn"
+	mod_loaded && rmmod $MODNAME
+	settled || _c=1
+	not_loaded || { diag "/sys/module/$MODNAME still there"; _c=1; }
+	return $_c
+}
+
+t_churn_mounted() {
+	_c=0
+	_i=0
+	_t0=$(now)
+	mkdir -p "$TMP/churnm"
+	while [ "$_i" -lt "$CHURN_MOUNTED" ]; do
+		_i=$((_i + 1))
+		{
+			insmod "$MODULE" &&
+				mount -t bpf bpf "$TMP/churnm" &&
+				rmmod $MODNAME &&
+				! mod_loaded &&
+				debug_ok "$TMP/churnm" &&
+				umount "$TMP/churnm"
+		} >"$OUT" 2>&1 || {
+			diag "cycle $_i failed:"
+			diag_file "$OUT"
+			_c=1
+			break
+		}
+	done
+	diag "$_i cycle(s) of insmod, mount, rmmod, read and check both files, umount in $(($(now) - _t0)) s"
+	grep -q " $TMP/churnm " /proc/mounts && umount "$TMP/churnm"
+	mod_loaded && rmmod $MODNAME
+	settled || _c=1
+	not_loaded || { diag "/sys/module/$MODNAME still there"; _c=1; }
+	return $_c
+}
+
+# --- race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
+# by timeout(1) in t_race, in time. Failures go to stdout (their log).
+
+own_namespace() {
+	if [ "$(readlink /proc/self/ns/mnt)" = "$(readlink /proc/1/ns/mnt)" ]; then
+		echo "not in a mount namespace of its own"
+		return 1
+	fi
+}
+
+# _mounter K ROUNDS: mount, check whatever debug files the mount got, umount.
+w_mounter() {
+	own_namespace || return 1
+	_d=$TMP/race.m$1
+	mkdir -p "$_d"
+	_i=0 _with=0 _bad=0
+	while [ "$_i" -lt "$2" ] && [ ! -e "$TMP/race.stop" ]; do
+		_i=$((_i + 1))
+		mount -t bpf bpf "$_d" || { echo "mounter $1: mount failed"; return 1; }
+		if [ -e "$_d/maps.debug" ] || [ -e "$_d/progs.debug" ]; then
+			_with=$((_with + 1))
+			rows_ok "$_d" >"$_d.out" 2>&1 ||
+				{ echo "mounter $1 round $_i:"; cat "$_d.out"; _bad=1; }
+		fi
+		umount "$_d" || { echo "mounter $1: umount failed"; return 1; }
+	done
+	echo "$_i $_with" >"$TMP/race.m$1.stats"
+	return $_bad
+}
+
+# _reader ROUNDS: one mount made while the module is loaded, read over and
+# over across unloads, reloads and object churn.
+w_reader() {
+	own_namespace || return 1
+	_d=$TMP/race.r
+	mkdir -p "$_d"
+	mount -t bpf bpf "$_d" || { echo "reader: mount failed"; return 1; }
+	if ! debug_ok "$_d" >"$_d.out" 2>&1; then
+		echo "reader: first read:"
+		cat "$_d.out"
+		return 1
+	fi
+	: >"$TMP/race.ready"
+	_i=0 _bad=0
+	while [ "$_i" -lt "$1" ] && [ ! -e "$TMP/race.stop" ]; do
+		_i=$((_i + 1))
+		debug_ok "$_d" >"$_d.out" 2>&1 ||
+			{ echo "reader round $_i:"; cat "$_d.out"; _bad=1; }
+	done
+	umount "$_d" || { echo "reader: umount failed"; _bad=1; }
+	echo "$_i" >"$TMP/race.r.stats"
+	return $_bad
+}
+
+# _loader ROUNDS: insmod, rmmod (retried while a mount holds the module).
+w_loader() {
+	_i=0
+	while [ "$_i" -lt "$1" ]; do
+		_i=$((_i + 1))
+		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
+		_p=0
+		until rmmod $MODNAME 2>/dev/null; do
+			_p=$((_p + 1))
+			if [ "$_p" -ge 50 ]; then
+				echo "loader round $_i: rmmod kept failing for 5 s:"
+				rmmod $MODNAME 2>&1
+				return 1
+			fi
+			sleep 0.1
+		done
+	done
+	echo "$_i" >"$TMP/race.l.stats"
+}
+
+t_race() {
+	_r=0
+	rm -f "$TMP"/race.*
+	_t0=$(now)
+	run insmod "$MODULE" || return 1
+	timeout 600 unshare -m "$SELF" _reader 100000 >"$TMP/race.r.log" 2>&1 &
+	_reader=$!
+	if ! poll test -e "$TMP/race.ready"; then
+		diag "reader did not get going:"
+		diag_file "$TMP/race.r.log"
+		_r=1
+	fi
+	rmmod_retry || _r=1
+	_k=0 _mounters=""
+	while [ "$_k" -lt "$RACE_MOUNTERS" ]; do
+		_k=$((_k + 1))
+		timeout 600 unshare -m "$SELF" _mounter "$_k" 100000 \
+			>"$TMP/race.m$_k.log" 2>&1 &
+		_mounters="$_mounters $!"
+	done
+	timeout 600 "$SELF" _loader "$RACE_LOADS" >"$TMP/race.l.log" 2>&1 &
+	_loader=$!
+	timeout 600 "$BIN/bpf_churn" "$RACE_OBJECTS" >"$TMP/race.c.log" 2>&1 &
+	_creator=$!
+	wait $_loader || { diag "loader failed (status $?)"; _r=1; }
+	wait $_creator || { diag "creator failed (status $?)"; _r=1; }
+	: >"$TMP/race.stop"
+	for _p in $_mounters; do
+		wait "$_p" || { diag "a mounter failed (status $?)"; _r=1; }
+	done
+	wait $_reader || { diag "reader failed (status $?)"; _r=1; }
+	for _l in "$TMP"/race.*.log; do
+		[ -s "$_l" ] || continue
+		diag "${_l##*/}:"
+		diag_file "$_l"
+	done
+	grep -q '^bpf_churn: created' "$TMP/race.c.log" || _r=1
+	diag "loader: $(cat "$TMP/race.l.stats" 2>/dev/null || echo '?') insmod/rmmod round(s)"
+	diag "reader: $(cat "$TMP/race.r.stats" 2>/dev/null || echo '?') checked read(s) of both files from one mount"
+	_k=0
+	while [ "$_k" -lt "$RACE_MOUNTERS" ]; do
+		_k=$((_k + 1))
+		{ read -r _n _w <"$TMP/race.m$_k.stats"; } 2>/dev/null || { _n='?' _w='?'; }
+		diag "mounter $_k: $_n mount(s) in its own namespace, $_w with debug files (checked)"
+	done
+	diag "race took $(($(now) - _t0)) s"
+	if grep -q " $TMP/race" /proc/mounts; then
+		diag "a namespace's mount leaked into the initial namespace:"
+		grep " $TMP/race" /proc/mounts | sed 's/^/#   /'
+		_r=1
+	fi
+	mod_loaded && { diag "$MODNAME left loaded"; rmmod $MODNAME; _r=1; }
+	settled 30000 || _r=1
+	return $_r
+}
+
+t_dmesg() {
+	klog_drain
+	_bad='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace|kmemleak|KASAN'
+	diag "kernel messages about bpf during the suite:"
+	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | sed 's/^/#   /'
+	if grep -Eq "$_bad" "$TMP/klog.all"; then
+		diag "offending lines:"
+		grep -E "$_bad" "$TMP/klog.all" | sed 's/^/#   /'
+		return 1
+	fi
+}
+
+t_end_state() {
+	_e=0
+	mod_loaded && { diag "$MODNAME loaded"; _e=1; }
+	[ -d /sys/module/other_ops ] && { diag "other_ops loaded"; _e=1; }
+	no_debug_files || _e=1
+	settled || _e=1
+	return $_e
+}
+
+# "function [arg]|description", in running order.
+TESTS="
+baseline|baseline: module not loaded nor installed, no debug files, BPF objects recorded
+builds|modinfo: only the FAULT_INJECT build has fault_step, fault_errno and the test-build tag
+detectors|the checks can fail: kmod_fds sees a new fd 0, bpf_count sees a held map and program
+load_free_fds|normal load with fds 0-2 free (as at late_initcall): no fd left in the loading task or pid 1, serves, unloads clean
+$(echo "$FAULTS" | grep '|' | while IFS='|' read -r _id _desc _en _n; do
+	echo "fault $_id|fault '$_id': insmod fails with -$_en and one line '$_desc failed: -$_en', no fd, prog, map or link left, bpf_preload_ops untouched, normal build loads after"
+done)
+other_first|someone else's ops first: insmod fails with -EBUSY, their ops stay installed and in use, nothing left
+other_removed|after their module is removed ours loads and serves, and theirs cannot take the hook from ours
+wrong_kernel|module built for the other kernel: ENOEXEC with the kernel's own message, nothing loaded
+churn|$CHURN cycles of insmod, mount, read both files, umount, rmmod: objects back to baseline, module gone
+churn_mounted|$CHURN_MOUNTED cycles of insmod, mount, rmmod, read both files, umount
+race|race: $RACE_MOUNTERS namespaces mounting, a reader, $RACE_LOADS loads/unloads, $RACE_OBJECTS programs and maps created and destroyed
+dmesg|no WARNING, BUG, Oops or Call Trace in the kernel log of the whole suite
+end_state|end: module and other_ops unloaded, no debug files, objects back to baseline
+"
+
+selected() {
+	[ -z "${ROBUST_ONLY:-}" ] && return 0
+	for _s in $ROBUST_ONLY; do
+		[ "$_s" = "$1" ] && return 0
+	done
+	return 1
+}
+
+cmd_check() {
+	rm -rf "$TMP"
+	mkdir -p "$TMP" || exit 1
+	: >"$TMP/klog.all"
+	klog_drain
+	_list=$(echo "$TESTS" | grep '|' | while IFS='|' read -r _f _d; do
+		selected "${_f%% *}" && echo "$_f|$_d"
+	done)
+	echo "TAP version 13"
+	echo "1..$(echo "$_list" | grep -c '|')"
+	diag "kernel $KREL; robustness suite"
+	_num=0 _pass=0 _fail=0
+	IFS='
+'
+	for _t in $_list; do
+		IFS=' 	
+'
+		_num=$((_num + 1))
+		_t1=$(now)
+		# shellcheck disable=SC2086 # function name and argument
+		t_${_t%%|*}
+		_rc=$?
+		diag "($(($(now) - _t1)) s)"
+		if [ $_rc -eq 0 ]; then
+			echo "ok $_num ${_t#*|}"
+			_pass=$((_pass + 1))
+		else
+			echo "not ok $_num ${_t#*|}"
+			_fail=$((_fail + 1))
+		fi
+	done
+	IFS=' 	
+'
+	mod_loaded && rmmod $MODNAME
+	[ -d /sys/module/other_ops ] && rmmod other_ops
+	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
+	[ $_fail -eq 0 ]
+}
+
+case ${1:-} in
+check) cmd_check ;;
+_mounter) shift; w_mounter "$@" ;;
+_reader) shift; w_reader "$@" ;;
+_loader) shift; w_loader "$@" ;;
+*)
+	echo "usage: $0 check" >&2
+	exit 2
+	;;
+esac
