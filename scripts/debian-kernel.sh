@@ -23,6 +23,20 @@
 #
 #   Typical use:
 #       eval "$(scripts/debian-kernel.sh fetch "$(scripts/debian-kernel.sh abi 6.12)")"
+#
+#   --arch s390x (abi and fetch; fetch also infers it from an ABI ending in
+#   -s390x): Debian's s390x kernels, e.g. 6.1.0-50-s390x or
+#   6.12.95+deb12-s390x (bookworm has 6.12 for s390x only in
+#   bookworm-backports). Nothing is installed on the host: packages come
+#   through scripts/apt-private.sh (a private apt configuration with the
+#   host's release, -updates, -security and -backports, amd64 + s390x).
+#   fetch unpacks linux-image-<abi> (s390x has no -unsigned package) into
+#   the same cache directory, and builds a private kbuild tree in
+#   <cache>/kbuild/<abi>/ out of linux-headers-<abi>, its -common package and
+#   the amd64 linux-kbuild package of the very same version (the host runs
+#   fixdep and modpost); its kdir= is
+#   <cache>/kbuild/<abi>/usr/src/linux-headers-<abi>. Cross-build with
+#   make KDIR=$kdir ARCH=s390 CROSS_COMPILE=s390x-linux-gnu-.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -31,14 +45,20 @@ readonly APT_MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
 readonly APT_LISTS=/var/lib/apt/lists
 # Wait for other apt/dpkg users (parallel sessions) instead of failing.
 readonly -a APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+APT_PRIVATE=$(cd "$(dirname "$0")" && pwd)/apt-private.sh
+readonly APT_PRIVATE
+# Kernel architecture (Debian's name; the flavour suffix of the ABI).
+ARCH=amd64
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
 usage() {
 	cat >&2 <<EOF
-usage: $PROG abi [--update] <series>      newest ABI of a series (6.1, 6.12)
-       $PROG fetch [--update] <abi>       install headers, unpack image to cache
+usage: $PROG abi [--update] [--arch amd64|s390x] <series>
+                                          newest ABI of a series (6.1, 6.12)
+       $PROG fetch [--update] [--arch amd64|s390x] <abi>
+                                          install headers, unpack image to cache
 EOF
 	exit 2
 }
@@ -49,8 +69,32 @@ need_root() {
 
 apt_update() {
 	need_root
+	if [[ $ARCH != amd64 ]]; then
+		"$APT_PRIVATE" --update cache stats >/dev/null || die "apt-private.sh update failed"
+		return
+	fi
 	log "running apt-get update"
 	apt-get "${APT_OPTS[@]}" -qq update >&2 || die "apt-get update failed"
+}
+
+# apt-cache on the host's configuration (amd64) or the private one.
+apt_cache() {
+	if [[ $ARCH == amd64 ]]; then apt-cache "$@"; else "$APT_PRIVATE" cache "$@"; fi
+}
+
+set_arch() {
+	case $1 in
+	amd64 | s390x) ARCH=$1 ;;
+	*) die "unsupported --arch '$1' (amd64 or s390x)" ;;
+	esac
+}
+
+# The kernel image package of ABI $1: amd64 has signed and -unsigned
+# images (we want the unsigned one), s390x only the plain one.
+image_pkg() {
+	if [[ $ARCH == amd64 ]]; then printf 'linux-image-%s-unsigned\n' "$1"
+	else printf 'linux-image-%s:%s\n' "$1" "$ARCH"
+	fi
 }
 
 # True when the apt package lists are missing or older than the max age.
@@ -65,6 +109,11 @@ lists_stale() {
 
 ensure_lists() {
 	local force=$1
+	# The private configuration refreshes its own lists when stale.
+	if [[ $ARCH != amd64 ]]; then
+		if [[ $force == 1 ]]; then apt_update; fi
+		return
+	fi
 	if [[ $force == 1 ]] || lists_stale; then
 		apt_update
 	fi
@@ -73,18 +122,20 @@ ensure_lists() {
 # Does apt have an installable (candidate) version of package $1?
 has_candidate() {
 	local cand
-	cand=$(apt-cache policy -- "$1" 2>/dev/null |
+	cand=$(apt_cache policy -- "$1" 2>/dev/null |
 		awk '$1 == "Candidate:" { print $2; exit }')
 	[[ -n $cand && $cand != "(none)" ]]
 }
 
 # All ABIs of series $1 for the generic amd64 flavour (no cloud/rt), sorted
 # oldest to newest. Matches linux-image-6.1.0-56-amd64-unsigned and
-# linux-image-6.12.117+deb12-amd64-unsigned.
+# linux-image-6.12.117+deb12-amd64-unsigned; for s390x
+# linux-image-6.1.0-50-s390x and linux-image-6.12.95+deb12-s390x.
 list_abis() {
-	local series_re=${1//./\\.}
-	apt-cache pkgnames linux-image- 2>/dev/null |
-		sed -nE "s/^linux-image-(${series_re}\.[0-9][0-9a-z.+~]*(-[0-9]+)?-amd64)-unsigned\$/\1/p" |
+	local series_re=${1//./\\.} suffix=-unsigned
+	[[ $ARCH == amd64 ]] || suffix=""
+	apt_cache pkgnames linux-image- 2>/dev/null |
+		sed -nE "s/^linux-image-(${series_re}\.[0-9][0-9a-z.+~]*(-[0-9]+)?-${ARCH})${suffix}\$/\1/p" |
 		sort -V -u
 }
 
@@ -93,6 +144,7 @@ cmd_abi() {
 	while (($#)); do
 		case $1 in
 		--update) force=1 ;;
+		--arch) set_arch "${2:?--arch needs a value}"; shift ;;
 		-h | --help) usage ;;
 		-*) die "unknown option: $1" ;;
 		*) [[ -z $series ]] || usage; series=$1 ;;
@@ -109,12 +161,12 @@ cmd_abi() {
 		apt_update
 		abis=$(list_abis "$series")
 	fi
-	[[ -n $abis ]] || die "no linux-image-${series}.*-amd64-unsigned package known to apt"
+	[[ -n $abis ]] || die "no $(image_pkg "${series}.*-$ARCH") package known to apt"
 
 	# Newest first; take the first one whose image and headers are installable.
 	local abi
 	while read -r abi; do
-		if has_candidate "linux-image-${abi}-unsigned" && has_candidate "linux-headers-${abi}"; then
+		if has_candidate "$(image_pkg "$abi")" && has_candidate "linux-headers-${abi}"; then
 			printf '%s\n' "$abi"
 			return 0
 		fi
@@ -124,7 +176,7 @@ cmd_abi() {
 }
 
 valid_abi() {
-	[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9][0-9a-z.+~]*(-[0-9]+)?-amd64$ ]]
+	[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9][0-9a-z.+~]*(-[0-9]+)?-${ARCH}$ ]]
 }
 
 pkg_installed() {
@@ -144,6 +196,61 @@ ensure_headers() {
 		die "/usr/src/linux-headers-$abi/Makefile missing after installing $pkg"
 }
 
+# A field of the candidate version of package $2 (apt-cache show).
+pkg_field() {
+	apt_cache show --no-all-versions -- "$2" 2>/dev/null |
+		awk -v f="$1:" '$1 == f { sub(/^[^:]*: */, ""); print; exit }'
+}
+
+# Foreign (s390x) kernels: a kbuild tree unpacked from the packages, never
+# installed. The headers package's scripts/ and tools/ are relative symlinks
+# into ../../lib/linux-kbuild-<ver>/, so unpacking linux-headers-<abi>, its
+# -common package and the amd64 linux-kbuild package of the same version
+# into one root makes them resolve to host (amd64) fixdep, modpost, etc.
+ensure_foreign_kbuild() {
+	local abi=$1 hdr="linux-headers-$1"
+	local dest="$CACHE/kbuild/$abi"
+	[[ -f $dest/.complete ]] && return 0
+
+	mkdir -p "$CACHE/kbuild"
+	exec {lockfd}>"$CACHE/kbuild/.lock-$abi"
+	flock "$lockfd"
+	if [[ ! -f $dest/.complete ]]; then
+		has_candidate "$hdr:$ARCH" || apt_update
+		local ver deps common kbuild
+		ver=$(pkg_field Version "$hdr:$ARCH")
+		deps=$(pkg_field Depends "$hdr:$ARCH" | tr ',' '\n' | sed 's/^ *//')
+		common=$(awk '$1 ~ /^linux-headers-.*-common$/ { print $1; exit }' <<<"$deps")
+		kbuild=$(awk '$1 ~ /^linux-kbuild-/ { print $1; exit }' <<<"$deps")
+		[[ -n $ver && -n $common && -n $kbuild ]] ||
+			die "$hdr:$ARCH: cannot tell its version, -common and linux-kbuild packages"
+		local tmp
+		tmp=$(mktemp -d "$CACHE/kbuild/.tmp-$abi.XXXXXX")
+		log "unpacking $hdr:$ARCH $common $kbuild:amd64 ($ver) into $dest"
+		# The host tools must be those of the very same kernel version.
+		if ! "$APT_PRIVATE" unpack "$tmp/root" "$hdr:$ARCH=$ver" "$common=$ver" \
+			"$kbuild:amd64=$ver"; then
+			rm -rf "$tmp"
+			die "cannot fetch $hdr:$ARCH, $common and $kbuild:amd64, all version $ver"
+		fi
+		# Its Makefile includes the -common one by absolute path.
+		local mk="$tmp/root/usr/src/$hdr/Makefile"
+		[[ -f $mk ]] || { rm -rf "$tmp"; die "$hdr has no Makefile"; }
+		sed -i "s|^include /usr/src/|include $dest/usr/src/|" "$mk"
+		if [[ ! -f $tmp/root/usr/src/$hdr/scripts/Makefile.build ||
+			! -x $tmp/root/usr/src/$hdr/scripts/basic/fixdep ]]; then
+			rm -rf "$tmp"
+			die "$hdr: scripts/ does not resolve to an amd64 $kbuild"
+		fi
+		printf '%s\n' "$ver" >"$tmp/root/.complete"
+		rm -rf "$dest"
+		mv "$tmp/root" "$dest"
+		rm -rf "$tmp"
+	fi
+	flock -u "$lockfd"
+	exec {lockfd}>&-
+}
+
 # Locate the modules dir inside an unpacked image package (bookworm ships
 # /lib/modules, usr-merged packages ship /usr/lib/modules).
 find_moddir() {
@@ -155,7 +262,8 @@ find_moddir() {
 }
 
 ensure_image() {
-	local abi=$1 pkg="linux-image-$1-unsigned"
+	local abi=$1 pkg
+	pkg=$(image_pkg "$abi")
 	local dest="$CACHE/kernels/$abi"
 	[[ -f $dest/.complete ]] && return 0
 
@@ -170,7 +278,9 @@ ensure_image() {
 		# apt-get download drops privileges to _apt when it can.
 		if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
 		log "downloading $pkg"
-		if ! (cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$pkg" >&2); then
+		if [[ $ARCH != amd64 ]]; then
+			"$APT_PRIVATE" download "$tmp" "$pkg" || { rm -rf "$tmp"; die "downloading $pkg failed"; }
+		elif ! (cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$pkg" >&2); then
 			rm -rf "$tmp"
 			die "apt-get download $pkg failed"
 		fi
@@ -204,17 +314,25 @@ cmd_fetch() {
 	while (($#)); do
 		case $1 in
 		--update) force=1 ;;
+		--arch) set_arch "${2:?--arch needs a value}"; shift ;;
 		-h | --help) usage ;;
 		-*) die "unknown option: $1" ;;
 		*) [[ -z $abi ]] || usage; abi=$1 ;;
 		esac
 		shift
 	done
+	if [[ $abi == *-s390x ]]; then set_arch s390x; fi
 	valid_abi "$abi" || die "bad ABI '${abi}' (want e.g. 6.1.0-56-amd64; see '$PROG abi 6.1')"
 	need_root
 	if [[ $force == 1 ]]; then apt_update; fi
 
-	ensure_headers "$abi"
+	local kdir="/usr/src/linux-headers-$abi"
+	if [[ $ARCH == amd64 ]]; then
+		ensure_headers "$abi"
+	else
+		ensure_foreign_kbuild "$abi"
+		kdir="$CACHE/kbuild/$abi/usr/src/linux-headers-$abi"
+	fi
 	ensure_image "$abi"
 
 	local root="$CACHE/kernels/$abi" moddir kver
@@ -222,7 +340,15 @@ cmd_fetch() {
 	kver=${moddir##*/}
 	[[ $kver == "$abi" ]] || die "image kernel release $kver != $abi"
 
-	printf 'kdir=%s\n' "/usr/src/linux-headers-$abi"
+	if [[ $ARCH != amd64 ]]; then
+		local image_ver
+		image_ver=$(sed -n 's/^[^_]*_\([^_]*\)_.*/\1/p' "$root/.complete")
+		image_ver=${image_ver//%3a/:}
+		[[ $image_ver == "$(cat "$CACHE/kbuild/$abi/.complete")" ]] ||
+			die "image $image_ver and headers $(cat "$CACHE/kbuild/$abi/.complete") of $abi differ; run with --update"
+	fi
+
+	printf 'kdir=%s\n' "$kdir"
 	printf 'vmlinuz=%s\n' "$root/boot/vmlinuz-$abi"
 	printf 'kver=%s\n' "$kver"
 	printf 'moddir=%s\n' "$moddir"
