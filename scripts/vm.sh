@@ -4,7 +4,11 @@
 #
 #   vm.sh --kernel <vmlinuz> --initrd <cpio.gz> [--timeout 300] [--log <file>]
 #         [--append "extra cmdline"] [--mem 1G] [--smp 2] [--qemu-arg <arg>]...
+#         [--arch amd64|s390x]
 #
+# --arch s390x boots an s390x kernel with qemu-system-s390x (Debian's
+# qemu-system-misc; machine s390-ccw-virtio, console on the SCLP line
+# ttysclp0). The default is amd64 (qemu-system-x86_64, ttyS0).
 # The serial console is streamed to stdout and to the log file, with the \r
 # of the serial line and the firmware's terminal escape codes stripped.
 # Exit status:
@@ -30,11 +34,12 @@ usage() {
 	cat >&2 <<EOF
 usage: $PROG --kernel <vmlinuz> --initrd <cpio.gz> [--timeout SECS] [--log FILE]
           [--append "extra kernel cmdline"] [--mem 1G] [--smp 2] [--qemu-arg ARG]...
+          [--arch amd64|s390x]
 EOF
 	exit 2
 }
 
-kernel="" initrd="" timeout_s=300 logfile="" append="" mem=1G smp=2
+kernel="" initrd="" timeout_s=300 logfile="" append="" mem=1G smp=2 arch=amd64
 qemu_extra=()
 while (($#)); do
 	case $1 in
@@ -46,6 +51,7 @@ while (($#)); do
 	--mem) mem=${2:?--mem needs a value}; shift ;;
 	--smp) smp=${2:?--smp needs a value}; shift ;;
 	--qemu-arg) qemu_extra+=("${2?--qemu-arg needs a value}"); shift ;;
+	--arch) arch=${2:?--arch needs a value}; shift ;;
 	-h | --help) usage ;;
 	*) printf '%s: unknown argument: %s\n' "$PROG" "$1" >&2; usage ;;
 	esac
@@ -56,13 +62,25 @@ done
 [[ -f $initrd ]] || die "initrd $initrd not found"
 [[ $timeout_s =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 
-QEMU=qemu-system-x86_64
+case $arch in
+amd64)
+	QEMU=qemu-system-x86_64 qemu_pkg=qemu-system-x86
+	machine=()
+	cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4 edd=off rdinit=/init"
+	;;
+s390x)
+	QEMU=qemu-system-s390x qemu_pkg=qemu-system-misc
+	machine=(-machine s390-ccw-virtio)
+	cmdline="console=ttysclp0 panic=-1 oops=panic loglevel=4 rdinit=/init"
+	;;
+*) die "unsupported --arch '$arch' (amd64 or s390x)" ;;
+esac
 if ! command -v "$QEMU" >/dev/null 2>&1; then
-	[[ $(id -u) -eq 0 ]] || die "$QEMU missing: apt-get install qemu-system-x86"
-	log "installing qemu-system-x86"
+	[[ $(id -u) -eq 0 ]] || die "$QEMU missing: apt-get install $qemu_pkg"
+	log "installing $qemu_pkg"
 	DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" -y -qq \
-		--no-install-recommends install qemu-system-x86 >&2 ||
-		die "cannot install qemu-system-x86"
+		--no-install-recommends install "$qemu_pkg" >&2 ||
+		die "cannot install $qemu_pkg"
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vm.XXXXXX")
@@ -75,11 +93,10 @@ else
 	mkdir -p "$(dirname -- "$logfile")"
 fi
 
-cmdline="console=ttyS0,115200 panic=-1 oops=panic loglevel=4 edd=off rdinit=/init"
 [[ -z $append ]] || cmdline+=" $append"
 
 qemu_cmd=(
-	"$QEMU" -accel tcg -cpu max -m "$mem" -smp "$smp"
+	"$QEMU" "${machine[@]}" -accel tcg -cpu max -m "$mem" -smp "$smp"
 	-nographic -no-reboot -nic none
 	-kernel "$kernel" -initrd "$initrd" -append "$cmdline"
 	"${qemu_extra[@]}"
