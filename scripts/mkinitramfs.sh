@@ -3,6 +3,7 @@
 #
 #   mkinitramfs.sh --out <file.cpio.gz> --root <overlay-dir> [--kver <uname-r>]
 #                  [--bin <host-binary>]... [--moddir <dir> --kmod <name>...]
+#                  [--arch amd64|s390x]
 #
 # The image contains:
 #   * busybox (busybox-static), every applet symlinked into /bin, /sbin,
@@ -25,6 +26,15 @@
 #     contain an executable /run-in-vm.
 # Kernel command line `KEY=value` words that the kernel does not know reach
 # /run-in-vm as environment variables (vm.sh --append "FOO=1").
+#
+# --arch s390x: an s390x image. busybox is Debian's busybox-static:s390x
+# (unpacked, never installed, through scripts/apt-private.sh and cached in
+# ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/initramfs-s390x/), bpftool
+# and its shared libraries come from Debian's bpftool:s390x in the sysroot
+# that scripts/s390x-bpftool.sh sets up, and --bin paths name files in that
+# sysroot. Libraries are found from the ELF headers (readelf), since ldd
+# cannot run s390x binaries; the applet list comes from running busybox
+# under qemu-s390x-static.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -38,6 +48,7 @@ usage() {
 	cat >&2 <<EOF
 usage: $PROG --out <file.cpio.gz> --root <overlay-dir> [--kver <uname-r>]
             [--bin <host-binary>]... [--moddir <modules-dir> [--kmod <name>]...]
+            [--arch amd64|s390x]
 EOF
 	exit 2
 }
@@ -61,7 +72,7 @@ need() {
 	apt_install "$2"
 }
 
-out="" overlay="" kver="" moddir=""
+out="" overlay="" kver="" moddir="" arch=amd64
 extra_bins=() kmods=()
 while (($#)); do
 	case $1 in
@@ -71,6 +82,7 @@ while (($#)); do
 	--bin) extra_bins+=("${2:?--bin needs a value}"); shift ;;
 	--moddir) moddir=${2:?--moddir needs a value}; shift ;;
 	--kmod) kmods+=("${2:?--kmod needs a value}"); shift ;;
+	--arch) arch=${2:?--arch needs a value}; shift ;;
 	-h | --help) usage ;;
 	*) die "unknown argument: $1" ;;
 	esac
@@ -87,15 +99,43 @@ if [[ -n $moddir ]]; then
 	[[ ${moddir##*/} == "$kver" ]] || die "--moddir ${moddir##*/} does not match --kver $kver"
 fi
 
-# The busybox package's binary is dynamic; we want the static one.
-if [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null) != "install ok installed" ]]; then
-	apt_install busybox-static
-fi
-BUSYBOX=$(dpkg-query -L busybox-static | grep -E '/bin/busybox$' | head -n 1)
-[[ -x $BUSYBOX ]] || die "busybox-static installed but no busybox binary found"
+case $arch in
+amd64)
+	# The busybox package's binary is dynamic; we want the static one.
+	if [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null) != "install ok installed" ]]; then
+		apt_install busybox-static
+	fi
+	BUSYBOX=$(dpkg-query -L busybox-static | grep -E '/bin/busybox$' | head -n 1)
+	[[ -x $BUSYBOX ]] || die "busybox-static installed but no busybox binary found"
+	need "$BPFTOOL" bpftool
+	sysroot=""
+	run_target=()
+	;;
+s390x)
+	here=$(cd "$(dirname "$0")" && pwd)
+	cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+	bbroot=$cache/initramfs-s390x/busybox-static
+	if [[ ! -f $bbroot/.debs ]]; then
+		mkdir -p "$cache/initramfs-s390x"
+		rm -rf "$bbroot.tmp"
+		"$here/apt-private.sh" unpack "$bbroot.tmp" busybox-static:s390x ||
+			die "cannot fetch busybox-static:s390x"
+		rm -rf "$bbroot"
+		mv "$bbroot.tmp" "$bbroot"
+	fi
+	BUSYBOX=$bbroot/bin/busybox
+	[[ -f $BUSYBOX ]] || die "busybox-static:s390x has no bin/busybox"
+	# Sets up (once) the s390x sysroot with Debian's bpftool:s390x.
+	"$here/s390x-bpftool.sh" version >/dev/null || die "no s390x bpftool (scripts/s390x-bpftool.sh)"
+	sysroot=$cache/s390x-sysroot
+	need qemu-s390x-static qemu-user-static
+	need readelf binutils
+	run_target=(qemu-s390x-static)
+	;;
+*) die "unsupported --arch '$arch' (amd64 or s390x)" ;;
+esac
 need cpio cpio
 need gzip gzip
-need "$BPFTOOL" bpftool
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/mkinitramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -111,7 +151,7 @@ chmod 755 "$stage/bin/busybox"
 while read -r applet; do
 	[[ -n $applet && $applet != busybox ]] || continue
 	ln -s /bin/busybox "$stage/bin/$applet"
-done < <("$stage/bin/busybox" --list)
+done < <("${run_target[@]}" "$stage/bin/busybox" --list)
 for d in sbin usr/bin usr/sbin; do
 	cp -a "$stage/bin/." "$stage/$d/"
 	rm -f "$stage/$d/busybox"
@@ -145,8 +185,57 @@ add_binary() {
 	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$ldd_out")
 }
 
-add_binary "$BPFTOOL"
-for b in "${extra_bins[@]}"; do add_binary "$b"; done
+# Foreign binaries: path $1 inside $sysroot, with a symlink anywhere on the
+# way resolved inside the sysroot too (absolute links point into it).
+sysroot_path() {
+	local p=$1 i=0 link
+	while [[ -L $sysroot$p ]]; do
+		((++i < 40)) || die "$p: too many symlinks in $sysroot"
+		link=$(readlink "$sysroot$p")
+		if [[ $link == /* ]]; then p=$link; else p=$(dirname "$p")/$link; fi
+	done
+	printf '%s\n' "$sysroot$p"
+}
+
+# Copy $1 (a path inside the sysroot) into the image at the same path.
+put_sysroot_file() {
+	local src
+	src=$(sysroot_path "$1")
+	[[ -f $src ]] || die "$1 not found in $sysroot"
+	mkdir -p "$stage$(dirname "$1")"
+	rm -f "$stage$1"
+	cp -L --preserve=mode "$src" "$stage$1"
+}
+
+# add_foreign_binary PATH: the binary, its interpreter and, recursively, the
+# DT_NEEDED libraries, looked up in the multiarch library dirs.
+add_foreign_binary() {
+	local bin=$1 interp lib dir found
+	[[ $bin == /* ]] || die "--bin $bin: use an absolute path (inside $sysroot)"
+	[[ -e $stage$bin && ! -L $stage$bin ]] && return 0
+	put_sysroot_file "$bin"
+	interp=$(readelf -lW "$(sysroot_path "$bin")" 2>/dev/null |
+		sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
+	[[ -z $interp || -e $stage$interp ]] || put_sysroot_file "$interp"
+	while read -r lib; do
+		[[ -n $lib ]] || continue
+		found=""
+		for dir in /lib/s390x-linux-gnu /usr/lib/s390x-linux-gnu /lib /usr/lib; do
+			if [[ -e $sysroot$dir/$lib ]]; then found=$dir/$lib; break; fi
+		done
+		[[ -n $found ]] || die "$bin needs $lib, which is not in $sysroot"
+		add_foreign_binary "$found"
+	done < <(readelf -dW "$(sysroot_path "$bin")" 2>/dev/null |
+		sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
+}
+
+if [[ $arch == amd64 ]]; then
+	add_binary "$BPFTOOL"
+	for b in "${extra_bins[@]}"; do add_binary "$b"; done
+else
+	add_foreign_binary "$BPFTOOL"
+	for b in "${extra_bins[@]}"; do add_foreign_binary "$b"; done
+fi
 
 # --- kernel modules ----------------------------------------------------------
 if [[ -n $kver ]]; then mkdir -p "$stage/lib/modules/$kver"; fi
