@@ -1,0 +1,106 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Installing like a distribution module, packaging and developer tooling.
+#
+#   make install          bpf_preload.ko -> /lib/modules/<KVER>/updates/, depmod
+#        BOOTLOAD=1       ... and /etc/modules-load.d/bpf_preload.conf
+#        DESTDIR=<dir>    ... under <dir> (depmod -b <dir>)
+#   make uninstall        remove both again, depmod
+#   make dkms-add         sources -> /usr/src/bpf-preload-<version>, dkms add;
+#                         then `dkms install bpf-preload/<version>` per kernel
+#   make dkms-remove      dkms remove --all, remove /usr/src/bpf-preload-<version>
+#   make deb              ./bpf-preload-dkms_<version>_all.deb (dpkg-buildpackage)
+#   make compile_commands.json   for clangd (bear), C++ core and C glue
+#   make lint             clang-format, clang-tidy, shellcheck
+#
+# KDIR selects the kernel by its kbuild tree, KVER by its release; give
+# either: KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
+# takes KVER from the tree. Neither: the running kernel.
+#
+# make check runs check-install (install/uninstall and boot-time loading in
+# VMs), check-lint, and check-deb (the package in a debootstrap chroot).
+
+ifneq ($(filter command line environment,$(origin KVER)),)
+ifeq ($(origin KDIR),file)
+KDIR := /lib/modules/$(KVER)/build
+endif
+else
+KVER := $(or $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
+	"$(KDIR)/include/generated/utsrelease.h" 2>/dev/null),$(shell uname -r))
+endif
+
+DEPMOD ?= /sbin/depmod
+MODINFO ?= /sbin/modinfo
+INSTALL_MOD_DIR ?= updates
+MODULES_LOAD_DIR ?= /etc/modules-load.d
+bpf_preload_moddir = $(DESTDIR)/lib/modules/$(KVER)
+bpf_preload_ko = $(bpf_preload_moddir)/$(INSTALL_MOD_DIR)/bpf_preload.ko
+bpf_preload_load_conf = $(DESTDIR)$(MODULES_LOAD_DIR)/bpf_preload.conf
+bpf_preload_version = $(shell scripts/dkms-source.sh --version)
+
+# depmod for KVER: the system's index, or the one under DESTDIR; nothing to
+# index once /lib/modules/<KVER> is gone.
+bpf_preload_depmod = \
+	if [ ! -d "$(bpf_preload_moddir)" ]; then \
+		echo "  DEPMOD  skipped: no $(bpf_preload_moddir)"; \
+	elif [ -n "$(DESTDIR)" ]; then \
+		echo "  DEPMOD  -b $(DESTDIR) $(KVER)"; \
+		$(DEPMOD) -b "$(DESTDIR)" "$(KVER)"; \
+	elif [ -f "/boot/System.map-$(KVER)" ]; then \
+		echo "  DEPMOD  $(KVER)"; \
+		$(DEPMOD) -a -F "/boot/System.map-$(KVER)" "$(KVER)"; \
+	else \
+		echo "  DEPMOD  $(KVER)"; \
+		$(DEPMOD) -a "$(KVER)"; \
+	fi
+
+CHECKS += check-install
+
+.PHONY: install uninstall dkms-add dkms-remove deb lint compile_commands.json \
+	check-install check-lint check-deb
+
+install: modules
+	@v=$$($(MODINFO) -F vermagic bpf_preload.ko | cut -d' ' -f1); \
+	if [ "$$v" != "$(KVER)" ]; then \
+		echo "bpf_preload: bpf_preload.ko is for kernel '$$v', not KVER=$(KVER)" >&2; \
+		exit 1; \
+	fi
+	install -D -m 0644 bpf_preload.ko "$(bpf_preload_ko)"
+ifeq ($(BOOTLOAD),1)
+	@mkdir -p "$(dir $(bpf_preload_load_conf))"
+	printf '# bpf_preload.ko, installed by make install BOOTLOAD=1\nbpf_preload\n' \
+		>"$(bpf_preload_load_conf)"
+endif
+	@$(bpf_preload_depmod)
+
+uninstall:
+	rm -f "$(bpf_preload_ko)" "$(bpf_preload_load_conf)"
+	@rmdir --ignore-fail-on-non-empty "$(dir $(bpf_preload_ko))" 2>/dev/null || true
+	@$(bpf_preload_depmod)
+
+dkms-add:
+	rm -rf "/usr/src/bpf-preload-$(bpf_preload_version)"
+	scripts/dkms-source.sh "/usr/src/bpf-preload-$(bpf_preload_version)"
+	dkms add "bpf-preload/$(bpf_preload_version)"
+
+dkms-remove:
+	-dkms remove "bpf-preload/$(bpf_preload_version)" --all
+	rm -rf "/usr/src/bpf-preload-$(bpf_preload_version)"
+
+deb:
+	@scripts/deb-build.sh
+
+compile_commands.json:
+	@scripts/lint.sh compile-commands
+
+lint:
+	@scripts/lint.sh
+
+check-install:
+	@scripts/install-check.sh
+
+check-lint:
+	@scripts/lint.sh
+
+check-deb:
+	@scripts/deb-chroot-test.sh
