@@ -28,6 +28,12 @@ EXTRA=/lib/modules/$KREL/extra
 TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 OUT=$TMP/out
 
+# BPF_PRELOAD_BUILTIN=1: the preload is built into the kernel
+# (CONFIG_BPF_PRELOAD_UMD=y, see scripts/intree-check.sh); the tests that
+# load, unload or install a module are reported as skipped.
+BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
+MODULE_TESTS=" insmod rmmod_mounted after_rmmod iterators_freed no_module_mount autoload autoload_cleanup insmod_twice stress "
+
 # Kernels with kfunc bpf_map_sum_elem_count (6.6+) print element counts.
 if [ "$KMAJ" -gt 6 ] || { [ "$KMAJ" -eq 6 ] && [ "$KMIN" -ge 6 ]; }; then
 	MAPS_HEADER='  id name             max_entries  cur_entries'
@@ -488,7 +494,11 @@ cmd_check() {
 	dmesg >"$TMP/dmesg.before" 2>/dev/null || : >"$TMP/dmesg.before"
 	echo "TAP version 13"
 	echo "1..$(list_tests | wc -l)"
-	diag "kernel $KREL, module $MODULE"
+	if [ "$BUILTIN" = 1 ]; then
+		diag "kernel $KREL, preload built in"
+	else
+		diag "kernel $KREL, module $MODULE"
+	fi
 	# Leftovers of an earlier run (e.g. `run.sh show`).
 	is_mounted "$MNT" && run umount "$MNT"
 	module_loaded && run rmmod $MODNAME
@@ -505,8 +515,16 @@ cmd_check() {
 		_desc=${_t#*|}
 		_num=$((_num + 1))
 		SKIP_REASON=""
-		"t_$_name"
-		_rc=$?
+		case $BUILTIN:$MODULE_TESTS in
+		1:*" $_name "*)
+			SKIP_REASON="built into the kernel: no module to load, unload or install"
+			_rc=4
+			;;
+		*)
+			"t_$_name"
+			_rc=$?
+			;;
+		esac
 		if [ $_rc -eq 0 ]; then
 			echo "ok $_num $_desc"
 			_pass=$((_pass + 1))
@@ -530,7 +548,7 @@ cmd_check() {
 
 cmd_show() {
 	_rc=0
-	if ! module_loaded; then
+	if [ "$BUILTIN" != 1 ] && ! module_loaded; then
 		echo "\$ insmod $MODULE"
 		insmod "$MODULE" || _rc=1
 	fi
