@@ -1,0 +1,217 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# builtin.sh check   checks for a kernel with our preload built into vmlinux
+#                    (kernel/bpf/preload from scripts/intree-install.sh,
+#                    CONFIG_BPF_PRELOAD_UMD=y); KTAP, exit 0 only if every
+#                    test passed
+#
+# Runs in the test VM as the first thing /run-in-vm does, before anything
+# mounted bpffs (scripts/intree-check.sh runs it, then
+# `BPF_PRELOAD_BUILTIN=1 run.sh check` for the rest of the suite). The
+# kernel must boot with initcall_debug. Needs bin/debug_check next to this
+# script, bpftool and busybox (unshare) on PATH.
+
+set -u
+
+MODNAME=bpf_preload
+INITFN=bpf_preload_module_init
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=$HERE/bin
+TMP=${TMPDIR:-/tmp}/bpf_preload_builtin.$$
+OUT=$TMP/out
+
+diag() { printf '# %s\n' "$*"; }
+diag_file() { sed -e 's/^/#   /' "$1"; }
+
+run() {
+	diag "\$ $*"
+	"$@" >"$OUT" 2>&1
+	_rc=$?
+	sed 's/^/#   /' "$OUT"
+	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
+	return "$_rc"
+}
+
+bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
+
+debug_files_ok() {
+	run "$BIN/debug_check" --map iterator.rodata maps "$1/maps.debug" &&
+		run "$BIN/debug_check" \
+			--prog dump_bpf_map:bpf_iter_bpf_map \
+			--prog dump_bpf_prog:bpf_iter_bpf_prog \
+			progs "$1/progs.debug"
+}
+
+# Both iterator programs and their two iter links exist.
+iterators_loaded() {
+	_ok=0
+	run bpftool prog show || return 1
+	for _p in dump_bpf_map dump_bpf_prog; do
+		grep -Eq "^[0-9]+: tracing +name $_p " "$OUT" ||
+			{ diag "no tracing program named $_p"; _ok=1; }
+	done
+	run bpftool link show || return 1
+	_n=$(grep -Ec '^[0-9]+: iter ' "$OUT")
+	[ "$_n" -eq 2 ] || { diag "$_n iter links, expected 2"; _ok=1; }
+	return $_ok
+}
+
+# --- tests --------------------------------------------------------------------
+
+t_no_module() {
+	_ok=0
+	find / -xdev -name '*.ko*' >"$TMP/ko" 2>/dev/null
+	if [ -s "$TMP/ko" ]; then
+		diag "module files in the root filesystem:"
+		diag_file "$TMP/ko"
+		_ok=1
+	fi
+	if grep -q "^$MODNAME " /proc/modules; then
+		diag "$MODNAME is in /proc/modules"
+		_ok=1
+	fi
+	diag "/proc/modules has $(wc -l </proc/modules) line(s)"
+	return $_ok
+}
+
+t_boot_loaded() {
+	if bpffs_mounted; then
+		diag "precondition: no bpffs mounted yet"
+		run cat /proc/mounts
+		return 1
+	fi
+	iterators_loaded
+}
+
+t_initcall() {
+	grep -qw initcall_debug /proc/cmdline ||
+		{ diag "initcall_debug is not on the command line: $(cat /proc/cmdline)"; return 1; }
+	dmesg >"$TMP/dmesg"
+	_ok=0
+	grep -E "calling +$INITFN\+0x|initcall $INITFN\+0x" "$TMP/dmesg" >"$TMP/ours"
+	diag_file "$TMP/ours"
+	grep -Eq "calling +$INITFN\+0x" "$TMP/ours" ||
+		{ diag "no 'calling $INITFN' line"; _ok=1; }
+	grep -Eq "initcall $INITFN\+0x[0-9a-f]+/0x[0-9a-f]+ returned 0 " "$TMP/ours" ||
+		{ diag "no 'initcall $INITFN ... returned 0' line"; _ok=1; }
+	if grep -E "$MODNAME: .*failed" "$TMP/dmesg" >"$TMP/err"; then
+		diag "errors logged:"
+		diag_file "$TMP/err"
+		_ok=1
+	fi
+	return $_ok
+}
+
+# Built in, the preload loads in PID 1's context before the kernel opens the
+# console for init. Had it left an fd open (fd 0 is the first one it gets),
+# the console would have become fds 1-3 instead of 0-2 and /init, which
+# redirects 0-2 only, would still hold it as fd 3.
+t_init_fds() {
+	run ls -l /proc/1/fd
+	_ok=0
+	for _fd in /proc/1/fd/*; do
+		_n=${_fd##*/}
+		[ "$_n" -le 2 ] && continue
+		_t=$(readlink "$_fd")
+		case $_t in
+		/dev/console | anon_inode:bpf*)
+			diag "PID 1 holds fd $_n -> $_t"
+			_ok=1
+			;;
+		esac
+	done
+	for _fd in /proc/[0-9]*/fd/*; do
+		_t=$(readlink "$_fd" 2>/dev/null) || continue
+		case $_t in
+		anon_inode:bpf*)
+			_p=${_fd#/proc/}
+			_p=${_p%%/*}
+			[ "$_p" = "$$" ] && continue
+			diag "$_fd -> $_t ($(cat "/proc/$_p/comm" 2>/dev/null))"
+			_ok=1
+			;;
+		esac
+	done
+	return $_ok
+}
+
+t_every_mount() {
+	_ok=0
+	for _i in 1 2 3; do
+		mkdir -p "$TMP/m$_i"
+		run mount -t bpf bpf "$TMP/m$_i" || { _ok=1; continue; }
+		debug_files_ok "$TMP/m$_i" || _ok=1
+	done
+	# A mount in a new mount namespace.
+	mkdir -p "$TMP/ns"
+	run unshare -m sh -c "mount -t bpf bpf '$TMP/ns' &&
+		'$BIN/debug_check' --prog dump_bpf_map:bpf_iter_bpf_map \
+			progs '$TMP/ns/progs.debug' &&
+		'$BIN/debug_check' --map iterator.rodata maps '$TMP/ns/maps.debug'" ||
+		_ok=1
+	for _i in 1 2 3; do
+		run umount "$TMP/m$_i" || _ok=1
+	done
+	return $_ok
+}
+
+t_after_umount() {
+	if bpffs_mounted; then
+		diag "precondition: no bpffs mounted"
+		return 1
+	fi
+	# Nothing can unload a built-in preload: its links stay.
+	iterators_loaded || return 1
+	mkdir -p "$TMP/again"
+	run mount -t bpf bpf "$TMP/again" || return 1
+	_ok=0
+	debug_files_ok "$TMP/again" || _ok=1
+	run umount "$TMP/again" || _ok=1
+	return $_ok
+}
+
+TESTS="
+no_module|no module file in the root filesystem, $MODNAME not in /proc/modules
+boot_loaded|before any bpffs mount, dump_bpf_map and dump_bpf_prog are loaded with two iter links
+initcall|initcall_debug: $INITFN was called at boot and returned 0, no error logged
+init_fds|PID 1 has no fd above 2 on the console or a BPF object; no process holds a BPF fd
+every_mount|three bpffs mounts and one in a new mount namespace each show valid debug files
+after_umount|with no bpffs mounted the iterators stay; a new mount shows the files again
+"
+
+cmd_check() {
+	mkdir -p "$TMP" || exit 1
+	_list=$(echo "$TESTS" | grep '|')
+	echo "TAP version 13"
+	echo "1..$(echo "$_list" | wc -l)"
+	diag "kernel $(uname -r), $MODNAME built in"
+	_num=0 _pass=0 _fail=0
+	IFS='
+'
+	for _t in $_list; do
+		IFS=' 	
+'
+		_num=$((_num + 1))
+		if "t_${_t%%|*}"; then
+			echo "ok $_num ${_t#*|}"
+			_pass=$((_pass + 1))
+		else
+			echo "not ok $_num ${_t#*|}"
+			_fail=$((_fail + 1))
+		fi
+	done
+	IFS=' 	
+'
+	rm -rf "$TMP"
+	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
+	[ $_fail -eq 0 ]
+}
+
+case ${1:-} in
+check) cmd_check ;;
+*)
+	echo "usage: $0 check" >&2
+	exit 2
+	;;
+esac
