@@ -16,7 +16,10 @@
  * light skeleton loader we use) and a verifier that accepts the address
  * of a missing kfunc, which 6.1's does not.  So the choice is made here
  * at build time instead: the "nocount" skeleton, without the kfunc,
- * below 6.6.
+ * below 6.6.  Calling a kfunc also needs the BPF JIT, so a kernel built
+ * without CONFIG_BPF_JIT (Debian's s390x kernels) gets the "nocount"
+ * skeleton too, whatever its version; skel_nojit.h lets a skeleton load
+ * at all on such a kernel.
  *
  * All four define the same struct iterators and iterators__*()
  * functions under the same include guard: include only this file.
@@ -25,19 +28,20 @@
 #define BPF_PRELOAD_ITERATORS_LSKEL_H
 
 #include <linux/version.h>
+#include "skel_nojit.h"
 
 #if !defined(__BYTE_ORDER__) || !defined(__ORDER_BIG_ENDIAN__)
 #error "compiler does not say which byte order it targets"
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && defined(CONFIG_BPF_JIT)
 #define ITERATORS_LSKEL_ELEM_COUNT 1
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators.lskel-big-endian.h"
 #else
 #include "iterators.lskel-little-endian.h"
 #endif
-#else /* < 6.6: no bpf_map_sum_elem_count() */
+#else /* < 6.6 or no JIT: no bpf_map_sum_elem_count() */
 #define ITERATORS_LSKEL_ELEM_COUNT 0
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators_nocount.lskel-big-endian.h"
