@@ -49,8 +49,8 @@ if ((quick)); then
 	sweep=${BENCH_SWEEP:-50 100 200} reps=${BENCH_REPS:-1} profile=${BENCH_PROFILE:-1}
 	outdir=build/bench/quick
 else
-	rounds=${BENCH_ROUNDS:-15} maps=${BENCH_MAPS:-2000} progs=${BENCH_PROGS:-1000}
-	sweep=${BENCH_SWEEP:-100 1000 5000 10000} reps=${BENCH_REPS:-5} profile=${BENCH_PROFILE:-15}
+	rounds=${BENCH_ROUNDS:-31} maps=${BENCH_MAPS:-2000} progs=${BENCH_PROGS:-1000}
+	sweep=${BENCH_SWEEP:-100 1000 5000 10000} reps=${BENCH_REPS:-7} profile=${BENCH_PROFILE:-15}
 	outdir=bench/results
 fi
 timeout_s=${BENCH_TIMEOUT:-3600}
@@ -99,13 +99,29 @@ stats() {
 		}'
 }
 
-# Sweep: "median-ns" for N and who.
-sweep_median() {
-	awk -v n="$2" -v w="$3" '$1 == "SWEEP" && $2 == n && $3 == w { print $5 }' "$1" |
+# paired <file> <figure>: median over rounds of this module's value divided
+# by the C module's value of the same round (the two ran back to back, so
+# slow phases of a shared host hit both).
+paired() {
+	awk -v f="$2" '$1 == "BENCH" && $2 == f && $3 == "ours" { a[$4] = $5 }
+		$1 == "BENCH" && $2 == f && $3 == "c" { c[$4] = $5 }
+		END { for (r in a) if ((r in c) && c[r] > 0) print a[r] / c[r] }' "$1" |
 		sort -g | awk '{ v[NR] = $1 }
 		END {
 			if (NR == 0) { print "-"; exit }
-			print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			printf "%.2f\n", m
+		}'
+}
+
+# sweep_stats <log> <N> <who>: "median min max" (ns) of the sweep reads.
+sweep_stats() {
+	awk -v n="$2" -v w="$3" '$1 == "SWEEP" && $2 == n && $3 == w { print $5 }' "$1" |
+		sort -g | awk '{ v[NR] = $1 }
+		END {
+			if (NR == 0) { print "- - -"; exit }
+			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+			print m, v[1], v[NR]
 		}'
 }
 
@@ -119,6 +135,51 @@ prof_median() {
 			i = int((NR + 1) / 2)
 			print v[i], k[i]
 		}'
+}
+
+# prof_derive <log>: per traced insmod, the steps of the "step by step"
+# table as lines "PROFD <step> <ours|c> <round> <ns>".
+prof_derive() {
+	awk '$1 == "PROF" {
+		k = $2 " " $3
+		rounds[k] = 1
+		sum[k, $4] += $6
+		call[k, $4, $5] = $6
+	}
+	END {
+		for (k in rounds) {
+			split(k, a, " ")
+			lm = sum[k, "load_module"]; dim = sum[k, "do_init_module"]
+			doc = sum[k, "do_one_initcall"]
+			v["modload"] = lm - dim
+			v["loader_verify"] = call[k, "bpf_check", 1]
+			v["loader_jit"] = call[k, "bpf_int_jit_compile", 1]
+			v["loader_other"] = call[k, "bpf_prog_load", 1] - v["loader_verify"] - v["loader_jit"]
+			v["btf"] = sum[k, "btf_new_fd"]
+			v["maps"] = sum[k, "map_create"]
+			v["map_verify"] = call[k, "bpf_check", 2]
+			v["map_jit"] = call[k, "bpf_int_jit_compile", 2]
+			v["prog_verify"] = call[k, "bpf_check", 3]
+			v["prog_jit"] = call[k, "bpf_int_jit_compile", 3]
+			v["iters_other"] = call[k, "bpf_prog_load", 2] + call[k, "bpf_prog_load", 3] - \
+				v["map_verify"] - v["map_jit"] - v["prog_verify"] - v["prog_jit"]
+			v["attach"] = sum[k, "bpf_iter_link_attach"]
+			v["closefd"] = sum[k, "close_fd"]
+			v["init_rest"] = doc - sum[k, "bpf_prog_load"] - v["btf"] - v["maps"] - v["attach"] - v["closefd"]
+			v["after_init"] = dim - doc
+			v["total"] = lm
+			for (s in v)
+				printf "PROFD %s %s %s %.0f\n", s, a[1], a[2], v[s]
+		}
+	}' "$1"
+}
+
+# sweep_cell <N> <median> <min> <max>: "m (min - max), x µs/prog".
+sweep_cell() {
+	awk -v n="$1" -v m="$2" -v lo="$3" -v hi="$4" 'BEGIN {
+		if (m == "-") { print "-"; exit }
+		printf "%.3f (%.3f - %.3f), %.2f µs/prog", m / 1e6, lo / 1e6, hi / 1e6, m / n / 1e3
+	}'
 }
 
 ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.3f", v / 1e6 }'; }
@@ -179,7 +240,7 @@ core_bytes() {
 # --- the report for one kernel --------------------------------------------------
 report() {
 	local s=$1 abi=$2 log=$3 ours_ko=$4 c_ko=$5 md=$6
-	local fig label unit target op a c r
+	local fig label unit target op a c r pr
 	{
 		echo "# bpf_preload bench: Debian $abi"
 		echo
@@ -191,14 +252,18 @@ report() {
 		echo "(kernel/bpf/preload from Debian's linux-source package, built out of"
 		echo "tree) one after the other, order alternating, with $maps maps and $progs"
 		echo "programs pinned. Times in ms (median, min, max over the rounds)."
-		echo "Ratio = this module / C module (lower is better)."
+		echo "Ratio = this module / C module (lower is better): of the medians; \"paired\""
+		echo "is the median of the per-round ratios (the two modules ran back to back),"
+		echo "\"min\" the ratio of the minimums. The target is judged on the ratio of"
+		echo "the medians."
 		echo
-		echo "| figure | this module: median (min - max) | C module: median (min - max) | ratio | target | holds |"
-		echo "| --- | --- | --- | --- | --- | --- |"
+		echo "| figure | this module: median (min - max) | C module: median (min - max) | ratio | paired | min | target | holds |"
+		echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 		while IFS='|' read -r fig label unit op target; do
 			read -r am amin amax _ < <(stats "$log" BENCH "$fig" ours)
 			read -r cm cmin cmax _ < <(stats "$log" BENCH "$fig" c)
 			r=$(ratio "$am" "$cm")
+			pr="$(paired "$log" "$fig")x | $(ratio "$amin" "$cmin")x"
 			if [ "$unit" = ms ]; then
 				a="$(ms "$am") ($(ms "$amin") - $(ms "$amax"))"
 				c="$(ms "$cm") ($(ms "$cmin") - $(ms "$cmax"))"
@@ -207,9 +272,9 @@ report() {
 				c="$cm ($cmin - $cmax)"
 			fi
 			if [ "$target" = "-" ]; then
-				echo "| $label | $a | $c | ${r}x | - | - |"
+				echo "| $label | $a | $c | ${r}x | $pr | - | - |"
 			else
-				echo "| $label | $a | $c | ${r}x | ${op} ${target}x | $(holds "$r" "$op" "$target") |"
+				echo "| $label | $a | $c | ${r}x | $pr | ${op} ${target}x | $(holds "$r" "$op" "$target") |"
 			fi
 		done <<-'EOF'
 			insmod|insmod (finit_module)|ms|<=|1.05
@@ -225,7 +290,7 @@ report() {
 		local ca cc
 		ca=$(core_bytes "$ours_ko") cc=$(core_bytes "$c_ko")
 		r=$(ratio "$ca" "$cc")
-		echo "| resident sections before page rounding (bytes, from the .ko) | $ca | $cc | ${r}x | <= 1.0x | $(holds "$r" "<=" 1.0) |"
+		echo "| resident sections before page rounding (bytes, from the .ko) | $ca | $cc | ${r}x | - | - | <= 1.0x | $(holds "$r" "<=" 1.0) |"
 		echo
 		echo "Listing the same objects with bpftool (same rounds; ratio = bpftool / this module's file, higher is better):"
 		echo
@@ -271,36 +336,51 @@ report() {
 				echo "| $f | $ka / $kc | $(ms "$pa") | $(ms "$pc") | $(ratio "$pa" "$pc")x |"
 			done
 			echo
-			echo "Per call (median, ms), in call order:"
+			echo "Insmod step by step: each step's median over the traced insmods, in ms"
+			echo "(call numbers in completion order: #1 is the skeleton's loader program,"
+			echo "#2 dump_bpf_map, #3 dump_bpf_prog; medians do not add up exactly):"
 			echo
-			echo "| function | call | this module | C module |"
+			echo "| step | this module | C module | ratio |"
 			echo "| --- | --- | --- | --- |"
-			for f in bpf_prog_load bpf_check bpf_int_jit_compile btf_new_fd map_create bpf_prog_test_run_syscall; do
-				local k=1 xa xc
-				while :; do
-					xa=$(awk -v f="$f" -v k="$k" '$1 == "PROF" && $2 == "ours" && $4 == f && $5 == k { print $6 }' "$log" | sort -g |
-						awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }')
-					xc=$(awk -v f="$f" -v k="$k" '$1 == "PROF" && $2 == "c" && $4 == f && $5 == k { print $6 }' "$log" | sort -g |
-						awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }')
-					[ "$xa" != "-" ] || [ "$xc" != "-" ] || break
-					echo "| $f | $k | $(ms "$xa") | $(ms "$xc") |"
-					k=$((k + 1))
-				done
-			done
+			prof_derive "$log" >"$work/profd"
+			local key label dm dc
+			while IFS='|' read -r key label; do
+				read -r dm _ < <(stats "$work/profd" PROFD "$key" ours)
+				read -r dc _ < <(stats "$work/profd" PROFD "$key" c)
+				echo "| $label | $(ms "$dm") | $(ms "$dc") | $(ratio "$dm" "$dc")x |"
+			done <<-'EOF'
+				modload|module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)
+				loader_verify|skeleton loader program: verification (bpf_check #1)
+				loader_jit|skeleton loader program: JIT (bpf_int_jit_compile #1)
+				loader_other|skeleton loader program: rest of its BPF_PROG_LOAD
+				btf|BTF load (btf_new_fd)
+				maps|map creation: loader data map, rodata map (map_create)
+				map_verify|dump_bpf_map: verification (bpf_check #2)
+				map_jit|dump_bpf_map: JIT (#2)
+				prog_verify|dump_bpf_prog: verification (bpf_check #3)
+				prog_jit|dump_bpf_prog: JIT (#3)
+				iters_other|iterators: rest of their BPF_PROG_LOAD
+				attach|attach both iterators (bpf_iter_link_attach)
+				closefd|close the skeleton's fds (close_fd)
+				init_rest|rest of the module's init function (loader run, map updates, module code)
+				after_init|do_init_module after the init function
+				total|total traced (load_module)
+			EOF
 			echo
 		fi
-		echo "Listing N programs (median of $reps reads each, ms; µs/prog = time / N):"
+		echo "Listing N programs: median (min - max) of $reps reads each, ms, and the"
+		echo "median per program (time / N):"
 		echo
 		echo "| N | progs.debug, this module | progs.debug, C module | bpftool prog show | bpftool / this module |"
 		echo "| --- | --- | --- | --- | --- |"
-		local n xo xc xb
+		local n om omin omax cm cmin cmax bm bmin bmax
 		: >"$work/sweep.dat"
 		for n in $sweep; do
-			xo=$(sweep_median "$log" "$n" ours)
-			xc=$(sweep_median "$log" "$n" c)
-			xb=$(sweep_median "$log" "$n" bpftool)
-			echo "| $n | $(ms "$xo") ($(awk -v v="$xo" -v n="$n" 'BEGIN { printf "%.2f", v / n / 1e3 }') µs/prog) | $(ms "$xc") ($(awk -v v="$xc" -v n="$n" 'BEGIN { printf "%.2f", v / n / 1e3 }') µs/prog) | $(ms "$xb") ($(awk -v v="$xb" -v n="$n" 'BEGIN { printf "%.2f", v / n / 1e3 }') µs/prog) | $(ratio "$xb" "$xo")x |"
-			echo "$n $(ms "$xo") $(ms "$xc") $(ms "$xb")" >>"$work/sweep.dat"
+			read -r om omin omax < <(sweep_stats "$log" "$n" ours)
+			read -r cm cmin cmax < <(sweep_stats "$log" "$n" c)
+			read -r bm bmin bmax < <(sweep_stats "$log" "$n" bpftool)
+			echo "| $n | $(sweep_cell "$n" "$om" "$omin" "$omax") | $(sweep_cell "$n" "$cm" "$cmin" "$cmax") | $(sweep_cell "$n" "$bm" "$bmin" "$bmax") | $(ratio "$bm" "$om")x |"
+			echo "$n $(ms "$om") $(ms "$omin") $(ms "$omax") $(ms "$cm") $(ms "$cmin") $(ms "$cmax") $(ms "$bm") $(ms "$bmin") $(ms "$bmax")" >>"$work/sweep.dat"
 		done
 		echo
 		echo "![listing time against N]($s-listing.png)"
@@ -314,15 +394,15 @@ plot() {
 	gnuplot <<-EOF
 		set terminal pngcairo size 1100,450 font ",10"
 		set output "$png"
-		set multiplot layout 1,2 title "Listing N programs on $abi (QEMU TCG, median of $reps)"
+		set multiplot layout 1,2 title "Listing N programs on $abi (QEMU TCG; median, bars min - max of $reps)"
 		set key top left
 		set grid
 		set xlabel "N programs"
 		set ylabel "time (ms)"
 		set title "linear axes"
-		plot "$work/sweep.dat" using 1:4 with linespoints lw 2 title "bpftool prog show", \
-		     "$work/sweep.dat" using 1:2 with linespoints lw 2 title "progs.debug (this module)", \
-		     "$work/sweep.dat" using 1:3 with linespoints lw 1 dt 2 title "progs.debug (C module)"
+		plot "$work/sweep.dat" using 1:8:9:10 with yerrorlines lw 2 title "bpftool prog show", \
+		     "$work/sweep.dat" using 1:2:3:4 with yerrorlines lw 2 title "progs.debug (this module)", \
+		     "$work/sweep.dat" using 1:5:6:7 with yerrorlines lw 1 dt 2 title "progs.debug (C module)"
 		set logscale xy
 		set title "log-log (slope 1 = linear in N)"
 		replot
@@ -342,9 +422,14 @@ for s in "${series[@]}"; do
 	((quick)) && dir=build/bench/quick/$abi
 	rm -rf "$dir" && mkdir -p "$dir/src" "$dir/root/bench"
 
-	# This module, from the working tree (as scripts/suite.sh builds it).
-	tar -c Makefile Kbuild bpf_preload.h bpf_preload_glue.h bpf_preload_glue.c \
-		bpf_preload_kern.cpp iterators/*.h scripts/check-kernel.sh | tar -x -C "$dir/src"
+	# This module, from the working tree: the source list of the DKMS
+	# package, built with plain kbuild.
+	if [ -x scripts/dkms-source.sh ]; then
+		scripts/dkms-source.sh "$dir/src"
+	else
+		tar -c Makefile Kbuild bpf_preload.h bpf_preload_glue.h bpf_preload_glue.c \
+			bpf_preload_kern.cpp iterators/*.h scripts/check-kernel.sh | tar -x -C "$dir/src"
+	fi
 	# shellcheck disable=SC2154 # kdir, vmlinuz, kver come from fetch
 	if ! nice -n 10 make -C "$dir/src" KDIR="$kdir" >"$dir/build.log" 2>&1; then
 		cat "$dir/build.log"; result fail "$abi: this module builds"; continue
