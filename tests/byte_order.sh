@@ -187,7 +187,7 @@ t_no_files() {
 
 NO_BTF_TESTS="
 no_btf|the kernel has no BTF (/sys/kernel/btf/vmlinux)
-module_fails|insmod fails cleanly: an error, a bpf_preload "<step> failed" line, nothing left loaded
+module_fails|insmod fails cleanly: an error, a bpf_preload '<step> failed' line, nothing left loaded
 no_files|a bpffs mount then has no debug files
 dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
 "
