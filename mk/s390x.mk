@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make check-s390x      (part of `make check`) cross-build the module for
+#                         Debian's newest s390x 6.1 and 6.12 kernels, check
+#                         that it embeds the big-endian skeleton, boot each
+#                         kernel under qemu-system-s390x and run the in-VM
+#                         suite there (scripts/s390x-suite.sh); logs in
+#                         build/<abi>/ and build/s390x/
+#   make run-s390x        boot the s390x 6.12 kernel with the module and show
+#                         maps.debug, progs.debug and bpftool prog show
+#   make check ARCH=s390  only the checks that make sense for s390: the
+#                         skeletons and check-s390x (not the amd64 VMs, which
+#                         an ARCH=s390 in the environment would break)
+#
+# Cross-building by hand, with a kbuild tree from
+# `scripts/debian-kernel.sh fetch <abi>-s390x`:
+#   make KDIR=<kdir> ARCH=s390 CROSS_COMPILE=s390x-linux-gnu-
+.PHONY: check-s390x run-s390x
+
+ifeq ($(ARCH),s390)
+# override: mk/*.mk read after this one cannot add amd64 checks back.
+override CHECKS := check-skeletons check-s390x
+else
+CHECKS += check-s390x
+endif
+
+check-s390x:
+	scripts/s390x-suite.sh check
+
+run-s390x: deps
+	scripts/s390x-suite.sh run
