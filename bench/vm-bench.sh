@@ -28,7 +28,7 @@ MNT=/sys/fs/bpf
 PINS=/mnt/pins
 T=/sys/kernel/tracing
 
-die() { echo "vm-bench: FAIL: $*"; exit 1; }
+die() { echo "vm-bench: FAIL: $*" >&2; exit 1; }
 
 # t <what> <bpfbench args...>: run a timed operation, leave "ns bytes lines"
 # in $1 $2 $3 of the caller via the variable `out`.
