@@ -348,18 +348,18 @@ report() {
 				echo "| $f | $ka / $kc | $(ms "$pa") | $(ms "$pc") | $(ratio "$pa" "$pc")x |"
 			done
 			echo
-			echo "Insmod step by step: each step's median over the traced insmods, in ms"
+			echo "Insmod step by step: each step's median and minimum over the traced insmods, in ms"
 			echo "(call numbers in completion order: #1 is the skeleton's loader program,"
 			echo "#2 dump_bpf_map, #3 dump_bpf_prog; medians do not add up exactly):"
 			echo
-			echo "| step | this module | C module | ratio |"
-			echo "| --- | --- | --- | --- |"
+			echo "| step | this module: median (min) | C module: median (min) | ratio | min |"
+			echo "| --- | --- | --- | --- | --- |"
 			prof_derive "$log" >"$work/profd"
-			local key label dm dc
+			local key label dm dc dmin cmin
 			while IFS='|' read -r key label; do
-				read -r dm _ < <(stats "$work/profd" PROFD "$key" ours)
-				read -r dc _ < <(stats "$work/profd" PROFD "$key" c)
-				echo "| $label | $(ms "$dm") | $(ms "$dc") | $(ratio "$dm" "$dc")x |"
+				read -r dm dmin _ < <(stats "$work/profd" PROFD "$key" ours)
+				read -r dc cmin _ < <(stats "$work/profd" PROFD "$key" c)
+				echo "| $label | $(ms "$dm") ($(ms "$dmin")) | $(ms "$dc") ($(ms "$cmin")) | $(ratio "$dm" "$dc")x | $(ratio "$dmin" "$cmin")x |"
 			done <<-'EOF'
 				modload|module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)
 				loader_verify|skeleton loader program: verification (bpf_check #1)
@@ -395,6 +395,17 @@ report() {
 			echo "$n $(ms "$om") $(ms "$omin") $(ms "$omax") $(ms "$cm") $(ms "$cmin") $(ms "$cmax") $(ms "$bm") $(ms "$bmin") $(ms "$bmax")" >>"$work/sweep.dat"
 		done
 		echo
+		echo "Cost per added program between sweep points, from the minimums (µs per"
+		echo "program; roughly equal rows mean linear in N):"
+		echo
+		echo "| from N | to N | progs.debug, this module | progs.debug, C module | bpftool prog show |"
+		echo "| --- | --- | --- | --- | --- |"
+		awk 'NR > 1 {
+			d = $1 - n0
+			printf "| %d | %d | %.2f | %.2f | %.2f |\n", n0, $1, ($3 - o0) * 1e3 / d, ($6 - c0) * 1e3 / d, ($9 - b0) * 1e3 / d
+		}
+		{ n0 = $1; o0 = $3; c0 = $6; b0 = $9 }' "$work/sweep.dat"
+		echo
 		echo "![listing time against N]($s-listing.png)"
 		echo
 		sed -n 's/^NOTE /- /p' "$log"
@@ -406,15 +417,15 @@ plot() {
 	gnuplot <<-EOF
 		set terminal pngcairo size 1100,450 font ",10"
 		set output "$png"
-		set multiplot layout 1,2 title "Listing N programs on $abi (QEMU TCG; median, bars min - max of $reps)"
+		set multiplot layout 1,2 title "Listing N programs on $abi (QEMU TCG, shared host; line: minimum of $reps reads, bar: up to the median)"
 		set key top left
 		set grid
 		set xlabel "N programs"
 		set ylabel "time (ms)"
 		set title "linear axes"
-		plot "$work/sweep.dat" using 1:8:9:10 with yerrorlines lw 2 title "bpftool prog show", \
-		     "$work/sweep.dat" using 1:2:3:4 with yerrorlines lw 2 title "progs.debug (this module)", \
-		     "$work/sweep.dat" using 1:5:6:7 with yerrorlines lw 1 dt 2 title "progs.debug (C module)"
+		plot "$work/sweep.dat" using 1:9:9:8 with yerrorlines lw 2 title "bpftool prog show", \
+		     "$work/sweep.dat" using 1:3:3:2 with yerrorlines lw 2 title "progs.debug (this module)", \
+		     "$work/sweep.dat" using 1:6:6:5 with yerrorlines lw 1 dt 2 title "progs.debug (C module)"
 		set logscale xy
 		set title "log-log (slope 1 = linear in N)"
 		replot

@@ -11,7 +11,8 @@
 # extracted from it, into
 #   ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src
 # and the .deb is deleted again. The module is built in .../build-<abi>/ with
-# a kbuild file generated here. Nothing of it is ever placed in the git tree.
+# a kbuild file generated here, once (later calls reuse it). Nothing of it is
+# ever placed in the git tree.
 # apt chatter and build output go to stderr.
 set -euo pipefail
 
@@ -69,6 +70,13 @@ fetch_sources() {
 
 build_module() {
 	local build=$top/build-$abi
+	# Concurrent benches (make bench, make check) share the build.
+	exec {buildlock}>"$top/.lock-build-$abi"
+	flock "$buildlock"
+	if [[ -f $build/.complete && -f $build/bpf_preload.ko ]]; then
+		printf '%s\n' "$build/bpf_preload.ko"
+		return 0
+	fi
 	rm -rf "$build"
 	mkdir -p "$build/tools/lib/bpf"
 	cp -r "$src/kernel/bpf/preload/." "$build/"
@@ -86,6 +94,7 @@ KBUILD
 	nice -n 10 make -C "$kdir" M="$build" -j2 modules >"$build/build.log" 2>&1 ||
 		{ cat "$build/build.log" >&2; die "C module build failed"; }
 	[[ -f $build/bpf_preload.ko ]] || die "no bpf_preload.ko in $build"
+	touch "$build/.complete"
 	printf '%s\n' "$build/bpf_preload.ko"
 }
 
