@@ -35,12 +35,15 @@ constexpr T exchange(T &object, U &&replacement)
 	return old;
 }
 
+#ifdef BPF_PRELOAD_FAULT_INJECT
+// Only the fault-injecting test build compares strings.
 constexpr bool equal(const char *a, const char *b)
 {
 	for (; *a != '\0' && *a == *b; a++, b++)
 		;
 	return *a == *b;
 }
+#endif
 
 constexpr int kENOMEM = 12;
 constexpr int kEBUSY = 16;
