@@ -15,3 +15,11 @@ check-robust:
 
 check-kbuild-errors:
 	scripts/robust.sh kbuild
+
+# make check-debug: the debug-kernel tier (KASAN, kmemleak, lockdep, failslab,
+# fail_function). Not in CHECKS: building its kernel from Debian's
+# linux-source-6.12 takes longer than CI's budget on a fresh machine; the
+# kernel is cached by scripts/kernel-build.sh. Last result: README, "Tests".
+.PHONY: check-debug
+check-debug: deps
+	scripts/robust.sh debug

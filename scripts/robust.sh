@@ -8,9 +8,18 @@
 #                    build, and run tests/robust.sh in the VM
 # robust.sh kbuild   make-time errors: `make KDIR=<doctored copy of a Debian
 #                    headers tree>` must stop with the Makefile's message
+# robust.sh debug    the debug-kernel tier (make check-debug): build Debian's
+#                    linux-source-6.12 from tinyconfig + scripts/kconfig/
+#                    vm.config + debug.config (KASAN, kmemleak, lockdep,
+#                    failslab, fail_function; cached by kernel-build.sh),
+#                    build the modules against it, boot it once and run
+#                    tests/debug.sh pre, tests/run.sh, tests/robust.sh and
+#                    tests/debug.sh post; the last result is written to
+#                    build/debug/last-result
 #
-# Both record "<passed> <failed>" in $BPF_PRELOAD_RESULT if set. Work areas:
-# build/robust/<abi>/ (builds, root, initrd, vm.log) and build/robust/kbuild/.
+# All record "<passed> <failed>" in $BPF_PRELOAD_RESULT if set. Work areas:
+# build/robust/<abi>/ (builds, root, initrd, vm.log), build/robust/kbuild/
+# and build/debug/.
 # Environment: ROBUST_SERIES="6.1 6.12" (kernels), ROBUST_APPEND="KEY=value
 # ..." (extra kernel command line, reaches tests/robust.sh as environment,
 # e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
@@ -242,9 +251,86 @@ cmd_kbuild() {
 	done
 }
 
+# --- debug kernel ---------------------------------------------------------------
+
+cmd_debug() {
+	local w=build/debug kout entry="" kbuild="" bzimage="" kver="" srcver=""
+	local seconds=0 full_build_seconds=0 abi kdir="" vm_rc=0 t0=$SECONDS
+	mkdir -p "$w"
+	make -C tests >/dev/null
+	echo "robust: building the debug kernel (kernel-build.sh; cached)"
+	if ! kout=$(scripts/kernel-build.sh --source linux-source-6.12 --base tinyconfig \
+		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config); then
+		result fail "debug kernel builds"
+		return
+	fi
+	eval "$kout"
+	result ok "debug kernel $kver builds (first build of this config: ${full_build_seconds}s; this run: ${seconds}s)"
+
+	copy_sources "$w/src"
+	copy_sources "$w/fault"
+	rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
+	cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
+	build "debug kernel: bpf_preload.ko" "$w/src.log" make -C "$w/src" KDIR="$kbuild" || true
+	build "debug kernel: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
+		make -C "$w/fault" KDIR="$kbuild" FAULT_INJECT=1 || true
+	build "debug kernel: tests/other_ops" "$w/other_ops.log" \
+		make -C "$kbuild" M="$top/$w/other_ops" modules || true
+	# A module built for another kernel: Debian's 6.12.
+	abi=$(scripts/debian-kernel.sh abi 6.12)
+	eval "$(scripts/debian-kernel.sh fetch "$abi")"
+	copy_sources "$w/foreign"
+	build "$abi: bpf_preload.ko" "$w/foreign.log" make -C "$w/foreign" KDIR="$kdir" || true
+
+	local root=$w/root
+	rm -rf "$root" && mkdir -p "$root/robust" "$root/tests"
+	if ! cp "$w/src/bpf_preload.ko" "$root/" ||
+		! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
+		! cp "$w/other_ops/other_ops.ko" "$root/robust/" ||
+		! cp "$w/foreign/bpf_preload.ko" "$root/robust/foreign.ko"; then
+		result fail "debug kernel: suites ran (modules missing)"
+		return
+	fi
+	cp -r tests/run.sh tests/robust.sh tests/debug.sh tests/bin "$root/tests/"
+	# shellcheck disable=SC2016 # the guest's shell expands $rc
+	printf '%s\n' '#!/bin/sh' 'rc=0' \
+		'/tests/debug.sh pre || rc=1' \
+		'/tests/run.sh check || rc=1' \
+		'/tests/robust.sh check || rc=1' \
+		'/tests/debug.sh post || rc=1' \
+		'exit $rc' >"$root/run-in-vm"
+	chmod +x "$root/run-in-vm"
+	scripts/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
+	scripts/vm.sh --kernel "$bzimage" --initrd "$w/initrd.cpio.gz" --mem 2G \
+		--timeout 5400 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
+	local n p f vm_pass=0 vm_fail=0
+	n=$(grep -c '^# Totals: ' "$w/vm.log" || true)
+	while read -r p f; do
+		vm_pass=$((vm_pass + p))
+		vm_fail=$((vm_fail + f))
+	done < <(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$w/vm.log")
+	echo "robust: debug kernel: $vm_pass passed, $vm_fail failed in the VM (vm.sh rc $vm_rc)"
+	grep -E '^(not )?ok ' "$w/vm.log" | sed "s/^/robust: debug: /"
+	passed=$((passed + vm_pass))
+	failed=$((failed + vm_fail))
+	if [ "$n" -ne 4 ]; then
+		result fail "debug kernel: all four suites ran to completion ($n of 4; vm.sh rc $vm_rc)"
+	elif [ "$vm_rc" -ne 0 ] && [ "$vm_fail" -eq 0 ]; then
+		result fail "debug kernel: VM exit status $vm_rc"
+	fi
+	{
+		echo "date: $(date -u +%FT%TZ)"
+		echo "kernel: $kver, linux-source-6.12 $srcver, cache entry ${entry##*/}"
+		echo "kernel build: ${full_build_seconds}s on $(nproc) cores (first build of this config)"
+		echo "check-debug: $passed passed, $failed failed in $((SECONDS - t0))s"
+	} >"$w/last-result"
+	cat "$w/last-result"
+}
+
 case $mode in
 vm) cmd_vm ;;
 kbuild) cmd_kbuild ;;
-*) echo "usage: $0 vm|kbuild" >&2; exit 2 ;;
+debug) cmd_debug ;;
+*) echo "usage: $0 vm|kbuild|debug" >&2; exit 2 ;;
 esac
 finish

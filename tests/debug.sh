@@ -1,0 +1,291 @@
+#!/bin/sh
+# Debug-kernel checks for bpf_preload (KASAN, kmemleak, lockdep, fault
+# injection kernel from scripts/kconfig/debug.config); runs inside the test
+# VM as root (busybox sh) around tests/run.sh and tests/robust.sh:
+#
+#   debug.sh pre    KTAP: the debug features are there; forget what kmemleak
+#                   found during boot (echo clear)
+#   debug.sh post   KTAP: loads under failslab and under fail_function on
+#                   should_fail_alloc_page(), each restricted to the loading
+#                   task (task-filter, /proc/self/make-it-fail), with a
+#                   bounded probability and failure count: every load ends in
+#                   a clean load or a clean failure; then a kmemleak scan
+#                   finds nothing of bpf_preload; lockdep is still on; the
+#                   kernel log has no KASAN, lockdep, BUG or WARNING (the
+#                   allocation failure reports of warn_alloc are expected)
+#
+# Same layout as robust.sh (/bpf_preload.ko, /robust/other_ops.ko, bin/).
+# Tunables: DEBUG_FAIL_ROUNDS=8 rounds per (probability, times) setting.
+
+set -u
+
+MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
+OTHER_KO=/robust/other_ops.ko
+MODNAME=bpf_preload
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=$HERE/bin
+TMP=${DEBUG_TMP:-${TMPDIR:-/tmp}/bpf_preload_debug}
+OUT=$TMP/out
+BASELINE=$TMP/baseline
+DBG=/sys/kernel/debug
+ROUNDS=${DEBUG_FAIL_ROUNDS:-8}
+# probability (percent) and times (most failures per load), per setting
+SETTINGS="1:1 5:1 10:2 25:3 50:5"
+
+diag() { printf '# %s\n' "$*"; }
+diag_file() { sed -e 's/^/#   /' "$1"; }
+run() {
+	diag "\$ $*"
+	"$@" >"$OUT" 2>&1
+	_rc=$?
+	diag_file "$OUT"
+	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
+	return "$_rc"
+}
+now() { cut -d. -f1 /proc/uptime; }
+poll() {
+	_p=0
+	while [ "$_p" -lt 50 ]; do
+		"$@" && return 0
+		sleep 0.1
+		_p=$((_p + 1))
+	done
+	"$@"
+}
+mod_loaded() { [ -d /sys/module/$MODNAME ]; }
+klog_drain() {
+	dmesg -c >"$TMP/klog.raw" 2>&1
+	cat "$TMP/klog.raw" >>"$TMP/klog.all"
+	sed 's/^\[[ 0-9.]*\] //' "$TMP/klog.raw" >"$TMP/klog.new"
+}
+# Bugs, not reports: an injected allocation failure makes the kernel print
+# "page allocation failure" or "vmalloc error" with a Call Trace (warn_alloc),
+# which is the injection working; a WARN() says "cut here" and "WARNING:",
+# KASAN and sleeping-in-atomic say "BUG:", lockdep "possible ... locking".
+BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|cut here|KASAN|possible .*locking|lockdep|general protection'
+
+
+# --- pre ------------------------------------------------------------------------
+
+t_features() {
+	_f=0
+	for _p in "$DBG/kmemleak" "$DBG/failslab/probability" \
+		"$DBG/fail_function/inject" "$DBG/fail_page_alloc/probability" \
+		/proc/self/make-it-fail /proc/lockdep_stats; do
+		[ -e "$_p" ] || { diag "missing: $_p"; _f=1; }
+	done
+	dmesg | grep -E 'KernelAddressSanitizer|kmemleak' | sed 's/^/#   /'
+	dmesg | grep -q 'KernelAddressSanitizer initialized' ||
+		{ diag "KASAN did not initialize"; _f=1; }
+	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
+	diag "lockdep debug_locks: $_dl"
+	[ "$_dl" = 1 ] || _f=1
+	# Boot-time findings are not ours; only what follows counts.
+	echo clear >"$DBG/kmemleak" || _f=1
+	return $_f
+}
+
+# --- post: fault injection --------------------------------------------------------
+
+# fail_setup DIR PROBABILITY TIMES: fail at most TIMES allocations, each with
+# PROBABILITY percent, of tasks that set make-it-fail; quietly.
+fail_setup() {
+	echo Y >"$1/task-filter" &&
+		echo "$2" >"$1/probability" &&
+		echo 1 >"$1/interval" &&
+		echo "$3" >"$1/times" &&
+		echo 0 >"$1/space" &&
+		echo 0 >"$1/verbose"
+}
+fail_off() {
+	echo 0 >"$1/probability"
+	echo 0 >"$1/times"
+}
+
+# One load under fault injection; records the outcome in $TMP/outcomes.
+# Clean load: serves a mount, unloads, leaves nothing. Clean failure: no
+# module, no fd, no object left, the hook free, at most one line of ours.
+faulty_load() {
+	klog_drain
+	"$BIN/kmod_fds" -a -z -f "$MODULE" >"$OUT" 2>&1
+	_rc=$?
+	klog_drain
+	_o=$(sed -n 's/^kmod_fds: outcome: //p' "$OUT")
+	_c=0
+	if [ "$_rc" -ne 0 ]; then
+		diag "kmod_fds (fd tables, outcome):"
+		diag_file "$OUT"
+		_c=1
+	fi
+	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
+	if [ "$_o" = loaded ]; then
+		[ "$_ours" -eq 0 ] || { diag "loaded, yet reported a failure"; _c=1; }
+		mkdir -p "$TMP/m"
+		if mount -t bpf bpf "$TMP/m"; then
+			{
+				"$BIN/debug_check" --map iterator.rodata maps "$TMP/m/maps.debug" &&
+					"$BIN/debug_check" --prog dump_bpf_map:bpf_iter_bpf_map \
+						--prog dump_bpf_prog:bpf_iter_bpf_prog progs "$TMP/m/progs.debug"
+			} >"$OUT" 2>&1 || { diag "loaded, but the files are wrong:"; diag_file "$OUT"; _c=1; }
+			umount "$TMP/m" || _c=1
+		else
+			diag "mount failed"
+			_c=1
+		fi
+		poll rmmod $MODNAME 2>/dev/null || { diag "rmmod failed"; _c=1; }
+		_what="loaded"
+	else
+		mod_loaded && { diag "$_o, but /sys/module/$MODNAME exists"; _c=1; rmmod $MODNAME; }
+		[ "$_ours" -le 1 ] || { diag "$_ours failure lines of ours"; _c=1; }
+		_step=$(sed -n "s/^$MODNAME: \(.*\) failed: .*/\1/p" "$TMP/klog.new")
+		if [ -n "$_step" ]; then
+			_what="failed $_o in our step: $_step"
+		else
+			_what="failed $_o with no line of ours (the loader failed before our init)"
+		fi
+		# The hook is free: other_ops can take it.
+		if "$BIN/kmod_fds" "$OTHER_KO" >"$OUT" 2>&1; then
+			[ "$(cat /sys/module/other_ops/parameters/installed)" = Y ] ||
+				{ diag "other_ops loaded but not installed"; _c=1; }
+			rmmod other_ops || _c=1
+		else
+			diag "other_ops could not take the hook:"
+			diag_file "$OUT"
+			_c=1
+		fi
+	fi
+	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
+		{ diag_file "$OUT"; _c=1; }
+	if grep -Eq "$BAD" "$TMP/klog.new"; then
+		diag "kernel log:"
+		diag_file "$TMP/klog.new"
+		_c=1
+	fi
+	[ $_c -eq 0 ] && _what="clean: $_what" || _what="NOT CLEAN: $_what"
+	echo "$_what" >>"$TMP/outcomes"
+	return $_c
+}
+
+# fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
+fault_rounds() {
+	_dir=$1
+	_bad=0
+	: >"$TMP/outcomes"
+	run "$BIN/bpf_count" snap "$BASELINE" || return 1
+	for _s in $SETTINGS; do
+		_prob=${_s%%:*} _times=${_s#*:}
+		_i=0
+		while [ "$_i" -lt "$ROUNDS" ]; do
+			_i=$((_i + 1))
+			fail_setup "$_dir" "$_prob" "$_times" || { diag "cannot set up $_dir"; return 1; }
+			faulty_load || { diag "probability $_prob% times $_times round $_i: see above"; _bad=1; }
+			fail_off "$_dir"
+		done
+	done
+	diag "outcomes (count, outcome):"
+	sort "$TMP/outcomes" | uniq -c | sed 's/^/#   /'
+	return $_bad
+}
+
+t_failslab() {
+	fault_rounds "$DBG/failslab"
+}
+
+t_fail_function() {
+	_f=0
+	echo should_fail_alloc_page >"$DBG/fail_function/inject" || return 1
+	echo 1 >"$DBG/fail_function/should_fail_alloc_page/retval" || _f=1
+	fault_rounds "$DBG/fail_function" || _f=1
+	echo >"$DBG/fail_function/inject"
+	return $_f
+}
+
+# --- post: leaks and locking ---------------------------------------------------
+
+# kmemleak's report as one line per object: "comm <name> | frames ...".
+kmemleak_objects() {
+	awk '
+		/^unreferenced object/ { if (o != "") print o; o = $0; next }
+		{ gsub(/^ +/, ""); o = o " | " $0 }
+		END { if (o != "") print o }
+	' "$1"
+}
+
+t_kmemleak() {
+	_t0=$(now)
+	# An object is reported once two scans saw it unreferenced.
+	echo scan >"$DBG/kmemleak" || return 1
+	echo scan >"$DBG/kmemleak" || return 1
+	cat "$DBG/kmemleak" >"$TMP/kmemleak"
+	kmemleak_objects "$TMP/kmemleak" >"$TMP/kmemleak.objects"
+	diag "kmemleak: $(wc -l <"$TMP/kmemleak.objects") unreferenced object(s) since the suite started ($(($(now) - _t0)) s to scan)"
+	# Ours: a frame in bpf_preload or other_ops, a frame that no longer
+	# resolves (an unloaded module's text), or allocated by a loading task.
+	grep -E "\[(bpf_preload|other_ops)\]|bpf_preload_|\] 0x[0-9a-f]+$|\] 0x[0-9a-f]+ \||comm \"(insmod|kmod_fds|kmod_load|rmmod|modprobe)\"" \
+		"$TMP/kmemleak.objects" >"$TMP/kmemleak.ours"
+	if [ -s "$TMP/kmemleak.objects" ]; then
+		diag "report:"
+		diag_file "$TMP/kmemleak"
+	fi
+	if [ -s "$TMP/kmemleak.ours" ]; then
+		diag "$(wc -l <"$TMP/kmemleak.ours") of them from bpf_preload or its loading"
+		return 1
+	fi
+}
+
+t_lockdep() {
+	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
+	diag "lockdep debug_locks: $_dl (0 means a splat turned lockdep off)"
+	[ "$_dl" = 1 ]
+}
+
+t_dmesg() {
+	klog_drain
+	if grep -Eq "$BAD" "$TMP/klog.all"; then
+		diag "offending lines:"
+		grep -E "$BAD" "$TMP/klog.all" | sed 's/^/#   /'
+		return 1
+	fi
+}
+
+ktap() {	# ktap "function|description"...
+	echo "TAP version 13"
+	echo "1..$#"
+	_num=0 _pass=0 _fail=0
+	for _t in "$@"; do
+		_num=$((_num + 1))
+		_t1=$(now)
+		"t_${_t%%|*}"
+		_rc=$?
+		diag "($(($(now) - _t1)) s)"
+		if [ $_rc -eq 0 ]; then
+			echo "ok $_num ${_t#*|}"
+			_pass=$((_pass + 1))
+		else
+			echo "not ok $_num ${_t#*|}"
+			_fail=$((_fail + 1))
+		fi
+	done
+	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
+	[ $_fail -eq 0 ]
+}
+
+mkdir -p "$TMP"
+touch "$TMP/klog.all"
+case ${1:-} in
+pre)
+	ktap "features|debug kernel: KASAN on, kmemleak on (boot findings cleared), lockdep on, failslab, fail_page_alloc and fail_function in debugfs"
+	;;
+post)
+	klog_drain
+	ktap "failslab|failslab on the loading task ($SETTINGS percent:times, $ROUNDS rounds each): every load clean or a clean failure" \
+		"fail_function|fail_function on should_fail_alloc_page for the loading task: every load clean or a clean failure" \
+		"kmemleak|kmemleak scan: nothing unreferenced from bpf_preload or its loading" \
+		"lockdep|lockdep still on (no splat turned it off)" \
+		"dmesg|no KASAN, lockdep, BUG, WARNING or Oops since the post checks started"
+	;;
+*)
+	echo "usage: $0 pre|post" >&2
+	exit 2
+	;;
+esac
