@@ -59,10 +59,10 @@ our_warnings() {
 	syms=$(mktemp)
 	nm --defined-only "$objdir/bpf_preload_glue.o" "$objdir/bpf_preload_kern.o" 2>/dev/null |
 		awk 'NF == 3 && length($3) > 4 { print $3 }' | sort -u >"$syms"
-	grep -iE 'warning|error' "$log" |
-		grep -v -E '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$' |
-		{ grep -iE 'preload' || true; grep -wF -f "$syms" || true; } | sort -u
-	rm -f "$syms"
+	{ grep -iE 'warning|error' "$log" || true; } |
+		{ grep -v -E '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$' || true; } >"$syms.lines"
+	{ grep -iE 'preload' "$syms.lines" || true; grep -wF -f "$syms" "$syms.lines" || true; } | sort -u
+	rm -f "$syms" "$syms.lines"
 }
 
 # Every initcall entry of System.map as "<function> <level> <suffix>", for
@@ -167,7 +167,7 @@ check_variant() {
 	if grep -q objtool "$objdir/.bpf_preload_kern.o.cmd" 2>/dev/null; then
 		how="on bpf_preload_kern.o"
 	elif [ "$variant" = builtin ] && grep -q objtool "$kbuild/.vmlinux.o.cmd" 2>/dev/null &&
-		nm "$kbuild/vmlinux.o" | grep -q ' T bpf_preload_fill$'; then
+		nm "$kbuild/vmlinux.o" | grep ' T bpf_preload_fill$' >/dev/null; then
 		how="on vmlinux.o, which links bpf_preload_kern.o"
 	elif [ "$variant" = module ] && grep -q objtool "$objdir/.bpf_preload.o.cmd" 2>/dev/null; then
 		how="on the linked module bpf_preload.o"
@@ -204,7 +204,7 @@ check_variant() {
 		local ko=$moddir/kernel/kernel/bpf/preload/bpf_preload.ko
 		if [ -f "$ko" ] &&
 			[ "$(modinfo -F description "$ko")" = "bpffs maps.debug and progs.debug, in freestanding C++" ] &&
-			nm "$ko" | grep -q ' _ZN'; then
+			nm "$ko" | grep ' _ZN' >/dev/null; then
 			result ok "module: the tree's bpf_preload.ko is ours (description, C++ symbols), vermagic $(modinfo -F vermagic "$ko" | cut -d' ' -f1)"
 		else
 			result fail "module: the tree's bpf_preload.ko ($ko) is ours"

@@ -7,6 +7,7 @@
 #                   [--base tinyconfig|defconfig|allnoconfig]
 #                   --config <fragment> [--config <fragment>]...
 #                   [--prepare <command>] [--rebuild <dir>] [--jobs N]
+#                   [--configure-only]
 #
 # The kernel is configured with `make <base>`, then every fragment in order
 # (scripts/kconfig/merge_config.sh), then `make olddefconfig`; every option a
@@ -45,6 +46,8 @@
 # --rebuild DIR   remove the objects built under DIR (relative to the tree,
 #                 e.g. kernel/bpf/preload) first, so that they are compiled in
 #                 this run and their warnings are in this run's log.
+# --configure-only  stop once .config is made and checked (a quick way to
+#                 try a new fragment); prints entry= and config= only.
 #
 # On success prints key=value lines on stdout (everything else goes to
 # stderr):
@@ -69,11 +72,11 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
 usage() {
-	sed -n '4,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
-source_pkg=linux-source-6.12 version="" base=tinyconfig prepare="" jobs=2
+source_pkg=linux-source-6.12 version="" base=tinyconfig prepare="" jobs=2 configure_only=0
 fragments=() rebuild=()
 while (($#)); do
 	case $1 in
@@ -84,6 +87,7 @@ while (($#)); do
 	--prepare) prepare=${2:?--prepare needs a value}; shift ;;
 	--rebuild) rebuild+=("${2:?--rebuild needs a value}"); shift ;;
 	--jobs) jobs=${2:?--jobs needs a value}; shift ;;
+	--configure-only) configure_only=1 ;;
 	-h | --help) usage ;;
 	*) log "unknown argument: $1"; usage ;;
 	esac
@@ -249,6 +253,11 @@ if [[ ! -f $entry/.configured ]]; then
 	kmake olddefconfig >&2
 	verify_config || die "the fragments ask for options olddefconfig did not keep (unmet dependencies?)"
 	touch "$entry/.configured"
+fi
+
+if ((configure_only)); then
+	printf 'entry=%s\nconfig=%s\n' "$entry" "$build/.config"
+	exit 0
 fi
 
 for d in "${rebuild[@]}"; do

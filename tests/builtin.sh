@@ -113,22 +113,22 @@ t_init_fds() {
 	for _fd in /proc/1/fd/*; do
 		_n=${_fd##*/}
 		[ "$_n" -le 2 ] && continue
-		_t=$(readlink "$_fd")
-		case $_t in
+		_l=$(readlink "$_fd")
+		case $_l in
 		/dev/console | anon_inode:bpf*)
-			diag "PID 1 holds fd $_n -> $_t"
+			diag "PID 1 holds fd $_n -> $_l"
 			_ok=1
 			;;
 		esac
 	done
 	for _fd in /proc/[0-9]*/fd/*; do
-		_t=$(readlink "$_fd" 2>/dev/null) || continue
-		case $_t in
+		_l=$(readlink "$_fd" 2>/dev/null) || continue
+		case $_l in
 		anon_inode:bpf*)
 			_p=${_fd#/proc/}
 			_p=${_p%%/*}
 			[ "$_p" = "$$" ] && continue
-			diag "$_fd -> $_t ($(cat "/proc/$_p/comm" 2>/dev/null))"
+			diag "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))"
 			_ok=1
 			;;
 		esac
