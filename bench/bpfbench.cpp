@@ -62,8 +62,7 @@ std::uint64_t now_ns()
 	       static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-void report(std::uint64_t ns, std::uint64_t bytes = 0,
-	    std::uint64_t lines = 0)
+void report(std::uint64_t ns, std::uint64_t bytes = 0, std::uint64_t lines = 0)
 {
 	std::printf("%llu %llu %llu\n", static_cast<unsigned long long>(ns),
 		    static_cast<unsigned long long>(bytes),
