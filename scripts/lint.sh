@@ -91,9 +91,9 @@ result() { # result <0|1> <description>
 	fi
 }
 
-files=$(jq -r '.[].file' compile_commands.json | sed "s|^$top/||" | LC_ALL=C sort | tr '\n' ' ')
+files=$(jq -r '.[].file' compile_commands.json | sed "s|^$top/||" | LC_ALL=C sort | paste -sd ' ')
 rc=0
-[ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp " ] || rc=1
+[ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp" ] || rc=1
 result "$rc" "compile_commands.json covers the C++ core and the C glue ($files)"
 
 for f in bpf_preload_kern.cpp bpf_preload_glue.c; do
@@ -111,9 +111,14 @@ else
 	mapfile -t shells < <(find . -path ./build -prune -o -name '*.sh' -print | LC_ALL=C sort; echo .ci/run)
 fi
 
+bad=()
+for f in "${cxx[@]}"; do
+	clang-format-14 --dry-run -Werror "$f" 2>&1 | head -n 20 || true
+	clang-format-14 --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f")
+done
 rc=0
-clang-format-14 --dry-run -Werror "${cxx[@]}" || rc=1
-result "$rc" "clang-format-14: ${#cxx[@]} C++ files formatted"
+[ ${#bad[@]} -eq 0 ] || rc=1
+result "$rc" "clang-format-14: ${#cxx[@]} C++ files formatted${bad[*]:+ (not: ${bad[*]})}"
 
 # The database clang-tidy reads: clang++-14, the meaning-bearing flags only.
 mkdir -p "$w/tidy"
@@ -131,9 +136,13 @@ for variant in module fault-inject; do
 	result "$rc" "clang-tidy-14 bpf_preload_kern.cpp ($variant build): zero findings"
 done
 
+bad=()
+for f in "${shells[@]}"; do
+	shellcheck "$f" || bad+=("$f")
+done
 rc=0
-shellcheck "${shells[@]}" || rc=1
-result "$rc" "shellcheck: ${#shells[@]} scripts"
+[ ${#bad[@]} -eq 0 ] || rc=1
+result "$rc" "shellcheck: ${#shells[@]} scripts clean${bad[*]:+ (not: ${bad[*]})}"
 
 echo "lint: $passed passed, $failed failed"
 [ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
