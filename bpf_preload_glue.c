@@ -19,7 +19,8 @@ struct iterators *bpf_preload_skel_open(void)
 	return iterators__open();
 }
 
-int bpf_preload_skel_load(struct iterators *skel)
+/* Reads the skeleton's blobs, which live in .init.rodata: init only. */
+int __ref bpf_preload_skel_load(struct iterators *skel)
 {
 	return iterators__load(skel);
 }
