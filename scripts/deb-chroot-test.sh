@@ -20,6 +20,8 @@
 #      installed in the chroot; tests/boot-check.sh autoload mounts
 #      /sys/fs/bpf first thing and must find maps.debug and progs.debug
 #   6. apt-get purge removes the module from every kernel and the sources
+#   7. the same DKMS flow from a checkout: make dkms-add, dkms install,
+#      make dkms-remove
 #
 # The chroot's update-initramfs is replaced by a stub: nothing boots from the
 # chroot, and building initramfs images is not what is tested. Downloaded
@@ -242,6 +244,20 @@ check "... modules.dep of both kernels updated" \
 	eval "! grep -q bpf_preload '$chr/lib/modules/$old/modules.dep' '$chr/lib/modules/$new/modules.dep'"
 check "... /usr/src/bpf-preload-$version and DKMS's record removed" \
 	test ! -e "$chr/usr/src/bpf-preload-$version" -a ! -e "$chr/var/lib/dkms/bpf-preload"
+
+# 7. DKMS from a checkout, without the package: make dkms-add, dkms
+# install, make dkms-remove (dkms itself stays installed after the purge).
+mkdir -p "$chr/root/src/mk"
+scripts/dkms-source.sh "$chr/root/src"
+cp scripts/dkms-source.sh "$chr/root/src/scripts/"
+cp mk/install.mk "$chr/root/src/mk/"
+must "checkout: make dkms-add" "$work/dkms-add.log" in_chroot make -C /root/src dkms-add
+must "... dkms install bpf-preload/$version -k $old" "$work/dkms-install.log" \
+	in_chroot dkms install "bpf-preload/$version" -k "$old"
+check "... DKMS built and installed it for $old, zero warnings, indexed" dkms_ok "$old"
+must "... make dkms-remove" "$work/dkms-remove.log" in_chroot make -C /root/src dkms-remove
+check "... module, /usr/src/bpf-preload-$version and DKMS's record gone" \
+	eval "[ -z \"\$(find '$chr/lib/modules' -name 'bpf_preload.ko*')\" ] && [ ! -e '$chr/usr/src/bpf-preload-$version' ] && [ ! -e '$chr/var/lib/dkms/bpf-preload' ]"
 
 umount_all
 rm -rf --one-file-system "$chr"
