@@ -4,7 +4,8 @@
 #
 #   make install          bpf_preload.ko -> /lib/modules/<KVER>/updates/, depmod
 #        BOOTLOAD=1       ... and /etc/modules-load.d/bpf_preload.conf
-#        DESTDIR=<dir>    ... under <dir> (depmod -b <dir>)
+#        DESTDIR=<dir>    ... under <dir> (depmod -b <dir> if it holds the
+#                         kernel's modules.order: a system image)
 #   make uninstall        remove both again, depmod
 #   make dkms-add         sources -> /usr/src/bpf-preload-<version>, dkms add;
 #                         then `dkms install bpf-preload/<version>` per kernel
@@ -38,11 +39,15 @@ bpf_preload_ko = $(bpf_preload_moddir)/$(INSTALL_MOD_DIR)/bpf_preload.ko
 bpf_preload_load_conf = $(DESTDIR)$(MODULES_LOAD_DIR)/bpf_preload.conf
 bpf_preload_version = $(shell scripts/dkms-source.sh --version)
 
-# depmod for KVER: the system's index, or the one under DESTDIR; nothing to
-# index once /lib/modules/<KVER> is gone.
+# depmod for KVER: the system's index, or the one of the system image under
+# DESTDIR. A DESTDIR without the kernel's modules.order is a staging area
+# (say, for a package), not an image: its index is made where it is
+# installed. Nothing to index once /lib/modules/<KVER> is gone.
 bpf_preload_depmod = \
 	if [ ! -d "$(bpf_preload_moddir)" ]; then \
 		echo "  DEPMOD  skipped: no $(bpf_preload_moddir)"; \
+	elif [ -n "$(DESTDIR)" ] && [ ! -f "$(bpf_preload_moddir)/modules.order" ]; then \
+		echo "  DEPMOD  skipped: $(bpf_preload_moddir) has no modules.order (not a system image)"; \
 	elif [ -n "$(DESTDIR)" ]; then \
 		echo "  DEPMOD  -b $(DESTDIR) $(KVER)"; \
 		$(DEPMOD) -b "$(DESTDIR)" "$(KVER)"; \

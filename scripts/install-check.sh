@@ -11,6 +11,7 @@
 #     /lib/modules/<abi>/updates/, depmod's index lists it, no modules-load.d
 #   - make install DESTDIR=... KVER=<abi> BOOTLOAD=1: KDIR follows KVER, and
 #     /etc/modules-load.d/bpf_preload.conf names the module
+#   - make install into a bare staging DESTDIR: no depmod there
 #   - make uninstall: both files gone, the index no longer lists the module
 #   - make install / uninstall without DESTDIR, in a private mount namespace
 #     whose /lib/modules/<abi> and /etc/modules-load.d are scratch
@@ -147,6 +148,12 @@ for s in 6.1 6.12; do
 	check "$abi: ... module installed and indexed" listed "$b/$mods"
 	check "$abi: ... /etc/modules-load.d/bpf_preload.conf names bpf_preload" \
 		conf_names_module "$b/etc/modules-load.d/bpf_preload.conf"
+
+	# A bare DESTDIR is a staging area: no index made there.
+	step "$abi: make install DESTDIR=<staging dir>" "$w/install-staging.log" \
+		make -C "$w/src" install KVER="$abi" DESTDIR="$w/dest-staging"
+	check "$abi: ... module installed, depmod left to the target" \
+		test -f "$w/dest-staging/$mods/updates/bpf_preload.ko" -a ! -e "$w/dest-staging/$mods/modules.dep"
 
 	# 3. uninstall, from a copy of the BOOTLOAD=1 tree.
 	u=$w/dest-uninstall
