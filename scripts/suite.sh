@@ -62,12 +62,12 @@ for s in "${series[@]}"; do
 	eval "$(scripts/debian-kernel.sh fetch "$abi")"
 	# shellcheck disable=SC2154 # kdir and vmlinuz come from fetch
 	if ! build_module "$abi" "$kdir"; then
-		cat "build/$abi/build.log"; result fail "$abi: module builds"; continue
+		cat "build/$abi/build.log"; result fail "$abi: dkms build -k $abi"; continue
 	fi
 	if grep -i 'warning' "build/$abi/build.log"; then
-		result fail "$abi: module builds with zero warnings"
+		result fail "$abi: dkms build -k $abi, zero warnings"
 	else
-		result ok "$abi: module builds with zero warnings"
+		result ok "$abi: dkms build -k $abi, zero warnings"
 	fi
 	if [ "$mode" = run ]; then
 		boot show "$abi" "$vmlinuz"
