@@ -9,10 +9,11 @@
 #   make uninstall        remove both again, depmod
 #   make dkms-add         sources -> /usr/src/bpf-preload-<version>, dkms add;
 #                         then `dkms install bpf-preload/<version>` per kernel
+#                         (to replace an earlier add: make dkms-remove first)
 #   make dkms-remove      dkms remove --all, remove /usr/src/bpf-preload-<version>
 #   make deb              ./bpf-preload-dkms_<version>_all.deb (dpkg-buildpackage)
 #   make compile_commands.json   for clangd (bear), C++ core and C glue
-#   make lint             clang-format, clang-tidy, shellcheck
+#   make lint             clangd, clang-format, clang-tidy, shellcheck
 #
 # KDIR selects the kernel by its kbuild tree, KVER by its release; give
 # either: KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
