@@ -131,9 +131,12 @@ check_variant() {
 	rm -rf "$dir" && mkdir -p "$dir"
 
 	echo "intree: $variant: building Debian's kernel with our kernel/bpf/preload (cached; first build is long)"
-	if ! scripts/kernel-build.sh --config scripts/kconfig/vm.config --config "$frag" \
+	local build_rc=0
+	scripts/kernel-build.sh --config scripts/kconfig/vm.config --config "$frag" \
 		--prepare scripts/intree-install.sh --rebuild kernel/bpf/preload \
-		>"$dir/kernel.env" 2> >(tee "$dir/kernel-build.err" | grep -E '^kernel-build.sh|^intree-install.sh' >&2); then
+		>"$dir/kernel.env" 2>"$dir/kernel-build.err" || build_rc=$?
+	grep -E '^(kernel-build|intree-install)\.sh:' "$dir/kernel-build.err" || true
+	if [ "$build_rc" -ne 0 ]; then
 		tail -n 30 "$dir/kernel-build.err"
 		result fail "$variant: kernel builds"
 		return
