@@ -14,29 +14,33 @@
 #include "bpf_preload_glue.h"
 #include "iterators/iterators.lskel.h"
 
-struct iterators *bpf_preload_skel_open(void)
+/*
+ * The bpf_preload_skel_*() functions run only while the module loads, and
+ * the skeleton's blobs with whatever else the compiler put in this file's
+ * .rodata are in .init.rodata (see Kbuild): they are __ref.
+ */
+struct iterators *__ref bpf_preload_skel_open(void)
 {
 	return iterators__open();
 }
 
-/* Reads the skeleton's blobs, which live in .init.rodata: init only. */
 int __ref bpf_preload_skel_load(struct iterators *skel)
 {
 	return iterators__load(skel);
 }
 
-int bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel)
+int __ref bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel)
 {
 	return iterators__dump_bpf_map__attach(skel);
 }
 
-int bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel)
+int __ref bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel)
 {
 	return iterators__dump_bpf_prog__attach(skel);
 }
 
-void bpf_preload_skel_get_fds(struct iterators *skel,
-			      struct bpf_preload_skel_fds *fds)
+void __ref bpf_preload_skel_get_fds(struct iterators *skel,
+				    struct bpf_preload_skel_fds *fds)
 {
 	fds->link[0] = &skel->links.dump_bpf_map_fd;
 	fds->link[1] = &skel->links.dump_bpf_prog_fd;
@@ -45,7 +49,7 @@ void bpf_preload_skel_get_fds(struct iterators *skel,
 	fds->rodata_map = &skel->maps.rodata.map_fd;
 }
 
-void bpf_preload_skel_destroy(struct iterators *skel)
+void __ref bpf_preload_skel_destroy(struct iterators *skel)
 {
 	iterators__destroy(skel);
 }

@@ -14,8 +14,9 @@ fail() {
 	exit 1
 }
 
-[ -f "$kdir/Makefile" ] && [ -f "$kdir/.config" ] ||
+if [ ! -f "$kdir/Makefile" ] || [ ! -f "$kdir/.config" ]; then
 	fail "no kbuild tree at $kdir: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>"
+fi
 
 config_set() {
 	grep -q "^$1=y" "$kdir/.config"
