@@ -19,7 +19,7 @@ set -euo pipefail
 cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 sysroot=$cache/s390x-sysroot
 stamp=$sysroot/.complete
-qemu=qemu-s390x-static
+qemu="qemu-s390x-static"
 
 # The dynamic loader and libraries, as paths inside the sysroot; qemu -L
 # maps them.  Set explicitly so the host's ld.so.cache never comes into it.
@@ -88,6 +88,7 @@ build_sysroot()
 
 	for deb in "$tmp"/debs/*.deb; do
 		dpkg -x "$deb" "$tmp/root"
+		# shellcheck disable=SC2016 # dpkg-deb's own ${field} syntax
 		dpkg-deb --show --showformat='${Package}:${Architecture} ${Version}\n' \
 			"$deb" >>"$tmp/root/.manifest"
 	done
