@@ -217,10 +217,10 @@ int settle(long timeout_ms, const char *path)
 				    extra.size(), ms, counts(base).c_str(),
 				    counts(now).c_str());
 			for (const auto &id : extra)
-				std::printf("bpf_count:   %s %u %s\n",
-					    kKindName[id.first], id.second,
-					    describe(id.first, id.second)
-						    .c_str());
+				std::printf(
+					"bpf_count:   %s %u %s\n",
+					kKindName[id.first], id.second,
+					describe(id.first, id.second).c_str());
 			return 1;
 		}
 		std::this_thread::sleep_for(milliseconds(20));

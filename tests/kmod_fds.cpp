@@ -85,9 +85,9 @@ bool same(const char *what, const FdTable &before, const FdTable &after)
 				     what, fd, target.c_str());
 			ok = false;
 		} else if (b->second != target) {
-			std::fprintf(err, "kmod_fds: %s: fd %d was %s, now %s\n",
-				     what, fd, b->second.c_str(),
-				     target.c_str());
+			std::fprintf(
+				err, "kmod_fds: %s: fd %d was %s, now %s\n",
+				what, fd, b->second.c_str(), target.c_str());
 			ok = false;
 		}
 	}
@@ -197,7 +197,8 @@ int main(int argc, char **argv)
 	if (make_it_fail) {
 		fail_fd = open("/proc/self/make-it-fail", O_WRONLY | O_CLOEXEC);
 		if (fail_fd < 0) {
-			std::fprintf(stderr, "kmod_fds: /proc/self/make-it-fail: %s\n",
+			std::fprintf(stderr,
+				     "kmod_fds: /proc/self/make-it-fail: %s\n",
 				     t::errstr(errno).c_str());
 			return 1;
 		}
@@ -248,7 +249,8 @@ int main(int argc, char **argv)
 		ok = false;
 	}
 	if (same("loading task", self_before, self_after))
-		std::fprintf(out, "kmod_fds: loading task's fds unchanged: %s\n",
+		std::fprintf(out,
+			     "kmod_fds: loading task's fds unchanged: %s\n",
 			     show(self_after).c_str());
 	else
 		ok = false;
