@@ -8,9 +8,9 @@
 set -euo pipefail
 
 packages=(
-	make gcc-12 g++-12 libc6-dev libelf-dev dwarves kmod dkms
+	make gcc gcc-12 g++ g++-12 libc6-dev libelf-dev dwarves kmod dkms
 	clang llvm bpftool libbpf-dev zlib1g-dev libzstd-dev
-	qemu-system-x86 qemu-user-static busybox-static cpio
+	qemu-system-x86 qemu-user-static busybox-static cpio xz-utils
 )
 
 missing=()
