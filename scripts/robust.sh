@@ -262,6 +262,7 @@ cmd_debug() {
 	if ! kout=$(scripts/kernel-build.sh --source linux-source-6.12 --base tinyconfig \
 		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config); then
 		result fail "debug kernel builds"
+		debug_record
 		return
 	fi
 	eval "$kout"
@@ -289,6 +290,7 @@ cmd_debug() {
 		! cp "$w/other_ops/other_ops.ko" "$root/robust/" ||
 		! cp "$w/foreign/bpf_preload.ko" "$root/robust/foreign.ko"; then
 		result fail "debug kernel: suites ran (modules missing)"
+		debug_record
 		return
 	fi
 	cp -r tests/run.sh tests/robust.sh tests/debug.sh tests/bin "$root/tests/"
@@ -318,9 +320,14 @@ cmd_debug() {
 	elif [ "$vm_rc" -ne 0 ] && [ "$vm_fail" -eq 0 ]; then
 		result fail "debug kernel: VM exit status $vm_rc"
 	fi
+	debug_record
+}
+
+# Writes build/debug/last-result (for the README) from cmd_debug's state.
+debug_record() {
 	{
-		echo "date: $(date -u +%FT%TZ)"
-		echo "kernel: $kver, linux-source-6.12 $srcver, cache entry ${entry##*/}"
+		echo "date: $(date -u +%FT%TZ), tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
+		echo "kernel: ${kver:-?}, linux-source-6.12 ${srcver:-?}, cache entry ${entry##*/}"
 		echo "kernel build: ${full_build_seconds}s on $(nproc) cores (first build of this config)"
 		echo "check-debug: $passed passed, $failed failed in $((SECONDS - t0))s"
 	} >"$w/last-result"
