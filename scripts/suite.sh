@@ -36,7 +36,7 @@ result() {	# result <ok> <description>
 # build.log holds DKMS's output and its make.log.
 build_module() {
 	local abi=$1 kdir=$2 dir=build/$1/src
-	rm -rf "$dir"
+	rm -rf "$dir" && mkdir -p "build/$abi"
 	scripts/dkms-build.sh "$abi" "$kdir" "$dir" >"build/$abi/build.log" 2>&1
 }
 
