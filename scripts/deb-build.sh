@@ -16,7 +16,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 outdir=${1:-$top}
 
-need=(dpkg-dev debhelper dh-dkms)
+need=(build-essential dpkg-dev debhelper dh-dkms)
 missing=()
 for p in "${need[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
