@@ -8,14 +8,18 @@
 #   debug.sh post   KTAP: loads under failslab and under fail_function on
 #                   should_fail_alloc_page(), each restricted to the loading
 #                   task (task-filter, /proc/self/make-it-fail), with a
-#                   bounded probability and failure count: every load ends in
-#                   a clean load or a clean failure; then a kmemleak scan
+#                   bounded probability and failure count, and a fail-nth
+#                   sweep (/proc/self/fail-nth: the Nth allocation fails):
+#                   every load ends in a clean load or a clean failure;
+#                   then a kmemleak scan
 #                   finds nothing of bpf_preload; lockdep is still on; the
 #                   kernel log has no KASAN, lockdep, BUG or WARNING (the
 #                   allocation failure reports of warn_alloc are expected)
 #
 # Same layout as robust.sh (/bpf_preload.ko, /robust/other_ops.ko, bin/).
-# Tunables: DEBUG_FAIL_ROUNDS=8 rounds per (probability, times) setting.
+# Tunables: DEBUG_FAIL_ROUNDS=8 rounds per (probability, times) setting,
+# DEBUG_FAIL_NTH_LOADS=40 loads spread over the fail-nth sweep and
+# DEBUG_FAIL_NTH_TAIL=60 more, one for each of a load's last 60 points.
 
 set -u
 
@@ -29,6 +33,8 @@ OUT=$TMP/out
 BASELINE=$TMP/baseline
 DBG=/sys/kernel/debug
 ROUNDS=${DEBUG_FAIL_ROUNDS:-8}
+FAIL_NTH_LOADS=${DEBUG_FAIL_NTH_LOADS:-40}
+FAIL_NTH_TAIL=${DEBUG_FAIL_NTH_TAIL:-60}
 # probability (percent) and times (most failures per load), per setting
 SETTINGS="1:1 5:1 10:2 25:3 50:5"
 
@@ -90,13 +96,22 @@ t_features() {
 
 # fail_setup DIR PROBABILITY TIMES: fail at most TIMES allocations, each with
 # PROBABILITY percent, of tasks that set make-it-fail; quietly.
+# Sleeping (GFP_KERNEL) and order-0 allocations count too, not only the
+# atomic ones that failslab and fail_page_alloc pick by default.
 fail_setup() {
-	echo Y >"$1/task-filter" &&
+	fail_all "$1" &&
+		echo Y >"$1/task-filter" &&
 		echo "$2" >"$1/probability" &&
 		echo 1 >"$1/interval" &&
 		echo "$3" >"$1/times" &&
 		echo 0 >"$1/space" &&
 		echo 0 >"$1/verbose"
+}
+fail_all() {
+	for _k in ignore-gfp-wait ignore-gfp-highmem cache-filter; do
+		[ ! -e "$1/$_k" ] || echo N >"$1/$_k" || return 1
+	done
+	[ ! -e "$1/min-order" ] || echo 0 >"$1/min-order"
 }
 fail_off() {
 	echo 0 >"$1/probability"
@@ -106,12 +121,14 @@ fail_off() {
 # One load under fault injection; records the outcome in $TMP/outcomes.
 # Clean load: serves a mount, unloads, leaves nothing. Clean failure: no
 # module, no fd, no object left, the hook free, at most one line of ours.
+# faulty_load KMOD_FDS_OPTION...: -f (make-it-fail) or -n N (fail-nth)
 faulty_load() {
 	klog_drain
-	"$BIN/kmod_fds" -a -z -f "$MODULE" >"$OUT" 2>&1
+	"$BIN/kmod_fds" -a -z "$@" "$MODULE" >"$OUT" 2>&1
 	_rc=$?
 	klog_drain
 	_o=$(sed -n 's/^kmod_fds: outcome: //p' "$OUT")
+	_reached=$(sed -n 's/^kmod_fds: fail-nth: .*, \([0-9]*\) points reached$/\1/p' "$OUT")
 	_c=0
 	if [ "$_rc" -ne 0 ]; then
 		diag "kmod_fds (fd tables, outcome):"
@@ -179,7 +196,7 @@ fault_rounds() {
 		while [ "$_i" -lt "$ROUNDS" ]; do
 			_i=$((_i + 1))
 			fail_setup "$_dir" "$_prob" "$_times" || { diag "cannot set up $_dir"; return 1; }
-			faulty_load || { diag "probability $_prob% times $_times round $_i: see above"; _bad=1; }
+			faulty_load -f || { diag "probability $_prob% times $_times round $_i: see above"; _bad=1; }
 			fail_off "$_dir"
 		done
 	done
@@ -190,6 +207,42 @@ fault_rounds() {
 
 t_failslab() {
 	fault_rounds "$DBG/failslab"
+}
+
+# Systematic: count the fault injection points one load reaches (failslab
+# and fail_page_alloc sites, every allocation), then fail the Nth point for
+# FAIL_NTH_LOADS values of N spread over that range, one load each.
+t_fail_nth() {
+	_f=0
+	for _d in "$DBG/failslab" "$DBG/fail_page_alloc"; do
+		if ! { fail_all "$_d" && echo 0 >"$_d/probability" && echo 0 >"$_d/verbose"; }; then
+			diag "cannot set up $_d"
+			return 1
+		fi
+	done
+	: >"$TMP/outcomes"
+	run "$BIN/bpf_count" snap "$BASELINE" || return 1
+	faulty_load -n 1000000 || _f=1
+	_k=$_reached
+	diag "a load reaches $_k fault injection points"
+	[ -n "$_k" ] && [ "$_k" -gt 1 ] || return 1
+	# Spread over all points, then every one of the last FAIL_NTH_TAIL: our
+	# attach steps and the loader's work after init are the last few.
+	_i=0
+	while [ "$_i" -lt "$FAIL_NTH_LOADS" ]; do
+		_n=$((1 + _i * (_k - 1) / (FAIL_NTH_LOADS - 1)))
+		faulty_load -n "$_n" || { diag "fail-nth $_n: see above"; _f=1; }
+		_i=$((_i + 1))
+	done
+	_n=$((_k - FAIL_NTH_TAIL + 1))
+	[ "$_n" -ge 1 ] || _n=1
+	while [ "$_n" -le "$_k" ]; do
+		faulty_load -n "$_n" || { diag "fail-nth $_n: see above"; _f=1; }
+		_n=$((_n + 1))
+	done
+	diag "outcomes (count, outcome):"
+	sort "$TMP/outcomes" | uniq -c | sed 's/^/#   /'
+	return $_f
 }
 
 t_fail_function() {
@@ -281,6 +334,7 @@ post)
 	klog_drain
 	ktap "failslab|failslab on the loading task ($SETTINGS percent:times, $ROUNDS rounds each): every load clean or a clean failure" \
 		"fail_function|fail_function on should_fail_alloc_page for the loading task: every load clean or a clean failure" \
+		"fail_nth|fail-nth sweep: the Nth allocation of a load fails, for $FAIL_NTH_LOADS values of N over all of them and each of the last $FAIL_NTH_TAIL: every load clean or a clean failure" \
 		"kmemleak|kmemleak scan: nothing unreferenced from bpf_preload or its loading" \
 		"lockdep|lockdep still on (no splat turned it off)" \
 		"dmesg|no KASAN, lockdep, BUG, WARNING or Oops since the post checks started"

@@ -3,7 +3,7 @@
 // process: a module's init runs in the context of the task that loads it,
 // and the BPF light skeleton loader creates its fds there) nor in pid 1.
 //
-//   kmod_fds [-e ERRNO_NAME|-a] [-p PARAMS] [-z] [-f] PATH
+//   kmod_fds [-e ERRNO_NAME|-a] [-p PARAMS] [-z] [-f] [-n N] PATH
 //        -e  loading must fail with this errno (e.g. ENOMEM); default: it
 //            must succeed
 //        -a  any outcome, success or failure, is accepted (the fd tables
@@ -16,6 +16,10 @@
 //        -f  set /proc/self/make-it-fail for the duration of finit_module
 //            only: the kernel's fault injection (failslab, fail_function
 //            with task-filter=Y) then fails allocations of this load alone
+//        -n N  write N to /proc/self/fail-nth right before finit_module: the
+//            Nth fault injection point this task reaches fails; prints
+//            "fail-nth: N set, M points reached" (M = N - what is left, so
+//            a large N counts the points of a load)
 //   kmod_fds --self-test
 //        check that the fd table comparison notices an fd that appears
 //
@@ -25,6 +29,7 @@
 
 #include "common.hpp"
 
+#include <cstdlib>
 #include <dirent.h>
 #include <map>
 #include <string>
@@ -158,9 +163,17 @@ int main(int argc, char **argv)
 		return self_test();
 	std::string expect, params;
 	bool free_fds = false, any = false, make_it_fail = false;
+	long fail_nth = 0;
 	int opt;
-	while ((opt = getopt(argc, argv, "e:ap:zf")) != -1) {
+	while ((opt = getopt(argc, argv, "e:ap:zfn:")) != -1) {
 		switch (opt) {
+		case 'n':
+			fail_nth = std::strtol(optarg, nullptr, 10);
+			if (fail_nth <= 0) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 'e':
 			expect = optarg;
 			break;
@@ -203,6 +216,15 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	int nth_fd = -1;
+	if (fail_nth) {
+		nth_fd = open("/proc/self/fail-nth", O_RDWR | O_CLOEXEC);
+		if (nth_fd < 0) {
+			std::fprintf(stderr, "kmod_fds: /proc/self/fail-nth: %s\n",
+				     t::errstr(errno).c_str());
+			return 1;
+		}
+	}
 	if (free_fds && !free_std_fds()) {
 		std::fprintf(stderr, "kmod_fds: cannot free fds 0-2\n");
 		return 1;
@@ -217,8 +239,26 @@ int main(int argc, char **argv)
 			     t::errstr(errno).c_str());
 		return 1;
 	}
+	std::string nth = std::to_string(fail_nth);
+	if (nth_fd >= 0 && pwrite(nth_fd, nth.data(), nth.size(), 0) !=
+				   static_cast<ssize_t>(nth.size())) {
+		std::fprintf(err, "kmod_fds: fail-nth: %s\n",
+			     t::errstr(errno).c_str());
+		return 1;
+	}
 	long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
 	int load_err = errno;
+	long nth_left = 0;
+	if (nth_fd >= 0) {
+		char buf[32] = {};
+		if (pread(nth_fd, buf, sizeof(buf) - 1, 0) <= 0 ||
+		    pwrite(nth_fd, "0", 1, 0) != 1) {
+			std::fprintf(err, "kmod_fds: fail-nth: %s\n",
+				     t::errstr(errno).c_str());
+			return 1;
+		}
+		nth_left = std::strtol(buf, nullptr, 10);
+	}
 	if (fail_fd >= 0 && pwrite(fail_fd, "0", 1, 0) != 1) {
 		std::fprintf(err, "kmod_fds: make-it-fail: %s\n",
 			     t::errstr(errno).c_str());
@@ -230,6 +270,11 @@ int main(int argc, char **argv)
 	close(fd);
 	if (fail_fd >= 0)
 		close(fail_fd);
+	if (nth_fd >= 0) {
+		close(nth_fd);
+		std::fprintf(out, "kmod_fds: fail-nth: %ld set, %ld points reached\n",
+			     fail_nth, fail_nth - nth_left);
+	}
 
 	bool ok = true;
 	std::string got = rc == 0 ? "success"
