@@ -220,7 +220,8 @@ int main(int argc, char **argv)
 	if (fail_nth) {
 		nth_fd = open("/proc/self/fail-nth", O_RDWR | O_CLOEXEC);
 		if (nth_fd < 0) {
-			std::fprintf(stderr, "kmod_fds: /proc/self/fail-nth: %s\n",
+			std::fprintf(stderr,
+				     "kmod_fds: /proc/self/fail-nth: %s\n",
 				     t::errstr(errno).c_str());
 			return 1;
 		}
@@ -272,8 +273,10 @@ int main(int argc, char **argv)
 		close(fail_fd);
 	if (nth_fd >= 0) {
 		close(nth_fd);
-		std::fprintf(out, "kmod_fds: fail-nth: %ld set, %ld points reached\n",
-			     fail_nth, fail_nth - nth_left);
+		std::fprintf(
+			out,
+			"kmod_fds: fail-nth: %ld set, %ld points reached\n",
+			fail_nth, fail_nth - nth_left);
 	}
 
 	bool ok = true;
