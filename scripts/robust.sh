@@ -279,7 +279,7 @@ cmd_debug() {
 		make -C "$kbuild" M="$top/$w/other_ops" modules || true
 	# A module built for another kernel: Debian's 6.12.
 	abi=$(scripts/debian-kernel.sh abi 6.12)
-	eval "$(scripts/debian-kernel.sh fetch "$abi")"
+	kdir=$(scripts/debian-kernel.sh fetch "$abi" | sed -n 's/^kdir=//p')
 	copy_sources "$w/foreign"
 	build "$abi: bpf_preload.ko" "$w/foreign.log" make -C "$w/foreign" KDIR="$kdir" || true
 
