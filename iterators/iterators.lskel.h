@@ -29,6 +29,7 @@
 
 #include <linux/version.h>
 #include "skel_nojit.h"
+#include "skel_string.h"
 
 #if !defined(__BYTE_ORDER__) || !defined(__ORDER_BIG_ENDIAN__)
 #error "compiler does not say which byte order it targets"

@@ -64,7 +64,7 @@ if [ -f "$log" ]; then
 fi
 [ "$rc" -eq 0 ] || exit "$rc"
 # A log without the link step would make a zero-warning check meaningless.
-grep -q 'LD \[M\] .*/bpf_preload\.ko$' "$out/make.log" ||
+grep -Eq 'LD \[M\] +(.*/)?bpf_preload\.ko$' "$out/make.log" ||
 	{ echo "dkms-build.sh: make.log does not show bpf_preload.ko being linked" >&2; exit 1; }
 
 # DKMS compresses the module the way the kernel's own are (6.12: xz).

@@ -1,0 +1,167 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# A cached Debian chroot per release, the build environment of that
+# release's kernels: its kbuild tools, compilers, dkms, libbpf-dev and
+# pahole are the ones a user of that release builds the module with.
+#
+#   chroot.sh path SUITE           print the chroot's directory
+#   chroot.sh ensure SUITE         debootstrap it once (cached), refresh its
+#                                  package lists when older than a day
+#   chroot.sh run SUITE [--bind DIR]... CMD...
+#                                  run CMD in it (own mount namespace with
+#                                  /proc, /dev and each DIR at its own path;
+#                                  nothing stays mounted); in the working
+#                                  directory when that is a DIR
+#   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
+#
+# SUITE is a Debian suite: bookworm, trixie, sid, ... A "-backports" suite
+# lives in the chroot of its release, whose sources list the backports too.
+# Chroots live under ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/chroot/.
+set -euo pipefail
+
+readonly PROG=${0##*/}
+readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
+readonly MIRROR=${BPF_PRELOAD_MIRROR:-http://deb.debian.org/debian}
+readonly SECURITY_MIRROR=${BPF_PRELOAD_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# What every build needs; the kernel's headers and its g++-N come per kernel.
+readonly BASE_PACKAGES=make,g++,dkms,libbpf-dev,dwarves,kmod,xz-utils,zstd,libelf-dev,ca-certificates
+
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+release_of() { printf '%s\n' "${1%-backports}"; }
+root_of() { printf '%s/chroot/%s\n' "$CACHE" "$(release_of "$1")"; }
+
+# The release's apt sources: the suites a user of it has by default, and
+# its backports. sid has neither security nor backports.
+write_sources() {
+	local release=$1 root=$2 kr=/usr/share/keyrings/debian-archive-keyring.gpg
+	{
+		if [[ $release == sid || $release == unstable ]]; then
+			printf 'Types: deb\nURIs: %s\nSuites: sid\nComponents: main\nSigned-By: %s\n' "$MIRROR" "$kr"
+		else
+			printf 'Types: deb\nURIs: %s\nSuites: %s %s-updates %s-backports\nComponents: main\nSigned-By: %s\n\n' \
+				"$MIRROR" "$release" "$release" "$release" "$kr"
+			printf 'Types: deb\nURIs: %s\nSuites: %s-security\nComponents: main\nSigned-By: %s\n' \
+				"$SECURITY_MIRROR" "$release" "$kr"
+		fi
+	} >"$root/etc/apt/sources.list.d/debian.sources"
+	: >"$root/etc/apt/sources.list"
+	# sid's Release file may be past its Valid-Until between uploads.
+	printf '%s\n' 'Acquire::Check-Valid-Until "false";' 'Acquire::Retries "3";' \
+		'Acquire::Languages "none";' 'Dpkg::Options { "--force-confdef"; "--force-confold"; };' \
+		>"$root/etc/apt/apt.conf.d/90bpf-preload"
+}
+
+# Nothing boots from the chroot, and the kernel images that headers packages
+# depend on would each cost a minute of initramfs building: a stub it is.
+no_initramfs() {
+	local root=$1
+	[[ -f $root/.bpf-preload-no-initramfs ]] && return 0
+	in_ns "$root" dpkg-divert --quiet --local --rename \
+		--divert /usr/sbin/update-initramfs.bpf-preload --add /usr/sbin/update-initramfs
+	printf '#!/bin/sh\n# bpf-preload build chroot: no initramfs images\nexit 0\n' \
+		>"$root/usr/sbin/update-initramfs"
+	chmod 755 "$root/usr/sbin/update-initramfs"
+	touch "$root/.bpf-preload-no-initramfs"
+}
+
+# in_ns ROOT CMD...: CMD in ROOT with /proc and /dev, and each directory of
+# $BINDS at its own path (the working directory too, if it is one of them).
+# The mounts are private to CMD: they go away with it.
+BINDS=()
+in_ns() {
+	local root=$1 d
+	shift
+	for d in "${BINDS[@]}"; do mkdir -p "$root$d"; done
+	unshare --mount --propagation private /bin/sh -euc '
+		root=$1 binds=$2 cwd=$3; shift 3
+		mount -t proc proc "$root/proc"
+		mount --rbind /dev "$root/dev"
+		for d in $binds; do mount --bind "$d" "$root$d"; done
+		case " $binds " in *" $cwd "*) ;; *) cwd=/ ;; esac
+		exec chroot "$root" /bin/sh -c '"'"'cd "$0" && exec "$@"'"'"' "$cwd" \
+			/usr/bin/env -i \
+			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' \
+		in_ns "$root" "${BINDS[*]}" "$PWD" "$@"
+}
+
+apt_in() { # apt_in ROOT ARGS...
+	local root=$1
+	shift
+	in_ns "$root" apt-get -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=600 \
+		--no-install-recommends "$@"
+}
+
+lists_stale() {
+	local newest now
+	newest=$(find "$1/var/lib/apt/lists" -maxdepth 1 -type f -name '*_Packages*' \
+		-printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
+	[[ -n $newest ]] || return 0
+	now=${EPOCHSECONDS:-$(date +%s)}
+	((now - ${newest%.*} > MAX_AGE_HOURS * 3600))
+}
+
+create() {
+	local release=$1 root=$2 tmp
+	command -v debootstrap >/dev/null ||
+		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+			--no-install-recommends debootstrap >&2 || die "cannot install debootstrap"
+	tmp=$root.tmp
+	rm -rf --one-file-system "$tmp"
+	mkdir -p "$CACHE/chroot/debs"
+	log "debootstrap $release into $root (once; cached)"
+	debootstrap --variant=minbase --cache-dir="$CACHE/chroot/debs" \
+		"$release" "$tmp" "$MIRROR" >"$CACHE/chroot/$release.debootstrap.log" 2>&1 ||
+		die "debootstrap $release failed; see $CACHE/chroot/$release.debootstrap.log"
+	write_sources "$release" "$tmp"
+	no_initramfs "$tmp"
+	apt_in "$tmp" update >&2 || die "$release: apt-get update failed"
+	# shellcheck disable=SC2086 # a comma-separated list
+	apt_in "$tmp" install ${BASE_PACKAGES//,/ } >&2 ||
+		die "$release: installing the build packages failed"
+	date -u +%FT%TZ >"$tmp/.bpf-preload-complete"
+	rm -rf --one-file-system "$root"
+	mv "$tmp" "$root"
+}
+
+ensure() {
+	local release root
+	release=$(release_of "$1")
+	root=$(root_of "$1")
+	[[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
+	mkdir -p "$CACHE/chroot"
+	exec {lockfd}>"$CACHE/chroot/.lock-$release"
+	flock "$lockfd"
+	[[ -f $root/.bpf-preload-complete ]] || create "$release" "$root"
+	write_sources "$release" "$root"
+	no_initramfs "$root"
+	if lists_stale "$root"; then
+		log "$release: apt-get update"
+		apt_in "$root" update >&2 || die "$release: apt-get update failed"
+	fi
+	flock -u "$lockfd"
+	exec {lockfd}>&-
+}
+
+(($# >= 2)) || die "usage: $PROG path|ensure|run|apt SUITE [ARGS...]"
+cmd=$1 suite=$2
+shift 2
+[[ $suite =~ ^[a-z]+(-backports)?$ ]] || die "bad suite '$suite'"
+case $cmd in
+path) root_of "$suite" ;;
+ensure) ensure "$suite" ;;
+run)
+	while [[ ${1:-} == --bind ]]; do
+		BINDS+=("$(cd "${2:?--bind needs a directory}" && pwd -P)")
+		shift 2
+	done
+	ensure "$suite"
+	in_ns "$(root_of "$suite")" "$@"
+	;;
+apt) ensure "$suite"; apt_in "$(root_of "$suite")" "$@" ;;
+*) die "unknown command '$cmd'" ;;
+esac

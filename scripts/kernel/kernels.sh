@@ -1,0 +1,217 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Debian's amd64 kernels, suite by suite, resolved from each suite's own
+# package lists (nothing here names a version), and their build and boot
+# environments.
+#
+#   kernels.sh list SUITE...      one line "SUITE ABI" per generic amd64
+#                                 kernel metapackage of the suite
+#                                 (linux-image-amd64, linux-image-6.12-amd64):
+#                                 the newest ABI it names, headers there too
+#   kernels.sh fetch SUITE ABI    install linux-headers-ABI and the g++ of the
+#                                 kernel's own gcc in the suite's chroot
+#                                 (chroot.sh), unpack the kernel image and
+#                                 its modules under
+#                                 ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kernels/ABI/
+#   kernels.sh facts SUITE ABI    "key=value" lines for reports: compiler,
+#                                 libbpf-dev, pahole, dkms of that build
+#
+# SUITE is bookworm, trixie, trixie-backports, sid, ...: a release means its
+# main, -updates and -security archives (what its users have by default), a
+# -backports suite only the backports archive. Paths after fetch, fixed:
+#   chroot:   $(chroot.sh path SUITE)
+#   kbuild:   /usr/src/linux-headers-ABI inside the chroot
+#   vmlinuz:  <cache>/kernels/ABI/vmlinuz
+#   modules:  <cache>/kernels/ABI/modules/ABI (the image's /lib/modules/ABI,
+#             with modules.dep)
+set -euo pipefail
+
+readonly PROG=${0##*/}
+readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+HERE=$(cd "$(dirname "$0")" && pwd)
+readonly HERE CHROOT=$HERE/chroot.sh
+
+die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
+log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+
+# The Packages files of SUITE in its chroot.
+suite_lists() {
+	local suite=$1 root lists re
+	root=$("$CHROOT" path "$suite")
+	lists=$root/var/lib/apt/lists
+	if [[ $suite == *-backports ]]; then re="_dists_${suite}_"
+	else re="_dists_${suite}(-updates|-security)?_"
+	fi
+	find "$lists" -maxdepth 1 -type f -name '*_main_binary-amd64_Packages' |
+		grep -E "${re}main_binary-amd64_Packages\$" || true
+}
+
+# What a user of the suite installs: each generic amd64 kernel metapackage
+# (linux-image-amd64, linux-image-6.12-amd64, ...) names one ABI; per
+# metapackage the newest across the suite's files, if its headers are there
+# too. Prints "ABI" lines, sorted.
+abis_in() {
+	local abi_re='[0-9]+\.[0-9]+\.[0-9][0-9a-z.+~]*(-[0-9]+)?-amd64'
+	awk -v re="^linux-image-($abi_re)\$" '
+		$1 == "Package:" { pkg = $2; meta = "" }
+		$1 == "Package:" && pkg ~ /^linux-image-([0-9]+\.[0-9]+-)?amd64$/ { meta = pkg }
+		$1 == "Package:" && pkg ~ /^linux-headers-/ { headers[substr(pkg, 15)] = 1 }
+		$1 == "Depends:" && meta != "" {
+			n = split(substr($0, 10), deps, ",")
+			for (i = 1; i <= n; i++) {
+				split(deps[i], w, " ")
+				if (w[1] ~ re) print meta, substr(w[1], 13)
+			}
+		}
+		END { for (h in headers) print "headers", h }' "$@" |
+		sort -k1,1 -k2,2V | awk '
+		$1 == "headers" { headers[$2] = 1; next }
+		{ newest[$1] = $2 }
+		END { for (m in newest) if (newest[m] in headers) print newest[m] }' |
+		sort -V -u
+}
+
+cmd_list() {
+	local suite lists abis
+	(($#)) || die "list: name at least one suite"
+	for suite in "$@"; do
+		"$CHROOT" ensure "$suite"
+		mapfile -t lists < <(suite_lists "$suite")
+		((${#lists[@]})) || die "$suite: no package lists in its chroot"
+		abis=$(abis_in "${lists[@]}")
+		[[ -n $abis ]] || die "$suite: no generic amd64 kernel metapackage with headers in its archive"
+		sed "s/^/$suite /" <<<"$abis"
+	done
+}
+
+valid_abi() {
+	[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9][0-9a-z.+~]*(-[0-9]+)?-amd64$ ]] || die "bad ABI '$1'"
+}
+
+in_chroot() { "$CHROOT" run "$suite" "$@"; }
+
+has_pkg() { # has_pkg NAME: apt knows a candidate in the chroot
+	in_chroot apt-cache policy "$1" 2>/dev/null |
+		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
+}
+
+installed() {
+	[[ $(in_chroot dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+}
+
+# The C++ compiler that matches the kernel's C compiler, as a package name
+# (empty for a clang-built kernel, whose clang++ comes with clang).
+cxx_package() {
+	local kdir=$1 text
+	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")
+	grep -q '^CONFIG_CC_IS_GCC=y' "$kdir/.config" || return 0
+	[[ $text =~ ^([a-z0-9_]+-linux-gnu-)?gcc-([0-9]+)\  ]] || die "cannot tell the gcc of $kdir from '$text'"
+	printf 'g++-%s\n' "${BASH_REMATCH[2]}"
+}
+
+ensure_build_env() {
+	local abi=$1 root kdir cxx
+	root=$("$CHROOT" path "$suite")
+	kdir=$root/usr/src/linux-headers-$abi
+	if ! installed "linux-headers-$abi"; then
+		log "$suite: installing linux-headers-$abi"
+		"$CHROOT" apt "$suite" install "linux-headers-$abi" >&2 ||
+			die "$suite: apt-get install linux-headers-$abi failed"
+	fi
+	[[ -f $kdir/.config && -f $kdir/Makefile ]] || die "$kdir is not a kbuild tree"
+	cxx=$(cxx_package "$kdir")
+	if [[ -n $cxx ]] && ! installed "$cxx"; then
+		log "$suite: installing $cxx (the kernel's compiler)"
+		"$CHROOT" apt "$suite" install "$cxx" >&2 || die "$suite: apt-get install $cxx failed"
+	fi
+}
+
+# The packages holding ABI's vmlinuz and modules: the -unsigned image
+# before 7.0, linux-binary-ABI and linux-modules-ABI from 7.0 on.
+image_packages() {
+	local abi=$1
+	if has_pkg "linux-image-$abi-unsigned"; then
+		printf '%s\n' "linux-image-$abi-unsigned"
+	elif has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
+		printf '%s\n' "linux-binary-$abi" "linux-modules-$abi"
+	else
+		die "$suite: no unsigned image of $abi (neither linux-image-$abi-unsigned nor linux-binary-$abi)"
+	fi
+}
+
+ensure_image() {
+	local abi=$1 dest=$CACHE/kernels/$1 tmp root pkgs m vmlinuz sysmap
+	[[ -f $dest/.complete ]] && return 0
+	mapfile -t pkgs < <(image_packages "$abi")
+	root=$("$CHROOT" path "$suite")
+	mkdir -p "$CACHE/kernels"
+	tmp=$(mktemp -d "$root/tmp/image-$abi.XXXXXX")
+	log "$suite: downloading ${pkgs[*]}"
+	in_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
+		sh "${tmp#"$root"}" "${pkgs[@]}" >&2 || { rm -rf "$tmp"; die "apt-get download ${pkgs[*]} failed"; }
+	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp/root"
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$dest.tmp/root" || { rm -rf "$tmp"; die "dpkg-deb -x $deb failed"; }
+		basename "$deb" >>"$dest.tmp/.debs"
+	done
+	rm -rf "$tmp"
+	for m in lib/modules usr/lib/modules; do
+		[[ -d $dest.tmp/root/$m/$abi ]] && break
+	done
+	[[ -d $dest.tmp/root/$m/$abi/kernel ]] || die "${pkgs[*]}: no modules of $abi"
+	for vmlinuz in "boot/vmlinuz-$abi" "$m/$abi/vmlinuz"; do
+		[[ -f $dest.tmp/root/$vmlinuz ]] && break
+	done
+	[[ -f $dest.tmp/root/$vmlinuz ]] || die "${pkgs[*]}: no vmlinuz of $abi"
+	for sysmap in "boot/System.map-$abi" "$m/$abi/System.map"; do
+		[[ -f $dest.tmp/root/$sysmap ]] && break
+	done
+	ln -s "root/$vmlinuz" "$dest.tmp/vmlinuz"
+	ln -s "root/$m" "$dest.tmp/modules"
+	# The image ships no modules.dep (its postinst makes one).
+	local map=()
+	[[ -f $dest.tmp/root/$sysmap ]] && map=(-F "$dest.tmp/root/$sysmap")
+	depmod -b "$dest.tmp/root/${m%lib/modules}" "${map[@]}" "$abi" || die "depmod $abi failed"
+	[[ -f $dest.tmp/modules/$abi/modules.dep ]] || die "depmod made no modules.dep for $abi"
+	touch "$dest.tmp/.complete"
+	rm -rf "$dest"
+	mv "$dest.tmp" "$dest"
+}
+
+cmd_fetch() {
+	(($# == 2)) || die "usage: $PROG fetch SUITE ABI"
+	suite=$1
+	valid_abi "$2"
+	[[ $(id -u) -eq 0 ]] || die "must run as root"
+	command -v depmod >/dev/null || die "depmod missing (apt-get install kmod)"
+	"$CHROOT" ensure "$suite"
+	mkdir -p "$CACHE/kernels"
+	exec {lockfd}>"$CACHE/kernels/.lock-$2"
+	flock "$lockfd"
+	ensure_build_env "$2"
+	ensure_image "$2"
+	flock -u "$lockfd"
+}
+
+cmd_facts() {
+	(($# == 2)) || die "usage: $PROG facts SUITE ABI"
+	suite=$1
+	local root kdir
+	root=$("$CHROOT" path "$suite")
+	kdir=$root/usr/src/linux-headers-$2
+	printf 'compiler=%s\n' "$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")"
+	printf 'libbpf=%s\n' "$(dpkg --root="$root" -s libbpf-dev 2>/dev/null | sed -n 's/^Version: //p')"
+	printf 'pahole=%s\n' "$(dpkg --root="$root" -s dwarves 2>/dev/null | sed -n 's/^Version: //p')"
+	printf 'dkms=%s\n' "$(dpkg --root="$root" -s dkms 2>/dev/null | sed -n 's/^Version: //p')"
+}
+
+(($#)) || die "usage: $PROG list SUITE... | fetch SUITE ABI | facts SUITE ABI"
+cmd=$1
+shift
+case $cmd in
+list) cmd_list "$@" ;;
+fetch) cmd_fetch "$@" ;;
+facts) cmd_facts "$@" ;;
+*) die "unknown command '$cmd'" ;;
+esac
