@@ -14,7 +14,7 @@ LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
 
 .PHONY: all modules check run skeletons check-skeletons check-vm deps clean
 
-# `make check` runs every target in CHECKS (scripts/check-all.sh adds up
+# `make check` runs every target in CHECKS (scripts/check/check-all.sh adds up
 # what each records in $$BPF_PRELOAD_RESULT). mk/*.mk add their own.
 CHECKS := check-skeletons check-vm
 # mk/*.mk define targets of their own: keep `make` building the module.
@@ -36,14 +36,14 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	@scripts/check-all.sh $(CHECKS)
+	@scripts/check/check-all.sh $(CHECKS)
 
 # The in-VM suite on Debian's newest 6.1 and 6.12 kernels.
 check-vm:
-	scripts/suite.sh check
+	scripts/check/check-vm.sh check
 
 run: deps
-	scripts/suite.sh run
+	scripts/check/check-vm.sh run
 
 skeletons:
 	$(MAKE) -C iterators

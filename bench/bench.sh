@@ -438,17 +438,17 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 for s in "${series[@]}"; do
-	abi=$(scripts/debian-kernel.sh abi "$s")
+	abi=$(scripts/kernel/debian-kernel.sh abi "$s")
 	kdir="" vmlinuz="" kver=""
-	eval "$(scripts/debian-kernel.sh fetch "$abi")"
+	eval "$(scripts/kernel/debian-kernel.sh fetch "$abi")"
 	dir=build/bench/$abi
 	((quick)) && dir=build/bench/quick/$abi
 	rm -rf "$dir" && mkdir -p "$dir/src" "$dir/root/bench"
 
 	# This module, from the working tree: the source list of the DKMS
 	# package, built with plain kbuild.
-	if [ -x scripts/dkms-source.sh ]; then
-		scripts/dkms-source.sh "$dir/src"
+	if [ -x scripts/pkg/dkms-source.sh ]; then
+		scripts/pkg/dkms-source.sh "$dir/src"
 	else
 		tar -c Makefile Kbuild bpf_preload.h bpf_preload_glue.h bpf_preload_glue.c \
 			bpf_preload_kern.cpp iterators/*.h scripts/check-kernel.sh | tar -x -C "$dir/src"
@@ -478,10 +478,10 @@ for s in "${series[@]}"; do
 	EOF
 	printf '#!/bin/sh\nexec /bench/vm-bench.sh\n' >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
-	scripts/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$dir/root" --kver "$kver" 2>/dev/null
+	scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$dir/root" --kver "$kver" 2>/dev/null
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	vm_rc=0
-	scripts/vm.sh --kernel "$vmlinuz" --initrd "$dir/initrd.cpio.gz" --mem 2G \
+	scripts/vm/vm.sh --kernel "$vmlinuz" --initrd "$dir/initrd.cpio.gz" --mem 2G \
 		--timeout "$timeout_s" --log "$dir/vm.log" >/dev/null || vm_rc=$?
 	if [ "$vm_rc" -ne 0 ] || ! grep -q '^vm-bench: done' "$dir/vm.log"; then
 		grep -E 'vm-bench|FAIL|Kernel panic' "$dir/vm.log" | tail -20 || true

@@ -6,7 +6,7 @@
 #                    tree, and print the path of its .ko on stdout.
 #
 # The sources come from Debian's linux-source-<series> package of exactly the
-# version of linux-headers-<abi> (installed by scripts/debian-kernel.sh
+# version of linux-headers-<abi> (installed by scripts/kernel/debian-kernel.sh
 # fetch). Only kernel/bpf/preload/ and tools/lib/bpf/skel_internal.h are
 # extracted from it, into
 #   ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src
@@ -26,7 +26,7 @@ log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 [[ $# -eq 1 ]] || { echo "usage: $PROG <abi>" >&2; exit 2; }
 abi=$1
 kdir=/usr/src/linux-headers-$abi
-[[ -f $kdir/Makefile ]] || die "$kdir missing: run scripts/debian-kernel.sh fetch $abi first"
+[[ -f $kdir/Makefile ]] || die "$kdir missing: run scripts/kernel/debian-kernel.sh fetch $abi first"
 version=$(dpkg-query -W -f='${Version}' "linux-headers-$abi")
 series=$(sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<"$abi")
 pkg=linux-source-$series

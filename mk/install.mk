@@ -38,7 +38,7 @@ MODULES_LOAD_DIR ?= /etc/modules-load.d
 bpf_preload_moddir = $(DESTDIR)/lib/modules/$(KVER)
 bpf_preload_ko = $(bpf_preload_moddir)/$(INSTALL_MOD_DIR)/bpf_preload.ko
 bpf_preload_load_conf = $(DESTDIR)$(MODULES_LOAD_DIR)/bpf_preload.conf
-bpf_preload_version = $(shell scripts/dkms-source.sh --version)
+bpf_preload_version = $(shell scripts/pkg/dkms-source.sh --version)
 
 # depmod for KVER: the system's index, or the one of the system image under
 # DESTDIR. A DESTDIR without the kernel's modules.order is a staging area
@@ -86,7 +86,7 @@ uninstall:
 
 dkms-add:
 	rm -rf "/usr/src/bpf-preload-$(bpf_preload_version)"
-	scripts/dkms-source.sh "/usr/src/bpf-preload-$(bpf_preload_version)"
+	scripts/pkg/dkms-source.sh "/usr/src/bpf-preload-$(bpf_preload_version)"
 	dkms add "bpf-preload/$(bpf_preload_version)"
 
 dkms-remove:
@@ -94,19 +94,19 @@ dkms-remove:
 	rm -rf "/usr/src/bpf-preload-$(bpf_preload_version)"
 
 deb:
-	@scripts/deb-build.sh
+	@scripts/pkg/deb-build.sh
 
 compile_commands.json:
-	@scripts/lint.sh compile-commands
+	@scripts/check/check-lint.sh compile-commands
 
 lint:
-	@scripts/lint.sh
+	@scripts/check/check-lint.sh
 
 check-install:
-	@scripts/install-check.sh
+	@scripts/check/check-install.sh
 
 check-lint:
-	@scripts/lint.sh
+	@scripts/check/check-lint.sh
 
 check-deb:
-	@scripts/deb-chroot-test.sh
+	@scripts/check/check-deb.sh

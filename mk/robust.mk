@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Robustness checks (scripts/robust.sh), part of `make check`:
+# Robustness checks (scripts/check/check-robust.sh), part of `make check`:
 #   check-robust         per Debian kernel, one VM boot: fault injection on
 #                        every init step, fd and BPF object accounting,
 #                        churn, races, someone else's ops, a module built
@@ -11,15 +11,15 @@ CHECKS += check-kbuild-errors check-robust
 .PHONY: check-robust check-kbuild-errors
 
 check-robust:
-	scripts/robust.sh vm
+	scripts/check/check-robust.sh vm
 
 check-kbuild-errors:
-	scripts/robust.sh kbuild
+	scripts/check/check-robust.sh kbuild
 
 # make check-debug: the debug-kernel tier (KASAN, kmemleak, lockdep, failslab,
 # fail_function). Not in CHECKS: building its kernel from Debian's
 # linux-source-6.12 takes longer than CI's budget on a fresh machine; the
-# kernel is cached by scripts/kernel-build.sh. Last result: README, "Tests".
+# kernel is cached by scripts/kernel/kernel-build.sh. Last result: README, "Tests".
 .PHONY: check-debug
 check-debug: deps
-	scripts/robust.sh debug
+	scripts/check/check-robust.sh debug

@@ -4,7 +4,7 @@
 #                         Debian's newest s390x 6.1 and 6.12 kernels, check
 #                         that it embeds the big-endian skeleton, boot each
 #                         kernel under qemu-system-s390x and run the in-VM
-#                         suite there (scripts/s390x-suite.sh); logs in
+#                         suite there (scripts/check/check-s390x.sh); logs in
 #                         build/<abi>/ and build/s390x/
 #   make run-s390x        boot the s390x 6.12 kernel with the module and show
 #                         maps.debug, progs.debug and bpftool prog show
@@ -13,7 +13,7 @@
 #                         an ARCH=s390 in the environment would break)
 #
 # Cross-building by hand, with a kbuild tree from
-# `scripts/debian-kernel.sh fetch <abi>-s390x`:
+# `scripts/kernel/debian-kernel.sh fetch <abi>-s390x`:
 #   make KDIR=<kdir> ARCH=s390 CROSS_COMPILE=s390x-linux-gnu-
 .PHONY: check-s390x run-s390x
 
@@ -25,7 +25,7 @@ CHECKS += check-s390x
 endif
 
 check-s390x:
-	scripts/s390x-suite.sh check
+	scripts/check/check-s390x.sh check
 
 run-s390x: deps
-	scripts/s390x-suite.sh run
+	scripts/check/check-s390x.sh run

@@ -4,13 +4,13 @@
 # Installs the Debian packages that `make check` and `make run` need: the
 # kernel build toolchain, the BPF toolchain for the skeletons, static libbpf
 # for the test programs and QEMU with busybox for the VMs. Kernel headers and
-# images are fetched per kernel by scripts/debian-kernel.sh.
+# images are fetched per kernel by scripts/kernel/debian-kernel.sh.
 set -euo pipefail
 
 packages=(
 	make gcc gcc-12 g++ g++-12 libc6-dev libelf-dev dwarves kmod dkms
 	clang llvm bpftool libbpf-dev zlib1g-dev libzstd-dev
-	qemu-system-x86 qemu-user-static busybox-static cpio xz-utils
+	qemu-system-x86 qemu-user-static busybox-static cpio xz-utils debootstrap
 )
 
 missing=()

@@ -2,12 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # builtin.sh check   checks for a kernel with our preload built into vmlinux
-#                    (kernel/bpf/preload from scripts/intree-install.sh,
+#                    (kernel/bpf/preload from scripts/pkg/intree-install.sh,
 #                    CONFIG_BPF_PRELOAD_UMD=y); KTAP, exit 0 only if every
 #                    test passed
 #
 # Runs in the test VM as the first thing /run-in-vm does, before anything
-# mounted bpffs (scripts/intree-check.sh runs it, then
+# mounted bpffs (scripts/check/check-intree.sh runs it, then
 # `BPF_PRELOAD_BUILTIN=1 run.sh check` for the rest of the suite). The
 # kernel must boot with initcall_debug. Needs bin/debug_check next to this
 # script, bpftool and busybox (unshare) on PATH.

@@ -6,7 +6,7 @@
 #
 #   robust.sh check
 #
-# Expected layout (scripts/robust.sh builds it):
+# Expected layout (scripts/check/check-robust.sh builds it):
 #   /bpf_preload.ko               the normal build for this kernel
 #   /robust/bpf_preload_fault.ko  the `make FAULT_INJECT=1` build
 #   /robust/other_ops.ko          tests/other_ops, for this kernel

@@ -29,7 +29,7 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 OUT=$TMP/out
 
 # BPF_PRELOAD_BUILTIN=1: the preload is built into the kernel
-# (CONFIG_BPF_PRELOAD_UMD=y, see scripts/intree-check.sh); the tests that
+# (CONFIG_BPF_PRELOAD_UMD=y, see scripts/check/check-intree.sh); the tests that
 # load, unload or install a module are reported as skipped.
 BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
 MODULE_TESTS=" insmod rmmod_mounted after_rmmod iterators_freed no_module_mount autoload autoload_cleanup insmod_twice stress "

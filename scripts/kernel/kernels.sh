@@ -14,8 +14,11 @@
 #                                 (chroot.sh), unpack the kernel image and
 #                                 its modules under
 #                                 ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kernels/ABI/
-#   kernels.sh facts SUITE ABI    "key=value" lines for reports: compiler,
-#                                 libbpf-dev, pahole, dkms of that build
+#   kernels.sh facts SUITE ABI    one tab-separated line for reports: the
+#                                 kernel's compiler, the chroot's libbpf-dev,
+#                                 dwarves (pahole) and dkms versions
+#   kernels.sh stable SUITE...    the one of them that is Debian's current
+#                                 stable release (its Release file says so)
 #
 # SUITE is bookworm, trixie, trixie-backports, sid, ...: a release means its
 # main, -updates and -security archives (what its users have by default), a
@@ -196,22 +199,38 @@ cmd_fetch() {
 
 cmd_facts() {
 	(($# == 2)) || die "usage: $PROG facts SUITE ABI"
-	suite=$1
-	local root kdir
-	root=$("$CHROOT" path "$suite")
+	local root kdir p
+	root=$("$CHROOT" path "$1")
 	kdir=$root/usr/src/linux-headers-$2
-	printf 'compiler=%s\n' "$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")"
-	printf 'libbpf=%s\n' "$(dpkg --root="$root" -s libbpf-dev 2>/dev/null | sed -n 's/^Version: //p')"
-	printf 'pahole=%s\n' "$(dpkg --root="$root" -s dwarves 2>/dev/null | sed -n 's/^Version: //p')"
-	printf 'dkms=%s\n' "$(dpkg --root="$root" -s dkms 2>/dev/null | sed -n 's/^Version: //p')"
+	printf '%s' "$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")"
+	for p in libbpf-dev dwarves dkms; do
+		printf '\t%s' "$(dpkg --root="$root" -s "$p" 2>/dev/null | sed -n 's/^Version: //p')"
+	done
+	printf '\n'
 }
 
-(($#)) || die "usage: $PROG list SUITE... | fetch SUITE ABI | facts SUITE ABI"
+# The suite among those given whose Release file calls it "stable".
+cmd_stable() {
+	local suite root
+	for suite in "$@"; do
+		[[ $suite == *-backports ]] && continue
+		"$CHROOT" ensure "$suite"
+		root=$("$CHROOT" path "$suite")
+		if grep -qx 'Suite: stable' "$root/var/lib/apt/lists/"*"_dists_${suite}_InRelease" 2>/dev/null; then
+			printf '%s\n' "$suite"
+			return 0
+		fi
+	done
+	die "none of $* is Debian's current stable release"
+}
+
+(($#)) || die "usage: $PROG list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE..."
 cmd=$1
 shift
 case $cmd in
 list) cmd_list "$@" ;;
 fetch) cmd_fetch "$@" ;;
 facts) cmd_facts "$@" ;;
+stable) cmd_stable "$@" ;;
 *) die "unknown command '$cmd'" ;;
 esac

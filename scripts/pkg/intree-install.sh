@@ -16,7 +16,7 @@
 # Idempotent. Files that already have the right content are left alone (so
 # kbuild rebuilds only what changed), others are replaced by new files, never
 # written through (the tree may be hard-linked to another copy, see
-# scripts/kernel-build.sh). The kernel needs a C++ compiler matching its C
+# scripts/kernel/kernel-build.sh). The kernel needs a C++ compiler matching its C
 # compiler (g++ for gcc); Kbuild says so if it is missing.
 set -euo pipefail
 
@@ -25,7 +25,7 @@ die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 
 (($# == 1)) || { echo "usage: $PROG <kernel-source-tree>" >&2; exit 2; }
 tree=$(cd "$1" && pwd) || die "no directory $1"
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 dest=$tree/kernel/bpf/preload
 

@@ -38,7 +38,7 @@
 #                 linux-source-6.12); --version picks one of its versions
 #                 (default: apt's candidate, i.e. the newest).
 # --prepare CMD   run `CMD <entry>/src` before each build, e.g.
-#                 scripts/intree-install.sh to put our preload sources into
+#                 scripts/pkg/intree-install.sh to put our preload sources into
 #                 kernel/bpf/preload. CMD must replace files rather than write
 #                 into them (the tree is hard-linked to the pristine copy) and
 #                 keep unchanged files untouched. The command string is part of

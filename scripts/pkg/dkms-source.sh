@@ -7,11 +7,11 @@
 #
 # The one list of what the module build needs. DKMS keeps it as
 # /usr/src/bpf-preload-<version>/; `make dkms-add`, the Debian package
-# (debian/rules) and the DKMS build of `make check` (scripts/dkms-build.sh)
+# (debian/rules) and the DKMS build of `make check` (scripts/pkg/dkms-build.sh)
 # all copy it from here. DEST is created; files already in it are replaced.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 
 files() {

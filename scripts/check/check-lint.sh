@@ -30,7 +30,7 @@
 # $BPF_PRELOAD_RESULT if set (check-lint).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 mode=${1:-all}
 case $mode in
@@ -59,11 +59,11 @@ mkdir -p "$w"
 if [ -n "${KDIR:-}" ]; then
 	kdir=$KDIR
 else
-	abi=$(scripts/debian-kernel.sh abi 6.12)
-	kdir=$(scripts/debian-kernel.sh fetch "$abi" | sed -n 's/^kdir=//p')
+	abi=$(scripts/kernel/debian-kernel.sh abi 6.12)
+	kdir=$(scripts/kernel/debian-kernel.sh fetch "$abi" | sed -n 's/^kdir=//p')
 fi
 rm -rf "$w/src"
-scripts/dkms-source.sh "$w/src"
+scripts/pkg/dkms-source.sh "$w/src"
 if ! bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/build.log" 2>&1; then
 	cat "$w/build.log"
 	echo "lint.sh: the module does not build for $kdir" >&2

@@ -7,7 +7,7 @@
 # with the line "N passed, N failed".
 set -uo pipefail
 
-cd "$(dirname "$0")/.." || exit 1
+cd "$(dirname "$0")/../.." || exit 1
 mkdir -p build/results
 passed=0
 failed=0

@@ -22,13 +22,13 @@
 #           root=<cache>/kernels/<abi>            the unpacked package
 #
 #   Typical use:
-#       eval "$(scripts/debian-kernel.sh fetch "$(scripts/debian-kernel.sh abi 6.12)")"
+#       eval "$(scripts/kernel/debian-kernel.sh fetch "$(scripts/kernel/debian-kernel.sh abi 6.12)")"
 #
 #   --arch s390x (abi and fetch; fetch also infers it from an ABI ending in
 #   -s390x): Debian's s390x kernels, e.g. 6.1.0-50-s390x or
 #   6.12.95+deb12-s390x (bookworm has 6.12 for s390x only in
 #   bookworm-backports). Nothing is installed on the host: packages come
-#   through scripts/apt-private.sh (a private apt configuration with the
+#   through scripts/kernel/apt-private.sh (a private apt configuration with the
 #   host's release, -updates, -security and -backports, amd64 + s390x).
 #   fetch unpacks linux-image-<abi> (s390x has no -unsigned package) into
 #   the same cache directory, and builds a private kbuild tree in

@@ -25,7 +25,7 @@
 # e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 mode=${1:-}
 read -r -a series <<<"${ROBUST_SERIES:-6.1 6.12}"
@@ -76,8 +76,8 @@ cmd_vm() {
 	local abis=()
 	make -C tests >/dev/null
 	for s in "${series[@]}"; do
-		abi=$(scripts/debian-kernel.sh abi "$s")
-		declare_line=$(scripts/debian-kernel.sh fetch "$abi")
+		abi=$(scripts/kernel/debian-kernel.sh abi "$s")
+		declare_line=$(scripts/kernel/debian-kernel.sh fetch "$abi")
 		local kdir="" vmlinuz=""
 		eval "$declare_line"
 		vmlinuzes[$abi]=$vmlinuz
@@ -115,10 +115,10 @@ cmd_vm() {
 		cp -r tests/robust.sh tests/bin "$root/tests/"
 		printf '#!/bin/sh\nexec /tests/robust.sh check\n' >"$root/run-in-vm"
 		chmod +x "$root/run-in-vm"
-		scripts/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" \
+		scripts/vm/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" \
 			--kver "$abi" >/dev/null
 		local vm_rc=0 totals vm_pass vm_fail
-		scripts/vm.sh --kernel "${vmlinuzes[$abi]}" --initrd "$w/initrd.cpio.gz" \
+		scripts/vm/vm.sh --kernel "${vmlinuzes[$abi]}" --initrd "$w/initrd.cpio.gz" \
 			--timeout 1500 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
 		totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$w/vm.log" | tail -1)
 		if [ -z "$totals" ]; then
@@ -171,8 +171,8 @@ expect_make_error() {
 cmd_kbuild() {
 	local s abi kdir k src orig l
 	for s in "${series[@]}"; do
-		abi=$(scripts/debian-kernel.sh abi "$s")
-		eval "$(scripts/debian-kernel.sh fetch "$abi")"
+		abi=$(scripts/kernel/debian-kernel.sh abi "$s")
+		eval "$(scripts/kernel/debian-kernel.sh fetch "$abi")"
 		orig=$kdir
 		w=build/robust/kbuild/$abi
 		k=$top/$w/kdir
@@ -259,7 +259,7 @@ cmd_debug() {
 	mkdir -p "$w"
 	make -C tests >/dev/null
 	echo "robust: building the debug kernel (kernel-build.sh; cached)"
-	if ! kout=$(scripts/kernel-build.sh --source linux-source-6.12 --base tinyconfig \
+	if ! kout=$(scripts/kernel/kernel-build.sh --source linux-source-6.12 --base tinyconfig \
 		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config); then
 		result fail "debug kernel builds"
 		debug_record
@@ -278,8 +278,8 @@ cmd_debug() {
 	build "debug kernel: tests/other_ops" "$w/other_ops.log" \
 		make -C "$kbuild" M="$top/$w/other_ops" modules || true
 	# A module built for another kernel: Debian's 6.12.
-	abi=$(scripts/debian-kernel.sh abi 6.12)
-	kdir=$(scripts/debian-kernel.sh fetch "$abi" | sed -n 's/^kdir=//p')
+	abi=$(scripts/kernel/debian-kernel.sh abi 6.12)
+	kdir=$(scripts/kernel/debian-kernel.sh fetch "$abi" | sed -n 's/^kdir=//p')
 	copy_sources "$w/foreign"
 	build "$abi: bpf_preload.ko" "$w/foreign.log" make -C "$w/foreign" KDIR="$kdir" || true
 
@@ -302,8 +302,8 @@ cmd_debug() {
 		'/tests/debug.sh post || rc=1' \
 		'exit $rc' >"$root/run-in-vm"
 	chmod +x "$root/run-in-vm"
-	scripts/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
-	scripts/vm.sh --kernel "$bzimage" --initrd "$w/initrd.cpio.gz" --mem 2G \
+	scripts/vm/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
+	scripts/vm/vm.sh --kernel "$bzimage" --initrd "$w/initrd.cpio.gz" --mem 2G \
 		--timeout 5400 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
 	local n p f vm_pass=0 vm_fail=0
 	n=$(grep -c '^# Totals: ' "$w/vm.log" || true)

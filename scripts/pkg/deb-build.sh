@@ -12,7 +12,7 @@
 # tree) and its path printed last.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 outdir=${1:-$top}
 
@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 			--no-install-recommends "${missing[@]}" >/dev/null; }
 fi
 
-version=$(scripts/dkms-source.sh --version)
+version=$(scripts/pkg/dkms-source.sh --version)
 deb_version=$(dpkg-parsechangelog -l debian/changelog -S Version)
 if [ "$version" != "$deb_version" ]; then
 	echo "deb-build.sh: dkms.conf says $version, debian/changelog $deb_version; make them agree" >&2
@@ -41,8 +41,8 @@ work=build/deb
 src=$work/bpf-preload-dkms-$version
 rm -rf "$work"
 mkdir -p "$src"
-scripts/dkms-source.sh "$src"
-tar -c debian scripts/dkms-source.sh | tar -x -C "$src"
+scripts/pkg/dkms-source.sh "$src"
+tar -c debian scripts/pkg/dkms-source.sh | tar -x -C "$src"
 
 # -b: binary only (a native package; the source is this repository).
 (cd "$src" && dpkg-buildpackage -b -us -uc) >"$work/build.log" 2>&1 ||

@@ -23,7 +23,7 @@ shift
 if (($#)); then
 	skels=("$@")
 else
-	top=$(cd "$(dirname "$0")/.." && pwd)
+	top=$(cd "$(dirname "$0")/../.." && pwd)
 	skels=("$top"/iterators/*.lskel-*-endian.h)
 fi
 

@@ -3,12 +3,12 @@
 #
 # intree-check.sh [builtin] [module]      (default: both)
 #
-# Our sources as the kernel's own kernel/bpf/preload (scripts/intree-install.sh)
-# in Debian's linux-source-6.12, built by scripts/kernel-build.sh from
+# Our sources as the kernel's own kernel/bpf/preload (scripts/pkg/intree-install.sh)
+# in Debian's linux-source-6.12, built by scripts/kernel/kernel-build.sh from
 # scripts/kconfig/vm.config plus
 #   builtin  preload-builtin.config: CONFIG_BPF_PRELOAD_UMD=y, into vmlinux
 #   module   preload-module.config:  CONFIG_BPF_PRELOAD_UMD=m, bpf_preload.ko
-# and booted under QEMU (scripts/vm.sh). Checks, per variant:
+# and booted under QEMU (scripts/vm/vm.sh). Checks, per variant:
 #   - the kernel builds; our two objects are compiled in this run and no
 #     warning of the build names our files or symbols; objtool covered the
 #     C++ object (per object, on vmlinux.o or on the linked module);
@@ -26,7 +26,7 @@
 # "N passed, N failed" and the skip count. Work area: build/intree/<variant>/.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 variants=("$@")
 ((${#variants[@]})) || variants=(builtin module)
@@ -132,8 +132,8 @@ check_variant() {
 
 	echo "intree: $variant: building Debian's kernel with our kernel/bpf/preload (cached; first build is long)"
 	local build_rc=0
-	scripts/kernel-build.sh --config scripts/kconfig/vm.config --config "$frag" \
-		--prepare scripts/intree-install.sh --rebuild kernel/bpf/preload \
+	scripts/kernel/kernel-build.sh --config scripts/kconfig/vm.config --config "$frag" \
+		--prepare scripts/pkg/intree-install.sh --rebuild kernel/bpf/preload \
 		>"$dir/kernel.env" 2>"$dir/kernel-build.err" || build_rc=$?
 	grep -E '^(kernel-build|intree-install)\.sh:' "$dir/kernel-build.err" || true
 	if [ "$build_rc" -ne 0 ]; then
@@ -206,7 +206,7 @@ check_variant() {
 		EOF
 		append="initcall_debug log_buf_len=4M"
 		expect_totals=2
-		scripts/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$root" >/dev/null
+		scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$root" >/dev/null
 	else
 		local ko=$moddir/kernel/kernel/bpf/preload/bpf_preload.ko
 		if [ -f "$ko" ] &&
@@ -218,7 +218,7 @@ check_variant() {
 		fi
 		cp "$ko" "$root/bpf_preload.ko"
 		printf '#!/bin/sh\nexec /tests/run.sh check\n' >"$root/run-in-vm"
-		scripts/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
+		scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
 	fi
 	chmod +x "$root/run-in-vm"
 	local kos
@@ -232,7 +232,7 @@ check_variant() {
 	fi
 
 	local vm_rc=0
-	scripts/vm.sh --kernel "$bzimage" --initrd "$dir/initrd.cpio.gz" --timeout 1200 \
+	scripts/vm/vm.sh --kernel "$bzimage" --initrd "$dir/initrd.cpio.gz" --timeout 1200 \
 		--log "$dir/vm.log" --append "$append" || vm_rc=$?
 	local totals n=0 p f s
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\).*/\1 \2 \3/p' "$dir/vm.log")

@@ -11,17 +11,17 @@
 #
 # Everything is built on this amd64 host from Debian packages: the module
 # with gcc-12/g++-12-s390x-linux-gnu against a private kbuild tree
-# (scripts/debian-kernel.sh --arch s390x), the test programs statically
+# (scripts/kernel/debian-kernel.sh --arch s390x), the test programs statically
 # against libbpf-dev:s390x and friends unpacked into
 # ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/s390x-devroot, the initramfs
-# from busybox-static:s390x and bpftool:s390x (scripts/mkinitramfs.sh
+# from busybox-static:s390x and bpftool:s390x (scripts/vm/mkinitramfs.sh
 # --arch s390x).
 #
 # Per kernel:
 #   * with BTF (6.12 from bookworm-backports): `make KDIR=... ARCH=s390
 #     CROSS_COMPILE=s390x-linux-gnu-` with zero warnings; the module embeds
 #     exactly the big-endian skeleton of the variant that kernel needs
-#     (scripts/skel-embedded.sh); a control build with the little-endian
+#     (scripts/pkg/skel-embedded.sh); a control build with the little-endian
 #     skeletons in the big-endian ones' place embeds the little-endian one;
 #     in the VM tests/run.sh check (the amd64 suite) and then
 #     tests/byte_order.sh check big, where the control module must fail to
@@ -35,7 +35,7 @@
 # control module, VM root, logs).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 cross=s390x-linux-gnu-
@@ -88,7 +88,7 @@ devroot=$cache/s390x-devroot
 ensure_devroot() {
 	[ -f "$devroot/.debs" ] && return 0
 	rm -rf "$devroot.tmp"
-	scripts/apt-private.sh unpack "$devroot.tmp" libbpf-dev:s390x libelf-dev:s390x \
+	scripts/kernel/apt-private.sh unpack "$devroot.tmp" libbpf-dev:s390x libelf-dev:s390x \
 		zlib1g-dev:s390x libzstd-dev:s390x
 	rm -rf "$devroot"
 	mv "$devroot.tmp" "$devroot"
@@ -160,7 +160,7 @@ kbuild_build() {
 make_control_sources() {
 	local dir=$1 be
 	rm -rf "$dir"
-	scripts/dkms-source.sh "$dir"
+	scripts/pkg/dkms-source.sh "$dir"
 	for be in "$dir"/iterators/*.lskel-big-endian.h; do
 		cp "${be%-big-endian.h}-little-endian.h" "$be"
 	done
@@ -171,9 +171,9 @@ boot() {
 	local abi=$1 vmlinuz=$2 root=$3
 	printf '#!/bin/sh\n%s\n' "$4" >"$root/run-in-vm"
 	chmod +x "$root/run-in-vm"
-	scripts/mkinitramfs.sh --arch s390x --out "build/$abi/initrd.cpio.gz" \
+	scripts/vm/mkinitramfs.sh --arch s390x --out "build/$abi/initrd.cpio.gz" \
 		--root "$root" --kver "$abi" >/dev/null
-	scripts/vm.sh --arch s390x --kernel "$vmlinuz" --initrd "build/$abi/initrd.cpio.gz" \
+	scripts/vm/vm.sh --arch s390x --kernel "$vmlinuz" --initrd "build/$abi/initrd.cpio.gz" \
 		--timeout 600 --log "build/$abi/vm.log"
 }
 
@@ -182,18 +182,18 @@ ensure_devroot
 build_tests || finish
 
 for s in "${series[@]}"; do
-	if ! abi=$(scripts/debian-kernel.sh abi --arch s390x "$s"); then
+	if ! abi=$(scripts/kernel/debian-kernel.sh abi --arch s390x "$s"); then
 		result fail "$s: apt knows an s390x kernel of this series"
 		continue
 	fi
-	fetch=$(scripts/debian-kernel.sh fetch "$abi") ||
+	fetch=$(scripts/kernel/debian-kernel.sh fetch "$abi") ||
 		{ result fail "$abi: kernel image and kbuild tree fetched"; continue; }
 	eval "$fetch"
 	# shellcheck disable=SC2154 # kdir and vmlinuz come from fetch
 	dir=build/$abi
 	rm -rf "$dir" && mkdir -p "$dir"
 	src=$dir/src
-	scripts/dkms-source.sh "$src"
+	scripts/pkg/dkms-source.sh "$src"
 	btf=0
 	config_y CONFIG_DEBUG_INFO_BTF "$kdir" && btf=1
 	start=$SECONDS
@@ -233,7 +233,7 @@ for s in "${series[@]}"; do
 	build_s=$((SECONDS - start))
 
 	want=$(expected_skel "$kdir")
-	got=$(scripts/skel-embedded.sh "$src/bpf_preload.ko" | tr '\n' ' ' || true)
+	got=$(scripts/pkg/skel-embedded.sh "$src/bpf_preload.ko" | tr '\n' ' ' || true)
 	if [ "$got" = "$want " ]; then
 		result ok "$abi: the module embeds exactly $want"
 	else
@@ -254,7 +254,7 @@ for s in "${series[@]}"; do
 		make_control_sources "$dir/control"
 		if cross_build "$dir/control" "$kdir" "$dir/control.log"; then
 			cwant=${want%-big-endian.h}-little-endian.h
-			cgot=$(scripts/skel-embedded.sh "$dir/control/bpf_preload.ko" | tr '\n' ' ' || true)
+			cgot=$(scripts/pkg/skel-embedded.sh "$dir/control/bpf_preload.ko" | tr '\n' ' ' || true)
 			if [ "$cgot" = "$cwant " ]; then
 				result ok "$abi: the control build embeds $cwant, which the check tells apart"
 			else

@@ -18,12 +18,12 @@ set -euo pipefail
 
 [ $# -eq 3 ] || { echo "usage: $0 KVER KDIR OUTDIR" >&2; exit 2; }
 kver=$1 kdir=$2 out=$3
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 command -v dkms >/dev/null || { echo "dkms-build.sh: dkms missing (apt-get install dkms)" >&2; exit 1; }
 [ -d "$kdir" ] || { echo "dkms-build.sh: no kbuild tree at $kdir" >&2; exit 1; }
 
 name=bpf-preload
-version=$("$top/scripts/dkms-source.sh" --version)
+version=$("$top/scripts/pkg/dkms-source.sh" --version)
 [ -n "$version" ] || { echo "dkms-build.sh: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 
 mkdir -p "$out"
@@ -31,7 +31,7 @@ out=$(cd "$out" && pwd)
 d=$out/dkms
 rm -rf "$d" "$out/bpf_preload.ko" "$out/make.log"
 mkdir -p "$d/source" "$d/tree" "$d/install"
-"$top/scripts/dkms-source.sh" "$d/source/$name-$version"
+"$top/scripts/pkg/dkms-source.sh" "$d/source/$name-$version"
 
 trees=(--sourcetree "$d/source" --dkmstree "$d/tree" --installtree "$d/install")
 # DKMS signs what it builds, with a key it creates on first use; keep that

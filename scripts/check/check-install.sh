@@ -5,7 +5,7 @@
 #                     `make uninstall`, then boots each kernel with the
 #                     installed module and checks it gets loaded at boot
 #
-# For Debian's newest 6.1 and 6.12 kernels, in a copy of the sources under
+# For every kernel of $SUITES (built in its suite's chroot), in a copy of the sources under
 # build/install/<abi>/ (the working tree gets no build products):
 #   - make install DESTDIR=... KDIR=...: the module under
 #     /lib/modules/<abi>/updates/, depmod's index lists it, no modules-load.d
@@ -20,11 +20,13 @@
 #     autoload mounts /sys/fs/bpf first thing and finds the files (no insmod)
 #   - boot it with the BOOTLOAD=1 tree; tests/boot-check.sh modules-load
 #     loads the module from modules-load.d as systemd-modules-load would
-# Records "<passed> <failed>" in $BPF_PRELOAD_RESULT if set.
+# Records "P F S" in $BPF_PRELOAD_RESULT if set.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../lib/host.sh"
+cd "$TOP"
+top=$TOP
 
 # The no-DESTDIR test runs this script's `ns-install` step in a private
 # mount namespace: ns-install <install|uninstall> <abi> <kdir> <src> <scratch>
@@ -40,21 +42,6 @@ if [ "${1:-}" = ns-install ]; then
 	fi
 fi
 
-passed=0
-failed=0
-result() { # result <0|1> <description>
-	if [ "$1" -eq 0 ]; then
-		passed=$((passed + 1)); echo "install: ok - $2"
-	else
-		failed=$((failed + 1)); echo "install: FAIL - $2"
-	fi
-}
-check() { # check <description> <command>...: passes if the command does
-	local desc=$1 rc=0
-	shift
-	"$@" || rc=1
-	result "$rc" "$desc"
-}
 # step <description> <log> <command>...: runs the command with its output in
 # <log> (and shown indented); passes if it succeeds without any warning.
 step() {
@@ -67,59 +54,40 @@ step() {
 	elif grep -i 'warning' "$log"; then
 		rc=1
 	fi
-	result "$rc" "$desc, zero warnings"
+	if [ "$rc" -eq 0 ]; then result ok "$desc, zero warnings"; else result fail "$desc, zero warnings"; fi
 }
 listed() { grep -q "^updates/bpf_preload.ko:" "$1/modules.dep"; }
 vermagic_is() { [ "$(/sbin/modinfo -F vermagic "$1" | cut -d' ' -f1)" = "$2" ]; }
 conf_names_module() { grep -qx bpf_preload "$1"; }
 
-# boot <abi> <vmlinuz> <mode> <tree>: boots with the install tree <tree> and
-# tests/boot-check.sh <mode> as /run-in-vm; adds the guest's KTAP totals.
+# boot <mode> <tree>: boots K_ABI with the install tree <tree> and
+# tests/boot-check.sh <mode> as /run-in-vm.
 boot() {
-	local abi=$1 vmlinuz=$2 mode=$3 tree=$4
-	local w=build/install/$abi root=build/install/$abi/vm-$3
-	rm -rf "$root" && mkdir -p "$root/tests"
-	cp -a "$tree/." "$root/"
-	cp -r tests/boot-check.sh tests/bin "$root/tests/"
-	printf '#!/bin/sh\nexec /tests/boot-check.sh %s\n' "$mode" >"$root/run-in-vm"
-	chmod +x "$root/run-in-vm"
-	scripts/mkinitramfs.sh --out "$w/initrd-$mode.cpio.gz" --root "$root" \
-		--kver "$abi" >/dev/null
-	local rc=0
-	scripts/vm.sh --kernel "$vmlinuz" --initrd "$w/initrd-$mode.cpio.gz" \
-		--timeout 300 --log "$w/vm-$mode.log" || rc=$?
-	local totals
-	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$w/vm-$mode.log" | tail -1)
-	if [ -z "$totals" ]; then
-		result 1 "$abi: boot-check.sh $mode ran to completion (vm.sh rc $rc)"
-		return
-	fi
-	local p f
-	read -r p f <<<"$totals"
-	echo "install: $abi: boot $mode: $p passed, $f failed in the VM"
-	passed=$((passed + p))
-	failed=$((failed + f))
-	[ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || result 1 "$abi: boot $mode: VM exit status $rc"
+	local dir=build/install/$K_ABI/vm-$1
+	rm -rf "$dir" && mkdir -p "$dir/root"
+	cp -a "$2/." "$dir/root/"
+	vm_suite "$K_ABI: boot $1" "$dir" /tests/boot-check.sh "$1" -- --timeout 300
 }
 
 make -C tests >/dev/null
 
-for s in 6.1 6.12; do
-	abi=$(scripts/debian-kernel.sh abi "$s")
-	eval "$(scripts/debian-kernel.sh fetch "$abi")"
-	# shellcheck disable=SC2154 # kdir and vmlinuz come from fetch
-	kd=$kdir vm=$vmlinuz
+results_begin install
+mapfile -t matrix < <(kernel_matrix) || true
+((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
+for entry in "${matrix[@]}"; do
+	read -r suite abi <<<"$entry"
+	kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch headers and image"; continue; }
+	kd=$K_KDIR moddir=$K_MODDIR
 	w=$top/build/install/$abi
 	rm -rf "$w"
 	mkdir -p "$w/src/mk"
-	scripts/dkms-source.sh "$w/src"
-	cp scripts/dkms-source.sh "$w/src/scripts/"
+	scripts/pkg/dkms-source.sh "$w/src"
+	cp scripts/pkg/dkms-source.sh "$w/src/scripts/"
 	cp mk/install.mk "$w/src/mk/"
 	mods=lib/modules/$abi
 	# Each DESTDIR is a system image of this kernel: its modules metadata,
 	# which depmod reads (without it depmod warns about a tree that is not
 	# a kernel's). The kernel's own modules are not needed for the tests.
-	# shellcheck disable=SC2154 # moddir comes from fetch
 	seed() {
 		mkdir -p "$1"
 		for f in modules.order modules.builtin modules.builtin.modinfo; do
@@ -133,7 +101,7 @@ for s in 6.1 6.12; do
 	# 1. DESTDIR and KDIR.
 	d=$w/dest
 	step "$abi: make install KDIR=... DESTDIR=..." "$w/install.log" \
-		make -C "$w/src" install KDIR="$kd" DESTDIR="$d"
+		in_build_env make -C "$w/src" install KDIR="$kd" DESTDIR="$d"
 	check "$abi: ... module at $mods/updates/bpf_preload.ko" test -f "$d/$mods/updates/bpf_preload.ko"
 	check "$abi: ... built for $abi (vermagic)" vermagic_is "$d/$mods/updates/bpf_preload.ko" "$abi"
 	check "$abi: ... depmod ran: modules.dep lists it" listed "$d/$mods"
@@ -142,7 +110,7 @@ for s in 6.1 6.12; do
 	# 2. KVER alone selects the kernel; BOOTLOAD=1.
 	b=$w/dest-bootload
 	step "$abi: make install KVER=$abi BOOTLOAD=1 DESTDIR=..." "$w/install-bootload.log" \
-		make -C "$w/src" install KVER="$abi" DESTDIR="$b" BOOTLOAD=1
+		in_build_env make -C "$w/src" install KVER="$abi" DESTDIR="$b" BOOTLOAD=1
 	check "$abi: ... KDIR=/lib/modules/$abi/build from KVER" \
 		grep -q "make -C \"/lib/modules/$abi/build\"" "$w/install-bootload.log"
 	check "$abi: ... module installed and indexed" listed "$b/$mods"
@@ -151,15 +119,18 @@ for s in 6.1 6.12; do
 
 	# A bare DESTDIR is a staging area: no index made there.
 	step "$abi: make install DESTDIR=<staging dir>" "$w/install-staging.log" \
-		make -C "$w/src" install KVER="$abi" DESTDIR="$w/dest-staging"
+		in_build_env make -C "$w/src" install KVER="$abi" DESTDIR="$w/dest-staging"
 	check "$abi: ... module installed, depmod left to the target" \
 		test -f "$w/dest-staging/$mods/updates/bpf_preload.ko" -a ! -e "$w/dest-staging/$mods/modules.dep"
 
 	# 3. uninstall, from a copy of the BOOTLOAD=1 tree.
 	u=$w/dest-uninstall
 	cp -a "$b" "$u"
+	check "$abi: ... (before uninstalling: module, entry and index there)" \
+		test -f "$u/$mods/updates/bpf_preload.ko" -a -f "$u/etc/modules-load.d/bpf_preload.conf" \
+		-a -n "$(grep bpf_preload "$u/$mods/modules.dep")"
 	step "$abi: make uninstall KVER=$abi DESTDIR=..." "$w/uninstall.log" \
-		make -C "$w/src" uninstall KVER="$abi" DESTDIR="$u"
+		in_build_env make -C "$w/src" uninstall KVER="$abi" DESTDIR="$u"
 	check "$abi: ... module and modules-load.d entry removed" \
 		test ! -e "$u/$mods/updates/bpf_preload.ko" -a ! -e "$u/etc/modules-load.d/bpf_preload.conf"
 	check "$abi: ... modules.dep no longer lists it" eval "! grep -q bpf_preload '$u/$mods/modules.dep'"
@@ -167,23 +138,20 @@ for s in 6.1 6.12; do
 	# 4. No DESTDIR: the real paths, over scratch directories.
 	sc=$w/scratch
 	step "$abi: make install BOOTLOAD=1 (no DESTDIR; private mount namespace)" \
-		"$w/install-system.log" unshare --mount --propagation private \
+		"$w/install-system.log" in_build_env unshare --mount --propagation private \
 		"$0" ns-install install "$abi" "$kd" "$w/src" "$sc"
 	check "$abi: ... /lib/modules/$abi/updates/bpf_preload.ko, indexed by depmod -a" \
 		listed "$sc/modules"
 	check "$abi: ... /etc/modules-load.d/bpf_preload.conf" \
 		conf_names_module "$sc/modules-load.d/bpf_preload.conf"
 	step "$abi: make uninstall (no DESTDIR)" "$w/uninstall-system.log" \
-		unshare --mount --propagation private \
+		in_build_env unshare --mount --propagation private \
 		"$0" ns-install uninstall "$abi" "$kd" "$w/src" "$sc"
 	check "$abi: ... both files gone, modules.dep updated" \
 		eval "[ ! -e '$sc/modules/updates/bpf_preload.ko' ] && [ ! -e '$sc/modules-load.d/bpf_preload.conf' ] && ! grep -q bpf_preload '$sc/modules/modules.dep'"
 
 	# 5. and 6. Loading at boot.
-	boot "$abi" "$vm" autoload "$d"
-	boot "$abi" "$vm" modules-load "$b"
+	boot autoload "$d"
+	boot modules-load "$b"
 done
-
-echo "install: $passed passed, $failed failed"
-[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
-[ "$failed" -eq 0 ]
+results_end

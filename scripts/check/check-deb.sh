@@ -4,7 +4,7 @@
 # deb-chroot-test.sh   (make check-deb) the Debian package, end to end, in a
 #                      fresh Debian chroot
 #
-#   1. make deb (scripts/deb-build.sh)
+#   1. make deb (scripts/pkg/deb-build.sh)
 #   2. debootstrap a minimal Debian of the host's release (Debian's
 #      debootstrap package, the host's Debian mirror) into
 #      build/deb-chroot/root (or unpack that of the last 24 hours, kept as a
@@ -30,7 +30,7 @@
 # away with it. Records "<passed> <failed>" in $BPF_PRELOAD_RESULT if set.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 [ "$(id -u)" -eq 0 ] || { echo "deb-chroot-test.sh: run as root" >&2; exit 1; }
 if [ "${BPF_PRELOAD_DEB_NS:-}" != 1 ]; then
@@ -100,9 +100,9 @@ for p in debootstrap dpkg-dev; do
 done
 
 codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release)
-old=$(scripts/debian-kernel.sh abi 6.1)
-new=$(scripts/debian-kernel.sh abi 6.12)
-version=$(scripts/dkms-source.sh --version)
+old=$(scripts/kernel/debian-kernel.sh abi 6.1)
+new=$(scripts/kernel/debian-kernel.sh abi 6.12)
+version=$(scripts/pkg/dkms-source.sh --version)
 echo "deb: Debian $codename; kernels $old (installed first) and $new (the update)"
 
 rm -rf --one-file-system "$work"
@@ -110,7 +110,7 @@ mkdir -p "$work" "$cache/debs" "$cache/archives"
 
 # 1. The package.
 must "make deb: bpf-preload-dkms_${version}_all.deb" "$work/deb-build.log" \
-	scripts/deb-build.sh "$work"
+	scripts/pkg/deb-build.sh "$work"
 deb=$work/bpf-preload-dkms_${version}_all.deb
 check "... Depends on dkms (dh_dkms)" eval "dpkg-deb -f '$deb' Depends | grep -q 'dkms'"
 dpkg-deb -c "$deb" >"$work/deb-contents.txt"
@@ -215,12 +215,12 @@ boot() { # boot <kernel>
 	printf '#!/bin/sh\nexec /tests/boot-check.sh autoload\n' >"$ov/run-in-vm"
 	chmod +x "$ov/run-in-vm"
 	local vmlinuz moddir
-	eval "$(scripts/debian-kernel.sh fetch "$k" | grep -E '^(vmlinuz|moddir)=')"
+	eval "$(scripts/kernel/debian-kernel.sh fetch "$k" | grep -E '^(vmlinuz|moddir)=')"
 	# The kernel's module metadata, as on an installed system (depmod
 	# reads it); its modules themselves are not needed.
 	cp "$moddir"/modules.{order,builtin,builtin.modinfo} "$ov/lib/modules/$k/"
-	scripts/mkinitramfs.sh --out "$work/initrd-$k.cpio.gz" --root "$ov" --kver "$k" >/dev/null
-	scripts/vm.sh --kernel "$vmlinuz" --initrd "$work/initrd-$k.cpio.gz" --timeout 300 \
+	scripts/vm/mkinitramfs.sh --out "$work/initrd-$k.cpio.gz" --root "$ov" --kver "$k" >/dev/null
+	scripts/vm/vm.sh --kernel "$vmlinuz" --initrd "$work/initrd-$k.cpio.gz" --timeout 300 \
 		--log "$work/vm-$k.log" || rc=$?
 	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$work/vm-$k.log" | tail -1)
 	if [ -z "$totals" ]; then
@@ -248,8 +248,8 @@ check "... /usr/src/bpf-preload-$version and DKMS's record removed" \
 # 7. DKMS from a checkout, without the package: make dkms-add, dkms
 # install, make dkms-remove (dkms itself stays installed after the purge).
 mkdir -p "$chr/root/src/mk"
-scripts/dkms-source.sh "$chr/root/src"
-cp scripts/dkms-source.sh "$chr/root/src/scripts/"
+scripts/pkg/dkms-source.sh "$chr/root/src"
+cp scripts/pkg/dkms-source.sh "$chr/root/src/scripts/"
 cp mk/install.mk "$chr/root/src/mk/"
 must "checkout: make dkms-add" "$work/dkms-add.log" in_chroot make -C /root/src dkms-add
 must "... dkms install bpf-preload/$version -k $old" "$work/dkms-install.log" \

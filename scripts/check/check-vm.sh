@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-vm.sh check   for every kernel of $SUITES (scripts/kernel/kernels.sh):
+#                     the module as DKMS builds it in the suite's chroot
+#                     (zero warnings), then tests/run.sh in a QEMU boot of
+#                     that kernel; records "P F S" in $BPF_PRELOAD_RESULT and
+#                     one line per kernel in build/results/kernels
+# check-vm.sh run     boot the newest kernel of the current stable release
+#                     with the module and show what a user sees
+#
+# Work areas are build/<abi>/.
+set -euo pipefail
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../lib/host.sh"
+cd "$TOP"
+mode=${1:-check}
+
+if [ "$mode" = run ]; then
+	# shellcheck disable=SC2086 # a list of suites
+	SUITES=$(scripts/kernel/kernels.sh stable $SUITES)
+	read -r suite abi < <(kernel_matrix | tail -n 1)
+	kernel_use "$suite" "$abi"
+	results_begin run
+	dkms_build "build/$abi/src" || exit 1
+	make -C tests >/dev/null
+	rm -rf "build/$abi/run" && mkdir -p "build/$abi/run/root"
+	cp "build/$abi/src/bpf_preload.ko" "build/$abi/run/root/"
+	vm_suite "$abi" "build/$abi/run" /tests/run.sh show
+	exit 0
+fi
+[ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }
+
+results_begin vm
+make -C tests >/dev/null
+mkdir -p build/results
+: >build/results/kernels
+mapfile -t matrix < <(kernel_matrix) || true
+((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; results_end; }
+for entry in "${matrix[@]}"; do
+	read -r suite abi <<<"$entry"
+	before=$R_FAIL
+	if ! kernel_use "$suite" "$abi"; then
+		result fail "$suite $abi: fetch headers and image"
+	elif dkms_build "build/$abi/src"; then
+		rm -rf "build/$abi/vm" && mkdir -p "build/$abi/vm/root"
+		cp "build/$abi/src/bpf_preload.ko" "build/$abi/vm/root/"
+		vm_suite "$suite $abi" "build/$abi/vm" /tests/run.sh check
+	fi
+	status=pass
+	[ "$R_FAIL" -eq "$before" ] || status=FAIL
+	printf '%s\t%s\t%s\t%s\n' "$suite" "$abi" "$status" \
+		"$(scripts/kernel/kernels.sh facts "$suite" "$abi" 2>/dev/null)" >>build/results/kernels
+done
+results_end

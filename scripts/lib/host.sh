@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# The host side of every check, sourced by the drivers in scripts/check/:
+# results, the kernel matrix, build environments and VM boots that run a
+# guest suite and collect its KTAP.
+#
+#   results_begin NAME          start counting; lines are "NAME: ..."
+#   result ok|fail|skip DESC    one result
+#   check DESC CMD...           result of CMD's exit status
+#   results_end                 print "N passed, N failed, N skipped",
+#                               record "P F S" in $BPF_PRELOAD_RESULT, return
+#                               non-zero on any failure
+#   kernel_matrix               "SUITE ABI" lines for $SUITES
+#   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
+#                               build environment), K_CONFIG (its .config on
+#                               the host), K_VMLINUZ, K_MODDIR
+#   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
+#                               its own path, in the current directory
+#   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
+#                               into OUTDIR/bpf_preload.ko; checks zero
+#                               warnings; results for both
+#   vm_suite NAME DIR ARGS...   boot K_VMLINUZ with the guest tree (tests/)
+#                               and DIR on top, /run-in-vm running ARGS;
+#                               adds the KTAP results of the log (plans
+#                               checked); ARGS of vm.sh after --
+set -o pipefail
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+readonly TOP
+readonly KERNELS=$TOP/scripts/kernel/kernels.sh
+readonly CHROOT=$TOP/scripts/kernel/chroot.sh
+# The one default list; `make check SUITES=...` overrides it.
+: "${SUITES:=bookworm trixie trixie-backports sid}"
+
+R_NAME=check R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS
+
+results_begin() { R_NAME=$1 R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS; }
+
+result() { # result ok|fail|skip DESC
+	case $1 in
+	ok) R_PASS=$((R_PASS + 1)); echo "$R_NAME: ok - $2" ;;
+	skip) R_SKIP=$((R_SKIP + 1)); echo "$R_NAME: SKIP - $2" ;;
+	*) R_FAIL=$((R_FAIL + 1)); echo "$R_NAME: FAIL - $2" ;;
+	esac
+}
+
+check() { # check DESC CMD...
+	local desc=$1
+	shift
+	if "$@"; then result ok "$desc"; else result fail "$desc"; fi
+}
+
+results_end() {
+	echo "$R_NAME: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped ($((SECONDS - R_START)) s)"
+	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$R_PASS $R_FAIL $R_SKIP" >"$BPF_PRELOAD_RESULT"
+	[ "$R_FAIL" -eq 0 ]
+}
+
+kernel_matrix() {
+	# shellcheck disable=SC2086 # a list of suites
+	"$KERNELS" list $SUITES
+}
+
+kernel_use() { # kernel_use SUITE ABI
+	unset K_SUITE K_ABI K_KDIR K_CONFIG K_VMLINUZ K_MODDIR
+	"$KERNELS" fetch "$1" "$2" || return
+	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
+	K_CONFIG=$("$CHROOT" path "$1")$K_KDIR/.config
+	K_VMLINUZ=$cache/kernels/$2/vmlinuz K_MODDIR=$cache/kernels/$2/modules/$2
+}
+
+in_build_env() {
+	"$CHROOT" run "$K_SUITE" --bind "$TOP" "$@"
+}
+
+# Builds as a user's machine does (dkms add + build, private DKMS trees):
+# OUTDIR/bpf_preload.ko and OUTDIR/build.log.
+dkms_build() { # dkms_build OUTDIR
+	local out=$1 what="$K_SUITE $K_ABI: dkms build"
+	rm -rf "$out" && mkdir -p "$out"
+	if ! in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$out" >"$out/build.log" 2>&1; then
+		tail -n 30 "$out/build.log"
+		result fail "$what (log $out/build.log)"
+		return 1
+	fi
+	result ok "$what"
+	if grep -i 'warning' "$out/build.log"; then
+		result fail "$what: zero warnings"
+	else
+		result ok "$what: zero warnings"
+	fi
+}
+
+# KTAP of one guest log: for every plan "1..N", the ok / not ok / SKIP
+# lines up to its "# Totals:" line. Prints "pass fail skip"; a plan that
+# does not match what ran, or a run without Totals, is one more failure.
+ktap_count() { # ktap_count LOG
+	awk '
+		/^1\.\.[0-9]+$/ { if (inplan) bad++; inplan = 1; plan = substr($0, 4); ran = 0; next }
+		inplan && /^ok [0-9]+ .*# SKIP/ { skip++; ran++; next }
+		inplan && /^ok [0-9]+ / { pass++; ran++; next }
+		inplan && /^not ok [0-9]+ / { fail++; ran++; next }
+		inplan && /^# Totals: / {
+			if (ran != plan) { bad++; printf "plan 1..%d, %d ran\n", plan, ran > "/dev/stderr" }
+			inplan = 0; runs++
+		}
+		END {
+			if (inplan) { bad++; print "a plan without # Totals (guest died?)" > "/dev/stderr" }
+			if (!runs) { bad++; print "no KTAP run in the log" > "/dev/stderr" }
+			print pass + 0, fail + bad, skip + 0
+		}' "$1"
+}
+
+# Boots K_VMLINUZ with the guest tree and DIR's files; adds its KTAP.
+vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
+	local name=$1 dir=$2 args=() vmargs=() rc=0 p f s
+	shift 2
+	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
+	(($#)) && shift
+	vmargs=("$@")
+	mkdir -p "$dir/root/tests"
+	cp -r "$TOP"/tests/*.sh "$TOP/tests/bin" "$dir/root/tests/"
+	[ ! -d "$TOP/tests/lib" ] || cp -r "$TOP/tests/lib" "$dir/root/tests/"
+	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
+	chmod +x "$dir/root/run-in-vm"
+	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
+		--kver "$K_ABI" >"$dir/mkinitramfs.log" 2>&1 ||
+		{ cat "$dir/mkinitramfs.log"; result fail "$name: initramfs"; return 0; }
+	"$TOP/scripts/vm/vm.sh" --kernel "$K_VMLINUZ" --initrd "$dir/initrd.cpio.gz" \
+		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "${vmargs[@]}" || rc=$?
+	read -r p f s < <(ktap_count "$dir/vm.log")
+	echo "$R_NAME: $name: $p passed, $f failed, $s skipped in the VM (vm.sh rc $rc)"
+	R_PASS=$((R_PASS + p)) R_FAIL=$((R_FAIL + f)) R_SKIP=$((R_SKIP + s))
+	[ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || result fail "$name: VM exit status $rc"
+}
