@@ -138,14 +138,14 @@ for entry in "${matrix[@]}"; do
 	# 4. No DESTDIR: the real paths, over scratch directories.
 	sc=$w/scratch
 	step "$abi: make install BOOTLOAD=1 (no DESTDIR; private mount namespace)" \
-		"$w/install-system.log" in_build_env unshare --mount --propagation private \
+		"$w/install-system.log" in_build_env unshare --mount --propagation unchanged \
 		"$0" ns-install install "$abi" "$kd" "$w/src" "$sc"
 	check "$abi: ... /lib/modules/$abi/updates/bpf_preload.ko, indexed by depmod -a" \
 		listed "$sc/modules"
 	check "$abi: ... /etc/modules-load.d/bpf_preload.conf" \
 		conf_names_module "$sc/modules-load.d/bpf_preload.conf"
 	step "$abi: make uninstall (no DESTDIR)" "$w/uninstall-system.log" \
-		in_build_env unshare --mount --propagation private \
+		in_build_env unshare --mount --propagation unchanged \
 		"$0" ns-install uninstall "$abi" "$kd" "$w/src" "$sc"
 	check "$abi: ... both files gone, modules.dep updated" \
 		eval "[ ! -e '$sc/modules/updates/bpf_preload.ko' ] && [ ! -e '$sc/modules-load.d/bpf_preload.conf' ] && ! grep -q bpf_preload '$sc/modules/modules.dep'"

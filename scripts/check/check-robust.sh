@@ -1,14 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# robust.sh vm       for Debian's newest 6.1 and 6.12 kernels: build the
-#                    module, its FAULT_INJECT=1 test build and the test-only
-#                    tests/other_ops module (each with zero warnings), boot
-#                    each kernel once with those plus the *other* kernel's
-#                    build, and run tests/robust.sh in the VM
-# robust.sh kbuild   make-time errors: `make KDIR=<doctored copy of a Debian
+# check-robust.sh vm      for every kernel of $SUITES: build the module,
+#                    its FAULT_INJECT=1 test build and the test-only
+#                    tests/other_ops module in the suite's chroot (each with
+#                    zero warnings), boot each kernel once with those plus
+#                    the next kernel's build, and run tests/robust.sh in the VM
+# check-robust.sh kbuild   make-time errors: `make KDIR=<doctored copy of a Debian
 #                    headers tree>` must stop with the Makefile's message
-# robust.sh debug    the debug-kernel tier (make check-debug): build Debian's
+# check-robust.sh debug    the debug-kernel tier (make check-debug): build Debian's
 #                    linux-source-6.12 from tinyconfig + scripts/kconfig/
 #                    vm.config + debug.config (KASAN, kmemleak, lockdep,
 #                    failslab, fail_function; cached by kernel-build.sh),
@@ -17,34 +17,20 @@
 #                    tests/debug.sh post; the last result is written to
 #                    build/debug/last-result
 #
-# All record "<passed> <failed>" in $BPF_PRELOAD_RESULT if set. Work areas:
+# All record "P F S" in $BPF_PRELOAD_RESULT if set. Work areas:
 # build/robust/<abi>/ (builds, root, initrd, vm.log), build/robust/kbuild/
 # and build/debug/.
-# Environment: ROBUST_SERIES="6.1 6.12" (kernels), ROBUST_APPEND="KEY=value
+# Environment: SUITES (kernels: scripts/lib/host.sh), ROBUST_APPEND="KEY=value
 # ..." (extra kernel command line, reaches tests/robust.sh as environment,
 # e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../lib/host.sh"
+cd "$TOP"
+top=$TOP
 mode=${1:-}
-read -r -a series <<<"${ROBUST_SERIES:-6.1 6.12}"
-
-passed=0
-failed=0
-result() {	# result ok|fail <description>
-	if [ "$1" = ok ]; then
-		passed=$((passed + 1)); echo "robust: ok - $2"
-	else
-		failed=$((failed + 1)); echo "robust: FAIL - $2"
-	fi
-}
-
-finish() {
-	echo "robust: $passed passed, $failed failed"
-	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
-	[ "$failed" -eq 0 ]
-}
+results_begin robust
 
 # copy_sources DIR: the module's sources, as kbuild needs them.
 copy_sources() {
@@ -71,16 +57,16 @@ build() {
 }
 
 cmd_vm() {
-	local s abi w declare_line
-	local -A vmlinuzes
+	local entry suite abi w i other
+	local -A suites
 	local abis=()
 	make -C tests >/dev/null
-	for s in "${series[@]}"; do
-		abi=$(scripts/kernel/debian-kernel.sh abi "$s")
-		declare_line=$(scripts/kernel/debian-kernel.sh fetch "$abi")
-		local kdir="" vmlinuz=""
-		eval "$declare_line"
-		vmlinuzes[$abi]=$vmlinuz
+	mapfile -t matrix < <(kernel_matrix) || true
+	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
+	for entry in "${matrix[@]}"; do
+		read -r suite abi <<<"$entry"
+		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; continue; }
+		suites[$abi]=$suite
 		abis+=("$abi")
 		w=build/robust/$abi
 		mkdir -p "$w"
@@ -88,49 +74,32 @@ cmd_vm() {
 		copy_sources "$w/fault"
 		rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
 		cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
-		build "$abi: bpf_preload.ko" "$w/src.log" make -C "$w/src" KDIR="$kdir" || true
+		build "$abi: bpf_preload.ko" "$w/src.log" in_build_env make -C "$w/src" KDIR="$K_KDIR" || true
 		build "$abi: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
-			make -C "$w/fault" KDIR="$kdir" FAULT_INJECT=1 || true
+			in_build_env make -C "$w/fault" KDIR="$K_KDIR" FAULT_INJECT=1 || true
 		build "$abi: tests/other_ops" "$w/other_ops.log" \
-			make -C "$kdir" M="$top/$w/other_ops" modules || true
+			in_build_env make -C "$K_KDIR" M="$top/$w/other_ops" modules || true
 	done
 
-	local i other root
 	for i in "${!abis[@]}"; do
 		abi=${abis[$i]}
+		kernel_use "${suites[$abi]}" "$abi"
 		w=build/robust/$abi
-		# The other kernel's normal build; with one kernel, none.
+		# The next kernel's normal build; with one kernel, none.
 		other=${abis[$(((i + 1) % ${#abis[@]}))]}
-		root=$w/root
-		rm -rf "$root" && mkdir -p "$root/robust" "$root/tests"
-		if ! cp "$w/src/bpf_preload.ko" "$root/" ||
-			! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
-			! cp "$w/other_ops/other_ops.ko" "$root/robust/"; then
+		rm -rf "$w/vm" && mkdir -p "$w/vm/root/robust"
+		if ! cp "$w/src/bpf_preload.ko" "$w/vm/root/" ||
+			! cp "$w/fault/bpf_preload.ko" "$w/vm/root/robust/bpf_preload_fault.ko" ||
+			! cp "$w/other_ops/other_ops.ko" "$w/vm/root/robust/"; then
 			result fail "$abi: in-VM robustness suite (modules missing)"
 			continue
 		fi
 		if [ "$other" != "$abi" ]; then
-			cp "build/robust/$other/src/bpf_preload.ko" "$root/robust/foreign.ko" || true
+			cp "build/robust/$other/src/bpf_preload.ko" "$w/vm/root/robust/foreign.ko" || true
 		fi
-		cp -r tests/robust.sh tests/bin "$root/tests/"
-		printf '#!/bin/sh\nexec /tests/robust.sh check\n' >"$root/run-in-vm"
-		chmod +x "$root/run-in-vm"
-		scripts/vm/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" \
-			--kver "$abi" >/dev/null
-		local vm_rc=0 totals vm_pass vm_fail
-		scripts/vm/vm.sh --kernel "${vmlinuzes[$abi]}" --initrd "$w/initrd.cpio.gz" \
-			--timeout 1500 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
-		totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$w/vm.log" | tail -1)
-		if [ -z "$totals" ]; then
-			result fail "$abi: in-VM robustness suite ran to completion (vm.sh rc $vm_rc)"
-			continue
-		fi
-		read -r vm_pass vm_fail <<<"$totals"
-		echo "robust: $abi: $vm_pass passed, $vm_fail failed in the VM"
-		grep -E '^(not )?ok ' "$w/vm.log" | sed "s/^/robust: $abi: /"
-		passed=$((passed + vm_pass))
-		failed=$((failed + vm_fail))
-		[ "$vm_rc" -eq 0 ] || [ "$vm_fail" -ne 0 ] || result fail "$abi: VM exit status $vm_rc"
+		vm_suite "${suites[$abi]} $abi" "$w/vm" /tests/robust.sh check -- \
+			--timeout 1500 --append "${ROBUST_APPEND:-}"
+		grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $abi: /"
 	done
 }
 
@@ -144,7 +113,7 @@ expect_make_error() {
 	local abi=$1 name=$2 want=$3 kbuild=$4 src=$5
 	shift 5
 	local log=build/robust/kbuild/$abi/$name.log ok=1
-	if make -C "$src" "$@" >"$log" 2>&1; then
+	if in_build_env make -C "$src" "$@" >"$log" 2>&1; then
 		echo "robust: make succeeded"
 		ok=0
 	fi
@@ -169,23 +138,25 @@ expect_make_error() {
 }
 
 cmd_kbuild() {
-	local s abi kdir k src orig l
-	for s in "${series[@]}"; do
-		abi=$(scripts/kernel/debian-kernel.sh abi "$s")
-		eval "$(scripts/kernel/debian-kernel.sh fetch "$abi")"
-		orig=$kdir
+	local entry suite abi k src orig cxx
+	mapfile -t matrix < <(kernel_matrix) || true
+	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
+	for entry in "${matrix[@]}"; do
+		read -r suite abi <<<"$entry"
+		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; continue; }
+		orig=$K_KDIR
 		w=build/robust/kbuild/$abi
 		k=$top/$w/kdir
 		src=$w/src
 		rm -rf "$w" && mkdir -p "$w"
-		# A copy of the headers tree; its relative symlinks (scripts,
-		# tools -> the kbuild package) point back at the originals.
-		cp -a "$orig" "$k"
-		for l in "$k"/*; do
-			if [ -L "$l" ]; then
-				ln -sfn "$(readlink -f "$orig/${l##*/}")" "$l"
-			fi
-		done
+		# A copy of the headers tree, made in the build environment; its
+		# relative symlinks (scripts, tools -> the kbuild package) point
+		# back at the originals.
+		# shellcheck disable=SC2016 # expanded by the inner shell
+		in_build_env sh -ec 'cp -a "$1" "$2"
+			for l in "$2"/*; do
+				if [ -L "$l" ]; then ln -sfn "$(readlink -f "$1/${l##*/}")" "$l"; fi
+			done' sh "$orig" "$k"
 		cp -a "$k/.config" "$w/config.orig"
 		cp -a "$k/Module.symvers" "$w/symvers.orig"
 		cp -a "$k/include/config/auto.conf" "$w/auto.conf.orig"
@@ -199,7 +170,7 @@ cmd_kbuild() {
 		# Control: the undoctored copy is a working kbuild tree, so the
 		# failures below come from the doctoring alone.
 		copy_sources "$src"
-		if nice -n 10 make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
+		if nice -n 10 in_build_env make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
 			[ -f "$src/bpf_preload.ko" ]; then
 			result ok "$abi: the copied headers tree builds the module"
 		else
@@ -241,11 +212,13 @@ cmd_kbuild() {
 			"bpf_preload: $top/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
 			no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/none.h"
 
-		# A kernel built by another gcc than the g++ we have.
+		# A kernel built by another gcc than the g++ we have: the message
+		# names the package of the kernel's own compiler (gcc-N: g++-N).
 		restore
+		cxx=$(sed -n 's/^CONFIG_CC_VERSION_TEXT=".*gcc-\([0-9]*\) .*/g++-\1/p' "$k/.config")
 		sed -i 's/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=990000/' "$k/include/config/auto.conf"
 		expect_make_error "$abi" "C++ compiler is not the kernel's" \
-			"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install its C\+\+ front end, e\.g\. Debian's g\+\+-12\.  Stop\.\$" \
+			"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$" \
 			yes "$src" KDIR="$k"
 		restore
 	done
@@ -277,11 +250,12 @@ cmd_debug() {
 		make -C "$w/fault" KDIR="$kbuild" FAULT_INJECT=1 || true
 	build "debug kernel: tests/other_ops" "$w/other_ops.log" \
 		make -C "$kbuild" M="$top/$w/other_ops" modules || true
-	# A module built for another kernel: Debian's 6.12.
-	abi=$(scripts/kernel/debian-kernel.sh abi 6.12)
-	kdir=$(scripts/kernel/debian-kernel.sh fetch "$abi" | sed -n 's/^kdir=//p')
+	# A module built for another kernel: Debian's stable one.
+	local suite
+	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
+	kernel_use "$suite" "$abi"
 	copy_sources "$w/foreign"
-	build "$abi: bpf_preload.ko" "$w/foreign.log" make -C "$w/foreign" KDIR="$kdir" || true
+	build "$abi: bpf_preload.ko" "$w/foreign.log" in_build_env make -C "$w/foreign" KDIR="$K_KDIR" || true
 
 	local root=$w/root
 	rm -rf "$root" && mkdir -p "$root/robust" "$root/tests"
@@ -293,7 +267,7 @@ cmd_debug() {
 		debug_record
 		return
 	fi
-	cp -r tests/run.sh tests/robust.sh tests/debug.sh tests/bin "$root/tests/"
+	guest_tree "$root"
 	# shellcheck disable=SC2016 # the guest's shell expands $rc
 	printf '%s\n' '#!/bin/sh' 'rc=0' \
 		'/tests/debug.sh pre || rc=1' \
@@ -305,16 +279,12 @@ cmd_debug() {
 	scripts/vm/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
 	scripts/vm/vm.sh --kernel "$bzimage" --initrd "$w/initrd.cpio.gz" --mem 2G \
 		--timeout 5400 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
-	local n p f vm_pass=0 vm_fail=0
+	local n vm_pass vm_fail vm_skip
 	n=$(grep -c '^# Totals: ' "$w/vm.log" || true)
-	while read -r p f; do
-		vm_pass=$((vm_pass + p))
-		vm_fail=$((vm_fail + f))
-	done < <(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\).*/\1 \2/p' "$w/vm.log")
-	echo "robust: debug kernel: $vm_pass passed, $vm_fail failed in the VM (vm.sh rc $vm_rc)"
+	read -r vm_pass vm_fail vm_skip < <(ktap_count "$w/vm.log")
+	echo "robust: debug kernel: $vm_pass passed, $vm_fail failed, $vm_skip skipped in the VM (vm.sh rc $vm_rc)"
 	grep -E '^(not )?ok ' "$w/vm.log" | sed "s/^/robust: debug: /"
-	passed=$((passed + vm_pass))
-	failed=$((failed + vm_fail))
+	R_PASS=$((R_PASS + vm_pass)) R_FAIL=$((R_FAIL + vm_fail)) R_SKIP=$((R_SKIP + vm_skip))
 	if [ "$n" -ne 4 ]; then
 		result fail "debug kernel: all four suites ran to completion ($n of 4; vm.sh rc $vm_rc)"
 	elif [ "$vm_rc" -ne 0 ] && [ "$vm_fail" -eq 0 ]; then
@@ -329,7 +299,7 @@ debug_record() {
 		echo "date: $(date -u +%FT%TZ), tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
 		echo "kernel: ${kver:-?}, linux-source-6.12 ${srcver:-?}, cache entry ${entry##*/}"
 		echo "kernel build: ${full_build_seconds}s on $(nproc) cores (first build of this config)"
-		echo "check-debug: $passed passed, $failed failed in $((SECONDS - t0))s"
+		echo "check-debug: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped in $((SECONDS - t0))s"
 	} >"$w/last-result"
 	cat "$w/last-result"
 }
@@ -340,4 +310,4 @@ kbuild) cmd_kbuild ;;
 debug) cmd_debug ;;
 *) echo "usage: $0 vm|kbuild|debug" >&2; exit 2 ;;
 esac
-finish
+results_end

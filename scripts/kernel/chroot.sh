@@ -8,12 +8,17 @@
 #   chroot.sh path SUITE           print the chroot's directory
 #   chroot.sh ensure SUITE         debootstrap it once (cached), refresh its
 #                                  package lists when older than a day
-#   chroot.sh run SUITE [--bind DIR]... CMD...
+#   chroot.sh run SUITE [--bind DIR]... [--root ROOT] CMD...
 #                                  run CMD in it (own mount namespace with
 #                                  /proc, /dev and each DIR at its own path;
 #                                  nothing stays mounted); in the working
-#                                  directory when that is a DIR
+#                                  directory when that is a DIR; --root:
+#                                  in ROOT (from `fresh`) instead
 #   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
+#   chroot.sh fresh SUITE DIR      a new, minimal chroot of SUITE's release
+#                                  at DIR: debootstrap's result (kept as a
+#                                  tarball when the cached one was made),
+#                                  the release's sources, no initramfs
 #
 # SUITE is a Debian suite: bookworm, trixie, sid, ... A "-backports" suite
 # lives in the chroot of its release, whose sources list the backports too.
@@ -117,6 +122,9 @@ create() {
 	debootstrap --variant=minbase --cache-dir="$CACHE/chroot/debs" \
 		"$release" "$tmp" "$MIRROR" >"$CACHE/chroot/$release.debootstrap.log" 2>&1 ||
 		die "debootstrap $release failed; see $CACHE/chroot/$release.debootstrap.log"
+	# The pristine system, for `fresh`.
+	tar -c -C "$tmp" -f "$CACHE/chroot/$release.base.tar" . ||
+		die "cannot keep the debootstrap of $release"
 	write_sources "$release" "$tmp"
 	no_initramfs "$tmp"
 	apt_in "$tmp" update >&2 || die "$release: apt-get update failed"
@@ -147,20 +155,42 @@ ensure() {
 	exec {lockfd}>&-
 }
 
-(($# >= 2)) || die "usage: $PROG path|ensure|run|apt SUITE [ARGS...]"
+# A new chroot of SUITE's release at DIR, as debootstrap left it (from the
+# kept tarball), with the release's sources and no initramfs building.
+fresh() {
+	local release root=$2
+	release=$(release_of "$1")
+	ensure "$1"
+	[[ -f $CACHE/chroot/$release.base.tar ]] ||
+		die "no $CACHE/chroot/$release.base.tar: remove $(root_of "$1") to make it anew"
+	rm -rf --one-file-system "$root"
+	mkdir -p "$root"
+	tar -x -C "$root" -f "$CACHE/chroot/$release.base.tar" || die "cannot unpack the $release base"
+	write_sources "$release" "$root"
+	no_initramfs "$root"
+}
+
+(($# >= 2)) || die "usage: $PROG path|ensure|run|apt|fresh SUITE [ARGS...]"
 cmd=$1 suite=$2
 shift 2
 [[ $suite =~ ^[a-z]+(-backports)?$ ]] || die "bad suite '$suite'"
 case $cmd in
 path) root_of "$suite" ;;
+fresh) fresh "$suite" "${1:?fresh needs a directory}" ;;
 ensure) ensure "$suite" ;;
 run)
-	while [[ ${1:-} == --bind ]]; do
-		BINDS+=("$(cd "${2:?--bind needs a directory}" && pwd -P)")
+	root=""
+	while [[ ${1:-} == --bind || ${1:-} == --root ]]; do
+		if [[ $1 == --root ]]; then root=${2:?--root needs a directory}
+		else BINDS+=("$(cd "${2:?--bind needs a directory}" && pwd -P)")
+		fi
 		shift 2
 	done
-	ensure "$suite"
-	in_ns "$(root_of "$suite")" "$@"
+	if [[ -z $root ]]; then
+		ensure "$suite"
+		root=$(root_of "$suite")
+	fi
+	in_ns "$root" "$@"
 	;;
 apt) ensure "$suite"; apt_in "$(root_of "$suite")" "$@" ;;
 *) die "unknown command '$cmd'" ;;

@@ -130,14 +130,16 @@ ensure_build_env() {
 	fi
 }
 
-# The packages holding ABI's vmlinuz and modules: the -unsigned image
-# before 7.0, linux-binary-ABI and linux-modules-ABI from 7.0 on.
+# The packages holding ABI's vmlinuz, modules and their metadata
+# (modules.order, modules.builtin): the -unsigned image before 7.0;
+# linux-binary-ABI, linux-modules-ABI and linux-base-ABI from 7.0 on.
 image_packages() {
 	local abi=$1
 	if has_pkg "linux-image-$abi-unsigned"; then
 		printf '%s\n' "linux-image-$abi-unsigned"
 	elif has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
 		printf '%s\n' "linux-binary-$abi" "linux-modules-$abi"
+		if has_pkg "linux-base-$abi"; then printf '%s\n' "linux-base-$abi"; fi
 	else
 		die "$suite: no unsigned image of $abi (neither linux-image-$abi-unsigned nor linux-binary-$abi)"
 	fi
@@ -176,7 +178,9 @@ ensure_image() {
 	local map=()
 	[[ -f $dest.tmp/root/$sysmap ]] && map=(-F "$dest.tmp/root/$sysmap")
 	depmod -b "$dest.tmp/root/${m%lib/modules}" "${map[@]}" "$abi" || die "depmod $abi failed"
-	[[ -f $dest.tmp/modules/$abi/modules.dep ]] || die "depmod made no modules.dep for $abi"
+	for m in modules.dep modules.order modules.builtin; do
+		[[ -f $dest.tmp/modules/$abi/$m ]] || die "${pkgs[*]}: no $m for $abi"
+	done
 	touch "$dest.tmp/.complete"
 	rm -rf "$dest"
 	mv "$dest.tmp" "$dest"

@@ -20,6 +20,8 @@
 #   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
 #                               into OUTDIR/bpf_preload.ko; checks zero
 #                               warnings; results for both
+#   guest_tree ROOT             tests/ (guest suites, library, programs)
+#                               into ROOT/tests
 #   vm_suite NAME DIR ARGS...   boot K_VMLINUZ with the guest tree (tests/)
 #                               and DIR on top, /run-in-vm running ARGS;
 #                               adds the KTAP results of the log (plans
@@ -113,6 +115,14 @@ ktap_count() { # ktap_count LOG
 		}' "$1"
 }
 
+# The guest side (tests/: suites, their library, test programs) as /tests
+# of a VM root.
+guest_tree() { # guest_tree ROOT
+	mkdir -p "$1/tests"
+	cp -r "$TOP"/tests/*.sh "$TOP/tests/bin" "$1/tests/"
+	if [ -d "$TOP/tests/lib" ]; then cp -r "$TOP/tests/lib" "$1/tests/"; fi
+}
+
 # Boots K_VMLINUZ with the guest tree and DIR's files; adds its KTAP.
 vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
 	local name=$1 dir=$2 args=() vmargs=() rc=0 p f s
@@ -120,9 +130,7 @@ vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
 	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
 	(($#)) && shift
 	vmargs=("$@")
-	mkdir -p "$dir/root/tests"
-	cp -r "$TOP"/tests/*.sh "$TOP/tests/bin" "$dir/root/tests/"
-	[ ! -d "$TOP/tests/lib" ] || cp -r "$TOP/tests/lib" "$dir/root/tests/"
+	guest_tree "$dir/root"
 	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
