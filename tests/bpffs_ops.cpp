@@ -2,7 +2,10 @@
 // namespace so that nothing leaks into the caller's mounts.
 //
 //  - two independent bpffs mounts, each showing maps.debug and progs.debug
-//    (regular files, mode 0400) whose content mentions "iter";
+//    (regular files, mode 0400): the exact header line (for maps.debug the
+//    variant of the running kernel, t::maps_variant()) and every row in the
+//    kernel's format (debug_format.hpp), iterator.rodata, dump_bpf_map and
+//    dump_bpf_prog listed;
 //  - mkdir, pinning a map, renameat2(RENAME_EXCHANGE) of two directories and
 //    of a directory with the pinned map, RENAME_NOREPLACE refusing an existing
 //    name with EEXIST and accepting a new one;
@@ -10,7 +13,7 @@
 //
 // Exit status 0 only if every check holds; one line per failed check.
 
-#include "common.hpp"
+#include "debug_format.hpp"
 
 #include <bpf/bpf.h>
 #include <chrono>
@@ -56,7 +59,7 @@ bool mkdir_ok(const std::string &p)
 	return c.expect_ok(rc, errno, "mkdir %s", p.c_str());
 }
 
-void check_debug_file(const std::string &path)
+void check_debug_file(const std::string &path, bool maps)
 {
 	struct stat st;
 	if (!c.expect_ok(stat(path.c_str(), &st), errno, "stat %s",
@@ -69,9 +72,17 @@ void check_debug_file(const std::string &path)
 	if (!c.expect(text.has_value(), "read %s%s%s", path.c_str(),
 		      text ? "" : ": ", text ? "" : t::errstr(errno).c_str()))
 		return;
-	c.expect(text->find("iter") != std::string::npos,
-		 "%s contains \"iter\" (read %zu bytes)", path.c_str(),
-		 text->size());
+	dbg::Options o;
+	o.have_variant = true;
+	o.variant = t::maps_variant();
+	if (maps) {
+		o.maps = {"iterator.rodata"};
+		dbg::check_maps(*text, path, o, c);
+	} else {
+		o.progs = {{"dump_bpf_map", "bpf_iter_bpf_map"},
+			   {"dump_bpf_prog", "bpf_iter_bpf_prog"}};
+		dbg::check_progs(*text, path, o, c);
+	}
 }
 
 int rename2(const std::string &from, const std::string &to, unsigned flags)
@@ -158,8 +169,8 @@ int main(int argc, char **argv)
 		// 1. Both mounts show the preload files.
 		for (const auto &m : mnt) {
 			if (expect_preload) {
-				check_debug_file(m + "/maps.debug");
-				check_debug_file(m + "/progs.debug");
+				check_debug_file(m + "/maps.debug", true);
+				check_debug_file(m + "/progs.debug", false);
 			} else {
 				c.expect(missing(m + "/maps.debug"),
 					 "%s/maps.debug absent (-n)",

@@ -131,6 +131,26 @@ inline KernelVersion running_kernel()
 	return v;
 }
 
+// Which maps.debug layout the module prints on the running kernel; the one
+// place the tests know the rule of iterators/iterators.lskel.h. Kernels
+// with the kfunc bpf_map_sum_elem_count (6.6+) get the counting skeleton,
+// which adds a cur_entries column, if they can call a kfunc at all: that
+// needs the BPF JIT, whose sysctl only kernels built with one have (not
+// Debian's s390x kernels). Everything else gets the plain skeleton.
+enum class Variant { Plain, Count };
+
+inline Variant maps_variant()
+{
+	bool jit = ::access("/proc/sys/net/core/bpf_jit_enable", F_OK) == 0;
+	return running_kernel().at_least(6, 6) && jit ? Variant::Count
+						      : Variant::Plain;
+}
+
+inline const char *variant_name(Variant v)
+{
+	return v == Variant::Count ? "count (6.6+)" : "plain (pre-6.6)";
+}
+
 // Printable form of a line for diagnostics: non-printables escaped, so that
 // trailing spaces and stray bytes are visible.
 inline std::string visible(std::string_view s)

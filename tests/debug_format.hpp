@@ -1,0 +1,451 @@
+// The format of maps.debug and progs.debug, as the kernel's own bpf_preload
+// prints them (see iterators.bpf.c in the kernel):
+//   maps.debug, kernels with kfunc bpf_map_sum_elem_count (6.6+):
+//     "  id name             max_entries  cur_entries\n"
+//     "%4u %-16s  %10d   %10lld\n"
+//   maps.debug, older kernels (6.1):
+//     "  id name             max_entries\n"
+//     "%4u %-16s%6d\n"
+//   progs.debug:
+//     "  id name             attached\n"
+//     "%4u %-16s %s %s\n"   (id, name, attach func, target prog name)
+//
+// check_maps() and check_progs() parse every row, print it again with the
+// exact format and compare byte for byte, so widths, padding and trailing
+// spaces are all checked. Shared by debug_check and bpffs_ops.
+#pragma once
+
+#include "common.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <cstdlib>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dbg {
+
+using t::Variant;
+using t::variant_name;
+
+constexpr const char *kMapsHeaderPlain = "  id name             max_entries";
+constexpr const char *kMapsHeaderCount =
+	"  id name             max_entries  cur_entries";
+constexpr const char *kProgsHeader = "  id name             attached";
+
+struct MapRow {
+	unsigned id = 0;
+	std::string name;
+	long long max_entries = 0;
+	long long cur_entries = 0;
+};
+
+struct ProgRow {
+	unsigned id = 0;
+	std::string name;
+	std::string attach;
+	std::string target;
+};
+
+inline bool name_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '_' || c == '.';
+}
+
+inline bool valid_name(const std::string &s, size_t max_len)
+{
+	if (s.size() > max_len)
+		return false;
+	for (char c : s)
+		if (!name_char(c))
+			return false;
+	return true;
+}
+
+// "%4u " prefix: optional spaces, digits, one space. Returns position after
+// the separating space or npos.
+inline size_t parse_id(const std::string &l, unsigned &id)
+{
+	size_t p = l.find_first_not_of(' ');
+	if (p == std::string::npos || l[p] < '0' || l[p] > '9')
+		return std::string::npos;
+	size_t q = l.find_first_not_of("0123456789", p);
+	if (q == std::string::npos || l[q] != ' ' || q - p > 10)
+		return std::string::npos;
+	unsigned long v = std::strtoul(l.c_str() + p, nullptr, 10);
+	if (v > 0xffffffffUL)
+		return std::string::npos;
+	id = static_cast<unsigned>(v);
+	return q + 1;
+}
+
+// A "%-16s" field starting at p whose content has no spaces.
+inline size_t parse_name16(const std::string &l, size_t p, std::string &name)
+{
+	size_t e = l.find(' ', p);
+	if (e == std::string::npos)
+		e = l.size();
+	name = l.substr(p, e - p);
+	size_t end = p + std::max<size_t>(16, name.size());
+	if (end > l.size())
+		return std::string::npos;
+	for (size_t i = e; i < end; i++)
+		if (l[i] != ' ')
+			return std::string::npos;
+	return end;
+}
+
+// Parse `l` (without '\n') as a maps.debug row; empty error on success.
+inline std::string parse_map_row(const std::string &l, Variant v, MapRow &r)
+{
+	size_t p = parse_id(l, r.id);
+	if (p == std::string::npos)
+		return "no \"%4u \" id field";
+	p = parse_name16(l, p, r.name);
+	if (p == std::string::npos)
+		return "no \"%-16s\" name field";
+	if (!valid_name(r.name, 15))
+		return "map name " + t::visible(r.name) +
+		       " is not a valid BPF object name";
+	const char *s = l.c_str() + p;
+	char *end;
+	errno = 0;
+	r.max_entries = std::strtoll(s, &end, 10);
+	if (end == s || errno)
+		return "no max_entries number";
+	if (v == Variant::Count) {
+		s = end;
+		r.cur_entries = std::strtoll(s, &end, 10);
+		if (end == s || errno)
+			return "no cur_entries number";
+	}
+	if (*end)
+		return "trailing characters " + t::visible(end);
+
+	char buf[256];
+	if (v == Variant::Count)
+		std::snprintf(buf, sizeof(buf), "%4u %-16s  %10d   %10lld",
+			      r.id, r.name.c_str(),
+			      static_cast<int>(r.max_entries), r.cur_entries);
+	else
+		std::snprintf(buf, sizeof(buf), "%4u %-16s%6d", r.id,
+			      r.name.c_str(), static_cast<int>(r.max_entries));
+	if (l != buf)
+		return std::string("does not match the row format, expected ") +
+		       t::visible(buf);
+	return {};
+}
+
+inline std::string parse_prog_row(const std::string &l, ProgRow &r)
+{
+	size_t p = parse_id(l, r.id);
+	if (p == std::string::npos)
+		return "no \"%4u \" id field";
+	p = parse_name16(l, p, r.name);
+	if (p == std::string::npos)
+		return "no \"%-16s\" name field";
+	if (p >= l.size() || l[p] != ' ')
+		return "no space after the name field";
+	p++;
+	size_t e = l.find(' ', p);
+	if (e == std::string::npos)
+		return "no space after the attach function name (the row must "
+		       "end with \"<attach> <target>\", target may be empty)";
+	r.attach = l.substr(p, e - p);
+	r.target = l.substr(e + 1);
+	if (!valid_name(r.name, 256) || !valid_name(r.attach, 256) ||
+	    !valid_name(r.target, 256))
+		return "unexpected characters in a name field";
+
+	std::string buf(l.size() + 64, '\0');
+	int n = std::snprintf(buf.data(), buf.size(), "%4u %-16s %s %s", r.id,
+			      r.name.c_str(), r.attach.c_str(),
+			      r.target.c_str());
+	buf.resize(static_cast<size_t>(n));
+	if (l != buf)
+		return "does not match the row format, expected " +
+		       t::visible(buf);
+	return {};
+}
+
+// Split into lines, checking that every line is '\n'-terminated.
+inline bool split_lines(const std::string &text,
+			std::vector<std::string> &lines, t::Checks &c,
+			const std::string &what)
+{
+	if (!c.expect(!text.empty(), "%s is empty", what.c_str()))
+		return false;
+	c.expect(text.back() == '\n', "%s does not end with a newline",
+		 what.c_str());
+	size_t p = 0;
+	while (p < text.size()) {
+		size_t e = text.find('\n', p);
+		if (e == std::string::npos)
+			e = text.size();
+		lines.push_back(text.substr(p, e - p));
+		p = e + 1;
+	}
+	return true;
+}
+
+// The maps and programs that existed before a file was read, id -> name:
+// a row whose id no longer exists is accepted only if it is one of these,
+// an object that went away after the read (e.g. __loader.map), not an id
+// that never was.
+struct IdSnapshot {
+	std::map<__u32, std::string> maps, progs;
+};
+
+inline IdSnapshot snapshot_ids()
+{
+	IdSnapshot s;
+	for (__u32 id = 0; bpf_map_get_next_id(id, &id) == 0;) {
+		int fd = bpf_map_get_fd_by_id(id);
+		if (fd < 0)
+			continue; // gone during the walk
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			s.maps[id] = info.name;
+		close(fd);
+	}
+	for (__u32 id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
+		int fd = bpf_prog_get_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			s.progs[id] = info.name;
+		close(fd);
+	}
+	return s;
+}
+
+struct Options {
+	bool have_variant = false;
+	Variant variant = Variant::Plain;
+	std::vector<std::string> maps;				// --map NAME
+	std::vector<std::pair<std::string, std::string>> progs; // --prog N:A
+	bool cross = false;
+	IdSnapshot before; // with cross: the objects before the read
+	bool print = false;
+};
+
+// A row whose id bpf() no longer knows (err from *_get_fd_by_id): fine only
+// for an object of the snapshot with the listed name, which went away.
+inline void check_gone(const char *kind, unsigned id, const std::string &name,
+		       int err, const std::map<__u32, std::string> &before,
+		       t::Checks &c)
+{
+	if (!c.expect(err == ENOENT, "%s id %u (%s): get_fd_by_id: %s", kind,
+		      id, name.c_str(), t::errstr(err).c_str()))
+		return;
+	auto it = before.find(id);
+	if (it == before.end()) {
+		c.expect(false,
+			 "%s id %u (%s) does not exist and did not exist "
+			 "before the file was read either: a wrong id",
+			 kind, id, name.c_str());
+		return;
+	}
+	// Names in the snapshot are object names, at most 15 characters.
+	if (c.expect(!it->second.empty() && name.starts_with(it->second),
+		     "%s id %u: listed as %s, before the read it was %s", kind,
+		     id, t::visible(name).c_str(),
+		     t::visible(it->second).c_str()))
+		std::printf("note: %s id %u (%s) is gone now\n", kind, id,
+			    name.c_str());
+}
+
+inline void cross_check_map(const MapRow &r, const Options &o, t::Checks &c)
+{
+	int fd = bpf_map_get_fd_by_id(r.id);
+	if (fd < 0) {
+		check_gone("map", r.id, r.name, errno, o.before.maps, c);
+		return;
+	}
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	int err = errno;
+	close(fd);
+	if (!c.expect_ok(rc, err, "map id %u: bpf_obj_get_info_by_fd", r.id))
+		return;
+	c.expect(r.name == info.name, "map id %u: listed as %s, kernel says %s",
+		 r.id, t::visible(r.name).c_str(),
+		 t::visible(info.name).c_str());
+	c.expect(r.max_entries == info.max_entries,
+		 "map id %u (%s): listed max_entries %lld, kernel says %u",
+		 r.id, r.name.c_str(), r.max_entries, info.max_entries);
+}
+
+// The name progs.debug must print for a program: the name of its BTF
+// function when it has one, else its object name (what the kernel's
+// iterator prints). Empty with an error message if it cannot be found out.
+inline std::string expected_prog_name(int fd, const bpf_prog_info &info,
+				      std::string &why)
+{
+	if (!info.btf_id || !info.nr_func_info)
+		return info.name;
+	struct bpf_func_info fi = {};
+	struct bpf_prog_info again = {};
+	again.nr_func_info = 1;
+	again.func_info_rec_size = sizeof(fi);
+	again.func_info = reinterpret_cast<__u64>(&fi);
+	__u32 len = sizeof(again);
+	if (bpf_obj_get_info_by_fd(fd, &again, &len) < 0) {
+		why = "func_info: " + t::errstr(errno);
+		return {};
+	}
+	struct btf *btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!btf) {
+		why = "BTF id " + std::to_string(info.btf_id) + ": " +
+		      t::errstr(errno);
+		return {};
+	}
+	std::string name;
+	const struct btf_type *ty = btf__type_by_id(btf, fi.type_id);
+	if (ty)
+		name = btf__name_by_offset(btf, ty->name_off);
+	else
+		why = "no BTF type " + std::to_string(fi.type_id);
+	btf__free(btf);
+	return name;
+}
+
+inline void cross_check_prog(const ProgRow &r, const Options &o, t::Checks &c)
+{
+	int fd = bpf_prog_get_fd_by_id(r.id);
+	if (fd < 0) {
+		check_gone("prog", r.id, r.name, errno, o.before.progs, c);
+		return;
+	}
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	int err = errno;
+	if (!c.expect_ok(rc, err, "prog id %u: bpf_obj_get_info_by_fd", r.id)) {
+		close(fd);
+		return;
+	}
+	std::string why;
+	std::string want = expected_prog_name(fd, info, why);
+	close(fd);
+	c.expect(why.empty() && r.name == want,
+		 "prog id %u: listed as %s, the kernel's name for it is %s%s%s",
+		 r.id, t::visible(r.name).c_str(), t::visible(want).c_str(),
+		 why.empty() ? "" : ": ", why.c_str());
+}
+
+// Returns the number of failed checks.
+inline int check_maps(const std::string &text, const std::string &what,
+		      const Options &o, t::Checks &c)
+{
+	int before = c.failures();
+	std::vector<std::string> lines;
+	if (!split_lines(text, lines, c, what))
+		return c.failures() - before;
+
+	Variant file_v;
+	if (lines[0] == kMapsHeaderCount) {
+		file_v = Variant::Count;
+	} else if (lines[0] == kMapsHeaderPlain) {
+		file_v = Variant::Plain;
+	} else {
+		c.expect(false, "%s: line 1: unknown header %s", what.c_str(),
+			 t::visible(lines[0]).c_str());
+		return c.failures() - before;
+	}
+	if (o.have_variant)
+		c.expect(
+			file_v == o.variant,
+			"%s: header is the %s variant, expected the %s variant",
+			what.c_str(), variant_name(file_v),
+			variant_name(o.variant));
+	if (o.print)
+		std::printf("%s: %s header\n", what.c_str(),
+			    variant_name(file_v));
+
+	std::vector<MapRow> rows;
+	for (size_t i = 1; i < lines.size(); i++) {
+		MapRow r;
+		std::string err = parse_map_row(lines[i], file_v, r);
+		if (!c.expect(err.empty(), "%s: line %zu: %s: %s", what.c_str(),
+			      i + 1, t::visible(lines[i]).c_str(), err.c_str()))
+			continue;
+		if (!rows.empty())
+			c.expect(r.id > rows.back().id,
+				 "%s: line %zu: id %u not above previous id %u",
+				 what.c_str(), i + 1, r.id, rows.back().id);
+		if (o.print)
+			std::printf("map id=%u name=%s max_entries=%lld"
+				    " cur_entries=%lld\n",
+				    r.id, r.name.c_str(), r.max_entries,
+				    r.cur_entries);
+		rows.push_back(r);
+	}
+	c.expect(!rows.empty(), "%s: no map rows", what.c_str());
+	for (const auto &want : o.maps) {
+		bool found = false;
+		for (const auto &r : rows)
+			found |= r.name == want;
+		c.expect(found, "%s: no row for map %s", what.c_str(),
+			 want.c_str());
+	}
+	if (o.cross)
+		for (const auto &r : rows)
+			cross_check_map(r, o, c);
+	return c.failures() - before;
+}
+
+inline int check_progs(const std::string &text, const std::string &what,
+		       const Options &o, t::Checks &c)
+{
+	int before = c.failures();
+	std::vector<std::string> lines;
+	if (!split_lines(text, lines, c, what))
+		return c.failures() - before;
+	if (!c.expect(lines[0] == kProgsHeader,
+		      "%s: line 1: header is %s, expected %s", what.c_str(),
+		      t::visible(lines[0]).c_str(),
+		      t::visible(kProgsHeader).c_str()))
+		return c.failures() - before;
+
+	std::vector<ProgRow> rows;
+	for (size_t i = 1; i < lines.size(); i++) {
+		ProgRow r;
+		std::string err = parse_prog_row(lines[i], r);
+		if (!c.expect(err.empty(), "%s: line %zu: %s: %s", what.c_str(),
+			      i + 1, t::visible(lines[i]).c_str(), err.c_str()))
+			continue;
+		if (!rows.empty())
+			c.expect(r.id > rows.back().id,
+				 "%s: line %zu: id %u not above previous id %u",
+				 what.c_str(), i + 1, r.id, rows.back().id);
+		if (o.print)
+			std::printf("prog id=%u name=%s attach=%s target=%s\n",
+				    r.id, r.name.c_str(), r.attach.c_str(),
+				    r.target.c_str());
+		rows.push_back(r);
+	}
+	c.expect(!rows.empty(), "%s: no program rows", what.c_str());
+	for (const auto &[name, attach] : o.progs) {
+		bool found = false;
+		for (const auto &r : rows)
+			found |= r.name == name && r.attach == attach &&
+				 r.target.empty();
+		c.expect(found,
+			 "%s: no row for program %s attached to %s (empty "
+			 "target)",
+			 what.c_str(), name.c_str(), attach.c_str());
+	}
+	if (o.cross)
+		for (const auto &r : rows)
+			cross_check_prog(r, o, c);
+	return c.failures() - before;
+}
+
+} // namespace dbg
