@@ -21,26 +21,26 @@
 # Needs bin/debug_check next to this script. Prints KTAP with a
 # "# Totals:" line; exits 0 only if every test passed.
 
+set -u
+
 MODE=${1:-}
-MODNAME=bpf_preload
 MNT=/sys/fs/bpf
-HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=$HERE/bin
 KREL=$(uname -r)
 MODDIR=/lib/modules/$KREL
-
-module_loaded() { [ -d /sys/module/$MODNAME ]; }
-bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
+TMP=/tmp/boot-check
+mkdir -p "$TMP"
+# shellcheck source=lib/ktap.sh
+. "$(dirname "$0")/lib/ktap.sh"
 
 # The state before anything else happens; for autoload the mount comes
 # right after, before the first line of output.
-dmesg >/tmp/dmesg.before 2>&1
-if module_loaded; then pre_loaded=yes; else pre_loaded=no; fi
+klog_start
+if mod_loaded; then pre_loaded=yes; else pre_loaded=no; fi
 if bpffs_mounted; then pre_mounted=yes; else pre_mounted=no; fi
 case $MODE in
 autoload)
 	mkdir -p $MNT
-	mount -t bpf bpf $MNT >/tmp/mount.out 2>&1
+	mount -t bpf bpf $MNT >"$TMP/mount.out" 2>&1
 	mount_rc=$?
 	;;
 modules-load) ;;
@@ -49,29 +49,6 @@ modules-load) ;;
 	exit 2
 	;;
 esac
-
-num=0
-pass=0
-fail=0
-diag() { printf '# %s\n' "$*"; }
-result() { # result <0|1> <description>
-	num=$((num + 1))
-	if [ "$1" -eq 0 ]; then
-		pass=$((pass + 1))
-		echo "ok $num $2"
-	else
-		fail=$((fail + 1))
-		echo "not ok $num $2"
-	fi
-}
-run() {
-	diag "\$ $*"
-	"$@" >/tmp/run.out 2>&1
-	_rc=$?
-	sed 's/^/#   /' /tmp/run.out
-	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
-	return "$_rc"
-}
 
 # The module file under /lib/modules and its modules.dep entry.
 t_installed() {
@@ -130,14 +107,14 @@ t_modules_load() {
 
 t_loaded_without_mount() {
 	_ok=0
-	module_loaded || { diag "/sys/module/$MODNAME missing"; _ok=1; }
+	mod_loaded || { diag "/sys/module/$MODNAME missing"; _ok=1; }
 	bpffs_mounted && { diag "a bpffs is mounted: the list did not load it"; _ok=1; }
 	return $_ok
 }
 
 t_mount() {
 	if [ "$MODE" = autoload ]; then
-		sed 's/^/#   /' /tmp/mount.out
+		diag_file "$TMP/mount.out"
 		return "$mount_rc"
 	fi
 	mkdir -p $MNT
@@ -145,71 +122,39 @@ t_mount() {
 }
 
 t_autoloaded() {
-	module_loaded || { diag "/sys/module/$MODNAME missing: not loaded by the mount"; return 1; }
+	mod_loaded || { diag "/sys/module/$MODNAME missing: not loaded by the mount"; return 1; }
 	diag "initstate: $(cat /sys/module/$MODNAME/initstate 2>&1)"
 }
 
-t_files() {
-	run ls -la $MNT
-	_ok=0
-	for _f in maps.debug progs.debug; do
-		if [ ! -f "$MNT/$_f" ]; then
-			diag "$_f missing"
-			_ok=1
-			continue
-		fi
-		_mode=$(stat -c %A "$MNT/$_f")
-		[ "$_mode" = "-r--------" ] || { diag "$_f mode $_mode"; _ok=1; }
-	done
-	return $_ok
-}
+t_files() { files_ok "$MNT"; }
 
-t_content() {
-	run "$BIN/debug_check" --map iterator.rodata maps $MNT/maps.debug &&
-		run "$BIN/debug_check" --prog dump_bpf_map:bpf_iter_bpf_map \
-			--prog dump_bpf_prog:bpf_iter_bpf_prog progs $MNT/progs.debug
-}
+t_content() { run debug_ok $MNT; }
 
 # Kernel messages since the test began: the module's own error line
 # ("bpf_preload: <step> failed: <errno>") or any warning, bug or oops.
-BAD='WARNING|BUG|Oops|Call Trace|bpf_preload: .* failed: -'
-t_dmesg() {
-	dmesg >/tmp/dmesg.all 2>&1
-	_n=$(wc -l </tmp/dmesg.before)
-	tail -n +$((_n + 1)) /tmp/dmesg.all >/tmp/dmesg.new
-	if grep -Eq "$BAD" /tmp/dmesg.before; then
-		diag "already in dmesg before the test (not counted):"
-		grep -E "$BAD" /tmp/dmesg.before | sed 's/^/#   /'
-	fi
-	grep "$MODNAME" /tmp/dmesg.new | sed 's/^/#   dmesg: /'
-	if grep -E "$BAD" /tmp/dmesg.new >/tmp/bad.out; then
-		sed 's/^/#   /' /tmp/bad.out
-		return 1
-	fi
-}
+BAD="$KLOG_BAD|$MODNAME: .* failed: -"
+t_dmesg() { klog_clean "$BAD"; }
 
-echo "KTAP version 1"
-diag "boot-check: $MODE on $KREL"
 if [ "$MODE" = autoload ]; then
-	echo "1..7"
-	t_installed; result $? "module installed and in modules.dep"
-	t_not_preloaded; result $? "module not loaded and no bpffs before the first mount"
-	t_mount; result $? "first thing: mount -t bpf bpf $MNT"
-	t_autoloaded; result $? "the mount loaded the module (request_module)"
-	t_files; result $? "maps.debug and progs.debug present, mode 0400"
-	t_content; result $? "maps.debug and progs.debug list the iterators"
-	t_dmesg; result $? "no warning or error in dmesg"
+	ktap_run "
+installed|module installed and in modules.dep
+not_preloaded|module not loaded and no bpffs before the first mount
+mount|first thing: mount -t bpf bpf $MNT
+autoloaded|the mount loaded the module (request_module)
+files|maps.debug and progs.debug present, mode 0400
+content|maps.debug and progs.debug list the iterators
+dmesg|no warning or error in dmesg
+" "boot-check: $MODE on $KREL"
 else
-	echo "1..9"
-	t_installed; result $? "module installed and in modules.dep"
-	t_not_preloaded; result $? "module not loaded and no bpffs at boot"
-	t_listed; result $? "modules-load.d lists $MODNAME"
-	t_modules_load; result $? "modprobe every listed module (systemd-modules-load)"
-	t_loaded_without_mount; result $? "module loaded from the list, before any bpffs mount"
-	t_mount; result $? "mount -t bpf bpf $MNT"
-	t_files; result $? "maps.debug and progs.debug present, mode 0400"
-	t_content; result $? "maps.debug and progs.debug list the iterators"
-	t_dmesg; result $? "no warning or error in dmesg"
+	ktap_run "
+installed|module installed and in modules.dep
+not_preloaded|module not loaded and no bpffs at boot
+listed|modules-load.d lists $MODNAME
+modules_load|modprobe every listed module (systemd-modules-load)
+loaded_without_mount|module loaded from the list, before any bpffs mount
+mount|mount -t bpf bpf $MNT
+files|maps.debug and progs.debug present, mode 0400
+content|maps.debug and progs.debug list the iterators
+dmesg|no warning or error in dmesg
+" "boot-check: $MODE on $KREL"
 fi
-echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
-[ "$fail" -eq 0 ]

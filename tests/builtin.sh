@@ -14,46 +14,16 @@
 
 set -u
 
-MODNAME=bpf_preload
 INITFN=bpf_preload_module_init
-HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=$HERE/bin
 TMP=${TMPDIR:-/tmp}/bpf_preload_builtin.$$
-OUT=$TMP/out
-
-diag() { printf '# %s\n' "$*"; }
-diag_file() { sed -e 's/^/#   /' "$1"; }
-
-run() {
-	diag "\$ $*"
-	"$@" >"$OUT" 2>&1
-	_rc=$?
-	sed 's/^/#   /' "$OUT"
-	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
-	return "$_rc"
-}
-
-bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
-
-debug_files_ok() {
-	run "$BIN/debug_check" --map iterator.rodata maps "$1/maps.debug" &&
-		run "$BIN/debug_check" \
-			--prog dump_bpf_map:bpf_iter_bpf_map \
-			--prog dump_bpf_prog:bpf_iter_bpf_prog \
-			progs "$1/progs.debug"
-}
+# shellcheck source=lib/ktap.sh
+. "$(dirname "$0")/lib/ktap.sh"
 
 # Both iterator programs and their two iter links exist.
 iterators_loaded() {
 	_ok=0
-	run bpftool prog show || return 1
-	for _p in dump_bpf_map dump_bpf_prog; do
-		grep -Eq "^[0-9]+: tracing +name $_p " "$OUT" ||
-			{ diag "no tracing program named $_p"; _ok=1; }
-	done
-	run bpftool link show || return 1
-	_n=$(grep -Ec '^[0-9]+: iter ' "$OUT")
-	[ "$_n" -eq 2 ] || { diag "$_n iter links, expected 2"; _ok=1; }
+	iter_progs_ok || _ok=1
+	iter_links_ok || _ok=1
 	return $_ok
 }
 
@@ -141,7 +111,7 @@ t_every_mount() {
 	for _i in 1 2 3; do
 		mkdir -p "$TMP/m$_i"
 		run mount -t bpf bpf "$TMP/m$_i" || { _ok=1; continue; }
-		debug_files_ok "$TMP/m$_i" || _ok=1
+		run debug_ok "$TMP/m$_i" || _ok=1
 	done
 	# A mount in a new mount namespace.
 	mkdir -p "$TMP/ns"
@@ -163,12 +133,7 @@ t_after_umount() {
 	fi
 	# Nothing can unload a built-in preload: its links stay.
 	iterators_loaded || return 1
-	mkdir -p "$TMP/again"
-	run mount -t bpf bpf "$TMP/again" || return 1
-	_ok=0
-	debug_files_ok "$TMP/again" || _ok=1
-	run umount "$TMP/again" || _ok=1
-	return $_ok
+	mount_serves "$TMP/again"
 }
 
 TESTS="
@@ -182,30 +147,10 @@ after_umount|with no bpffs mounted the iterators stay; a new mount shows the fil
 
 cmd_check() {
 	mkdir -p "$TMP" || exit 1
-	_list=$(echo "$TESTS" | grep '|')
-	echo "TAP version 13"
-	echo "1..$(echo "$_list" | wc -l)"
-	diag "kernel $(uname -r), $MODNAME built in"
-	_num=0 _pass=0 _fail=0
-	IFS='
-'
-	for _t in $_list; do
-		IFS=' 	
-'
-		_num=$((_num + 1))
-		if "t_${_t%%|*}"; then
-			echo "ok $_num ${_t#*|}"
-			_pass=$((_pass + 1))
-		else
-			echo "not ok $_num ${_t#*|}"
-			_fail=$((_fail + 1))
-		fi
-	done
-	IFS=' 	
-'
+	ktap_run "$TESTS" "kernel $(uname -r), $MODNAME built in"
+	_rc=$?
 	rm -rf "$TMP"
-	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
-	[ $_fail -eq 0 ]
+	return $_rc
 }
 
 case ${1:-} in

@@ -19,39 +19,9 @@
 set -u
 
 MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
-MODNAME=bpf_preload
-BIN=$(cd "$(dirname "$0")" && pwd)/bin
 TMP=${TMPDIR:-/tmp}/byte_order.$$
-OUT=$TMP/out
-
-diag() { printf '# %s\n' "$*"; }
-
-run() {
-	diag "\$ $*"
-	"$@" >"$OUT" 2>&1
-	_rc=$?
-	sed 's/^/#   /' "$OUT"
-	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
-	return "$_rc"
-}
-
-module_loaded() { [ -d /sys/module/$MODNAME ]; }
-
-iterators_present() {
-	bpftool prog show 2>/dev/null | grep -Eq 'name dump_bpf_(map|prog) ' ||
-		bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
-}
-
-# Polls for at most 5 s until the iterators are gone.
-iterators_gone() {
-	_i=0
-	while [ "$_i" -lt 50 ]; do
-		iterators_present || return 0
-		sleep 0.1
-		_i=$((_i + 1))
-	done
-	! iterators_present
-}
+# shellcheck source=lib/ktap.sh
+. "$(dirname "$0")/lib/ktap.sh"
 
 # The kernel's byte order from the magic number at the start of its BTF
 # (0xeb9f, stored in the kernel's own byte order).
@@ -72,52 +42,22 @@ user_byte_order() {
 	esac
 }
 
-# New dmesg lines since mark_dmesg.
-mark_dmesg() { dmesg >"$TMP/dmesg.mark"; }
-new_dmesg() {
-	dmesg >"$TMP/dmesg.now"
-	tail -n +$(($(wc -l <"$TMP/dmesg.mark") + 1)) "$TMP/dmesg.now"
-}
-
 # insmod $1 must fail, say why in one bpf_preload line, and leave nothing.
 load_fails_cleanly() {
-	mark_dmesg
+	klog_drain
 	if run insmod "$1"; then
 		diag "insmod $1 succeeded; expected a failure"
 		run rmmod "$MODNAME"
 		return 1
 	fi
-	new_dmesg >"$TMP/why"
-	sed 's/^/#   dmesg: /' "$TMP/why"
+	klog_drain
+	sed 's/^/#   dmesg: /' "$TMP/klog.new"
 	_ok=0
-	grep -q "$MODNAME: .* failed: " "$TMP/why" ||
+	grep -q "$MODNAME: .* failed: " "$TMP/klog.new" ||
 		{ diag "no '$MODNAME: <step> failed: <err>' line in dmesg"; _ok=1; }
-	module_loaded && { diag "/sys/module/$MODNAME exists after the failure"; _ok=1; }
-	iterators_gone || { diag "iterator programs or links left behind"; _ok=1; }
+	mod_loaded && { diag "/sys/module/$MODNAME exists after the failure"; _ok=1; }
+	wait_iterators_gone || _ok=1
 	return "$_ok"
-}
-
-# A fresh bpffs mount gets no debug files (nobody holds bpf_preload_ops).
-mount_has_no_files() {
-	mkdir -p "$TMP/mnt"
-	run mount -t bpf bpf "$TMP/mnt" || return 1
-	_ok=0
-	if [ -e "$TMP/mnt/maps.debug" ] || [ -e "$TMP/mnt/progs.debug" ]; then
-		diag "debug files on a mount without the module"
-		_ok=1
-	fi
-	run umount "$TMP/mnt" || _ok=1
-	return "$_ok"
-}
-
-no_kernel_warnings() {
-	dmesg >"$TMP/dmesg.all"
-	tail -n +$(($(wc -l <"$TMP/dmesg.start") + 1)) "$TMP/dmesg.all" >"$TMP/dmesg.new"
-	_bad='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace'
-	if grep -Eq "$_bad" "$TMP/dmesg.new"; then
-		grep -E "$_bad" "$TMP/dmesg.new" | sed 's/^/#   /'
-		return 1
-	fi
 }
 
 # --- check big|little CONTROL.ko --------------------------------------------
@@ -131,41 +71,32 @@ t_kernel_order() {
 
 t_control_fails() {
 	[ -f "$CONTROL" ] || { diag "$CONTROL missing"; return 1; }
-	module_loaded && { diag "precondition: $MODNAME not loaded"; return 1; }
+	mod_loaded && { diag "precondition: $MODNAME not loaded"; return 1; }
 	load_fails_cleanly "$CONTROL"
 }
 
 t_control_leaves_nothing() {
-	mount_has_no_files
+	no_debug_files "$TMP/mnt"
 }
 
 t_module_loads() {
 	run "$BIN/kmod_load" "$MODULE" || return 1
 	_ok=0
-	mkdir -p "$TMP/mod"
-	if run mount -t bpf bpf "$TMP/mod"; then
-		run "$BIN/debug_check" --print --map iterator.rodata maps \
-			"$TMP/mod/maps.debug" || _ok=1
-		run "$BIN/debug_check" --print \
-			--prog dump_bpf_map:bpf_iter_bpf_map \
-			--prog dump_bpf_prog:bpf_iter_bpf_prog \
-			progs "$TMP/mod/progs.debug" || _ok=1
-		run umount "$TMP/mod" || _ok=1
-	else
-		_ok=1
-	fi
+	mount_serves "$TMP/mod" || _ok=1
 	run rmmod "$MODNAME" || _ok=1
-	iterators_gone || { diag "iterators left after umount and rmmod"; _ok=1; }
+	wait_iterators_gone || _ok=1
 	return "$_ok"
 }
 
-CHECK_TESTS="
-kernel_order|the kernel and user space are \$ORDER-endian
+check_tests() {
+	echo "
+kernel_order|the kernel and user space are $ORDER-endian
 control_fails|a module embedding the other byte order's skeleton fails to load, cleanly
 control_leaves_nothing|after that failure a bpffs mount has no debug files
 module_loads|the module under test then loads and serves both files
 dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
 "
+}
 
 # --- no-btf -------------------------------------------------------------------
 
@@ -182,7 +113,7 @@ t_module_fails() {
 }
 
 t_no_files() {
-	mount_has_no_files
+	no_debug_files "$TMP/mnt"
 }
 
 NO_BTF_TESTS="
@@ -192,38 +123,10 @@ no_files|a bpffs mount then has no debug files
 dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
 "
 
-t_dmesg() { no_kernel_warnings; }
-
-run_tests() {
-	_list=$(echo "$1" | grep '|')
-	echo "TAP version 13"
-	echo "1..$(echo "$_list" | wc -l)"
-	diag "kernel $(uname -r), module $MODULE"
-	_num=0 _pass=0 _fail=0
-	IFS='
-'
-	for _t in $_list; do
-		IFS=' 	
-'
-		_num=$((_num + 1))
-		_desc=$(eval "echo \"${_t#*|}\"")
-		if "t_${_t%%|*}"; then
-			echo "ok $_num $_desc"
-			_pass=$((_pass + 1))
-		else
-			echo "not ok $_num $_desc"
-			_fail=$((_fail + 1))
-		fi
-	done
-	IFS=' 	
-'
-	module_loaded && rmmod "$MODNAME"
-	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
-	[ $_fail -eq 0 ]
-}
+t_dmesg() { klog_clean "$KLOG_BAD"; }
 
 mkdir -p "$TMP" || exit 1
-dmesg >"$TMP/dmesg.start"
+klog_start
 case ${1:-} in
 check)
 	ORDER=${2:-}
@@ -232,10 +135,10 @@ check)
 	big | little) ;;
 	*) echo "usage: $0 check big|little CONTROL.ko" >&2; exit 2 ;;
 	esac
-	run_tests "$CHECK_TESTS"
+	ktap_run "$(check_tests)" "kernel $(uname -r), module $MODULE"
 	;;
 no-btf)
-	run_tests "$NO_BTF_TESTS"
+	ktap_run "$NO_BTF_TESTS" "kernel $(uname -r), module $MODULE"
 	;;
 *)
 	echo "usage: $0 check big|little CONTROL.ko | no-btf" >&2
@@ -243,5 +146,6 @@ no-btf)
 	;;
 esac
 rc=$?
+mod_loaded && rmmod "$MODNAME"
 rm -rf "$TMP"
 exit $rc

@@ -25,11 +25,9 @@ set -u
 
 MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
 OTHER_KO=/robust/other_ops.ko
-MODNAME=bpf_preload
-HERE=$(cd "$(dirname "$0")" && pwd)
-BIN=$HERE/bin
 TMP=${DEBUG_TMP:-${TMPDIR:-/tmp}/bpf_preload_debug}
-OUT=$TMP/out
+# shellcheck source=lib/ktap.sh
+. "$(dirname "$0")/lib/ktap.sh"
 BASELINE=$TMP/baseline
 DBG=/sys/kernel/debug
 ROUNDS=${DEBUG_FAIL_ROUNDS:-8}
@@ -38,32 +36,6 @@ FAIL_NTH_TAIL=${DEBUG_FAIL_NTH_TAIL:-60}
 # probability (percent) and times (most failures per load), per setting
 SETTINGS="1:1 5:1 10:2 25:3 50:5"
 
-diag() { printf '# %s\n' "$*"; }
-diag_file() { sed -e 's/^/#   /' "$1"; }
-run() {
-	diag "\$ $*"
-	"$@" >"$OUT" 2>&1
-	_rc=$?
-	diag_file "$OUT"
-	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
-	return "$_rc"
-}
-now() { cut -d. -f1 /proc/uptime; }
-poll() {
-	_p=0
-	while [ "$_p" -lt 50 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_p=$((_p + 1))
-	done
-	"$@"
-}
-mod_loaded() { [ -d /sys/module/$MODNAME ]; }
-klog_drain() {
-	dmesg -c >"$TMP/klog.raw" 2>&1
-	cat "$TMP/klog.raw" >>"$TMP/klog.all"
-	sed 's/^\[[ 0-9.]*\] //' "$TMP/klog.raw" >"$TMP/klog.new"
-}
 # Bugs, not reports: an injected allocation failure makes the kernel print
 # "page allocation failure" or "vmalloc error" with a Call Trace (warn_alloc),
 # whose frames may name lockdep or kasan functions: that is the injection
@@ -138,18 +110,8 @@ faulty_load() {
 	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
 	if [ "$_o" = loaded ]; then
 		[ "$_ours" -eq 0 ] || { diag "loaded, yet reported a failure"; _c=1; }
-		mkdir -p "$TMP/m"
-		if mount -t bpf bpf "$TMP/m"; then
-			{
-				"$BIN/debug_check" --map iterator.rodata maps "$TMP/m/maps.debug" &&
-					"$BIN/debug_check" --prog dump_bpf_map:bpf_iter_bpf_map \
-						--prog dump_bpf_prog:bpf_iter_bpf_prog progs "$TMP/m/progs.debug"
-			} >"$OUT" 2>&1 || { diag "loaded, but the files are wrong:"; diag_file "$OUT"; _c=1; }
-			umount "$TMP/m" || _c=1
-		else
-			diag "mount failed"
-			_c=1
-		fi
+		mount_serves "$TMP/m" >"$TMP/serve.out" 2>&1 ||
+			{ diag "loaded, but a mount is not served right:"; diag_file "$TMP/serve.out"; _c=1; }
 		poll rmmod $MODNAME 2>/dev/null || { diag "rmmod failed"; _c=1; }
 		_what="loaded"
 	else
@@ -293,51 +255,26 @@ t_lockdep() {
 	[ "$_dl" = 1 ]
 }
 
-t_dmesg() {
-	klog_drain
-	if grep -Eq "$BAD" "$TMP/klog.all"; then
-		diag "offending lines:"
-		grep -E "$BAD" "$TMP/klog.all" | sed 's/^/#   /'
-		return 1
-	fi
-}
-
-ktap() {	# ktap "function|description"...
-	echo "TAP version 13"
-	echo "1..$#"
-	_num=0 _pass=0 _fail=0
-	for _t in "$@"; do
-		_num=$((_num + 1))
-		_t1=$(now)
-		"t_${_t%%|*}"
-		_rc=$?
-		diag "($(($(now) - _t1)) s)"
-		if [ $_rc -eq 0 ]; then
-			echo "ok $_num ${_t#*|}"
-			_pass=$((_pass + 1))
-		else
-			echo "not ok $_num ${_t#*|}"
-			_fail=$((_fail + 1))
-		fi
-	done
-	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
-	[ $_fail -eq 0 ]
-}
+t_dmesg() { klog_clean "$BAD"; }
 
 mkdir -p "$TMP"
 touch "$TMP/klog.all"
 case ${1:-} in
 pre)
-	ktap "features|debug kernel: KASAN on, kmemleak on (boot findings cleared), lockdep on, failslab, fail_page_alloc and fail_function in debugfs"
+	ktap_run "
+features|debug kernel: KASAN on, kmemleak on (boot findings cleared), lockdep on, failslab, fail_page_alloc and fail_function in debugfs
+"
 	;;
 post)
-	klog_drain
-	ktap "failslab|failslab on the loading task ($SETTINGS percent:times, $ROUNDS rounds each): every load clean or a clean failure" \
-		"fail_function|fail_function on should_fail_alloc_page for the loading task: every load clean or a clean failure" \
-		"fail_nth|fail-nth sweep: the Nth allocation of a load fails, for $FAIL_NTH_LOADS values of N over all of them and each of the last $FAIL_NTH_TAIL: every load clean or a clean failure" \
-		"kmemleak|kmemleak scan: nothing unreferenced from bpf_preload or its loading" \
-		"lockdep|lockdep still on (no splat turned it off)" \
-		"dmesg|no KASAN, lockdep, BUG, WARNING or Oops since the post checks started"
+	klog_start
+	ktap_run "
+failslab|failslab on the loading task ($SETTINGS percent:times, $ROUNDS rounds each): every load clean or a clean failure
+fail_function|fail_function on should_fail_alloc_page for the loading task: every load clean or a clean failure
+fail_nth|fail-nth sweep: the Nth allocation of a load fails, for $FAIL_NTH_LOADS values of N over all of them and each of the last $FAIL_NTH_TAIL: every load clean or a clean failure
+kmemleak|kmemleak scan: nothing unreferenced from bpf_preload or its loading
+lockdep|lockdep still on (no splat turned it off)
+dmesg|no KASAN, lockdep, BUG, WARNING or Oops since the post checks started
+"
 	;;
 *)
 	echo "usage: $0 pre|post" >&2

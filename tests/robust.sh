@@ -34,14 +34,12 @@ MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
 FAULT_KO=/robust/bpf_preload_fault.ko
 OTHER_KO=/robust/other_ops.ko
 FOREIGN_KO=/robust/foreign.ko
-MODNAME=bpf_preload
 OTHER=/sys/module/other_ops/parameters
-HERE=$(cd "$(dirname "$0")" && pwd)
-SELF=$HERE/$(basename "$0")
-BIN=$HERE/bin
 KREL=$(uname -r)
 TMP=${ROBUST_TMP:-${TMPDIR:-/tmp}/bpf_preload_robust}
-OUT=$TMP/out
+# shellcheck source=lib/ktap.sh
+. "$(dirname "$0")/lib/ktap.sh"
+SELF=$HERE/$(basename "$0")
 BASELINE=$TMP/baseline
 
 # %pe prints "-ENOMEM" where the kernel has CONFIG_SYMBOLIC_ERRNAME (Debian's
@@ -74,43 +72,6 @@ register|register bpf_preload_ops|EAGAIN|11
 
 # --- helpers ------------------------------------------------------------------
 
-diag() { printf '# %s\n' "$*"; }
-diag_file() { sed -e 's/^/#   /' "$1"; }
-
-# run CMD...: run it, its output (stdout and stderr) as diagnostics.
-run() {
-	diag "\$ $*"
-	"$@" >"$OUT" 2>&1
-	_rc=$?
-	diag_file "$OUT"
-	[ "$_rc" -eq 0 ] || diag "(exit status $_rc)"
-	return "$_rc"
-}
-
-now() { cut -d. -f1 /proc/uptime; }
-
-# poll CMD...: every 0.1 s until it succeeds, for at most 5 s.
-poll() {
-	_p=0
-	while [ "$_p" -lt 50 ]; do
-		"$@" && return 0
-		sleep 0.1
-		_p=$((_p + 1))
-	done
-	"$@"
-}
-
-mod_loaded() { [ -d /sys/module/$MODNAME ]; }
-not_loaded() { ! mod_loaded; }
-
-# Kernel log lines since the last drain, timestamps stripped, into
-# $TMP/klog.new; everything is also kept in $TMP/klog.all.
-klog_drain() {
-	dmesg -c >"$TMP/klog.raw" 2>&1
-	cat "$TMP/klog.raw" >>"$TMP/klog.all"
-	sed 's/^\[[ 0-9.]*\] //' "$TMP/klog.raw" >"$TMP/klog.new"
-}
-
 # klog_expect_one LINE: since the last drain, the only line about the module
 # (other than the loader's one-time taint notices) is exactly LINE.
 klog_expect_one() {
@@ -140,56 +101,13 @@ rmmod_retry() {
 	run rmmod "${1:-$MODNAME}"
 }
 
-# debug_ok DIR: both files there, header and every row in the documented
-# format, our own objects listed.
-debug_ok() {
-	"$BIN/debug_check" --variant=kernel --map iterator.rodata maps "$1/maps.debug" &&
-		"$BIN/debug_check" \
-			--prog dump_bpf_map:bpf_iter_bpf_map \
-			--prog dump_bpf_prog:bpf_iter_bpf_prog \
-			progs "$1/progs.debug"
-}
-
-# rows_ok DIR: both files there, header and every row in the documented
-# format (whatever objects exist at the time).
-rows_ok() {
-	"$BIN/debug_check" --variant=kernel maps "$1/maps.debug" &&
-		"$BIN/debug_check" progs "$1/progs.debug"
-}
-
 # A fresh bpffs mount gets valid debug files (our module is serving).
-serves() {
-	mkdir -p "$TMP/serve"
-	run mount -t bpf bpf "$TMP/serve" || return 1
-	_s=0
-	run debug_ok "$TMP/serve" || _s=1
-	run umount "$TMP/serve" || _s=1
-	return $_s
-}
-
-# A fresh bpffs mount gets no debug files (bpf_preload_ops is NULL and no
-# module can be autoloaded, or someone else's ops refused to preload).
-no_debug_files() {
-	mkdir -p "$TMP/probe"
-	if ! mount -t bpf bpf "$TMP/probe" 2>"$OUT"; then
-		diag "mount: $(cat "$OUT")"
-		return 0
-	fi
-	_s=0
-	if [ -e "$TMP/probe/maps.debug" ] || [ -e "$TMP/probe/progs.debug" ]; then
-		diag "a new bpffs mount has debug files:"
-		# shellcheck disable=SC2012 # for a human
-		ls -la "$TMP/probe" | sed 's/^/#   /'
-		_s=1
-	fi
-	umount "$TMP/probe" || _s=1
-	return $_s
-}
+serves() { mount_serves "$TMP/serve"; }
 
 # bpf_preload_ops is NULL: a mount gets no files, and other_ops, which only
 # loads while the hook is free, loads and sees its ops installed.
 hook_free() {
-	no_debug_files || return 1
+	no_debug_files "$TMP/probe" || return 1
 	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
 	_h=$(cat $OTHER/installed)
 	run rmmod other_ops || return 1
@@ -197,13 +115,14 @@ hook_free() {
 	diag "bpf_preload_ops was NULL: other_ops could take it"
 }
 
-# The normal build loads (fd tables checked), serves a mount and unloads,
-# leaving nothing behind.
+# normal_cycle [CMD...]: the normal build loads (fd tables checked), serves
+# a mount, passes CMD if given, and unloads, leaving nothing behind.
 normal_cycle() {
 	_n=0
 	run "$BIN/kmod_fds" "$MODULE" || _n=1
 	mod_loaded || return 1
 	serves || _n=1
+	[ $# -eq 0 ] || "$@" || _n=1
 	rmmod_retry || _n=1
 	settled || _n=1
 	return $_n
@@ -227,7 +146,7 @@ t_baseline() {
 	for _f in "$MODULE" "$FAULT_KO" "$OTHER_KO" "$FOREIGN_KO"; do
 		[ -f "$_f" ] || { diag "$_f missing"; _b=1; }
 	done
-	no_debug_files || _b=1
+	no_debug_files "$TMP/probe" || _b=1
 	run "$BIN/bpf_count" list
 	run "$BIN/bpf_count" snap "$BASELINE" || _b=1
 	return $_b
@@ -331,7 +250,7 @@ t_other_first() {
 	[ "$_i" = Y ] || _o=1
 	# Their ops, not ours, serve a new mount.
 	_c0=$(cat $OTHER/calls)
-	no_debug_files || _o=1
+	no_debug_files "$TMP/probe" || _o=1
 	_c1=$(cat $OTHER/calls)
 	diag "other_ops preload() calls: $_c0 before the mount, $_c1 after"
 	[ "$_c1" -eq $((_c0 + 1)) ] || _o=1
@@ -344,15 +263,14 @@ t_other_removed() {
 	[ -d /sys/module/other_ops ] || { diag "precondition: other_ops loaded (by other_first)"; return 1; }
 	run rmmod other_ops || return 1
 	# Ours loads now; while it is in place, other_ops cannot take the hook.
-	run "$BIN/kmod_fds" "$MODULE" || _o=1
-	mod_loaded || return 1
-	serves || _o=1
-	run "$BIN/kmod_fds" -e EBUSY "$OTHER_KO" || _o=1
-	serves || _o=1
-	rmmod_retry || _o=1
-	settled || _o=1
+	normal_cycle other_refused || _o=1
 	hook_free || _o=1
 	return $_o
+}
+
+# other_ops fails with EBUSY while ours holds the hook; ours still serves.
+other_refused() {
+	run "$BIN/kmod_fds" -e EBUSY "$OTHER_KO" && serves
 }
 
 t_wrong_kernel() {
@@ -394,61 +312,54 @@ t_wrong_kernel() {
 	return $_w
 }
 
-t_churn() {
+# One cycle each, in DIR: read before the unload, or unload before the read.
+cycle_read_first() {
+	insmod "$MODULE" &&
+		mount -t bpf bpf "$1" &&
+		debug_ok "$1" &&
+		umount "$1" &&
+		rmmod $MODNAME
+}
+cycle_unload_first() {
+	insmod "$MODULE" &&
+		mount -t bpf bpf "$1" &&
+		rmmod $MODNAME &&
+		! mod_loaded &&
+		debug_ok "$1" &&
+		umount "$1"
+}
+
+# churn COUNT CYCLE WHAT: COUNT cycles of the function CYCLE, stopping at the
+# first that fails; then nothing may be left.
+churn() {
 	_c=0
 	_i=0
 	_t0=$(now)
-	mkdir -p "$TMP/churn"
-	while [ "$_i" -lt "$CHURN" ]; do
+	_d=$TMP/churn.$2
+	mkdir -p "$_d"
+	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
-		{
-			insmod "$MODULE" &&
-				mount -t bpf bpf "$TMP/churn" &&
-				debug_ok "$TMP/churn" &&
-				umount "$TMP/churn" &&
-				rmmod $MODNAME
-		} >"$OUT" 2>&1 || {
+		"$2" "$_d" >"$OUT" 2>&1 || {
 			diag "cycle $_i failed:"
 			diag_file "$OUT"
 			_c=1
 			break
 		}
 	done
-	diag "$_i cycle(s) of insmod, mount, read and check both files, umount, rmmod in $(($(now) - _t0)) s"
-	grep -q " $TMP/churn " /proc/mounts && umount "$TMP/churn"
+	diag "$_i cycle(s) of $3 in $(($(now) - _t0)) s"
+	is_mounted "$_d" && umount "$_d"
 	mod_loaded && rmmod $MODNAME
 	settled || _c=1
 	not_loaded || { diag "/sys/module/$MODNAME still there"; _c=1; }
 	return $_c
 }
 
+t_churn() {
+	churn "$CHURN" cycle_read_first "insmod, mount, read and check both files, umount, rmmod"
+}
+
 t_churn_mounted() {
-	_c=0
-	_i=0
-	_t0=$(now)
-	mkdir -p "$TMP/churnm"
-	while [ "$_i" -lt "$CHURN_MOUNTED" ]; do
-		_i=$((_i + 1))
-		{
-			insmod "$MODULE" &&
-				mount -t bpf bpf "$TMP/churnm" &&
-				rmmod $MODNAME &&
-				! mod_loaded &&
-				debug_ok "$TMP/churnm" &&
-				umount "$TMP/churnm"
-		} >"$OUT" 2>&1 || {
-			diag "cycle $_i failed:"
-			diag_file "$OUT"
-			_c=1
-			break
-		}
-	done
-	diag "$_i cycle(s) of insmod, mount, rmmod, read and check both files, umount in $(($(now) - _t0)) s"
-	grep -q " $TMP/churnm " /proc/mounts && umount "$TMP/churnm"
-	mod_loaded && rmmod $MODNAME
-	settled || _c=1
-	not_loaded || { diag "/sys/module/$MODNAME still there"; _c=1; }
-	return $_c
+	churn "$CHURN_MOUNTED" cycle_unload_first "insmod, mount, rmmod, read and check both files, umount"
 }
 
 # --- race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
@@ -508,8 +419,9 @@ w_reader() {
 
 seen() { [ "$(wc -l <"$TMP/race.seen")" -gt "$1" ]; }
 
-# _loader ROUNDS: insmod; once a mounter got the files from this load (or
-# after 5 s), rmmod, retried while a mount holds the module.
+# _loader ROUNDS: insmod; once a mounter got the files from this load, rmmod,
+# retried while a mount holds the module. No mounter getting them within 5 s
+# fails the round: the module is not serving.
 w_loader() {
 	_i=0
 	: >>"$TMP/race.seen"
@@ -517,7 +429,11 @@ w_loader() {
 		_i=$((_i + 1))
 		_n0=$(wc -l <"$TMP/race.seen")
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
-		poll seen "$_n0"
+		if ! poll seen "$_n0"; then
+			echo "loader round $_i: no mounter got the debug files within 5 s of insmod"
+			rmmod $MODNAME 2>&1
+			return 1
+		fi
 		_p=0
 		until rmmod $MODNAME 2>/dev/null; do
 			_p=$((_p + 1))
@@ -581,14 +497,26 @@ t_race() {
 		diag_file "$_l"
 	done
 	grep -q '^bpf_churn: created' "$TMP/race.c.log" || _r=1
-	diag "loader: $(cat "$TMP/race.l.stats" 2>/dev/null || echo '?') insmod/rmmod round(s)"
-	diag "reader: $(cat "$TMP/race.r.stats" 2>/dev/null || echo '?') checked read(s) of both files from one mount"
-	_k=0
+	# Every worker did its part: the loader all its rounds, each of which
+	# a mounter served, the reader and every mounter checked reads.
+	_l=$(cat "$TMP/race.l.stats" 2>/dev/null || echo 0)
+	diag "loader: $_l insmod/rmmod round(s)"
+	[ "$_l" -eq "$RACE_LOADS" ] || { diag "the loader did not do its $RACE_LOADS rounds"; _r=1; }
+	_n=$(cat "$TMP/race.r.stats" 2>/dev/null || echo 0)
+	diag "reader: $_n checked read(s) of both files from one mount"
+	[ "$_n" -gt 0 ] || { diag "the reader checked nothing"; _r=1; }
+	_k=0 _sum=0
 	while [ "$_k" -lt "$RACE_MOUNTERS" ]; do
 		_k=$((_k + 1))
-		{ read -r _n _w <"$TMP/race.m$_k.stats"; } 2>/dev/null || { _n='?' _w='?'; }
+		{ read -r _n _w <"$TMP/race.m$_k.stats"; } 2>/dev/null || { _n=0 _w=0; }
 		diag "mounter $_k: $_n mount(s) in its own namespace, $_w with debug files (checked)"
+		[ "$_w" -gt 0 ] || { diag "mounter $_k never got the debug files"; _r=1; }
+		_sum=$((_sum + _w))
 	done
+	if [ "$_sum" -lt "$RACE_LOADS" ]; then
+		diag "$_sum mount(s) with debug files for $RACE_LOADS loads"
+		_r=1
+	fi
 	diag "race took $(($(now) - _t0)) s"
 	if grep -q " $TMP/race" /proc/mounts; then
 		diag "a namespace's mount leaked into the initial namespace:"
@@ -600,23 +528,13 @@ t_race() {
 	return $_r
 }
 
-t_dmesg() {
-	klog_drain
-	_bad='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace|suspected memory leak|KASAN'
-	diag "kernel messages about bpf during the suite:"
-	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | sed 's/^/#   /'
-	if grep -Eq "$_bad" "$TMP/klog.all"; then
-		diag "offending lines:"
-		grep -E "$_bad" "$TMP/klog.all" | sed 's/^/#   /'
-		return 1
-	fi
-}
+t_dmesg() { klog_clean "$KLOG_BAD"; }
 
 t_end_state() {
 	_e=0
 	mod_loaded && { diag "$MODNAME loaded"; _e=1; }
 	[ -d /sys/module/other_ops ] && { diag "other_ops loaded"; _e=1; }
-	no_debug_files || _e=1
+	no_debug_files "$TMP/probe" || _e=1
 	settled || _e=1
 	return $_e
 }
@@ -648,59 +566,36 @@ selected() {
 	return 1
 }
 
+# KTAP_PRE and KTAP_POST: a test that leaves a module behind failed; it is
+# removed so that the next one starts from the baseline.
+keep_none() { KEEP_LOADED=; }
+left_loaded() {
+	_lr=$1
+	for _m in $MODNAME other_ops; do
+		if [ -d "/sys/module/$_m" ] && [ "$_m" != "$KEEP_LOADED" ]; then
+			diag "$_m left loaded; removing it"
+			rmmod_retry "$_m"
+			_lr=1
+		fi
+	done
+	return "$_lr"
+}
+
 cmd_check() {
 	rm -rf "$TMP"
 	mkdir -p "$TMP" || exit 1
-	# Only what the suite itself causes counts: drop what is logged already.
-	klog_drain
-	: >"$TMP/klog.all"
+	# Only what the suite itself causes counts.
+	klog_start
 	_list=$(echo "$TESTS" | grep '|' | while IFS='|' read -r _f _d; do
 		selected "${_f%% *}" && echo "$_f|$_d"
 	done)
-	echo "TAP version 13"
-	echo "1..$(echo "$_list" | grep -c '|')"
-	if [ -z "$_list" ]; then
-		diag "ROBUST_ONLY=$ROBUST_ONLY selects no test"
-		echo "# Totals: pass:0 fail:1 xfail:0 xpass:0 skip:0 error:0"
-		return 1
-	fi
-	diag "kernel $KREL; robustness suite"
-	_num=0 _pass=0 _fail=0
-	IFS='
-'
-	for _t in $_list; do
-		IFS=' 	
-'
-		_num=$((_num + 1))
-		_t1=$(now)
-		KEEP_LOADED=
-		# shellcheck disable=SC2086 # function name and argument
-		t_${_t%%|*}
-		_rc=$?
-		# A test that leaves a module behind failed; clean up so that
-		# the next one starts from the baseline.
-		for _m in $MODNAME other_ops; do
-			if [ -d "/sys/module/$_m" ] && [ "$_m" != "$KEEP_LOADED" ]; then
-				diag "$_m left loaded; removing it"
-				rmmod_retry "$_m"
-				_rc=1
-			fi
-		done
-		diag "($(($(now) - _t1)) s)"
-		if [ $_rc -eq 0 ]; then
-			echo "ok $_num ${_t#*|}"
-			_pass=$((_pass + 1))
-		else
-			echo "not ok $_num ${_t#*|}"
-			_fail=$((_fail + 1))
-		fi
-	done
-	IFS=' 	
-'
+	KTAP_PRE=keep_none
+	KTAP_POST=left_loaded
+	ktap_run "$_list" "kernel $KREL; robustness suite${ROBUST_ONLY:+ (ROBUST_ONLY=$ROBUST_ONLY)}"
+	_rc=$?
 	mod_loaded && rmmod $MODNAME
 	[ -d /sys/module/other_ops ] && rmmod other_ops
-	echo "# Totals: pass:$_pass fail:$_fail xfail:0 xpass:0 skip:0 error:0"
-	[ $_fail -eq 0 ]
+	return $_rc
 }
 
 case ${1:-} in
