@@ -135,7 +135,9 @@ t_bpffs_ops() {
 t_rmmod_mounted() {
 	cat "$MNT/maps.debug" >"$TMP/maps.before" 2>&1
 	cat "$MNT/progs.debug" >"$TMP/progs.before" 2>&1
-	# Kept open across rmmod, read in the next test.
+	# Kept open across rmmod, read in the next test. (A redirection that
+	# fails on exec would end the shell: check first.)
+	[ -r "$MNT/progs.debug" ] || { diag "$MNT/progs.debug: cannot read"; return 1; }
 	exec 3<"$MNT/progs.debug"
 	run rmmod $MODNAME || return 1
 	if mod_loaded; then
