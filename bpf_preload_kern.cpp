@@ -103,17 +103,18 @@ struct Step {
 	const char *what;
 };
 
-constexpr Step kOpen = {"open", "open skeleton"};
-constexpr Step kLoad = {"load", "load skeleton"};
+constexpr Step kOpen = {.id = "open", .what = "open skeleton"};
+constexpr Step kLoad = {.id = "load", .what = "load skeleton"};
 constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
-	{"attach_map", "attach dump_bpf_map"},
-	{"attach_prog", "attach dump_bpf_prog"},
+	{.id = "attach_map", .what = "attach dump_bpf_map"},
+	{.id = "attach_prog", .what = "attach dump_bpf_prog"},
 };
 constexpr Step kLinkGet[BPF_PRELOAD_LINKS] = {
-	{"link_map", "get link of dump_bpf_map"},
-	{"link_prog", "get link of dump_bpf_prog"},
+	{.id = "link_map", .what = "get link of dump_bpf_map"},
+	{.id = "link_prog", .what = "get link of dump_bpf_prog"},
 };
-constexpr Step kRegister = {"register", "register bpf_preload_ops"};
+constexpr Step kRegister = {.id = "register",
+			    .what = "register bpf_preload_ops"};
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Test build only: fails the step named by the fault_step module parameter
@@ -121,7 +122,8 @@ constexpr Step kRegister = {"register", "register bpf_preload_ops"};
 [[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
 {
 	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
-		return Error{step.what, -bpf_preload_fault_errno};
+		return Error{.step = step.what,
+			     .code = -bpf_preload_fault_errno};
 	return {};
 }
 #else
@@ -138,7 +140,7 @@ template <typename Call>
 	TRY(injected_fault(step));
 	int ret = call();
 	if (ret < 0)
-		return Error{step.what, ret};
+		return Error{.step = step.what, .code = ret};
 	return ret;
 }
 
@@ -262,7 +264,7 @@ private:
 	// the generated destructor only frees memory.
 	void close_fds()
 	{
-		bpf_preload_skel_fds fds = slots();
+		const bpf_preload_skel_fds fds = slots();
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
 			close_slot(fds.link[i], attached_[i]);
 			close_slot(fds.prog[i], loaded_);
@@ -301,7 +303,7 @@ constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 
 	PreloadLinks links;
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
-		int fd = TRY(skel.attach(i));
+		const int fd = TRY(skel.attach(i));
 		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], fd));
 	}
 	return links;
@@ -314,7 +316,8 @@ constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 // drop_held() move ownership in and out of it.
 constinit bpf_link *held_links[BPF_PRELOAD_LINKS] = {};
 
-constinit struct bpf_preload_ops ops = {bpf_preload_fill, nullptr};
+constinit struct bpf_preload_ops ops = {.preload = bpf_preload_fill,
+					.owner = nullptr};
 
 void hold(PreloadLinks links)
 {
@@ -325,7 +328,7 @@ void hold(PreloadLinks links)
 void drop_held()
 {
 	for (bpf_link *&held : held_links)
-		LinkRef dropped(exchange(held, nullptr));
+		const LinkRef dropped(exchange(held, nullptr));
 }
 
 void copy_name(char (&dst)[16], const char *src)
@@ -353,7 +356,8 @@ void copy_name(char (&dst)[16], const char *src)
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
 	// so the links are held first.
 	hold(TRY(load_links()));
-	if (ErrorOr<void> registered = register_ops(); registered.is_error()) {
+	if (const ErrorOr<void> registered = register_ops();
+	    registered.is_error()) {
 		drop_held();
 		return registered.error();
 	}
@@ -380,7 +384,7 @@ int bpf_preload_fill(bpf_preload_info *info)
 
 int bpf_preload_init(void)
 {
-	ErrorOr<void> result = init();
+	const ErrorOr<void> result = init();
 	if (!result.is_error())
 		return 0;
 	bpf_preload_report(result.error().step, result.error().code);

@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh [--quick] [SERIES...]
+# bench.sh [--quick]
 #
-# `make bench`: for each Debian kernel series (default: 6.1 6.12, newest ABI
-# from apt) build this module and the kernel's own C module
-# (bench/cmodule.sh, from Debian's linux-source package, cached outside git),
+# `make bench`: for each kernel of $SUITES (scripts/lib/host.sh) build this
+# module and the kernel's own C module in the suite's chroot
+# (bench/cmodule.sh, from the suite's linux-source package, cached outside git),
 # boot the kernel once under QEMU and run bench/vm-bench.sh there: 2,000 maps
 # and 1,000 programs pinned, then rounds alternating the two modules (insmod,
 # mount, read maps.debug and progs.debug, umount, rmmod) and bpftool map/prog
@@ -13,14 +13,14 @@
 # N = 100 .. 10,000 programs with progs.debug and with bpftool prog show.
 #
 # Writes per kernel a table (median, min, max, ratio this module / C module)
-# to the terminal and to bench/results/<series>.md, and the sweep plot
-# bench/results/<series>-listing.png (gnuplot). Logs: build/bench/<abi>/.
+# to the terminal and to bench/results/<suite>-<series>.md, and the sweep plot
+# bench/results/<suite>-<series>-listing.png (gnuplot). Logs: build/bench/<abi>/.
 #
 # --quick (`make check-bench`): 2 rounds, few objects, small N; results go to
 # build/bench/quick/ and the committed results stay untouched. It checks that
 # the bench runs and that every figure of the table was measured, and records
-# "<passed> <failed>" in $BPF_PRELOAD_RESULT when set. Timings are never
-# checked: they are reported.
+# "0 <failed> 0" in $BPF_PRELOAD_RESULT when set (its steps are not tests of
+# the module). Timings are never checked: they are reported.
 #
 # Environment overrides: BENCH_ROUNDS, BENCH_MAPS, BENCH_PROGS, BENCH_SWEEP
 # ("100 1000 ..."), BENCH_REPS, BENCH_PROFILE (traced insmods per module),
@@ -30,19 +30,17 @@
 # useful for ratios measured side by side, not as absolute numbers.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../scripts/lib/host.sh"
+cd "$TOP"
 
 quick=0
-series=()
 for a in "$@"; do
 	case $a in
 	--quick) quick=1 ;;
-	[0-9]*.[0-9]*) series+=("$a") ;;
-	*) echo "usage: $0 [--quick] [SERIES...]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick]   (kernels: SUITES)" >&2; exit 2 ;;
 	esac
 done
-((${#series[@]})) || series=(6.1 6.12)
 
 if ((quick)); then
 	rounds=${BENCH_ROUNDS:-2} maps=${BENCH_MAPS:-200} progs=${BENCH_PROGS:-100}
@@ -63,19 +61,13 @@ if [ -n "$ours_dir" ]; then
 fi
 timeout_s=${BENCH_TIMEOUT:-3600}
 
-passed=0
-failed=0
-result() {	# result ok|fail <description>
-	if [ "$1" = ok ]; then
-		passed=$((passed + 1)); echo "bench: ok - $2"
-	else
-		failed=$((failed + 1)); echo "bench: FAIL - $2"
-	fi
-}
+# The bench's own steps are bookkeeping, not tests of the project: they
+# are shown, and only a failure is recorded (a bench that does not run).
+results_begin bench
 finish() {
-	echo "bench: $passed passed, $failed failed"
-	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
-	[ "$failed" -eq 0 ]
+	echo "bench: $R_FAIL failed (its $R_PASS steps that worked are not tests)"
+	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "0 $R_FAIL 0" >"$BPF_PRELOAD_RESULT"
+	[ "$R_FAIL" -eq 0 ]
 }
 
 # --- dependencies -------------------------------------------------------------
@@ -433,31 +425,37 @@ plot() {
 	EOF
 }
 
+# The kernel's own C module for K_ABI, built in its suite's chroot from the
+# suite's linux-source (bench/cmodule.sh, cached): prints the .ko's path.
+cmodule() {
+	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule
+	mkdir -p "$cache"
+	scripts/kernel/chroot.sh run "$K_SUITE" --bind "$TOP" --bind "$cache" \
+		bench/cmodule.sh "$K_ABI"
+}
+
 # --- per kernel -------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-for s in "${series[@]}"; do
-	abi=$(scripts/kernel/debian-kernel.sh abi "$s")
-	kdir="" vmlinuz="" kver=""
-	eval "$(scripts/kernel/debian-kernel.sh fetch "$abi")"
+mapfile -t matrix < <(kernel_matrix) || true
+((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
+for entry in "${matrix[@]}"; do
+	read -r suite abi <<<"$entry"
+	kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; continue; }
+	# Results are named by suite and kernel series: trixie-6.12.md.
+	s=$suite-$(cut -d. -f1,2 <<<"$abi")
 	dir=build/bench/$abi
 	((quick)) && dir=build/bench/quick/$abi
 	rm -rf "$dir" && mkdir -p "$dir/src" "$dir/root/bench"
 
 	# This module, from the working tree: the source list of the DKMS
-	# package, built with plain kbuild.
-	if [ -x scripts/pkg/dkms-source.sh ]; then
-		scripts/pkg/dkms-source.sh "$dir/src"
-	else
-		tar -c Makefile Kbuild bpf_preload.h bpf_preload_glue.h bpf_preload_glue.c \
-			bpf_preload_kern.cpp iterators/*.h scripts/check-kernel.sh | tar -x -C "$dir/src"
-	fi
-	# shellcheck disable=SC2154 # kdir, vmlinuz, kver come from fetch
-	if ! nice -n 10 make -C "$dir/src" KDIR="$kdir" >"$dir/build.log" 2>&1; then
+	# package, built with plain kbuild in the suite's chroot.
+	scripts/pkg/dkms-source.sh "$dir/src"
+	if ! in_build_env make -C "$dir/src" KDIR="$K_KDIR" >"$dir/build.log" 2>&1; then
 		cat "$dir/build.log"; result fail "$abi: this module builds"; continue
 	fi
-	if ! c_ko=$(bench/cmodule.sh "$abi"); then
+	if ! c_ko=$(cmodule); then
 		result fail "$abi: the kernel's C module builds"; continue
 	fi
 	result ok "$abi: both modules build"
@@ -478,10 +476,10 @@ for s in "${series[@]}"; do
 	EOF
 	printf '#!/bin/sh\nexec /bench/vm-bench.sh\n' >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
-	scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$dir/root" --kver "$kver" 2>/dev/null
+	scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$dir/root" --kver "$abi" 2>/dev/null
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 	vm_rc=0
-	scripts/vm/vm.sh --kernel "$vmlinuz" --initrd "$dir/initrd.cpio.gz" --mem 2G \
+	scripts/vm/vm.sh --kernel "$K_VMLINUZ" --initrd "$dir/initrd.cpio.gz" --mem 2G \
 		--timeout "$timeout_s" --log "$dir/vm.log" >/dev/null || vm_rc=$?
 	if [ "$vm_rc" -ne 0 ] || ! grep -q '^vm-bench: done' "$dir/vm.log"; then
 		grep -E 'vm-bench|FAIL|Kernel panic' "$dir/vm.log" | tail -20 || true

@@ -5,9 +5,9 @@
 #                    (kernel/bpf/preload) for Debian kernel <abi>, out of
 #                    tree, and print the path of its .ko on stdout.
 #
-# The sources come from Debian's linux-source-<series> package of exactly the
-# version of linux-headers-<abi> (installed by scripts/kernel/debian-kernel.sh
-# fetch). Only kernel/bpf/preload/ and tools/lib/bpf/skel_internal.h are
+# Runs in the kernel's suite chroot (bench/bench.sh): the sources come from
+# the suite's linux-source-<series> package of exactly the version of
+# linux-headers-<abi> (installed there by scripts/kernel/kernels.sh fetch). Only kernel/bpf/preload/ and tools/lib/bpf/skel_internal.h are
 # extracted from it, into
 #   ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src
 # and the .deb is deleted again. The module is built in .../build-<abi>/ with
@@ -26,7 +26,7 @@ log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 [[ $# -eq 1 ]] || { echo "usage: $PROG <abi>" >&2; exit 2; }
 abi=$1
 kdir=/usr/src/linux-headers-$abi
-[[ -f $kdir/Makefile ]] || die "$kdir missing: run scripts/kernel/debian-kernel.sh fetch $abi first"
+[[ -f $kdir/Makefile ]] || die "$kdir missing: run scripts/kernel/kernels.sh fetch <suite> $abi first"
 version=$(dpkg-query -W -f='${Version}' "linux-headers-$abi")
 series=$(sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<"$abi")
 pkg=linux-source-$series
@@ -91,7 +91,7 @@ bpf_preload-y := bpf_preload_kern.o
 ccflags-y += -I$(src)/tools/lib
 KBUILD
 	log "building the C module for $abi in $build"
-	nice -n 10 make -C "$kdir" M="$build" -j2 modules >"$build/build.log" 2>&1 ||
+	make -C "$kdir" M="$build" -j2 modules >"$build/build.log" 2>&1 ||
 		{ cat "$build/build.log" >&2; die "C module build failed"; }
 	[[ -f $build/bpf_preload.ko ]] || die "no bpf_preload.ko in $build"
 	touch "$build/.complete"

@@ -97,6 +97,12 @@ dkms_ok() {
 # Boots <kernel> with what DKMS installed; nobody types a command.
 boot() { # boot <suite> <kernel>
 	local k=$2 dir=$work/$release/vm-$2 ko
+	kernel_begin
+	boot_one "$@"
+	kernel_end "$1" "$2"
+}
+boot_one() {
+	local k=$2 dir=$work/$release/vm-$2 ko
 	ko=$(modules_of "$k" | head -n 1)
 	[ -n "$ko" ] || { result fail "$k: boot: no module installed in the chroot"; return 0; }
 	kernel_use "$1" "$k" || { result fail "$1 $k: fetch image"; return 0; }

@@ -76,7 +76,8 @@ mapfile -t matrix < <(kernel_matrix) || true
 ((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 for entry in "${matrix[@]}"; do
 	read -r suite abi <<<"$entry"
-	kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch headers and image"; continue; }
+	kernel_begin
+	kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch headers and image"; kernel_end "$suite" "$abi"; continue; }
 	kd=$K_KDIR moddir=$K_MODDIR
 	w=$top/build/install/$abi
 	rm -rf "$w"
@@ -153,5 +154,6 @@ for entry in "${matrix[@]}"; do
 	# 5. and 6. Loading at boot.
 	boot autoload "$d"
 	boot modules-load "$b"
+	kernel_end "$suite" "$abi"
 done
 results_end

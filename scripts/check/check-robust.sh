@@ -65,7 +65,8 @@ cmd_vm() {
 	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 	for entry in "${matrix[@]}"; do
 		read -r suite abi <<<"$entry"
-		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; continue; }
+		kernel_begin
+		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; kernel_end "$suite" "$abi"; continue; }
 		suites[$abi]=$suite
 		abis+=("$abi")
 		w=build/robust/$abi
@@ -79,10 +80,12 @@ cmd_vm() {
 			in_build_env make -C "$w/fault" KDIR="$K_KDIR" FAULT_INJECT=1 || true
 		build "$abi: tests/other_ops" "$w/other_ops.log" \
 			in_build_env make -C "$K_KDIR" M="$top/$w/other_ops" modules || true
+		kernel_end "$suite" "$abi"
 	done
 
 	for i in "${!abis[@]}"; do
 		abi=${abis[$i]}
+		kernel_begin
 		kernel_use "${suites[$abi]}" "$abi"
 		w=build/robust/$abi
 		# The next kernel's normal build; with one kernel, none.
@@ -92,6 +95,7 @@ cmd_vm() {
 			! cp "$w/fault/bpf_preload.ko" "$w/vm/root/robust/bpf_preload_fault.ko" ||
 			! cp "$w/other_ops/other_ops.ko" "$w/vm/root/robust/"; then
 			result fail "$abi: in-VM robustness suite (modules missing)"
+			kernel_end "${suites[$abi]}" "$abi"
 			continue
 		fi
 		if [ "$other" != "$abi" ]; then
@@ -100,6 +104,7 @@ cmd_vm() {
 		vm_suite "${suites[$abi]} $abi" "$w/vm" /tests/robust.sh check -- \
 			--timeout 1500 --append "${ROBUST_APPEND:-}"
 		grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $abi: /"
+		kernel_end "${suites[$abi]}" "$abi"
 	done
 }
 
@@ -143,7 +148,8 @@ cmd_kbuild() {
 	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 	for entry in "${matrix[@]}"; do
 		read -r suite abi <<<"$entry"
-		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; continue; }
+		kernel_begin
+		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; kernel_end "$suite" "$abi"; continue; }
 		orig=$K_KDIR
 		w=build/robust/kbuild/$abi
 		k=$top/$w/kdir
@@ -224,6 +230,7 @@ cmd_kbuild() {
 			"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$" \
 			yes "$src" KDIR="$k"
 		restore
+		kernel_end "$suite" "$abi"
 	done
 }
 
@@ -231,7 +238,7 @@ cmd_kbuild() {
 
 cmd_debug() {
 	local w=build/debug kout entry="" kbuild="" bzimage="" kver="" srcver=""
-	local seconds=0 full_build_seconds=0 abi kdir="" vm_rc=0 t0=$SECONDS
+	local seconds=0 full_build_seconds=0 abi vm_rc=0 t0=$SECONDS
 	mkdir -p "$w"
 	make -C tests >/dev/null
 	echo "robust: building the debug kernel (kernel-build.sh; cached)"
@@ -255,6 +262,7 @@ cmd_debug() {
 		make -C "$kbuild" M="$top/$w/other_ops" modules || true
 	# A module built for another kernel: Debian's stable one.
 	local suite
+	# shellcheck disable=SC2086 # a list of suites
 	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
 	kernel_use "$suite" "$abi"
 	copy_sources "$w/foreign"

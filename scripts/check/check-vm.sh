@@ -4,8 +4,7 @@
 # check-vm.sh check   for every kernel of $SUITES (scripts/kernel/kernels.sh):
 #                     the module as DKMS builds it in the suite's chroot
 #                     (zero warnings), then tests/run.sh in a QEMU boot of
-#                     that kernel; records "P F S" in $BPF_PRELOAD_RESULT and
-#                     one line per kernel in build/results/kernels
+#                     that kernel; records "P F S" in $BPF_PRELOAD_RESULT
 # check-vm.sh run     boot the newest kernel of the current stable release
 #                     with the module and show what a user sees
 #
@@ -33,13 +32,11 @@ fi
 
 results_begin vm
 make -C tests >/dev/null
-mkdir -p build/results
-: >build/results/kernels
 mapfile -t matrix < <(kernel_matrix) || true
 ((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; results_end; }
 for entry in "${matrix[@]}"; do
 	read -r suite abi <<<"$entry"
-	before=$R_FAIL
+	kernel_begin
 	if ! kernel_use "$suite" "$abi"; then
 		result fail "$suite $abi: fetch headers and image"
 	elif dkms_build "build/$abi/src"; then
@@ -47,9 +44,6 @@ for entry in "${matrix[@]}"; do
 		cp "build/$abi/src/bpf_preload.ko" "build/$abi/vm/root/"
 		vm_suite "$suite $abi" "build/$abi/vm" /tests/run.sh check
 	fi
-	status=pass
-	[ "$R_FAIL" -eq "$before" ] || status=FAIL
-	printf '%s\t%s\t%s\t%s\n' "$suite" "$abi" "$status" \
-		"$(scripts/kernel/kernels.sh facts "$suite" "$abi" 2>/dev/null)" >>build/results/kernels
+	kernel_end "$suite" "$abi"
 done
 results_end

@@ -81,6 +81,7 @@ in_ns() {
 	local root=$1 d
 	shift
 	for d in "${BINDS[@]}"; do mkdir -p "$root$d"; done
+	# shellcheck disable=SC2016 # the inner shells expand these
 	unshare --mount --propagation private /bin/sh -euc '
 		root=$1 binds=$2 cwd=$3; shift 3
 		mount -t proc proc "$root/proc"

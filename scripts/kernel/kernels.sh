@@ -76,7 +76,7 @@ abis_in() {
 }
 
 cmd_list() {
-	local suite lists abis
+	local suite lists abis abi
 	(($#)) || die "list: name at least one suite"
 	for suite in "$@"; do
 		"$CHROOT" ensure "$suite"
@@ -84,7 +84,7 @@ cmd_list() {
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
 		abis=$(abis_in "${lists[@]}")
 		[[ -n $abis ]] || die "$suite: no generic amd64 kernel metapackage with headers in its archive"
-		sed "s/^/$suite /" <<<"$abis"
+		while read -r abi; do printf '%s %s\n' "$suite" "$abi"; done <<<"$abis"
 	done
 }
 
@@ -100,6 +100,7 @@ has_pkg() { # has_pkg NAME: apt knows a candidate in the chroot
 }
 
 installed() {
+	# shellcheck disable=SC2016 # dpkg-query's own ${Status}
 	[[ $(in_chroot dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
 }
 
@@ -153,6 +154,7 @@ ensure_image() {
 	mkdir -p "$CACHE/kernels"
 	tmp=$(mktemp -d "$root/tmp/image-$abi.XXXXXX")
 	log "$suite: downloading ${pkgs[*]}"
+	# shellcheck disable=SC2016 # the inner shell expands these
 	in_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
 		sh "${tmp#"$root"}" "${pkgs[@]}" >&2 || { rm -rf "$tmp"; die "apt-get download ${pkgs[*]} failed"; }
 	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp/root"

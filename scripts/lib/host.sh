@@ -12,9 +12,11 @@
 #                               record "P F S" in $BPF_PRELOAD_RESULT, return
 #                               non-zero on any failure
 #   kernel_matrix               "SUITE ABI" lines for $SUITES
+#   kernel_begin, kernel_end SUITE ABI
+#                               count what lies between for that kernel
+#                               (build/results/per-kernel)
 #   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
-#                               build environment), K_CONFIG (its .config on
-#                               the host), K_VMLINUZ, K_MODDIR
+#                               build environment), K_VMLINUZ, K_MODDIR
 #   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
 #                               its own path, in the current directory
 #   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
@@ -59,17 +61,26 @@ results_end() {
 	[ "$R_FAIL" -eq 0 ]
 }
 
+# Per-kernel tallies for the support table (scripts/check/support-table.sh):
+# what a target counted between kernel_begin and kernel_end.
+kernel_begin() { KB_PASS=$R_PASS KB_FAIL=$R_FAIL KB_SKIP=$R_SKIP; }
+kernel_end() { # kernel_end SUITE ABI
+	mkdir -p "$TOP/build/results"
+	printf '%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$1" "$2" $((R_PASS - KB_PASS)) \
+		$((R_FAIL - KB_FAIL)) $((R_SKIP - KB_SKIP)) >>"$TOP/build/results/per-kernel"
+}
+
 kernel_matrix() {
 	# shellcheck disable=SC2086 # a list of suites
 	"$KERNELS" list $SUITES
 }
 
 kernel_use() { # kernel_use SUITE ABI
-	unset K_SUITE K_ABI K_KDIR K_CONFIG K_VMLINUZ K_MODDIR
+	unset K_SUITE K_ABI K_KDIR K_VMLINUZ K_MODDIR
 	"$KERNELS" fetch "$1" "$2" || return
 	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
-	K_CONFIG=$("$CHROOT" path "$1")$K_KDIR/.config
+	# shellcheck disable=SC2034 # for the drivers
 	K_VMLINUZ=$cache/kernels/$2/vmlinuz K_MODDIR=$cache/kernels/$2/modules/$2
 }
 
