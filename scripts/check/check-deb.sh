@@ -9,13 +9,13 @@
 #   that suite's kernel as the release's second kernel):
 #   2. a fresh minimal chroot of the release (scripts/kernel/chroot.sh
 #      fresh: debootstrap's result, the release's apt sources)
-#   3. install the headers of the release's first kernel, then
+#   3. install the release's first kernel and its headers, then
 #      `apt-get install ./bpf-preload-dkms_<version>_all.deb`: it must pull a
 #      C++ compiler DKMS can use, and its postinst must have DKMS build and
 #      install the module, zero warnings in make.log, indexed by depmod
 #   4. a new kernel arrives (the release's next one, e.g. 6.12 on bookworm or
-#      trixie-backports' on trixie): install its headers (they pull its
-#      image); DKMS's kernel hooks must build and install the module for it
+#      trixie-backports' on trixie): install it and its headers; DKMS's
+#      kernel hooks must build and install the module for it
 #   5. "reboot": boot each kernel under QEMU with the module files DKMS
 #      installed; tests/boot-check.sh autoload mounts /sys/fs/bpf first thing
 #      and must find maps.debug and progs.debug
@@ -130,9 +130,10 @@ release_flow() {
 	keep_downloads from
 	must "$release: apt-get update" "$work/$release/apt-update.log" apt_in_chroot update || return 0
 
-	# 3. Headers of the installed kernel, then the package.
-	must "$release: install linux-headers-$k1" "$work/$release/apt-headers-1.log" \
-		apt_in_chroot install "linux-headers-$k1" || return 0
+	# 3. A kernel and its headers, as a user has them, then the package.
+	# (DKMS indexes the module only for a kernel whose modules are there.)
+	must "$release: install linux-image-$k1 and its headers" "$work/$release/apt-headers-1.log" \
+		apt_in_chroot install "linux-image-$k1" "linux-headers-$k1" || return 0
 	keep_downloads to
 	cp "$deb" "$chr/tmp/"
 	must "$release: apt-get install ./${deb##*/}" "$work/$release/apt-install-deb.log" \
@@ -143,8 +144,9 @@ release_flow() {
 
 	# 4. A new kernel.
 	if [ -n "$k2" ]; then
-		must "$release: new kernel: install linux-headers-$k2 (pulls its image)" \
-			"$work/$release/apt-headers-2.log" apt_in_chroot install "linux-headers-$k2" || return 0
+		must "$release: new kernel: install linux-image-$k2 and its headers" \
+			"$work/$release/apt-headers-2.log" \
+			apt_in_chroot install "linux-image-$k2" "linux-headers-$k2" || return 0
 		keep_downloads to
 		grep -iE 'dkms|bpf-preload' "$work/$release/apt-headers-2.log" | head -n 20 | sed 's/^/  | /'
 		check "$release: ... DKMS autoinstalled it for $k2, zero warnings, indexed" dkms_ok "$k2"
