@@ -2,14 +2,23 @@
 #
 #   make                  build bpf_preload.ko for the running kernel
 #   make KDIR=<tree>      ... for the kernel whose kbuild tree is <tree>
-#   make check            build for Debian's newest 6.1 and 6.12 kernels and
-#                         run the test suite on each under QEMU
-#   make run              boot the newest Debian kernel with the module and
-#                         show maps.debug, progs.debug and bpftool prog show
+#   make check            every check, for the newest kernels of every Debian
+#                         suite in SUITES, built in each suite's own chroot
+#                         and tested under QEMU; writes support.md
+#   make check SUITES=trixie   ... only for that suite's kernels
+#   make run              boot the newest kernel of Debian's stable release
+#                         with the module and show maps.debug, progs.debug
+#                         and bpftool prog show
 #   make skeletons        regenerate iterators/*.lskel-*.h
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
+
+# The Debian suites whose kernels the checks cover: each suite's kernel
+# metapackages name them (scripts/kernel/kernels.sh), so next month's
+# kernels need no change here. The one list; every check reads it.
+SUITES ?= bookworm trixie trixie-backports sid
+export SUITES
 LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
 
 .PHONY: all modules check run skeletons check-skeletons check-vm deps clean
@@ -38,7 +47,7 @@ deps:
 check: deps
 	@scripts/check/check-all.sh $(CHECKS)
 
-# The in-VM suite on Debian's newest 6.1 and 6.12 kernels.
+# The in-VM suite on every kernel of SUITES.
 check-vm:
 	scripts/check/check-vm.sh check
 

@@ -1,14 +1,17 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Installs the Debian packages that `make check` and `make run` need: the
-# kernel build toolchain, the BPF toolchain for the skeletons, static libbpf
-# for the test programs and QEMU with busybox for the VMs. Kernel headers and
-# images are fetched per kernel by scripts/kernel/debian-kernel.sh.
+# Installs the Debian packages that `make check` and `make run` need on the
+# host: the BPF toolchain for the skeletons, a compiler and static libbpf for
+# the test programs, debootstrap for the build environments, QEMU with
+# busybox for the VMs. The module itself is built in each suite's chroot
+# (scripts/kernel/chroot.sh) with that suite's tools; kernels are fetched by
+# scripts/kernel/kernels.sh. Nothing here names a version, so a Debian 12
+# and a Debian 13 host both have it all.
 set -euo pipefail
 
 packages=(
-	make gcc gcc-12 g++ g++-12 libc6-dev libelf-dev dwarves kmod dkms
+	make gcc g++ libc6-dev libelf-dev dwarves kmod
 	clang llvm bpftool libbpf-dev zlib1g-dev libzstd-dev
 	qemu-system-x86 qemu-user-static busybox-static cpio xz-utils debootstrap
 )

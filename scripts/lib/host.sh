@@ -34,7 +34,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly TOP
 readonly KERNELS=$TOP/scripts/kernel/kernels.sh
 readonly CHROOT=$TOP/scripts/kernel/chroot.sh
-# The one default list; `make check SUITES=...` overrides it.
+# The Makefile's SUITES (the one list) when run from make; the same by hand.
 : "${SUITES:=bookworm trixie trixie-backports sid}"
 
 R_NAME=check R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS
