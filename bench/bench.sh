@@ -425,15 +425,6 @@ plot() {
 	EOF
 }
 
-# The kernel's own C module for K_ABI, built in its suite's chroot from the
-# suite's linux-source (bench/cmodule.sh, cached): prints the .ko's path.
-cmodule() {
-	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule
-	mkdir -p "$cache"
-	scripts/kernel/chroot.sh run "$K_SUITE" --bind "$TOP" --bind "$cache" \
-		bench/cmodule.sh "$K_ABI"
-}
-
 # --- per kernel -------------------------------------------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -455,7 +446,7 @@ for entry in "${matrix[@]}"; do
 	if ! in_build_env make -C "$dir/src" KDIR="$K_KDIR" >"$dir/build.log" 2>&1; then
 		cat "$dir/build.log"; result fail "$abi: this module builds"; continue
 	fi
-	if ! c_ko=$(cmodule); then
+	if ! c_ko=$(c_module); then
 		result fail "$abi: the kernel's C module builds"; continue
 	fi
 	result ok "$abi: both modules build"

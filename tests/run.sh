@@ -28,7 +28,7 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 # (CONFIG_BPF_PRELOAD_UMD=y, see scripts/check/check-intree.sh); the tests that
 # load, unload or install a module are reported as skipped.
 BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
-MODULE_TESTS=" insmod rmmod_mounted after_rmmod iterators_freed no_module_mount autoload autoload_cleanup insmod_twice stress "
+MODULE_TESTS=" insmod rmmod_mounted after_rmmod iterators_freed no_module_mount same_as_c_module autoload autoload_cleanup insmod_twice stress "
 
 # KTAP_PRE: skip the module tests when the preload is built in.
 builtin_skip() {
@@ -209,6 +209,58 @@ t_no_module_mount() {
 	return $_ok
 }
 
+# The kernel's own C module (kernel/bpf/preload of the same kernel version,
+# /c_module/bpf_preload.ko when the host built one) and ours, in turn, over
+# the same objects: both files byte for byte the same, each module's own
+# iterator rows aside.
+C_MODULE=${BPF_PRELOAD_C_KO:-/c_module/bpf_preload.ko}
+# read_with MODULE DIR: load MODULE, copy both files into DIR, unload.
+read_with() {
+	mkdir -p "$2/mnt" &&
+		run insmod "$1" &&
+		run mount -t bpf bpf "$2/mnt" &&
+		cat "$2/mnt/maps.debug" >"$2/maps" &&
+		cat "$2/mnt/progs.debug" >"$2/progs" &&
+		run umount "$2/mnt" &&
+		run rmmod $MODNAME &&
+		wait_iterators_gone
+}
+t_same_as_c_module() {
+	if [ ! -f "$C_MODULE" ]; then
+		SKIP_REASON="no build of the kernel's own module at $C_MODULE"
+		return 4
+	fi
+	mod_loaded && { diag "precondition: module not loaded"; return 1; }
+	# Objects of the test's own, alive through both reads.
+	mkfifo "$TMP/hold.in" || return 1
+	"$BIN/bpf_churn" hold <"$TMP/hold.in" >"$TMP/hold.out" &
+	exec 4>"$TMP/hold.in"
+	_ok=0
+	poll grep -q holding "$TMP/hold.out" || { diag "bpf_churn hold did not start"; _ok=1; }
+	[ $_ok -ne 0 ] || read_with "$C_MODULE" "$TMP/c" || _ok=1
+	[ $_ok -ne 0 ] || read_with "$MODULE" "$TMP/ours" || _ok=1
+	exec 4>&-
+	wait
+	[ $_ok -eq 0 ] || return 1
+	for _f in maps progs; do
+		for _m in c ours; do
+			grep -qE '^ *[0-9]+ churn_(map|prog) ' "$TMP/$_m/$_f" ||
+				{ diag "$_m: $_f.debug does not list the held churn object"; _ok=1; }
+			grep -vE '^ *[0-9]+ (iterator\.rodata|dump_bpf_map|dump_bpf_prog) ' \
+				"$TMP/$_m/$_f" >"$TMP/$_m/$_f.others"
+		done
+		if cmp -s "$TMP/c/$_f.others" "$TMP/ours/$_f.others"; then
+			diag "$_f.debug: $(wc -l <"$TMP/ours/$_f.others") lines the same"
+		else
+			diag "$_f.debug differs from the C module's (C first, then ours):"
+			diag_file -e "$TMP/c/$_f"
+			diag_file -e "$TMP/ours/$_f"
+			_ok=1
+		fi
+	done
+	return $_ok
+}
+
 t_autoload() {
 	if mod_loaded; then
 		diag "precondition: module not loaded"
@@ -376,6 +428,7 @@ after_rmmod|after rmmod both files still read, same format and rows
 umount|umount $MNT
 iterators_freed|no dump_bpf_* program or iter link remains after umount and rmmod
 no_module_mount|bpffs mount with the module neither loaded nor installed has no debug files
+same_as_c_module|the kernel's own C module and ours list the same objects byte for byte
 autoload|bpffs mount without insmod autoloads the module installed with depmod
 autoload_cleanup|umount and rmmod after autoload free the iterators
 insmod_twice|insmod while loaded fails with EEXIST, loaded module keeps working

@@ -4,7 +4,9 @@
 # check-vm.sh check   for every kernel of $SUITES (scripts/kernel/kernels.sh):
 #                     the module as DKMS builds it in the suite's chroot
 #                     (zero warnings), then tests/run.sh in a QEMU boot of
-#                     that kernel; records "P F S" in $BPF_PRELOAD_RESULT
+#                     that kernel, with the kernel's own C module
+#                     (bench/cmodule.sh) beside ours to compare with;
+#                     records "P F S" in $BPF_PRELOAD_RESULT
 # check-vm.sh run     boot the newest kernel of the current stable release
 #                     with the module and show what a user sees
 #
@@ -40,8 +42,15 @@ for entry in "${matrix[@]}"; do
 	if ! kernel_use "$suite" "$abi"; then
 		result fail "$suite $abi: fetch headers and image"
 	elif dkms_build "build/$abi/src"; then
-		rm -rf "build/$abi/vm" && mkdir -p "build/$abi/vm/root"
+		rm -rf "build/$abi/vm" && mkdir -p "build/$abi/vm/root/c_module"
 		cp "build/$abi/src/bpf_preload.ko" "build/$abi/vm/root/"
+		# The kernel's own module, to compare with (tests/run.sh).
+		if c_ko=$(c_module 2>"build/$abi/c_module.log"); then
+			cp "$c_ko" "build/$abi/vm/root/c_module/"
+		else
+			cat "build/$abi/c_module.log"
+			result fail "$suite $abi: the kernel's own C module builds"
+		fi
 		vm_suite "$suite $abi" "build/$abi/vm" /tests/run.sh check
 	fi
 	kernel_end "$suite" "$abi"

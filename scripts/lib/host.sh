@@ -19,6 +19,7 @@
 #                               build environment), K_VMLINUZ, K_MODDIR
 #   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
 #                               its own path, in the current directory
+#   c_module                    the kernel's own C module for K_ABI: its path
 #   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
 #                               into OUTDIR/bpf_preload.ko; checks zero
 #                               warnings; results for both
@@ -104,6 +105,15 @@ dkms_build() { # dkms_build OUTDIR
 	else
 		result ok "$what: zero warnings"
 	fi
+}
+
+# The kernel's own C module (kernel/bpf/preload) for K_ABI, built in its
+# suite's chroot from the suite's linux-source (bench/cmodule.sh, cached):
+# prints the .ko's path.
+c_module() {
+	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule
+	mkdir -p "$cache"
+	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$cache" "$TOP/bench/cmodule.sh" "$K_ABI"
 }
 
 # KTAP of one guest log: for every plan "1..N", the ok / not ok / SKIP
