@@ -187,7 +187,7 @@ check_variant() {
 
 	local root=$dir/root append="" expect_totals=1
 	mkdir -p "$root/tests"
-	cp -r tests/run.sh tests/builtin.sh tests/bin "$root/tests/"
+	cp -r tests/run.sh tests/builtin.sh tests/lib tests/bin "$root/tests/"
 	if [ "$variant" = builtin ]; then
 		local lvl
 		lvl=$(initcall_levels "$system_map" | awk '$1 == "bpf_preload_module_init" { print $2, $3 }')

@@ -33,11 +33,9 @@ top=$TOP
 mode=${1:-}
 results_begin robust
 
-# copy_sources DIR: the module's sources, as kbuild needs them.
+# copy_sources DIR: the module's sources (the one list), in a fresh DIR.
 copy_sources() {
-	rm -rf "$1" && mkdir -p "$1"
-	tar -c Makefile Kbuild ./*.h ./*.c ./*.cpp iterators/*.h scripts/check-kernel.sh |
-		tar -x -C "$1"
+	rm -rf "$1" && scripts/pkg/dkms-source.sh "$1"
 }
 
 # build <what> <log> <command...>: run a build; a result for "builds with

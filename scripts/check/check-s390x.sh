@@ -243,7 +243,7 @@ for s in "${series[@]}"; do
 	root=$dir/root
 	rm -rf "$root" && mkdir -p "$root/tests"
 	cp "$src/bpf_preload.ko" "$root/"
-	cp tests/run.sh tests/byte_order.sh "$root/tests/"
+	cp -r tests/run.sh tests/byte_order.sh tests/lib "$root/tests/"
 	cp -r "$tests_bin" "$root/tests/bin"
 	if [ "$mode" = run ]; then
 		boot "$abi" "$vmlinuz" "$root" "exec /tests/run.sh show" || true

@@ -5,10 +5,12 @@
 # dkms-source.sh --list    print the files, one per line
 # dkms-source.sh --version print PACKAGE_VERSION from dkms.conf
 #
-# The one list of what the module build needs. DKMS keeps it as
+# The one list of the module's source files. DKMS keeps it as
 # /usr/src/bpf-preload-<version>/; `make dkms-add`, the Debian package
-# (debian/rules) and the DKMS build of `make check` (scripts/pkg/dkms-build.sh)
-# all copy it from here. DEST is created; files already in it are replaced.
+# (debian/rules), the DKMS build of `make check` (scripts/pkg/dkms-build.sh),
+# the other builds of the checks and bench, and the in-tree install
+# (scripts/pkg/intree-install.sh, which leaves out the out-of-tree build
+# files) all copy it from here. DEST is created; files already in it are replaced.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,8 +19,9 @@ cd "$top"
 files() {
 	printf '%s\n' dkms.conf Makefile Kbuild bpf_preload.h bpf_preload_glue.h \
 		bpf_preload_glue.c bpf_preload_kern.cpp scripts/check-kernel.sh
-	# The dispatcher and the generated skeletons it picks from.
-	find iterators -maxdepth 1 -name '*.h' | LC_ALL=C sort
+	# The dispatcher, the generated skeletons it picks from and the BPF
+	# source they are generated from.
+	find iterators -maxdepth 1 \( -name '*.h' -o -name '*.bpf.c' \) | LC_ALL=C sort
 }
 
 case ${1:-} in

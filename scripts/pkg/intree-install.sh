@@ -38,13 +38,10 @@ grep -Eq '^obj-\$\(CONFIG_BPF_PRELOAD\)[[:space:]]*\+=[[:space:]]*preload/' "$tr
 [[ -f $tree/tools/lib/bpf/skel_internal.h ]] || die "$tree/tools/lib/bpf/skel_internal.h missing"
 
 # Ours, relative to the repository and to kernel/bpf/preload alike: the
-# Kbuild, the sources at the top (glue, C++ core, headers) and the BPF source
-# with every header the skeleton dispatcher may include.
-files=()
-for f in Kbuild ./*.c ./*.cpp ./*.h iterators/*.bpf.c iterators/*.h; do
-	f=${f#./}
-	[[ -f $top/$f ]] && files+=("$f")
-done
+# module's source list (scripts/pkg/dkms-source.sh) less what only an
+# out-of-tree build reads (dkms.conf, the Makefile and its checks).
+mapfile -t files < <("$top/scripts/pkg/dkms-source.sh" --list |
+	grep -vx -e dkms.conf -e Makefile -e 'scripts/.*')
 for f in Kbuild bpf_preload.h bpf_preload_glue.c bpf_preload_kern.cpp iterators/iterators.lskel.h; do
 	[[ -f $top/$f ]] || die "$top/$f missing"
 done
