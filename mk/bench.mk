@@ -8,7 +8,6 @@
 #                      timing; output in build/bench/quick/
 .PHONY: bench check-bench
 
-CHECKS += check-bench
 
 bench: deps
 	bench/bench.sh

@@ -60,7 +60,6 @@ bpf_preload_depmod = \
 		$(DEPMOD) -a "$(KVER)"; \
 	fi
 
-CHECKS += check-install check-lint check-deb
 
 .PHONY: install uninstall dkms-add dkms-remove deb lint compile_commands.json \
 	check-install check-lint check-deb

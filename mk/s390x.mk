@@ -17,13 +17,6 @@
 #   make KDIR=<kdir> ARCH=s390 CROSS_COMPILE=s390x-linux-gnu-
 .PHONY: check-s390x run-s390x
 
-ifeq ($(ARCH),s390)
-# override: mk/*.mk read after this one cannot add amd64 checks back.
-override CHECKS := check-skeletons check-s390x
-else
-CHECKS += check-s390x
-endif
-
 check-s390x:
 	scripts/check/check-s390x.sh check
 
