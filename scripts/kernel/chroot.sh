@@ -15,6 +15,9 @@
 #                                  directory when that is a DIR; --root:
 #                                  in ROOT (from `fresh`) instead
 #   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
+#   chroot.sh arch SUITE ARCH      make apt in it know ARCH's packages too
+#                                  (dpkg --add-architecture; nothing of ARCH
+#                                  gets installed by this)
 #   chroot.sh fresh SUITE DIR      a new, minimal chroot of SUITE's release
 #                                  at DIR: debootstrap's result (kept as a
 #                                  tarball when the cached one was made),
@@ -171,13 +174,37 @@ fresh() {
 	no_initramfs "$root"
 }
 
-(($# >= 2)) || die "usage: $PROG path|ensure|run|apt|fresh SUITE [ARGS...]"
+# dpkg and apt of the chroot learn a foreign architecture, once.
+add_arch() {
+	local root release n
+	root=$(root_of "$1")
+	release=$(release_of "$1")
+	ensure "$1"
+	[[ $2 == "$(in_ns "$root" dpkg --print-architecture)" ]] && return 0
+	find "$root/var/lib/apt/lists" -maxdepth 1 -name "*_binary-${2}_Packages" | grep -q . && return 0
+	exec {lockfd}>"$CACHE/chroot/.lock-$release"
+	flock "$lockfd"
+	log "$release: adding architecture $2"
+	in_ns "$root" dpkg --add-architecture "$2" || die "$release: dpkg --add-architecture $2 failed"
+	# A mirror mid-sync, or a suite without the architecture, fails some
+	# lists: retry, then go on with those that came.
+	for n in 1 2 3; do
+		apt_in "$root" update >&2 && break
+		((n < 3)) || log "$release: apt-get update with $2 failed in part; using the lists it got"
+		sleep 5
+	done
+	flock -u "$lockfd"
+	exec {lockfd}>&-
+}
+
+(($# >= 2)) || die "usage: $PROG path|ensure|run|apt|fresh|arch SUITE [ARGS...]"
 cmd=$1 suite=$2
 shift 2
 [[ $suite =~ ^[a-z]+(-backports)?$ ]] || die "bad suite '$suite'"
 case $cmd in
 path) root_of "$suite" ;;
 fresh) fresh "$suite" "${1:?fresh needs a directory}" ;;
+arch) add_arch "$suite" "${1:?arch needs an architecture}" ;;
 ensure) ensure "$suite" ;;
 run)
 	root=""

@@ -1,24 +1,33 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Debian's amd64 kernels, suite by suite, resolved from each suite's own
-# package lists (nothing here names a version), and their build and boot
-# environments.
+# Debian's kernels, suite by suite and architecture by architecture,
+# resolved from each suite's own package lists (nothing here names a
+# version), and their build and boot environments.
 #
-#   kernels.sh list SUITE...      one line "SUITE ABI" per generic amd64
-#                                 kernel metapackage of the suite
+#   kernels.sh [--arch ARCH] COMMAND ...   ARCH: a Debian architecture,
+#                                 amd64 (default), arm64, ppc64el, riscv64 or
+#                                 s390x; foreign ones are cross-built
+#
+#   kernels.sh list SUITE...      one line "SUITE ABI" per generic kernel
+#                                 metapackage of the suite for ARCH
 #                                 (linux-image-amd64, linux-image-6.12-amd64):
 #                                 the newest ABI it names, headers there too
 #   kernels.sh fetch SUITE ABI    install linux-headers-ABI and the g++ of the
 #                                 kernel's own gcc in the suite's chroot
-#                                 (chroot.sh), unpack the kernel image and
-#                                 its modules under
+#                                 (chroot.sh; for a foreign ARCH: the headers
+#                                 unpacked, the amd64 linux-kbuild and the
+#                                 cross g++ installed), unpack the kernel
+#                                 image and its modules under
 #                                 ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kernels/ABI/
 #   kernels.sh facts SUITE ABI    one tab-separated line for reports: the
 #                                 kernel's compiler, the chroot's libbpf-dev,
 #                                 dwarves (pahole) and dkms versions
 #   kernels.sh stable SUITE...    the one of them that is Debian's current
 #                                 stable release (its Release file says so)
+#   kernels.sh target             "KARCH TRIPLET FLAVOUR" of ARCH: kbuild's
+#                                 ARCH, the GNU triplet of its compilers, the
+#                                 kernel flavour (ABI suffix)
 #
 # SUITE is bookworm, trixie, trixie-backports, sid, ...: a release means its
 # main, -updates and -security archives (what its users have by default), a
@@ -38,6 +47,24 @@ readonly HERE CHROOT=$HERE/chroot.sh
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
+ARCH=amd64
+if [[ ${1:-} == --arch ]]; then ARCH=${2:?--arch needs a Debian architecture}; shift 2; fi
+case $ARCH in
+amd64) KARCH=x86 TRIPLET=x86_64-linux-gnu FLAVOUR=amd64 ;;
+arm64) KARCH=arm64 TRIPLET=aarch64-linux-gnu FLAVOUR=arm64 ;;
+ppc64el) KARCH=powerpc TRIPLET=powerpc64le-linux-gnu FLAVOUR=powerpc64le ;;
+riscv64) KARCH=riscv TRIPLET=riscv64-linux-gnu FLAVOUR=riscv64 ;;
+s390x) KARCH=s390 TRIPLET=s390x-linux-gnu FLAVOUR=s390x ;;
+*) die "unsupported architecture '$ARCH' (amd64, arm64, ppc64el, riscv64, s390x)" ;;
+esac
+readonly ARCH KARCH TRIPLET FLAVOUR
+# [.], not \., so that bash and awk read it alike.
+readonly ABI_RE="[0-9]+[.][0-9]+[.][0-9][0-9a-z.+~]*(-[0-9]+)?-$FLAVOUR"
+# The build machine's own architecture: everything else is cross-built.
+NATIVE=$(dpkg --print-architecture)
+readonly NATIVE
+apt_arch() { [[ $ARCH == "$NATIVE" ]] || printf ':%s' "$ARCH"; }
+
 # The Packages files of SUITE in its chroot.
 suite_lists() {
 	local suite=$1 root lists re
@@ -46,19 +73,18 @@ suite_lists() {
 	if [[ $suite == *-backports ]]; then re="_dists_${suite}_"
 	else re="_dists_${suite}(-updates|-security)?_"
 	fi
-	find "$lists" -maxdepth 1 -type f -name '*_main_binary-amd64_Packages' |
-		grep -E "${re}main_binary-amd64_Packages\$" || true
+	find "$lists" -maxdepth 1 -type f -name "*_main_binary-${ARCH}_Packages" |
+		grep -E "${re}main_binary-${ARCH}_Packages\$" || true
 }
 
-# What a user of the suite installs: each generic amd64 kernel metapackage
+# What a user of the suite installs: each generic kernel metapackage
 # (linux-image-amd64, linux-image-6.12-amd64, ...) names one ABI; per
 # metapackage the newest across the suite's files, if its headers are there
 # too. Prints "ABI" lines, sorted.
 abis_in() {
-	local abi_re='[0-9]+\.[0-9]+\.[0-9][0-9a-z.+~]*(-[0-9]+)?-amd64'
-	awk -v re="^linux-image-($abi_re)\$" '
+	awk -v re="^linux-image-($ABI_RE)\$" -v meta_re="^linux-image-([0-9]+[.][0-9]+-)?$FLAVOUR\$" '
 		$1 == "Package:" { pkg = $2; meta = "" }
-		$1 == "Package:" && pkg ~ /^linux-image-([0-9]+\.[0-9]+-)?amd64$/ { meta = pkg }
+		$1 == "Package:" && pkg ~ meta_re { meta = pkg }
 		$1 == "Package:" && pkg ~ /^linux-headers-/ { headers[substr(pkg, 15)] = 1 }
 		$1 == "Depends:" && meta != "" {
 			n = split(substr($0, 10), deps, ",")
@@ -80,16 +106,17 @@ cmd_list() {
 	(($#)) || die "list: name at least one suite"
 	for suite in "$@"; do
 		"$CHROOT" ensure "$suite"
+		"$CHROOT" arch "$suite" "$ARCH"
 		mapfile -t lists < <(suite_lists "$suite")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
 		abis=$(abis_in "${lists[@]}")
-		[[ -n $abis ]] || die "$suite: no generic amd64 kernel metapackage with headers in its archive"
+		[[ -n $abis ]] || die "$suite: no generic $ARCH kernel metapackage with headers in its archive"
 		while read -r abi; do printf '%s %s\n' "$suite" "$abi"; done <<<"$abis"
 	done
 }
 
 valid_abi() {
-	[[ $1 =~ ^[0-9]+\.[0-9]+\.[0-9][0-9a-z.+~]*(-[0-9]+)?-amd64$ ]] || die "bad ABI '$1'"
+	[[ $1 =~ ^$ABI_RE$ ]] || die "bad $ARCH ABI '$1'"
 }
 
 in_chroot() { "$CHROOT" run "$suite" "$@"; }
@@ -104,45 +131,76 @@ installed() {
 	[[ $(in_chroot dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
 }
 
-# The C++ compiler that matches the kernel's C compiler, as a package name
-# (empty for a clang-built kernel, whose clang++ comes with clang).
-cxx_package() {
-	local kdir=$1 text
+# The C and C++ compilers that match the kernel's C compiler, as package
+# names (none for a clang-built kernel, whose clang++ comes with clang):
+# gcc-N and g++-N, or their cross versions gcc-N-TRIPLET, g++-N-TRIPLET.
+compiler_packages() {
+	local kdir=$1 text suffix=""
 	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")
 	grep -q '^CONFIG_CC_IS_GCC=y' "$kdir/.config" || return 0
 	[[ $text =~ ^([a-z0-9_]+-linux-gnu-)?gcc-([0-9]+)\  ]] || die "cannot tell the gcc of $kdir from '$text'"
-	printf 'g++-%s\n' "${BASH_REMATCH[2]}"
+	[[ $ARCH == "$NATIVE" ]] || suffix=-$TRIPLET
+	printf '%s\n' "gcc-${BASH_REMATCH[2]}$suffix" "g++-${BASH_REMATCH[2]}$suffix"
+}
+
+# A foreign kernel's kbuild tree: its headers and their -common package
+# unpacked (never installed: they would pull the foreign compiler), their
+# scripts/ and tools/ links resolving to the linux-kbuild package of the
+# same version, installed for the build machine.
+unpack_foreign_headers() {
+	local abi=$1 root=$2 deps common kbuild tmp deb
+	deps=$(in_chroot apt-cache show --no-all-versions "linux-headers-$abi:$ARCH" |
+		sed -n 's/^Depends: //p' | tr ',' '\n' | awk '{ print $1 }')
+	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
+	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild dependency"
+	"$CHROOT" apt "$suite" install "$kbuild" >&2 || die "$suite: apt-get install $kbuild failed"
+	tmp=$(mktemp -d "$root/tmp/headers-$abi.XXXXXX")
+	# shellcheck disable=SC2016 # the inner shell expands these
+	in_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
+		sh "${tmp#"$root"}" "linux-headers-$abi:$ARCH" "$common" >&2 ||
+		{ rm -rf "$tmp"; die "apt-get download linux-headers-$abi:$ARCH $common failed"; }
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb -x "$deb" "$root" || { rm -rf "$tmp"; die "dpkg-deb -x $deb failed"; }
+	done
+	rm -rf "$tmp"
 }
 
 ensure_build_env() {
-	local abi=$1 root kdir cxx
+	local abi=$1 root kdir p
 	root=$("$CHROOT" path "$suite")
 	kdir=$root/usr/src/linux-headers-$abi
-	if ! installed "linux-headers-$abi"; then
+	if [[ $ARCH != "$NATIVE" ]]; then
+		[[ -f $kdir/.config ]] || unpack_foreign_headers "$abi" "$root"
+	elif ! installed "linux-headers-$abi"; then
 		log "$suite: installing linux-headers-$abi"
 		"$CHROOT" apt "$suite" install "linux-headers-$abi" >&2 ||
 			die "$suite: apt-get install linux-headers-$abi failed"
 	fi
-	[[ -f $kdir/.config && -f $kdir/Makefile ]] || die "$kdir is not a kbuild tree"
-	cxx=$(cxx_package "$kdir")
-	if [[ -n $cxx ]] && ! installed "$cxx"; then
-		log "$suite: installing $cxx (the kernel's compiler)"
-		"$CHROOT" apt "$suite" install "$cxx" >&2 || die "$suite: apt-get install $cxx failed"
-	fi
+	[[ -f $kdir/.config && -f $kdir/Makefile && -x $kdir/scripts/basic/fixdep ]] ||
+		die "$kdir is not a kbuild tree for this machine"
+	for p in $(compiler_packages "$kdir"); do
+		installed "$p" && continue
+		log "$suite: installing $p (the kernel's compiler)"
+		"$CHROOT" apt "$suite" install "$p" >&2 || die "$suite: apt-get install $p failed"
+	done
 }
 
 # The packages holding ABI's vmlinuz, modules and their metadata
-# (modules.order, modules.builtin): the -unsigned image before 7.0;
-# linux-binary-ABI, linux-modules-ABI and linux-base-ABI from 7.0 on.
+# (modules.order, modules.builtin): before 7.0 the image, its -unsigned
+# one where the architecture signs its kernels; from 7.0 on
+# linux-binary-ABI, linux-modules-ABI and linux-base-ABI.
 image_packages() {
-	local abi=$1
-	if has_pkg "linux-image-$abi-unsigned"; then
-		printf '%s\n' "linux-image-$abi-unsigned"
-	elif has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
-		printf '%s\n' "linux-binary-$abi" "linux-modules-$abi"
-		if has_pkg "linux-base-$abi"; then printf '%s\n' "linux-base-$abi"; fi
+	local abi=$1 a
+	a=$(apt_arch)
+	if has_pkg "linux-binary-$abi$a" && has_pkg "linux-modules-$abi$a"; then
+		printf '%s\n' "linux-binary-$abi$a" "linux-modules-$abi$a"
+		if has_pkg "linux-base-$abi$a"; then printf '%s\n' "linux-base-$abi$a"; fi
+	elif has_pkg "linux-image-$abi-unsigned$a"; then
+		printf '%s\n' "linux-image-$abi-unsigned$a"
+	elif has_pkg "linux-image-$abi$a"; then
+		printf '%s\n' "linux-image-$abi$a"
 	else
-		die "$suite: no unsigned image of $abi (neither linux-image-$abi-unsigned nor linux-binary-$abi)"
+		die "$suite: no image package of $abi"
 	fi
 }
 
@@ -167,10 +225,10 @@ ensure_image() {
 		[[ -d $dest.tmp/root/$m/$abi ]] && break
 	done
 	[[ -d $dest.tmp/root/$m/$abi/kernel ]] || die "${pkgs[*]}: no modules of $abi"
-	for vmlinuz in "boot/vmlinuz-$abi" "$m/$abi/vmlinuz"; do
+	for vmlinuz in "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" "$m/$abi/vmlinux"; do
 		[[ -f $dest.tmp/root/$vmlinuz ]] && break
 	done
-	[[ -f $dest.tmp/root/$vmlinuz ]] || die "${pkgs[*]}: no vmlinuz of $abi"
+	[[ -f $dest.tmp/root/$vmlinuz ]] || die "${pkgs[*]}: no vmlinuz or vmlinux of $abi"
 	for sysmap in "boot/System.map-$abi" "$m/$abi/System.map"; do
 		[[ -f $dest.tmp/root/$sysmap ]] && break
 	done
@@ -195,6 +253,7 @@ cmd_fetch() {
 	[[ $(id -u) -eq 0 ]] || die "must run as root"
 	command -v depmod >/dev/null || die "depmod missing (apt-get install kmod)"
 	"$CHROOT" ensure "$suite"
+	"$CHROOT" arch "$suite" "$ARCH"
 	mkdir -p "$CACHE/kernels"
 	exec {lockfd}>"$CACHE/kernels/.lock-$2"
 	flock "$lockfd"
@@ -230,7 +289,7 @@ cmd_stable() {
 	die "none of $* is Debian's current stable release"
 }
 
-(($#)) || die "usage: $PROG list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE..."
+(($#)) || die "usage: $PROG [--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE... | target"
 cmd=$1
 shift
 case $cmd in
@@ -238,5 +297,6 @@ list) cmd_list "$@" ;;
 fetch) cmd_fetch "$@" ;;
 facts) cmd_facts "$@" ;;
 stable) cmd_stable "$@" ;;
+target) printf '%s %s %s\n' "$KARCH" "$TRIPLET" "$FLAVOUR" ;;
 *) die "unknown command '$cmd'" ;;
 esac
