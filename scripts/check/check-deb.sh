@@ -144,9 +144,12 @@ release_flow() {
 
 	# 4. A new kernel.
 	if [ -n "$k2" ]; then
-		must "$release: new kernel: install linux-image-$k2 and its headers" \
+		# From backports the way its users do it: apt-get -t <suite>.
+		local from=()
+		[[ $s2 != *-backports ]] || from=(-t "$s2")
+		must "$release: new kernel: install linux-image-$k2 and its headers${from[*]:+ (${from[*]})}" \
 			"$work/$release/apt-headers-2.log" \
-			apt_in_chroot install "linux-image-$k2" "linux-headers-$k2" || return 0
+			apt_in_chroot install "${from[@]}" "linux-image-$k2" "linux-headers-$k2" || return 0
 		keep_downloads to
 		grep -iE 'dkms|bpf-preload' "$work/$release/apt-headers-2.log" | head -n 20 | sed 's/^/  | /'
 		check "$release: ... DKMS autoinstalled it for $k2, zero warnings, indexed" dkms_ok "$k2"

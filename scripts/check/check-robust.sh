@@ -239,7 +239,7 @@ cmd_kbuild() {
 		sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
 			>"$top/$w/skel_internal.h"
 		expect_make_error "$abi" "libbpf's skel_internal.h lacks a helper" \
-			"~^bpf_preload: $top/$w/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
+			"~^bpf_preload: $(sed 's/[.*^$+?(){}|]/\\&/g' <<<"$top/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
 			no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/skel_internal.h"
 
 		# A kernel built by another gcc than the g++ we have: the message

@@ -12,7 +12,9 @@ cd "$(dirname "$0")/../.."
 per=build/results/per-kernel
 [ -s "$per" ] || { echo "support-table.sh: no $per (run make check)" >&2; exit 1; }
 
+# shellcheck disable=SC2016 # Markdown backquotes, not shell
 printf '# Support: the last `make check`\n\n'
+# shellcheck disable=SC2016 # Markdown backquotes, not shell
 printf 'Written by `make check` (scripts/check/support-table.sh) on %s, tree %s%s,\n' \
 	"$(date -u +%F)" "$(git rev-parse --short HEAD)" "$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes')"
 # shellcheck disable=SC1091 # the host's os-release
