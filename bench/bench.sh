@@ -83,7 +83,7 @@ if ((${#need[@]})); then
 		{ apt-get -o DPkg::Lock::Timeout=600 update -qq &&
 			apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${need[@]}" >/dev/null; }
 fi
-make -s -C bench >/dev/null
+test_programs
 mkdir -p "$outdir"
 
 # --- statistics ------------------------------------------------------------------

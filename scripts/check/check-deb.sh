@@ -195,7 +195,7 @@ release_flow() {
 
 rm -rf --one-file-system "$work"
 mkdir -p "$work"
-make -C tests >/dev/null
+test_programs
 
 # 1. The package.
 must "make deb: bpf-preload-dkms_${version}_all.deb" "$work/deb-build.log" \

@@ -69,7 +69,7 @@ boot() {
 	vm_suite "$K_ABI: boot $1" "$dir" /tests/boot-check.sh "$1" -- --timeout 300
 }
 
-make -C tests >/dev/null
+test_programs
 
 results_begin install
 mapfile -t matrix < <(kernel_matrix) || true

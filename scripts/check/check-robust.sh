@@ -73,7 +73,7 @@ cmd_vm() {
 	local entry suite abi w i other
 	local -A suites
 	local abis=()
-	make -C tests >/dev/null
+	test_programs
 	mapfile -t matrix < <(kernel_matrix) || true
 	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 	for entry in "${matrix[@]}"; do
@@ -261,7 +261,7 @@ cmd_debug() {
 	local w=build/debug kout entry="" kbuild="" bzimage="" kver="" srcver=""
 	local seconds=0 full_build_seconds=0 abi vm_rc=0 t0=$SECONDS
 	mkdir -p "$w"
-	make -C tests >/dev/null
+	test_programs
 	echo "robust: building the debug kernel (kernel-build.sh; cached)"
 	if ! kout=$(scripts/kernel/kernel-build.sh --source linux-source-6.12 --base tinyconfig \
 		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config); then

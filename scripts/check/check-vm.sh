@@ -24,7 +24,7 @@ if [ "$mode" = run ]; then
 	kernel_use "$suite" "$abi"
 	results_begin run
 	dkms_build "build/$abi/src" || exit 1
-	make -C tests >/dev/null
+	test_programs
 	rm -rf "build/$abi/run" && mkdir -p "build/$abi/run/root"
 	cp "build/$abi/src/bpf_preload.ko" "build/$abi/run/root/"
 	vm_suite "$abi" "build/$abi/run" /tests/run.sh show
@@ -33,7 +33,7 @@ fi
 [ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }
 
 results_begin vm
-make -C tests >/dev/null
+test_programs
 mapfile -t matrix < <(kernel_matrix) || true
 ((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; results_end; }
 for entry in "${matrix[@]}"; do

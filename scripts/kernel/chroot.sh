@@ -33,8 +33,9 @@ readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
 readonly MIRROR=${BPF_PRELOAD_MIRROR:-http://deb.debian.org/debian}
 readonly SECURITY_MIRROR=${BPF_PRELOAD_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-# What every build needs; the kernel's headers and its g++-N come per kernel.
-readonly BASE_PACKAGES=make,g++,dkms,libbpf-dev,dwarves,kmod,xz-utils,zstd,libelf-dev,ca-certificates
+# What every build needs (the module's and the static test programs'); the
+# kernel's headers and its g++-N come per kernel.
+readonly BASE_PACKAGES=make,g++,dkms,libbpf-dev,dwarves,kmod,xz-utils,zstd,libelf-dev,zlib1g-dev,libzstd-dev,ca-certificates
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -114,6 +115,17 @@ lists_stale() {
 	((now - ${newest%.*} > MAX_AGE_HOURS * 3600))
 }
 
+# A chroot made before BASE_PACKAGES grew gets the rest.
+base_packages() {
+	local root=$1 missing
+	# shellcheck disable=SC2016 # dpkg-query's own ${...}
+	missing=$(in_ns "$root" dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' \
+		${BASE_PACKAGES//,/ } 2>&1 | awk '$1 != "ii" { print $NF }') || true
+	[[ -z $missing ]] && return 0
+	# shellcheck disable=SC2086 # a list of packages
+	apt_in "$root" install $missing >&2 || die "$root: cannot install $missing"
+}
+
 create() {
 	local release=$1 root=$2 tmp
 	command -v debootstrap >/dev/null ||
@@ -151,6 +163,7 @@ ensure() {
 	[[ -f $root/.bpf-preload-complete ]] || create "$release" "$root"
 	write_sources "$release" "$root"
 	no_initramfs "$root"
+	base_packages "$root"
 	if lists_stale "$root"; then
 		log "$release: apt-get update"
 		apt_in "$root" update >&2 || die "$release: apt-get update failed"

@@ -19,6 +19,7 @@
 #                               build environment), K_VMLINUZ, K_MODDIR
 #   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
 #                               its own path, in the current directory
+#   test_programs               build tests/bin and bench/bin (static)
 #   c_module                    the kernel's own C module for K_ABI: its path
 #   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
 #                               into OUTDIR/bpf_preload.ko; checks zero
@@ -105,6 +106,17 @@ dkms_build() { # dkms_build OUTDIR
 	else
 		result ok "$what: zero warnings"
 	fi
+}
+
+# The static test and bench programs (tests/bin, bench/bin), built in a
+# suite's chroot, not on the host: a host of Debian 13 cannot link them
+# statically (its elfutils 0.192 libelf.a lacks the objects it left in the
+# unshipped libeu.a). Any release whose libelf.a links will do; the programs
+# run on every kernel.
+: "${PROGRAMS_SUITE:=bookworm}"
+test_programs() {
+	"$CHROOT" run "$PROGRAMS_SUITE" --bind "$TOP" sh -c \
+		'make -s -C tests >/dev/null && make -s -C bench >/dev/null'
 }
 
 # The kernel's own C module (kernel/bpf/preload) for K_ABI, built in its
