@@ -71,9 +71,11 @@ if [ "$mode" != --in-env ]; then
 	# checkpatch.pl and the kernel's .clang-format: from the source of the
 	# lint kernel's series, as the release ships it.
 	series=$(cut -d. -f1,2 <<<"$abi")
-	scripts/kernel/chroot.sh apt "$suite" install bear clang-tidy clang-format clangd \
-		shellcheck jq git lintian build-essential dpkg-dev debhelper dh-dkms \
-		perl "linux-source-$series" zlib1g-dev libzstd-dev >build/lint-apt.log 2>&1 ||
+	tools=(bear jq git)
+	[ "$mode" = compile-commands ] ||
+		tools+=(clang-tidy clang-format clangd shellcheck lintian build-essential dpkg-dev
+			debhelper dh-dkms perl "linux-source-$series" zlib1g-dev libzstd-dev)
+	scripts/kernel/chroot.sh apt "$suite" install "${tools[@]}" >build/lint-apt.log 2>&1 ||
 		{ cat build/lint-apt.log; echo "lint: cannot install the tools in $suite's chroot" >&2; exit 1; }
 	rm -f build/lint-result
 	kcache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/lint
