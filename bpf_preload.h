@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel's bpf_preload ABI (kernel/bpf/preload/bpf_preload.h), usable
+ * The kernel's bpf_preload ABI (the header of kernel/bpf/preload/), usable
  * from C and C++. Debian's headers packages do not ship the kernel's copy,
  * and the C++ side must not include kernel headers, so the layout is
  * restated here; the glue compiles it next to <linux/bpf.h>, which would

@@ -10,11 +10,11 @@
 
 #include "bpf_preload.h"
 
-struct iterators;	/* the light skeleton, opaque to C++ */
+struct iterators; /* the light skeleton, opaque to C++ */
 
 /* Where the skeleton keeps its file descriptors. */
 struct bpf_preload_skel_fds {
-	int *link[BPF_PRELOAD_LINKS];	/* dump_bpf_map, dump_bpf_prog */
+	int *link[BPF_PRELOAD_LINKS]; /* dump_bpf_map, dump_bpf_prog */
 	int *prog[BPF_PRELOAD_LINKS];
 	int *rodata_map;
 };
@@ -37,8 +37,9 @@ void bpf_preload_skel_destroy(struct iterators *skel);
 int bpf_preload_link_get(int fd, struct bpf_link **link);
 
 /* cmpxchg() on bpf_preload_ops; returns the value found. */
-struct bpf_preload_ops *bpf_preload_ops_cmpxchg(struct bpf_preload_ops *old,
-						struct bpf_preload_ops *new_ops);
+struct bpf_preload_ops *
+bpf_preload_ops_cmpxchg(struct bpf_preload_ops *old,
+			struct bpf_preload_ops *new_ops);
 
 struct module *bpf_preload_this_module(void);
 

@@ -35,7 +35,7 @@
 #include <sys/mount.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
+#include <ctime>
 #include <unistd.h>
 
 namespace {
@@ -44,7 +44,7 @@ const char *prog_name = "bpfbench";
 
 [[noreturn, gnu::format(printf, 1, 2)]] void fail(const char *fmt, ...)
 {
-	int err = errno;
+	const int err = errno;
 	va_list ap;
 	std::fprintf(stderr, "%s: ", prog_name);
 	va_start(ap, fmt);
@@ -58,7 +58,7 @@ std::uint64_t now_ns()
 {
 	timespec ts{};
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return static_cast<std::uint64_t>(ts.tv_sec) * 1000000000u +
+	return (static_cast<std::uint64_t>(ts.tv_sec) * 1000000000U) +
 	       static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
@@ -73,8 +73,8 @@ unsigned long number(const char *s)
 {
 	char *end = nullptr;
 	errno = 0;
-	unsigned long v = std::strtoul(s, &end, 10);
-	if (errno || !*s || *end) {
+	const unsigned long v = std::strtoul(s, &end, 10);
+	if (errno != 0 || *s == '\0' || *end != '\0') {
 		errno = EINVAL;
 		fail("not a number: '%s'", s);
 	}
@@ -92,7 +92,7 @@ Drained drain(int fd, const char *what)
 	static char buf[64 * 1024];
 	Drained d;
 	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
+		const ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -101,7 +101,8 @@ Drained drain(int fd, const char *what)
 			return d;
 		d.bytes += static_cast<std::uint64_t>(n);
 		for (ssize_t i = 0; i < n; i++)
-			d.lines += buf[i] == '\n';
+			if (buf[i] == '\n')
+				d.lines++;
 	}
 }
 
@@ -114,16 +115,16 @@ std::string object_path(const char *dir, char kind, unsigned long i)
 
 int cmd_maps(const char *dir, unsigned long from, unsigned long to)
 {
-	std::uint64_t start = now_ns();
+	const std::uint64_t start = now_ns();
 	for (unsigned long i = from; i < to; i++) {
-		std::string path = object_path(dir, 'm', i);
+		const std::string path = object_path(dir, 'm', i);
 		const char *name = path.c_str() + std::strlen(dir) + 1;
-		int fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, name,
-					sizeof(std::uint32_t),
-					sizeof(std::uint64_t), 1, nullptr);
+		const int fd = bpf_map_create(
+			BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t),
+			sizeof(std::uint64_t), 1, nullptr);
 		if (fd < 0)
 			fail("create map %s", name);
-		if (bpf_obj_pin(fd, path.c_str()))
+		if (bpf_obj_pin(fd, path.c_str()) != 0)
 			fail("pin %s", path.c_str());
 		close(fd);
 	}
@@ -135,19 +136,27 @@ int cmd_progs(const char *dir, unsigned long from, unsigned long to)
 {
 	// r0 = 0; exit
 	const bpf_insn insns[] = {
-		{BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-		{BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K,
+		 .dst_reg = BPF_REG_0,
+		 .src_reg = 0,
+		 .off = 0,
+		 .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT,
+		 .dst_reg = 0,
+		 .src_reg = 0,
+		 .off = 0,
+		 .imm = 0},
 	};
-	std::uint64_t start = now_ns();
+	const std::uint64_t start = now_ns();
 	for (unsigned long i = from; i < to; i++) {
-		std::string path = object_path(dir, 'p', i);
+		const std::string path = object_path(dir, 'p', i);
 		const char *name = path.c_str() + std::strlen(dir) + 1;
-		int fd = bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, name, "GPL",
-				       insns, sizeof(insns) / sizeof(insns[0]),
-				       nullptr);
+		const int fd = bpf_prog_load(
+			BPF_PROG_TYPE_SOCKET_FILTER, name, "GPL", insns,
+			sizeof(insns) / sizeof(insns[0]), nullptr);
 		if (fd < 0)
 			fail("load program %s", name);
-		if (bpf_obj_pin(fd, path.c_str()))
+		if (bpf_obj_pin(fd, path.c_str()) != 0)
 			fail("pin %s", path.c_str());
 		close(fd);
 	}
@@ -157,13 +166,13 @@ int cmd_progs(const char *dir, unsigned long from, unsigned long to)
 
 int cmd_insmod(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail("open %s", path);
-	std::uint64_t start = now_ns();
-	long rc = syscall(SYS_finit_module, fd, "", 0);
-	std::uint64_t ns = now_ns() - start;
-	if (rc)
+	const std::uint64_t start = now_ns();
+	const long rc = syscall(SYS_finit_module, fd, "", 0);
+	const std::uint64_t ns = now_ns() - start;
+	if (rc != 0)
 		fail("finit_module %s", path);
 	close(fd);
 	report(ns);
@@ -172,10 +181,10 @@ int cmd_insmod(const char *path)
 
 int cmd_rmmod(const char *name)
 {
-	std::uint64_t start = now_ns();
-	long rc = syscall(SYS_delete_module, name, O_NONBLOCK);
-	std::uint64_t ns = now_ns() - start;
-	if (rc)
+	const std::uint64_t start = now_ns();
+	const long rc = syscall(SYS_delete_module, name, O_NONBLOCK);
+	const std::uint64_t ns = now_ns() - start;
+	if (rc != 0)
 		fail("delete_module %s", name);
 	report(ns);
 	return 0;
@@ -183,10 +192,10 @@ int cmd_rmmod(const char *name)
 
 int cmd_mount(const char *dir)
 {
-	std::uint64_t start = now_ns();
-	int rc = mount("bpf", dir, "bpf", 0, nullptr);
-	std::uint64_t ns = now_ns() - start;
-	if (rc)
+	const std::uint64_t start = now_ns();
+	const int rc = mount("bpf", dir, "bpf", 0, nullptr);
+	const std::uint64_t ns = now_ns() - start;
+	if (rc != 0)
 		fail("mount bpf on %s", dir);
 	report(ns);
 	return 0;
@@ -194,10 +203,10 @@ int cmd_mount(const char *dir)
 
 int cmd_umount(const char *dir)
 {
-	std::uint64_t start = now_ns();
-	int rc = umount(dir);
-	std::uint64_t ns = now_ns() - start;
-	if (rc)
+	const std::uint64_t start = now_ns();
+	const int rc = umount(dir);
+	const std::uint64_t ns = now_ns() - start;
+	if (rc != 0)
 		fail("umount %s", dir);
 	report(ns);
 	return 0;
@@ -205,11 +214,11 @@ int cmd_umount(const char *dir)
 
 int cmd_read(const char *path)
 {
-	std::uint64_t start = now_ns();
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const std::uint64_t start = now_ns();
+	const int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail("open %s", path);
-	Drained d = drain(fd, path);
+	const Drained d = drain(fd, path);
 	close(fd);
 	report(now_ns() - start, d.bytes, d.lines);
 	return 0;
@@ -218,10 +227,10 @@ int cmd_read(const char *path)
 int cmd_exec(char **argv)
 {
 	int pipefd[2];
-	if (pipe2(pipefd, O_CLOEXEC))
+	if (pipe2(pipefd, O_CLOEXEC) != 0)
 		fail("pipe");
-	std::uint64_t start = now_ns();
-	pid_t pid = fork();
+	const std::uint64_t start = now_ns();
+	const pid_t pid = fork();
 	if (pid < 0)
 		fail("fork");
 	if (pid == 0) {
@@ -233,12 +242,12 @@ int cmd_exec(char **argv)
 		_exit(127);
 	}
 	close(pipefd[1]);
-	Drained d = drain(pipefd[0], argv[0]);
+	const Drained d = drain(pipefd[0], argv[0]);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			fail("waitpid");
-	std::uint64_t ns = now_ns() - start;
+	const std::uint64_t ns = now_ns() - start;
 	close(pipefd[0]);
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
 		errno = ECHILD;
@@ -265,9 +274,10 @@ int main(int argc, char **argv)
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	if (argc < 3)
 		usage();
-	std::string_view cmd = argv[1];
+	const std::string_view cmd = argv[1];
 	if ((cmd == "maps" || cmd == "progs") && argc == 5) {
-		unsigned long from = number(argv[3]), to = number(argv[4]);
+		const unsigned long from = number(argv[3]);
+		const unsigned long to = number(argv[4]);
 		if (cmd == "maps")
 			return cmd_maps(argv[2], from, to);
 		return cmd_progs(argv[2], from, to);

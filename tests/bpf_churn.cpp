@@ -41,11 +41,12 @@ __u32 id_of(int fd, bool prog)
 	if (prog) {
 		bpf_prog_info info = {};
 		__u32 len = sizeof(info);
-		return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+		return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id
+								    : 0;
 	}
 	bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.id;
+	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 }
 
 int churn(long n, long window)
@@ -53,7 +54,7 @@ int churn(long n, long window)
 	std::vector<int> maps(static_cast<size_t>(window), -1);
 	std::vector<int> progs(static_cast<size_t>(window), -1);
 	for (long i = 0; i < n; i++) {
-		size_t slot = static_cast<size_t>(i % window);
+		const auto slot = static_cast<size_t>(i % window);
 		if (maps[slot] >= 0)
 			close(maps[slot]);
 		if (progs[slot] >= 0)
@@ -85,8 +86,8 @@ int churn(long n, long window)
 
 int hold()
 {
-	int map = new_map();
-	int prog = new_prog();
+	const int map = new_map();
+	const int prog = new_prog();
 	if (map < 0 || prog < 0) {
 		std::fprintf(stderr, "bpf_churn: hold: %s\n",
 			     t::errstr(errno).c_str());
@@ -110,9 +111,9 @@ void usage(FILE *f)
 
 long number(const char *s)
 {
-	char *end;
-	long v = std::strtol(s, &end, 10);
-	return *s && !*end && v > 0 ? v : -1;
+	char *end = nullptr;
+	const long v = std::strtol(s, &end, 10);
+	return *s != '\0' && *end == '\0' && v > 0 ? v : -1;
 }
 
 } // namespace
@@ -122,7 +123,8 @@ int main(int argc, char **argv)
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	if (argc == 2 && std::string(argv[1]) == "hold")
 		return hold();
-	long window = 16, n = -1;
+	long window = 16;
+	long n = -1;
 	if (argc == 4 && std::string(argv[1]) == "-w") {
 		window = number(argv[2]);
 		n = number(argv[3]);

@@ -21,6 +21,7 @@
 
 #include <bpf/bpf.h>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -31,7 +32,7 @@
 
 namespace {
 
-enum Kind { kProg, kMap, kLink, kKinds };
+enum Kind : std::uint8_t { kProg, kMap, kLink, kKinds };
 
 constexpr const char *kKindName[kKinds] = {"prog", "map", "link"};
 
@@ -129,8 +130,9 @@ bool read_snapshot(const char *path, Objects &out)
 		std::fprintf(stderr, "bpf_count: cannot read %s\n", path);
 		return false;
 	}
-	std::string kind, name;
-	__u32 id;
+	std::string kind;
+	std::string name;
+	__u32 id = 0;
 	while (in >> kind >> id) {
 		std::getline(in, name);
 		int k = 0;
@@ -190,9 +192,9 @@ int settle(long timeout_ms, const char *path)
 			return 1;
 		std::vector<Id> extra;
 		for (const auto &o : now)
-			if (!base.count(o.first))
+			if (!base.contains(o.first))
 				extra.push_back(o.first);
-		long long ms =
+		const long long ms =
 			duration_cast<milliseconds>(steady_clock::now() - start)
 				.count();
 		if (extra.empty()) {
@@ -201,7 +203,7 @@ int settle(long timeout_ms, const char *path)
 				    ms, counts(base).c_str(),
 				    counts(now).c_str());
 			for (const auto &o : base)
-				if (!now.count(o.first))
+				if (!now.contains(o.first))
 					std::printf("bpf_count: note: %s %u "
 						    "%s of the snapshot is "
 						    "gone\n",
@@ -239,7 +241,7 @@ void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
-	std::string cmd = argc > 1 ? argv[1] : "";
+	const std::string cmd = argc > 1 ? argv[1] : "";
 	if (argc == 1 || (cmd == "list" && argc == 2)) {
 		Objects objs;
 		if (!walk(objs, cmd == "list"))
@@ -259,9 +261,9 @@ int main(int argc, char **argv)
 				usage(stderr);
 				return 2;
 			}
-			char *end;
+			char *end = nullptr;
 			timeout_ms = std::strtol(argv[3], &end, 10);
-			if (*end || timeout_ms < 0) {
+			if (*end != '\0' || timeout_ms < 0) {
 				usage(stderr);
 				return 2;
 			}

@@ -45,7 +45,7 @@ bool list_progs(std::vector<Prog> &out)
 {
 	__u32 id = 0;
 	while (bpf_prog_get_next_id(id, &id) == 0) {
-		int fd = bpf_prog_get_fd_by_id(id);
+		const int fd = bpf_prog_get_fd_by_id(id);
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue;
@@ -55,8 +55,8 @@ bool list_progs(std::vector<Prog> &out)
 		}
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
-		int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-		int err = errno;
+		const int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+		const int err = errno;
 		close(fd);
 		if (rc < 0) {
 			std::fprintf(stderr, "prog %u info: %s\n", id,
@@ -83,7 +83,7 @@ bool list_links(std::vector<Link> &out)
 {
 	__u32 id = 0;
 	while (bpf_link_get_next_id(id, &id) == 0) {
-		int fd = bpf_link_get_fd_by_id(id);
+		const int fd = bpf_link_get_fd_by_id(id);
 		if (fd < 0) {
 			if (errno == ENOENT)
 				continue;
@@ -99,13 +99,12 @@ bool list_links(std::vector<Link> &out)
 		int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
 		if (rc == 0 && info.type == BPF_LINK_TYPE_ITER) {
 			info = {};
-			info.iter.target_name = reinterpret_cast<__u64>(
-				static_cast<void *>(target));
+			info.iter.target_name = t::ptr_to_u64(target);
 			info.iter.target_name_len = sizeof(target);
 			len = sizeof(info);
 			rc = bpf_obj_get_info_by_fd(fd, &info, &len);
 		}
-		int err = errno;
+		const int err = errno;
 		close(fd);
 		if (rc < 0) {
 			std::fprintf(stderr, "link %u info: %s\n", id,
@@ -136,7 +135,7 @@ int wait_gone(int argc, char **argv)
 		timeout_ms = std::strtol(argv[i + 1], nullptr, 10);
 		i += 2;
 	}
-	std::vector<std::string> names(argv + i, argv + argc);
+	const std::vector<std::string> names(argv + i, argv + argc);
 	if (names.empty()) {
 		std::fprintf(stderr, "wait-gone: no program names given\n");
 		return 2;
@@ -144,7 +143,8 @@ int wait_gone(int argc, char **argv)
 	using namespace std::chrono;
 	auto start = steady_clock::now();
 	for (;;) {
-		std::vector<Prog> progs, left;
+		std::vector<Prog> progs;
+		std::vector<Prog> left;
 		if (!list_progs(progs))
 			return 1;
 		for (const auto &p : progs)
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	std::string cmd = argv[1];
+	const std::string cmd = argv[1];
 	if (cmd == "progs") {
 		std::vector<Prog> progs;
 		if (!list_progs(progs))

@@ -18,7 +18,7 @@
 #include <bpf/bpf.h>
 #include <chrono>
 #include <sched.h>
-#include <stdio.h>
+#include <cstdio>
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -30,47 +30,48 @@ t::Checks c("bpffs_ops");
 
 bool is_dir(const std::string &p)
 {
-	struct stat st;
+	struct stat st{};
 	return stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 bool missing(const std::string &p)
 {
-	struct stat st;
+	struct stat st{};
 	return stat(p.c_str(), &st) < 0 && errno == ENOENT;
 }
 
 // Id of the map pinned at path, 0 if there is none.
 __u32 pinned_map_id(const std::string &path)
 {
-	int fd = bpf_obj_get(path.c_str());
+	const int fd = bpf_obj_get(path.c_str());
 	if (fd < 0)
 		return 0;
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	__u32 id = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+	const __u32 id =
+		bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
 	close(fd);
 	return id;
 }
 
 bool mkdir_ok(const std::string &p)
 {
-	int rc = mkdir(p.c_str(), 0755);
+	const int rc = mkdir(p.c_str(), 0755);
 	return c.expect_ok(rc, errno, "mkdir %s", p.c_str());
 }
 
 void check_debug_file(const std::string &path, bool maps)
 {
-	struct stat st;
+	struct stat st{};
 	if (!c.expect_ok(stat(path.c_str(), &st), errno, "stat %s",
 			 path.c_str()))
 		return;
 	c.expect(S_ISREG(st.st_mode), "%s is a regular file", path.c_str());
 	c.expect((st.st_mode & 07777) == 0400, "%s has mode 0400 (is %04o)",
 		 path.c_str(), st.st_mode & 07777);
-	auto text = t::read_file(path);
-	if (!c.expect(text.has_value(), "read %s%s%s", path.c_str(),
-		      text ? "" : ": ", text ? "" : t::errstr(errno).c_str()))
+	const auto text = t::read_file(path);
+	if (!c.expect_ok(text ? 0 : -1, errno, "read %s", path.c_str()) ||
+	    !text)
 		return;
 	dbg::Options o;
 	o.have_variant = true;
@@ -96,7 +97,7 @@ bool wait_map_gone(__u32 id)
 	using namespace std::chrono;
 	auto deadline = steady_clock::now() + seconds(5);
 	for (;;) {
-		int fd = bpf_map_get_fd_by_id(id);
+		const int fd = bpf_map_get_fd_by_id(id);
 		if (fd < 0 && errno == ENOENT)
 			return true;
 		if (fd >= 0)
@@ -123,14 +124,14 @@ int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	bool expect_preload = true;
-	int opt;
+	int opt = 0;
 	while ((opt = getopt(argc, argv, "nvh")) != -1) {
 		switch (opt) {
 		case 'n':
 			expect_preload = false;
 			break;
 		case 'v':
-			c.verbose = true;
+			c.set_verbose();
 			break;
 		case 'h':
 			usage(stdout);
@@ -140,7 +141,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	std::string base = optind < argc ? argv[optind] : "/tmp";
+	const std::string base = optind < argc ? argv[optind] : "/tmp";
 
 	// Private mount namespace: our mounts vanish with us, whatever happens.
 	if (!c.expect_ok(unshare(CLONE_NEWNS), errno, "unshare(CLONE_NEWNS)") ||
@@ -150,7 +151,7 @@ int main(int argc, char **argv)
 		return c.finish();
 
 	std::string tmpl = base + "/bpffs_ops.XXXXXX";
-	bool made = mkdtemp(tmpl.data()) != nullptr;
+	const bool made = mkdtemp(tmpl.data()) != nullptr;
 	if (!c.expect_ok(made ? 0 : -1, errno, "mkdtemp %s", tmpl.c_str()))
 		return c.finish();
 	const std::string top = tmpl;
@@ -179,7 +180,8 @@ int main(int argc, char **argv)
 		}
 
 		// 2. The mounts are separate instances.
-		const std::string a = mnt[0], b = mnt[1];
+		const std::string a = mnt[0];
+		const std::string b = mnt[1];
 		if (mkdir_ok(a + "/only_in_a")) {
 			c.expect(missing(b + "/only_in_a"),
 				 "a directory made in one bpffs mount does not "
@@ -189,11 +191,11 @@ int main(int argc, char **argv)
 		}
 
 		// 3. Directories with a marker inside, and a pinned map.
-		bool dirs = mkdir_ok(a + "/dir1") &&
-			    mkdir_ok(a + "/dir1/in1") &&
-			    mkdir_ok(a + "/dir2") && mkdir_ok(a + "/dir2/in2");
-		int map_fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bpffs_ops", 4,
-					    4, 1, nullptr);
+		const bool dirs =
+			mkdir_ok(a + "/dir1") && mkdir_ok(a + "/dir1/in1") &&
+			mkdir_ok(a + "/dir2") && mkdir_ok(a + "/dir2/in2");
+		const int map_fd = bpf_map_create(
+			BPF_MAP_TYPE_ARRAY, "bpffs_ops", 4, 4, 1, nullptr);
 		c.expect_ok(map_fd, errno,
 			    "bpf_map_create(ARRAY, \"bpffs_ops\")");
 		__u32 map_id = 0;
@@ -244,9 +246,9 @@ int main(int argc, char **argv)
 					map_id);
 
 			// 6. RENAME_NOREPLACE onto an existing name.
-			int rc = rename2(a + "/dir2", a + "/dir1",
-					 RENAME_NOREPLACE);
-			int err = errno;
+			const int rc = rename2(a + "/dir2", a + "/dir1",
+					       RENAME_NOREPLACE);
+			const int err = errno;
 			c.expect(
 				rc < 0 && err == EEXIST,
 				"renameat2 dir2 -> dir1 RENAME_NOREPLACE fails "
@@ -269,7 +271,7 @@ int main(int argc, char **argv)
 
 		// 8. Cleanup, whatever state the renames left behind.
 		for (const char *f : {"/dir1", "/map", "/dir2", "/dir3"}) {
-			std::string p = a + f;
+			const std::string p = a + f;
 			if (missing(p))
 				continue;
 			if (is_dir(p)) {
@@ -286,7 +288,7 @@ int main(int argc, char **argv)
 					    "unlink %s", p.c_str());
 			}
 		}
-		if (map_id)
+		if (map_id != 0)
 			c.expect(wait_map_gone(map_id),
 				 "map id %u freed after unpinning (5 s)",
 				 map_id);

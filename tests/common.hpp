@@ -3,7 +3,9 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <optional>
@@ -18,7 +20,7 @@ namespace t {
 inline std::string errstr(int err)
 {
 	const char *name = strerrorname_np(err);
-	std::string s = name ? name : ("errno " + std::to_string(err));
+	const std::string s = name ? name : ("errno " + std::to_string(err));
 	return s + " (" + strerror(err) + ")";
 }
 
@@ -26,16 +28,16 @@ inline std::string errstr(int err)
 // passed check) so that a failing run says exactly what went wrong.
 class Checks {
 public:
-	explicit Checks(const char *prog) : prog_(prog) {}
+	explicit Checks(const char *prog) noexcept : prog_(prog) {}
 
-	bool verbose = false; // also report passed checks
-	bool silent = false;  // report nothing, only count
+	void set_verbose() { verbose_ = true; } // also report passed checks
+	void set_silent() { silent_ = true; }	// report nothing, only count
 
 	[[gnu::format(printf, 3, 4)]] bool expect(bool cond, const char *fmt,
 						  ...)
 	{
 		va_list ap;
-		if (!silent && (!cond || verbose)) {
+		if (!silent_ && (!cond || verbose_)) {
 			std::fprintf(cond ? stdout : stderr, "%s: %s: ", prog_,
 				     cond ? "ok" : "FAIL");
 			va_start(ap, fmt);
@@ -66,21 +68,23 @@ public:
 		return expect(true, "%s", msg);
 	}
 
-	int failures() const { return failures_; }
-	int passes() const { return passes_; }
+	[[nodiscard]] int failures() const { return failures_; }
+	[[nodiscard]] int passes() const { return passes_; }
 
-	int finish() const
+	[[nodiscard]] int finish() const
 	{
-		if (silent)
-			return failures_ ? 1 : 0;
-		std::fprintf(failures_ ? stderr : stdout,
+		if (silent_)
+			return (failures_ != 0) ? 1 : 0;
+		std::fprintf((failures_ != 0) ? stderr : stdout,
 			     "%s: %d check(s) passed, %d failed\n", prog_,
 			     passes_, failures_);
-		return failures_ ? 1 : 0;
+		return (failures_ != 0) ? 1 : 0;
 	}
 
 private:
 	const char *prog_;
+	bool verbose_ = false;
+	bool silent_ = false;
 	int failures_ = 0;
 	int passes_ = 0;
 };
@@ -91,15 +95,15 @@ private:
 inline std::optional<std::string> read_file(const std::string &path,
 					    size_t chunk = 4096)
 {
-	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return std::nullopt;
 	std::string out;
 	std::string buf(chunk, '\0');
 	for (;;) {
-		ssize_t n = read(fd, buf.data(), buf.size());
+		const ssize_t n = read(fd, buf.data(), buf.size());
 		if (n < 0) {
-			int err = errno;
+			const int err = errno;
 			close(fd);
 			errno = err;
 			return std::nullopt;
@@ -112,11 +116,19 @@ inline std::optional<std::string> read_file(const std::string &path,
 	return out;
 }
 
+// The bpf() ABI passes a user pointer as a 64-bit integer, which only a
+// reinterpret_cast makes of it.
+inline std::uint64_t ptr_to_u64(const void *p)
+{
+	// NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+	return reinterpret_cast<std::uintptr_t>(p);
+}
+
 // Running kernel's major.minor, e.g. {6, 12}.
 struct KernelVersion {
 	int major = 0;
 	int minor = 0;
-	bool at_least(int ma, int mi) const
+	[[nodiscard]] bool at_least(int ma, int mi) const
 	{
 		return major > ma || (major == ma && minor >= mi);
 	}
@@ -125,9 +137,13 @@ struct KernelVersion {
 inline KernelVersion running_kernel()
 {
 	KernelVersion v;
-	struct utsname u;
-	if (uname(&u) == 0)
-		std::sscanf(u.release, "%d.%d", &v.major, &v.minor);
+	struct utsname u{};
+	if (uname(&u) != 0)
+		return v;
+	char *end = nullptr;
+	v.major = static_cast<int>(std::strtol(u.release, &end, 10));
+	if (*end == '.')
+		v.minor = static_cast<int>(std::strtol(end + 1, nullptr, 10));
 	return v;
 }
 
@@ -137,11 +153,12 @@ inline KernelVersion running_kernel()
 // which adds a cur_entries column, if they can call a kfunc at all: that
 // needs the BPF JIT, whose sysctl only kernels built with one have (not
 // Debian's s390x kernels). Everything else gets the plain skeleton.
-enum class Variant { Plain, Count };
+enum class Variant : std::uint8_t { Plain, Count };
 
 inline Variant maps_variant()
 {
-	bool jit = ::access("/proc/sys/net/core/bpf_jit_enable", F_OK) == 0;
+	const bool jit =
+		::access("/proc/sys/net/core/bpf_jit_enable", F_OK) == 0;
 	return running_kernel().at_least(6, 6) && jit ? Variant::Count
 						      : Variant::Plain;
 }
@@ -156,7 +173,7 @@ inline const char *variant_name(Variant v)
 inline std::string visible(std::string_view s)
 {
 	std::string out = "\"";
-	for (unsigned char c : s) {
+	for (const unsigned char c : s) {
 		if (c == '"' || c == '\\') {
 			out += '\\';
 			out += static_cast<char>(c);

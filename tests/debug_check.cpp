@@ -11,11 +11,18 @@ using namespace dbg;
 
 // Parser self-test: the kernel's reference output must pass and a set of
 // near misses must each be rejected.
+// One getopt_long() entry that sets no flag.
+constexpr option long_opt(const char *name, int has_arg, int val)
+{
+	return {.name = name, .has_arg = has_arg, .flag = nullptr, .val = val};
+}
+
 int self_test()
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	t::Checks c("debug_check --self-test");
-	Options plain, count;
+	Options plain;
+	Options count;
 	plain.have_variant = count.have_variant = true;
 	plain.variant = Variant::Plain;
 	count.variant = Variant::Count;
@@ -36,9 +43,9 @@ int self_test()
 		"   2 dump_bpf_map     bpf_iter_bpf_map \n"
 		"   3 dump_bpf_prog    bpf_iter_bpf_prog \n";
 
-	c.verbose = true;
+	c.set_verbose();
 	t::Checks quiet("");
-	quiet.silent = true;
+	quiet.set_silent();
 	auto good_maps = [&](const std::string &s, const Options &o,
 			     const char *what) {
 		c.expect(check_maps(s, what, o, quiet) == 0, "accepts %s",
@@ -63,19 +70,19 @@ int self_test()
 	Options any_plain;
 	any_plain.have_variant = true;
 	std::string wide = "  id name             max_entries\n";
-	std::snprintf(row, sizeof(row), "%4u %-16s%6d\n", 12345u, "a",
+	std::snprintf(row, sizeof(row), "%4u %-16s%6d\n", 12345U, "a",
 		      12345678);
 	wide += row;
-	std::snprintf(row, sizeof(row), "%4u %-16s%6d\n", 12346u, "", -1);
+	std::snprintf(row, sizeof(row), "%4u %-16s%6d\n", 12346U, "", -1);
 	wide += row;
 	good_maps(wide, any_plain, "wide id, empty name, negative");
 	good_progs(progs_ref, "reference progs.debug");
-	std::snprintf(row, sizeof(row), "%4u %-16s %s %s\n", 17u,
+	std::snprintf(row, sizeof(row), "%4u %-16s %s %s\n", 17U,
 		      "a_very_long_btf_function_name", "", "");
 	good_progs(progs_ref + row, "long name, empty attach and target");
-	std::snprintf(row, sizeof(row), "%4u %-16s %s %s\n", 18u, "", "", "");
+	std::snprintf(row, sizeof(row), "%4u %-16s %s %s\n", 18U, "", "", "");
 	good_progs(progs_ref + row, "empty name");
-	std::snprintf(row, sizeof(row), "%4u %-16s %s %s\n", 19u, "ext_prog",
+	std::snprintf(row, sizeof(row), "%4u %-16s %s %s\n", 19U, "ext_prog",
 		      "target_func", "target_prog");
 	good_progs(progs_ref + row, "extension with a target program");
 
@@ -164,17 +171,17 @@ int main(int argc, char **argv)
 	Options o;
 	std::string variant = "kernel";
 	static const struct option longopts[] = {
-		{"variant", required_argument, nullptr, 'v'},
-		{"map", required_argument, nullptr, 'm'},
-		{"prog", required_argument, nullptr, 'p'},
-		{"cross-check", no_argument, nullptr, 'x'},
-		{"print", no_argument, nullptr, 'P'},
-		{"self-test", no_argument, nullptr, 'S'},
-		{"expected-variant", no_argument, nullptr, 'E'},
-		{"help", no_argument, nullptr, 'h'},
+		long_opt("variant", required_argument, 'v'),
+		long_opt("map", required_argument, 'm'),
+		long_opt("prog", required_argument, 'p'),
+		long_opt("cross-check", no_argument, 'x'),
+		long_opt("print", no_argument, 'P'),
+		long_opt("self-test", no_argument, 'S'),
+		long_opt("expected-variant", no_argument, 'E'),
+		long_opt("help", no_argument, 'h'),
 		{},
 	};
-	int opt;
+	int opt = 0;
 	while ((opt = getopt_long(argc, argv, "h", longopts, nullptr)) != -1) {
 		switch (opt) {
 		case 'v':
@@ -184,8 +191,8 @@ int main(int argc, char **argv)
 			o.maps.emplace_back(optarg);
 			break;
 		case 'p': {
-			std::string s = optarg;
-			size_t colon = s.find(':');
+			const std::string s = optarg;
+			const size_t colon = s.find(':');
 			if (colon == std::string::npos) {
 				usage(stderr);
 				return 2;
@@ -219,10 +226,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	std::string kind = argv[optind], path = argv[optind + 1];
+	const std::string kind = argv[optind];
+	const std::string path = argv[optind + 1];
 
 	if (variant == "kernel") {
-		t::KernelVersion k = t::running_kernel();
+		const t::KernelVersion k = t::running_kernel();
 		o.have_variant = true;
 		o.variant = t::maps_variant();
 		if (kind == "maps")

@@ -19,6 +19,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <string>
@@ -58,23 +59,20 @@ inline bool valid_name(const std::string &s, size_t max_len)
 {
 	if (s.size() > max_len)
 		return false;
-	for (char c : s)
-		if (!name_char(c))
-			return false;
-	return true;
+	return std::ranges::all_of(s, name_char);
 }
 
 // "%4u " prefix: optional spaces, digits, one space. Returns position after
 // the separating space or npos.
 inline size_t parse_id(const std::string &l, unsigned &id)
 {
-	size_t p = l.find_first_not_of(' ');
+	const size_t p = l.find_first_not_of(' ');
 	if (p == std::string::npos || l[p] < '0' || l[p] > '9')
 		return std::string::npos;
-	size_t q = l.find_first_not_of("0123456789", p);
+	const size_t q = l.find_first_not_of("0123456789", p);
 	if (q == std::string::npos || l[q] != ' ' || q - p > 10)
 		return std::string::npos;
-	unsigned long v = std::strtoul(l.c_str() + p, nullptr, 10);
+	const unsigned long v = std::strtoul(l.c_str() + p, nullptr, 10);
 	if (v > 0xffffffffUL)
 		return std::string::npos;
 	id = static_cast<unsigned>(v);
@@ -88,7 +86,7 @@ inline size_t parse_name16(const std::string &l, size_t p, std::string &name)
 	if (e == std::string::npos)
 		e = l.size();
 	name = l.substr(p, e - p);
-	size_t end = p + std::max<size_t>(16, name.size());
+	const size_t end = p + std::max<size_t>(16, name.size());
 	if (end > l.size())
 		return std::string::npos;
 	for (size_t i = e; i < end; i++)
@@ -110,7 +108,7 @@ inline std::string parse_map_row(const std::string &l, Variant v, MapRow &r)
 		return "map name " + t::visible(r.name) +
 		       " is not a valid BPF object name";
 	const char *s = l.c_str() + p;
-	char *end;
+	char *end = nullptr;
 	errno = 0;
 	r.max_entries = std::strtoll(s, &end, 10);
 	if (end == s || errno)
@@ -121,7 +119,7 @@ inline std::string parse_map_row(const std::string &l, Variant v, MapRow &r)
 		if (end == s || errno)
 			return "no cur_entries number";
 	}
-	if (*end)
+	if (*end != '\0')
 		return "trailing characters " + t::visible(end);
 
 	char buf[256];
@@ -149,7 +147,7 @@ inline std::string parse_prog_row(const std::string &l, ProgRow &r)
 	if (p >= l.size() || l[p] != ' ')
 		return "no space after the name field";
 	p++;
-	size_t e = l.find(' ', p);
+	const size_t e = l.find(' ', p);
 	if (e == std::string::npos)
 		return "no space after the attach function name (the row must "
 		       "end with \"<attach> <target>\", target may be empty)";
@@ -160,9 +158,9 @@ inline std::string parse_prog_row(const std::string &l, ProgRow &r)
 		return "unexpected characters in a name field";
 
 	std::string buf(l.size() + 64, '\0');
-	int n = std::snprintf(buf.data(), buf.size(), "%4u %-16s %s %s", r.id,
-			      r.name.c_str(), r.attach.c_str(),
-			      r.target.c_str());
+	const int n = std::snprintf(buf.data(), buf.size(), "%4u %-16s %s %s",
+				    r.id, r.name.c_str(), r.attach.c_str(),
+				    r.target.c_str());
 	buf.resize(static_cast<size_t>(n));
 	if (l != buf)
 		return "does not match the row format, expected " +
@@ -202,7 +200,7 @@ inline IdSnapshot snapshot_ids()
 {
 	IdSnapshot s;
 	for (__u32 id = 0; bpf_map_get_next_id(id, &id) == 0;) {
-		int fd = bpf_map_get_fd_by_id(id);
+		const int fd = bpf_map_get_fd_by_id(id);
 		if (fd < 0)
 			continue; // gone during the walk
 		struct bpf_map_info info = {};
@@ -212,7 +210,7 @@ inline IdSnapshot snapshot_ids()
 		close(fd);
 	}
 	for (__u32 id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
-		int fd = bpf_prog_get_fd_by_id(id);
+		const int fd = bpf_prog_get_fd_by_id(id);
 		if (fd < 0)
 			continue;
 		struct bpf_prog_info info = {};
@@ -262,15 +260,15 @@ inline void check_gone(const char *kind, unsigned id, const std::string &name,
 
 inline void cross_check_map(const MapRow &r, const Options &o, t::Checks &c)
 {
-	int fd = bpf_map_get_fd_by_id(r.id);
+	const int fd = bpf_map_get_fd_by_id(r.id);
 	if (fd < 0) {
 		check_gone("map", r.id, r.name, errno, o.before.maps, c);
 		return;
 	}
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-	int err = errno;
+	const int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	const int err = errno;
 	close(fd);
 	if (!c.expect_ok(rc, err, "map id %u: bpf_obj_get_info_by_fd", r.id))
 		return;
@@ -288,13 +286,13 @@ inline void cross_check_map(const MapRow &r, const Options &o, t::Checks &c)
 inline std::string expected_prog_name(int fd, const bpf_prog_info &info,
 				      std::string &why)
 {
-	if (!info.btf_id || !info.nr_func_info)
+	if (info.btf_id == 0 || info.nr_func_info == 0)
 		return info.name;
 	struct bpf_func_info fi = {};
 	struct bpf_prog_info again = {};
 	again.nr_func_info = 1;
 	again.func_info_rec_size = sizeof(fi);
-	again.func_info = reinterpret_cast<__u64>(&fi);
+	again.func_info = t::ptr_to_u64(&fi);
 	__u32 len = sizeof(again);
 	if (bpf_obj_get_info_by_fd(fd, &again, &len) < 0) {
 		why = "func_info: " + t::errstr(errno);
@@ -318,21 +316,21 @@ inline std::string expected_prog_name(int fd, const bpf_prog_info &info,
 
 inline void cross_check_prog(const ProgRow &r, const Options &o, t::Checks &c)
 {
-	int fd = bpf_prog_get_fd_by_id(r.id);
+	const int fd = bpf_prog_get_fd_by_id(r.id);
 	if (fd < 0) {
 		check_gone("prog", r.id, r.name, errno, o.before.progs, c);
 		return;
 	}
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
-	int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-	int err = errno;
+	const int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+	const int err = errno;
 	if (!c.expect_ok(rc, err, "prog id %u: bpf_obj_get_info_by_fd", r.id)) {
 		close(fd);
 		return;
 	}
 	std::string why;
-	std::string want = expected_prog_name(fd, info, why);
+	const std::string want = expected_prog_name(fd, info, why);
 	close(fd);
 	c.expect(why.empty() && r.name == want,
 		 "prog id %u: listed as %s, the kernel's name for it is %s%s%s",
@@ -344,12 +342,12 @@ inline void cross_check_prog(const ProgRow &r, const Options &o, t::Checks &c)
 inline int check_maps(const std::string &text, const std::string &what,
 		      const Options &o, t::Checks &c)
 {
-	int before = c.failures();
+	const int before = c.failures();
 	std::vector<std::string> lines;
 	if (!split_lines(text, lines, c, what))
 		return c.failures() - before;
 
-	Variant file_v;
+	Variant file_v = Variant::Plain;
 	if (lines[0] == kMapsHeaderCount) {
 		file_v = Variant::Count;
 	} else if (lines[0] == kMapsHeaderPlain) {
@@ -372,7 +370,7 @@ inline int check_maps(const std::string &text, const std::string &what,
 	std::vector<MapRow> rows;
 	for (size_t i = 1; i < lines.size(); i++) {
 		MapRow r;
-		std::string err = parse_map_row(lines[i], file_v, r);
+		const std::string err = parse_map_row(lines[i], file_v, r);
 		if (!c.expect(err.empty(), "%s: line %zu: %s: %s", what.c_str(),
 			      i + 1, t::visible(lines[i]).c_str(), err.c_str()))
 			continue;
@@ -404,7 +402,7 @@ inline int check_maps(const std::string &text, const std::string &what,
 inline int check_progs(const std::string &text, const std::string &what,
 		       const Options &o, t::Checks &c)
 {
-	int before = c.failures();
+	const int before = c.failures();
 	std::vector<std::string> lines;
 	if (!split_lines(text, lines, c, what))
 		return c.failures() - before;
@@ -417,7 +415,7 @@ inline int check_progs(const std::string &text, const std::string &what,
 	std::vector<ProgRow> rows;
 	for (size_t i = 1; i < lines.size(); i++) {
 		ProgRow r;
-		std::string err = parse_prog_row(lines[i], r);
+		const std::string err = parse_prog_row(lines[i], r);
 		if (!c.expect(err.empty(), "%s: line %zu: %s: %s", what.c_str(),
 			      i + 1, t::visible(lines[i]).c_str(), err.c_str()))
 			continue;

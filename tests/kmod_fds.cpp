@@ -53,16 +53,17 @@ bool fd_table(const char *dir, FdTable &table)
 			     t::errstr(errno).c_str());
 		return false;
 	}
-	int self = std::string(dir) == "/proc/self/fd" ? dirfd(d) : -1;
+	const int self = std::string(dir) == "/proc/self/fd" ? dirfd(d) : -1;
 	while (dirent *e = readdir(d)) {
 		if (e->d_name[0] == '.')
 			continue;
-		int fd = std::atoi(e->d_name);
+		const int fd =
+			static_cast<int>(std::strtol(e->d_name, nullptr, 10));
 		if (fd == self)
 			continue;
 		char target[512];
-		ssize_t n = readlinkat(dirfd(d), e->d_name, target,
-				       sizeof(target) - 1);
+		const ssize_t n = readlinkat(dirfd(d), e->d_name, target,
+					     sizeof(target) - 1);
 		target[n < 0 ? 0 : n] = '\0';
 		table[fd] = n < 0 ? "(unreadable)" : target;
 	}
@@ -97,7 +98,7 @@ bool same(const char *what, const FdTable &before, const FdTable &after)
 		}
 	}
 	for (const auto &[fd, target] : before)
-		if (!after.count(fd)) {
+		if (!after.contains(fd)) {
 			std::fprintf(err, "kmod_fds: %s: fd %d -> %s closed\n",
 				     what, fd, target.c_str());
 			ok = false;
@@ -108,8 +109,8 @@ bool same(const char *what, const FdTable &before, const FdTable &after)
 // Keeps stdout and stderr reachable while fds 0-2 are closed.
 bool free_std_fds()
 {
-	int o = fcntl(1, F_DUPFD_CLOEXEC, 10);
-	int e = fcntl(2, F_DUPFD_CLOEXEC, 10);
+	const int o = fcntl(1, F_DUPFD_CLOEXEC, 10);
+	const int e = fcntl(2, F_DUPFD_CLOEXEC, 10);
 	if (o < 0 || e < 0)
 		return false;
 	std::fflush(stdout);
@@ -130,15 +131,16 @@ int self_test()
 {
 	if (!free_std_fds())
 		return 1;
-	FdTable before, after;
+	FdTable before;
+	FdTable after;
 	if (!fd_table("/proc/self/fd", before))
 		return 1;
-	int fd = open("/dev/null", O_RDONLY);
-	bool noticed = fd_table("/proc/self/fd", after) &&
-		       !same("self-test", before, after);
+	const int fd = open("/dev/null", O_RDONLY);
+	const bool noticed = fd_table("/proc/self/fd", after) &&
+			     !same("self-test", before, after);
 	close(fd);
-	bool clean = fd_table("/proc/self/fd", after) &&
-		     same("self-test", before, after);
+	const bool clean = fd_table("/proc/self/fd", after) &&
+			   same("self-test", before, after);
 	std::fprintf(out,
 		     "kmod_fds: self-test: fd %d opened: %s; closed again: "
 		     "%s\n",
@@ -161,10 +163,13 @@ int main(int argc, char **argv)
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	if (argc == 2 && std::string(argv[1]) == "--self-test")
 		return self_test();
-	std::string expect, params;
-	bool free_fds = false, any = false, make_it_fail = false;
+	std::string expect;
+	std::string params;
+	bool free_fds = false;
+	bool any = false;
+	bool make_it_fail = false;
 	long fail_nth = 0;
-	int opt;
+	int opt = 0;
 	while ((opt = getopt(argc, argv, "e:ap:zfn:")) != -1) {
 		switch (opt) {
 		case 'n':
@@ -199,7 +204,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		std::fprintf(stderr, "kmod_fds: open %s: %s\n", path,
 			     t::errstr(errno).c_str());
@@ -217,7 +222,7 @@ int main(int argc, char **argv)
 		}
 	}
 	int nth_fd = -1;
-	if (fail_nth) {
+	if (fail_nth != 0) {
 		nth_fd = open("/proc/self/fail-nth", O_RDWR | O_CLOEXEC);
 		if (nth_fd < 0) {
 			std::fprintf(stderr,
@@ -231,7 +236,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	FdTable self_before, self_after, init_before, init_after;
+	FdTable self_before;
+	FdTable self_after;
+	FdTable init_before;
+	FdTable init_after;
 	if (!fd_table("/proc/self/fd", self_before) ||
 	    !fd_table("/proc/1/fd", init_before))
 		return 1;
@@ -247,8 +255,8 @@ int main(int argc, char **argv)
 			     t::errstr(errno).c_str());
 		return 1;
 	}
-	long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
-	int load_err = errno;
+	const long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
+	const int load_err = errno;
 	long nth_left = 0;
 	if (nth_fd >= 0) {
 		char buf[32] = {};
@@ -280,14 +288,15 @@ int main(int argc, char **argv)
 	}
 
 	bool ok = true;
-	std::string got = rc == 0 ? "success"
-				  : (strerrorname_np(load_err)
-					     ? strerrorname_np(load_err)
-					     : std::to_string(load_err));
+	std::string got = "success";
+	if (rc != 0) {
+		const char *name = strerrorname_np(load_err);
+		got = name ? name : std::to_string(load_err);
+	}
 	std::fprintf(out, "kmod_fds: finit_module %s%s%s: %s\n", path,
 		     params.empty() ? "" : " ", params.c_str(),
 		     rc == 0 ? "loaded" : t::errstr(load_err).c_str());
-	std::string want = expect.empty() ? "success" : expect;
+	const std::string want = expect.empty() ? "success" : expect;
 	if (any) {
 		std::fprintf(out, "kmod_fds: outcome: %s\n",
 			     rc == 0 ? "loaded" : got.c_str());

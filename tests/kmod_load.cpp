@@ -14,7 +14,7 @@ int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
 	std::string expect;
-	int opt;
+	int opt = 0;
 	while ((opt = getopt(argc, argv, "e:")) != -1) {
 		if (opt != 'e') {
 			std::fprintf(stderr,
@@ -28,14 +28,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *path = argv[optind];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	const int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		std::fprintf(stderr, "kmod_load: open %s: %s\n", path,
 			     t::errstr(errno).c_str());
 		return 1;
 	}
-	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int err = errno;
+	const long rc = syscall(SYS_finit_module, fd, "", 0);
+	const int err = errno;
 	close(fd);
 
 	if (rc == 0) {
@@ -49,7 +49,8 @@ int main(int argc, char **argv)
 		}
 		return 0;
 	}
-	std::string got = strerrorname_np(err) ? strerrorname_np(err) : "?";
+	const std::string got =
+		strerrorname_np(err) ? strerrorname_np(err) : "?";
 	std::printf("kmod_load: finit_module %s: %s\n", path,
 		    t::errstr(err).c_str());
 	if (!expect.empty() && got == expect)
