@@ -154,6 +154,12 @@ expect_make_error() {
 	fi
 }
 
+# The text $1 as an extended regular expression that matches only it.
+ere_quote() {
+	# shellcheck disable=SC2001 # one substitution over a class of characters
+	sed 's/[.*^$+?(){}|]/\\&/g' <<<"$1"
+}
+
 cmd_kbuild() {
 	local entry suite abi k src orig cxx
 	mapfile -t matrix < <(kernel_matrix) || true
@@ -239,7 +245,7 @@ cmd_kbuild() {
 		sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
 			>"$top/$w/skel_internal.h"
 		expect_make_error "$abi" "libbpf's skel_internal.h lacks a helper" \
-			"~^bpf_preload: $(sed 's/[.*^$+?(){}|]/\\&/g' <<<"$top/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
+			"~^bpf_preload: $(ere_quote "$top/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
 			no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/skel_internal.h"
 
 		# A kernel built by another gcc than the g++ we have: the message
