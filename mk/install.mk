@@ -13,7 +13,8 @@
 #   make dkms-remove      dkms remove --all, remove /usr/src/bpf-preload-<version>
 #   make deb              ./bpf-preload-dkms_<version>_all.deb (dpkg-buildpackage)
 #   make compile_commands.json   for clangd (bear), C++ core and C glue
-#   make lint             clangd, clang-format, clang-tidy, shellcheck
+#   make lint             clang-tidy (module, tests, bench), clangd, clang-format
+#                         (C++; the kernel's for C), checkpatch, lintian, shellcheck
 #
 # KDIR selects the kernel by its kbuild tree, KVER by its release; give
 # either: KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
