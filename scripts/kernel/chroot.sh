@@ -115,6 +115,20 @@ lists_stale() {
 	((now - ${newest%.*} > MAX_AGE_HOURS * 3600))
 }
 
+# apt-get update; a mirror mid-sync fails some lists for a while: two more
+# tries, then go on with the lists there are (apt says what it could not get).
+apt_update() { # apt_update ROOT RELEASE
+	local try
+	for try in first second third; do
+		apt_in "$1" update >&2 && return 0
+		log "$2: apt-get update failed (the $try time)"
+		sleep 5
+	done
+	find "$1/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
+		die "$2: apt-get update failed and there are no package lists"
+	log "$2: apt-get update failed in part; using the lists there are"
+}
+
 # A chroot made before BASE_PACKAGES grew gets the rest.
 base_packages() {
 	local root=$1 missing
@@ -143,7 +157,7 @@ create() {
 		die "cannot keep the debootstrap of $release"
 	write_sources "$release" "$tmp"
 	no_initramfs "$tmp"
-	apt_in "$tmp" update >&2 || die "$release: apt-get update failed"
+	apt_update "$tmp" "$release"
 	# shellcheck disable=SC2086 # a comma-separated list
 	apt_in "$tmp" install ${BASE_PACKAGES//,/ } >&2 ||
 		die "$release: installing the build packages failed"
@@ -166,7 +180,7 @@ ensure() {
 	base_packages "$root"
 	if lists_stale "$root"; then
 		log "$release: apt-get update"
-		apt_in "$root" update >&2 || die "$release: apt-get update failed"
+		apt_update "$root" "$release"
 	fi
 	flock -u "$lockfd"
 	exec {lockfd}>&-
@@ -189,7 +203,7 @@ fresh() {
 
 # dpkg and apt of the chroot learn a foreign architecture, once.
 add_arch() {
-	local root release n
+	local root release
 	root=$(root_of "$1")
 	release=$(release_of "$1")
 	ensure "$1"
@@ -199,13 +213,7 @@ add_arch() {
 	flock "$lockfd"
 	log "$release: adding architecture $2"
 	in_ns "$root" dpkg --add-architecture "$2" || die "$release: dpkg --add-architecture $2 failed"
-	# A mirror mid-sync, or a suite without the architecture, fails some
-	# lists: retry, then go on with those that came.
-	for n in 1 2 3; do
-		apt_in "$root" update >&2 && break
-		((n < 3)) || log "$release: apt-get update with $2 failed in part; using the lists it got"
-		sleep 5
-	done
+	apt_update "$root" "$release"
 	flock -u "$lockfd"
 	exec {lockfd}>&-
 }

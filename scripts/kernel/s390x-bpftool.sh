@@ -65,6 +65,7 @@ build_sysroot()
 	# apt only knows about s390x packages once the architecture is added.
 	if ! dpkg --print-foreign-architectures | grep -qx s390x; then
 		dpkg --add-architecture s390x
+		apt_updated= # the lists fetched so far have no s390x packages
 	fi
 	apt_update
 
