@@ -429,11 +429,9 @@ plot() {
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-mapfile -t matrix < <(kernel_matrix) || true
-((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
-for entry in "${matrix[@]}"; do
-	read -r suite abi <<<"$entry"
-	kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; continue; }
+# One kernel (after kernel_use): both modules built, one boot, the report.
+bench_kernel() { # bench_kernel SUITE ABI
+	local suite=$1 abi=$2 s dir c_ko vm_rc md missing load_before load_after
 	# Results are named by suite and kernel series: trixie-6.12.md.
 	s=$suite-$(cut -d. -f1,2 <<<"$abi")
 	dir=build/bench/$abi
@@ -444,10 +442,10 @@ for entry in "${matrix[@]}"; do
 	# package, built with plain kbuild in the suite's chroot.
 	scripts/pkg/dkms-source.sh "$dir/src"
 	if ! in_build_env make -C "$dir/src" KDIR="$K_KDIR" >"$dir/build.log" 2>&1; then
-		cat "$dir/build.log"; result fail "$abi: this module builds"; continue
+		cat "$dir/build.log"; result fail "$abi: this module builds"; return 0
 	fi
 	if ! c_ko=$(c_module); then
-		result fail "$abi: the kernel's C module builds"; continue
+		result fail "$abi: the kernel's C module builds"; return 0
 	fi
 	result ok "$abi: both modules build"
 
@@ -475,7 +473,7 @@ for entry in "${matrix[@]}"; do
 	if [ "$vm_rc" -ne 0 ] || ! grep -q '^vm-bench: done' "$dir/vm.log"; then
 		grep -E 'vm-bench|FAIL|Kernel panic' "$dir/vm.log" | tail -20 || true
 		result fail "$abi: bench ran in the VM (vm.sh rc $vm_rc, log $dir/vm.log)"
-		continue
+		return 0
 	fi
 	result ok "$abi: bench ran in the VM"
 
@@ -496,6 +494,8 @@ for entry in "${matrix[@]}"; do
 	else
 		result fail "$abi: every figure of $md measured (missing:$missing)"
 	fi
-done
+}
+
+for_each_kernel bench_kernel
 
 finish

@@ -96,7 +96,6 @@ dkms_ok() {
 
 # Boots <kernel> with what DKMS installed; nobody types a command.
 boot() { # boot <suite> <kernel>
-	local k=$2 dir=$work/$release/vm-$2 ko
 	kernel_begin
 	boot_one "$@"
 	kernel_end "$1" "$2"

@@ -71,19 +71,16 @@ boot() {
 
 test_programs
 
-results_begin install
-mapfile -t matrix < <(kernel_matrix) || true
-((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
-for entry in "${matrix[@]}"; do
-	read -r suite abi <<<"$entry"
-	kernel_begin
-	kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch headers and image"; kernel_end "$suite" "$abi"; continue; }
+# Every test of one kernel (after kernel_use).
+check_kernel() { # check_kernel SUITE ABI
+	local abi=$2 kd moddir w mods d b u sc
 	kd=$K_KDIR moddir=$K_MODDIR
 	w=$top/build/install/$abi
 	rm -rf "$w"
 	mkdir -p "$w/src/mk"
 	scripts/pkg/dkms-source.sh "$w/src"
-	cp scripts/pkg/dkms-source.sh "$w/src/scripts/"
+	mkdir -p "$w/src/scripts/pkg"
+	cp scripts/pkg/dkms-source.sh "$w/src/scripts/pkg/"
 	cp mk/install.mk "$w/src/mk/"
 	mods=lib/modules/$abi
 	# Each DESTDIR is a system image of this kernel: its modules metadata,
@@ -154,6 +151,8 @@ for entry in "${matrix[@]}"; do
 	# 5. and 6. Loading at boot.
 	boot autoload "$d"
 	boot modules-load "$b"
-	kernel_end "$suite" "$abi"
-done
+}
+
+results_begin install
+for_each_kernel check_kernel
 results_end

@@ -55,69 +55,62 @@ build() {
 	result ok "$what builds with zero warnings"
 }
 
-# The build for another kernel that kernel i of abis[] must refuse: the next
+# The build for another kernel that kernel i of built[] must refuse: the next
 # one of another series (x.y), whose struct module, module_layout or
 # vermagic differ; kernels of one series differ only in symbol versions.
 # Nothing when every kernel is of one series.
 foreign_for() {
-	local i=$1 j n=${#abis[@]}
+	local i=$1 j n=${#built[@]}
 	for ((j = (i + 1) % n; j != i; j = (j + 1) % n)); do
-		if [ "$(cut -d. -f1,2 <<<"${abis[$j]}")" != "$(cut -d. -f1,2 <<<"${abis[$i]}")" ]; then
-			printf '%s\n' "${abis[$j]}"
+		if [ "$(cut -d. -f1,2 <<<"${built[$j]}")" != "$(cut -d. -f1,2 <<<"${built[$i]}")" ]; then
+			printf '%s\n' "${built[$j]}"
 			return
 		fi
 	done
 }
 
-cmd_vm() {
-	local entry suite abi w i other
-	local -A suites
-	local abis=()
-	test_programs
-	mapfile -t matrix < <(kernel_matrix) || true
-	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
-	for entry in "${matrix[@]}"; do
-		read -r suite abi <<<"$entry"
-		kernel_begin
-		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; kernel_end "$suite" "$abi"; continue; }
-		suites[$abi]=$suite
-		abis+=("$abi")
-		w=build/robust/$abi
-		mkdir -p "$w"
-		copy_sources "$w/src"
-		copy_sources "$w/fault"
-		rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
-		cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
-		build "$abi: bpf_preload.ko" "$w/src.log" in_build_env make -C "$w/src" KDIR="$K_KDIR" || true
-		build "$abi: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
-			in_build_env make -C "$w/fault" KDIR="$K_KDIR" FAULT_INJECT=1 || true
-		build "$abi: tests/other_ops" "$w/other_ops.log" \
-			in_build_env make -C "$K_KDIR" M="$top/$w/other_ops" modules || true
-		kernel_end "$suite" "$abi"
-	done
+# Pass 1, per kernel: the module, its FAULT_INJECT=1 build, other_ops.
+build_kernel() { # build_kernel SUITE ABI (after kernel_use)
+	local abi=$2 w=build/robust/$2
+	built+=("$abi")
+	mkdir -p "$w"
+	copy_sources "$w/src"
+	copy_sources "$w/fault"
+	rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
+	cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
+	build "$abi: bpf_preload.ko" "$w/src.log" in_build_env make -C "$w/src" KDIR="$K_KDIR" || true
+	build "$abi: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
+		in_build_env make -C "$w/fault" KDIR="$K_KDIR" FAULT_INJECT=1 || true
+	build "$abi: tests/other_ops" "$w/other_ops.log" \
+		in_build_env make -C "$K_KDIR" M="$top/$w/other_ops" modules || true
+}
 
-	for i in "${!abis[@]}"; do
-		abi=${abis[$i]}
-		kernel_begin
-		kernel_use "${suites[$abi]}" "$abi"
-		w=build/robust/$abi
-		other=$(foreign_for "$i")
-		rm -rf "$w/vm" && mkdir -p "$w/vm/root/robust"
-		if ! cp "$w/src/bpf_preload.ko" "$w/vm/root/" ||
-			! cp "$w/fault/bpf_preload.ko" "$w/vm/root/robust/bpf_preload_fault.ko" ||
-			! cp "$w/other_ops/other_ops.ko" "$w/vm/root/robust/"; then
-			result fail "$abi: in-VM robustness suite (modules missing)"
-			kernel_end "${suites[$abi]}" "$abi"
-			continue
-		fi
-		if [ -n "$other" ]; then
-			cp "build/robust/$other/src/bpf_preload.ko" "$w/vm/root/robust/foreign.ko" || true
-		fi
-		vm_suite "${suites[$abi]} $abi" "$w/vm" /tests/robust.sh check -- \
-			--timeout 1500 --append "${ROBUST_APPEND:-}"
-		grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $abi: /"
-		kernel_end "${suites[$abi]}" "$abi"
+# Pass 2, per kernel: one boot with those and another series' build.
+boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
+	local abi=$2 w=build/robust/$2 i other=""
+	for i in "${!built[@]}"; do
+		[ "${built[$i]}" != "$abi" ] || other=$(foreign_for "$i")
 	done
+	rm -rf "$w/vm" && mkdir -p "$w/vm/root/robust"
+	if ! cp "$w/src/bpf_preload.ko" "$w/vm/root/" ||
+		! cp "$w/fault/bpf_preload.ko" "$w/vm/root/robust/bpf_preload_fault.ko" ||
+		! cp "$w/other_ops/other_ops.ko" "$w/vm/root/robust/"; then
+		result fail "$abi: in-VM robustness suite (modules missing)"
+		return 0
+	fi
+	if [ -n "$other" ]; then
+		cp "build/robust/$other/src/bpf_preload.ko" "$w/vm/root/robust/foreign.ko" || true
+	fi
+	vm_suite "$1 $abi" "$w/vm" /tests/robust.sh check -- \
+		--timeout 1500 --append "${ROBUST_APPEND:-}"
+	grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $abi: /"
+}
+
+cmd_vm() {
+	built=()
+	test_programs
+	for_each_kernel build_kernel
+	for_each_kernel boot_kernel
 }
 
 # --- make-time errors -----------------------------------------------------------
@@ -160,105 +153,101 @@ ere_quote() {
 	sed 's/[.*^$+?(){}|]/\\&/g' <<<"$1"
 }
 
-cmd_kbuild() {
-	local entry suite abi k src orig cxx
-	mapfile -t matrix < <(kernel_matrix) || true
-	((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
-	for entry in "${matrix[@]}"; do
-		read -r suite abi <<<"$entry"
-		kernel_begin
-		kernel_use "$suite" "$abi" || { result fail "$suite $abi: fetch"; kernel_end "$suite" "$abi"; continue; }
-		orig=$K_KDIR
-		w=build/robust/kbuild/$abi
-		k=$top/$w/kdir
-		src=$w/src
-		rm -rf "$w" && mkdir -p "$w"
-		# A copy of the headers tree, made in the build environment; its
-		# relative symlinks (scripts, tools -> the kbuild package) point
-		# back at the originals.
-		# shellcheck disable=SC2016 # expanded by the inner shell
-		in_build_env sh -ec 'cp -a "$1" "$2"
-			for l in "$2"/*; do
-				if [ -L "$l" ]; then ln -sfn "$(readlink -f "$1/${l##*/}")" "$l"; fi
-			done' sh "$orig" "$k"
-		# From 7.0 the tree's Makefile names its output (objtree) by
-		# absolute path: the copy's own, so the doctoring below counts.
-		sed -i "s|^KBUILD_OUTPUT=$orig\$|KBUILD_OUTPUT=$k|" "$k/Makefile"
-		cp -a "$k/.config" "$w/config.orig"
-		cp -a "$k/Module.symvers" "$w/symvers.orig"
-		cp -a "$k/include/config/auto.conf" "$w/auto.conf.orig"
-		restore() {
-			cp -a "$w/config.orig" "$k/.config"
-			cp -a "$w/symvers.orig" "$k/Module.symvers"
-			cp -a "$w/auto.conf.orig" "$k/include/config/auto.conf"
-			copy_sources "$src"
-		}
-
-		# Control: the undoctored copy is a working kbuild tree, so the
-		# failures below come from the doctoring alone.
+kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
+	local abi=$2 k src orig cxx
+	orig=$K_KDIR
+	w=build/robust/kbuild/$abi
+	k=$top/$w/kdir
+	src=$w/src
+	rm -rf "$w" && mkdir -p "$w"
+	# A copy of the headers tree, made in the build environment; its
+	# relative symlinks (scripts, tools -> the kbuild package) point
+	# back at the originals.
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	in_build_env sh -ec 'cp -a "$1" "$2"
+		for l in "$2"/*; do
+			if [ -L "$l" ]; then ln -sfn "$(readlink -f "$1/${l##*/}")" "$l"; fi
+		done' sh "$orig" "$k"
+	# From 7.0 the tree's Makefile names its output (objtree) by
+	# absolute path: the copy's own, so the doctoring below counts.
+	sed -i "s|^KBUILD_OUTPUT=$orig\$|KBUILD_OUTPUT=$k|" "$k/Makefile"
+	cp -a "$k/.config" "$w/config.orig"
+	cp -a "$k/Module.symvers" "$w/symvers.orig"
+	cp -a "$k/include/config/auto.conf" "$w/auto.conf.orig"
+	restore() {
+		cp -a "$w/config.orig" "$k/.config"
+		cp -a "$w/symvers.orig" "$k/Module.symvers"
+		cp -a "$w/auto.conf.orig" "$k/include/config/auto.conf"
 		copy_sources "$src"
-		if in_build_env make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
-			[ -f "$src/bpf_preload.ko" ]; then
-			result ok "$abi: the copied headers tree builds the module"
-		else
-			sed 's/^/robust:   | /' "$w/control.log"
-			result fail "$abi: the copied headers tree builds the module"
-		fi
+	}
 
-		restore
-		sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
-		expect_make_error "$abi" "CONFIG_DEBUG_INFO_BTF off" \
-			"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF" \
-			no "$src" KDIR="$k"
+	# Control: the undoctored copy is a working kbuild tree, so the
+	# failures below come from the doctoring alone.
+	copy_sources "$src"
+	if in_build_env make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
+		[ -f "$src/bpf_preload.ko" ]; then
+		result ok "$abi: the copied headers tree builds the module"
+	else
+		sed 's/^/robust:   | /' "$w/control.log"
+		result fail "$abi: the copied headers tree builds the module"
+	fi
 
-		restore
-		awk '$2 != "bpf_preload_ops"' "$w/symvers.orig" >"$k/Module.symvers"
-		expect_make_error "$abi" "bpf_preload_ops not exported" \
-			"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)" \
-			no "$src" KDIR="$k"
+	restore
+	sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
+	expect_make_error "$abi" "CONFIG_DEBUG_INFO_BTF off" \
+		"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF" \
+		no "$src" KDIR="$k"
 
-		restore
-		sed -i 's/^CONFIG_BPF_SYSCALL=y$/# CONFIG_BPF_SYSCALL is not set/' "$k/.config"
-		expect_make_error "$abi" "CONFIG_BPF_SYSCALL off" \
-			"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with" \
-			no "$src" KDIR="$k"
+	restore
+	awk '$2 != "bpf_preload_ops"' "$w/symvers.orig" >"$k/Module.symvers"
+	expect_make_error "$abi" "bpf_preload_ops not exported" \
+		"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)" \
+		no "$src" KDIR="$k"
 
-		restore
-		rm "$k/Module.symvers"
-		expect_make_error "$abi" "no Module.symvers" \
-			"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported" \
-			no "$src" KDIR="$k"
+	restore
+	sed -i 's/^CONFIG_BPF_SYSCALL=y$/# CONFIG_BPF_SYSCALL is not set/' "$k/.config"
+	expect_make_error "$abi" "CONFIG_BPF_SYSCALL off" \
+		"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with" \
+		no "$src" KDIR="$k"
 
-		restore
-		expect_make_error "$abi" "no kbuild tree" \
-			"bpf_preload: no kbuild tree at $top/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
-			no "$src" KDIR="$top/$w/none"
+	restore
+	rm "$k/Module.symvers"
+	expect_make_error "$abi" "no Module.symvers" \
+		"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported" \
+		no "$src" KDIR="$k"
 
-		restore
-		expect_make_error "$abi" "no libbpf skel_internal.h" \
-			"bpf_preload: $top/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
-			no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/none.h"
+	restore
+	expect_make_error "$abi" "no kbuild tree" \
+		"bpf_preload: no kbuild tree at $top/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
+		no "$src" KDIR="$top/$w/none"
 
-		# A libbpf-dev whose skel_internal.h lacks a helper the skeletons
-		# call (a name changed), explained before the compiler runs.
-		restore
-		sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
-			>"$top/$w/skel_internal.h"
-		expect_make_error "$abi" "libbpf's skel_internal.h lacks a helper" \
-			"~^bpf_preload: $(ere_quote "$top/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
-			no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/skel_internal.h"
+	restore
+	expect_make_error "$abi" "no libbpf skel_internal.h" \
+		"bpf_preload: $top/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
+		no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/none.h"
 
-		# A kernel built by another gcc than the g++ we have: the message
-		# names the package of the kernel's own compiler (gcc-N: g++-N).
-		restore
-		cxx=$(sed -n 's/^CONFIG_CC_VERSION_TEXT=".*gcc-\([0-9]*\) .*/g++-\1/p' "$k/.config")
-		sed -i 's/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=990000/' "$k/include/config/auto.conf"
-		expect_make_error "$abi" "C++ compiler is not the kernel's" \
-			"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$" \
-			yes "$src" KDIR="$k"
-		restore
-		kernel_end "$suite" "$abi"
-	done
+	# A libbpf-dev whose skel_internal.h lacks a helper the skeletons
+	# call (a name changed), explained before the compiler runs.
+	restore
+	sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
+		>"$top/$w/skel_internal.h"
+	expect_make_error "$abi" "libbpf's skel_internal.h lacks a helper" \
+		"~^bpf_preload: $(ere_quote "$top/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
+		no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/skel_internal.h"
+
+	# A kernel built by another gcc than the g++ we have: the message
+	# names the package of the kernel's own compiler (gcc-N: g++-N).
+	restore
+	cxx=$(sed -n 's/^CONFIG_CC_VERSION_TEXT=".*gcc-\([0-9]*\) .*/g++-\1/p' "$k/.config")
+	sed -i 's/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=990000/' "$k/include/config/auto.conf"
+	expect_make_error "$abi" "C++ compiler is not the kernel's" \
+		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$" \
+		yes "$src" KDIR="$k"
+	restore
+}
+
+cmd_kbuild() {
+	for_each_kernel kbuild_kernel
 }
 
 # --- debug kernel ---------------------------------------------------------------

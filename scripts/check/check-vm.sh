@@ -32,27 +32,23 @@ if [ "$mode" = run ]; then
 fi
 [ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }
 
+# Builds and boots one kernel.
+check_kernel() { # check_kernel SUITE ABI (after kernel_use)
+	local suite=$1 abi=$2 root=build/$2/vm/root c_ko
+	dkms_build "build/$abi/src" || return 0
+	rm -rf "${root%/root}" && mkdir -p "$root/c_module"
+	cp "build/$abi/src/bpf_preload.ko" "$root/"
+	# The kernel's own module, to compare with (tests/run.sh).
+	if c_ko=$(c_module 2>"build/$abi/c_module.log"); then
+		cp "$c_ko" "$root/c_module/"
+	else
+		cat "build/$abi/c_module.log"
+		result fail "$suite $abi: the kernel's own C module builds"
+	fi
+	vm_suite "$suite $abi" "build/$abi/vm" /tests/run.sh check
+}
+
 results_begin vm
 test_programs
-mapfile -t matrix < <(kernel_matrix) || true
-((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; results_end; }
-for entry in "${matrix[@]}"; do
-	read -r suite abi <<<"$entry"
-	kernel_begin
-	if ! kernel_use "$suite" "$abi"; then
-		result fail "$suite $abi: fetch headers and image"
-	elif dkms_build "build/$abi/src"; then
-		rm -rf "build/$abi/vm" && mkdir -p "build/$abi/vm/root/c_module"
-		cp "build/$abi/src/bpf_preload.ko" "build/$abi/vm/root/"
-		# The kernel's own module, to compare with (tests/run.sh).
-		if c_ko=$(c_module 2>"build/$abi/c_module.log"); then
-			cp "$c_ko" "build/$abi/vm/root/c_module/"
-		else
-			cat "build/$abi/c_module.log"
-			result fail "$suite $abi: the kernel's own C module builds"
-		fi
-		vm_suite "$suite $abi" "build/$abi/vm" /tests/run.sh check
-	fi
-	kernel_end "$suite" "$abi"
-done
+for_each_kernel check_kernel
 results_end

@@ -22,7 +22,8 @@ printf 'host %s. Each kernel is the newest that a metapackage of its suite names
 	"$(. /etc/os-release && printf '%s' "$PRETTY_NAME")"
 printf '| suite | kernel | compiler | libbpf-dev | pahole | dkms | passed | failed | skipped | checks |\n'
 printf '|---|---|---|---|---|---|---|---|---|---|\n'
-awk -F'\t' '{ k = $2 "\t" $3; if (!(k in p)) o[++n] = k
+# (bench's steps are its bookkeeping, not tests: not counted)
+awk -F'\t' '$1 == "bench" { next } { k = $2 "\t" $3; if (!(k in p)) o[++n] = k
 	p[k] += $4; f[k] += $5; s[k] += $6; c[k] = c[k] (c[k] ? " " : "") $1 }
 	END { for (i = 1; i <= n; i++) print o[i] "\t" p[o[i]] "\t" f[o[i]] "\t" s[o[i]] "\t" c[o[i]] }' "$per" |
 	while IFS=$'\t' read -r suite abi p f s checks; do

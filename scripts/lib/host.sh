@@ -12,9 +12,9 @@
 #                               record "P F S" in $BPF_PRELOAD_RESULT, return
 #                               non-zero on any failure
 #   kernel_matrix               "SUITE ABI" lines for $SUITES
-#   kernel_begin, kernel_end SUITE ABI
-#                               count what lies between for that kernel
-#                               (build/results/per-kernel)
+#   for_each_kernel FUNC ARGS...  FUNC ARGS... SUITE ABI for each of them,
+#                               fetched (kernel_use), its results tallied
+#                               per kernel (build/results/per-kernel)
 #   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
 #                               build environment), K_VMLINUZ, K_MODDIR
 #   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
@@ -75,6 +75,25 @@ kernel_end() { # kernel_end SUITE ABI
 kernel_matrix() {
 	# shellcheck disable=SC2086 # a list of suites
 	"$KERNELS" list $SUITES
+}
+
+# FUNC ARGS... SUITE ABI for every kernel of $SUITES, once kernel_use has
+# fetched it (one that cannot be fetched is a failure, and FUNC does not
+# run for it); what it counts is tallied per kernel.
+for_each_kernel() { # for_each_kernel FUNC ARGS...
+	local matrix entry suite abi
+	mapfile -t matrix < <(kernel_matrix) || true
+	((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; return 0; }
+	for entry in "${matrix[@]}"; do
+		read -r suite abi <<<"$entry"
+		kernel_begin
+		if kernel_use "$suite" "$abi"; then
+			"$@" "$suite" "$abi"
+		else
+			result fail "$suite $abi: fetch headers and image"
+		fi
+		kernel_end "$suite" "$abi"
+	done
 }
 
 kernel_use() { # kernel_use SUITE ABI
