@@ -27,8 +27,8 @@ if [ "$mode" = run ]; then
 	test_programs
 	rm -rf "build/$abi/run" && mkdir -p "build/$abi/run/root"
 	cp "build/$abi/src/bpf_preload.ko" "build/$abi/run/root/"
-	vm_suite "$abi" "build/$abi/run" /tests/run.sh show
-	exit 0
+	vm_boot "build/$abi/run" /tests/run.sh show
+	exit
 fi
 [ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }
 

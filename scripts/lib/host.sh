@@ -26,10 +26,11 @@
 #                               warnings; results for both
 #   guest_tree ROOT             tests/ (guest suites, library, programs)
 #                               into ROOT/tests
-#   vm_suite NAME DIR ARGS...   boot K_VMLINUZ with the guest tree (tests/)
-#                               and DIR on top, /run-in-vm running ARGS;
-#                               adds the KTAP results of the log (plans
-#                               checked); ARGS of vm.sh after --
+#   vm_boot DIR ARGS...         boot K_VMLINUZ with the guest tree (tests/)
+#                               and DIR/root on top, /run-in-vm running
+#                               ARGS; vm.sh's own ARGS after --
+#   vm_suite NAME DIR ARGS...   vm_boot, then add the KTAP results of the
+#                               log (plans checked)
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -175,10 +176,11 @@ guest_tree() { # guest_tree ROOT
 	if [ -d "$TOP/tests/lib" ]; then cp -r "$TOP/tests/lib" "$1/tests/"; fi
 }
 
-# Boots K_VMLINUZ with the guest tree and DIR's files; adds its KTAP.
-vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
-	local name=$1 dir=$2 args=() vmargs=() rc=0 p f s
-	shift 2
+# Boots K_VMLINUZ with the guest tree and DIR/root, /run-in-vm running
+# ARGS; the console goes to DIR/vm.log. Returns vm.sh's status.
+vm_boot() { # vm_boot DIR ARGS... [-- VM.SH ARGS...]
+	local dir=$1 args=() vmargs=()
+	shift
 	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
 	(($#)) && shift
 	vmargs=("$@")
@@ -186,10 +188,16 @@ vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
 	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
-		--kver "$K_ABI" >"$dir/mkinitramfs.log" 2>&1 ||
-		{ cat "$dir/mkinitramfs.log"; result fail "$name: initramfs"; return 0; }
+		--kver "$K_ABI" >"$dir/mkinitramfs.log" 2>&1 || { cat "$dir/mkinitramfs.log"; return 125; }
 	"$TOP/scripts/vm/vm.sh" --kernel "$K_VMLINUZ" --initrd "$dir/initrd.cpio.gz" \
-		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "${vmargs[@]}" || rc=$?
+		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "${vmargs[@]}"
+}
+
+# vm_boot, and the KTAP results of its log added to ours.
+vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
+	local name=$1 dir=$2 rc=0 p f s
+	shift 2
+	vm_boot "$dir" "$@" || rc=$?
 	read -r p f s < <(ktap_count "$dir/vm.log")
 	echo "$R_NAME: $name: $p passed, $f failed, $s skipped in the VM (vm.sh rc $rc)"
 	R_PASS=$((R_PASS + p)) R_FAIL=$((R_FAIL + f)) R_SKIP=$((R_SKIP + s))
