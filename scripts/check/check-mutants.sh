@@ -120,7 +120,7 @@ mutant dkms-no-autoinstall dkms.conf check-deb \
 	'/^AUTOINSTALL=/d'
 # shellcheck disable=SC2016 # make's $(...), for sed
 mutant deb-no-sources debian/rules check-deb \
-	"a package that installs no module: the sources land beside /usr/src/bpf-preload-<version>" \
+	"a package that installs no module: its sources land in /usr/src/bpf-preload, not /usr/src/bpf-preload-VERSION" \
 	'/^override_dh_auto_install:$/,/^$/s/usr\/src\/bpf-preload-\$(VERSION)$/usr\/src\/bpf-preload/'
 
 # --- helpers ---------------------------------------------------------------------
@@ -208,7 +208,11 @@ run_check() {
 # test, and the kernel's first oops line).
 killers() {
 	local tree=$1 out=$2 vmlog where
-	sed -n 's/^[a-z0-9-]*: FAIL - /FAIL - /p' "$out"
+	local line
+	sed -n 's/^[a-z0-9-]*: FAIL - /FAIL - /p' "$out" | while IFS= read -r line; do
+		# Paths relative to the scratch tree.
+		printf '%s\n' "${line//"$tree"\//}"
+	done
 	while IFS= read -r vmlog; do
 		where=${vmlog#"$tree"/build/}
 		where=${where%/vm.log}
@@ -227,8 +231,8 @@ killers() {
 }
 
 # compact KILLERS: one item per test, with the kernel series it failed on
-# ("check-vm: not ok 4 maps.debug header ... [6.1, 6.12]"); host FAIL lines
-# as they are.
+# ("check-vm: not ok 4 maps.debug header ... [6.1, 6.12]"); a host FAIL line
+# once for all kernels, ABI standing for the kernel's release.
 compact() {
 	awk '
 		function add(key, txt, series) {
@@ -239,11 +243,22 @@ compact() {
 		{
 			check = $1; sub(/:$/, "", check)
 			rest = substr($0, length($1) + 2)
-			if (rest ~ /^FAIL - /) { add(check SUBSEP rest, check ": " rest, ""); next }
+			if (rest ~ /^FAIL - /) {
+				# The same host check on each kernel: one line, ABI for the kernel.
+				series = ""
+				if (match(rest, /[0-9]+\.[0-9]+\.[0-9]+[-+][^ \/:,]*/)) {
+					abi = substr(rest, RSTART, RLENGTH)
+					match(abi, /^[0-9]+\.[0-9]+/); series = substr(abi, 1, RLENGTH)
+					while ((i = index(rest, abi)) > 0)
+						rest = substr(rest, 1, i - 1) "ABI" substr(rest, i + length(abi))
+				}
+				add(check SUBSEP rest, check ": " rest, series)
+				next
+			}
 			where = rest; sub(/: .*/, "", where)
 			what = substr(rest, length(where) + 3)
 			series = ""; label = where
-			if (match(where, /[0-9]+\.[0-9]+\.[0-9]+[^\/]*/)) {
+			if (match(where, /[0-9]+\.[0-9]+\.[0-9]+[-+][^\/]*/)) {
 				abi = substr(where, RSTART, RLENGTH)
 				match(abi, /^[0-9]+\.[0-9]+/); series = substr(abi, 1, RLENGTH)
 				i = index(label, abi)
