@@ -22,3 +22,15 @@ check-kbuild-errors:
 .PHONY: check-debug
 check-debug: deps
 	scripts/check/check-robust.sh debug
+
+# make check-mutants: the checks can fail. Each mutant of
+# scripts/check/check-mutants.sh (a deliberate bug in the module, the BPF
+# program or the packaging) is applied alone to a scratch copy in
+# build/mutants/ and the checks named for it must fail, naming the tests
+# that caught it; the unmutated copy must pass them first. Not in CHECKS: it
+# runs the VM checks once per mutant (about 40 minutes on bookworm's 6.1 and
+# 6.12). MUTANTS_SUITES (default bookworm) picks the kernels, MUTANTS=a,b
+# the mutants. The mutants and their killers: tests/README.md.
+.PHONY: check-mutants
+check-mutants: deps
+	scripts/check/check-mutants.sh
