@@ -202,8 +202,16 @@ must "make deb: bpf-preload-dkms_${version}_all.deb" "$work/deb-build.log" \
 deb=$work/bpf-preload-dkms_${version}_all.deb
 check "... Depends on dkms (dh_dkms)" eval "dpkg-deb -f '$deb' Depends | grep -q 'dkms'"
 dpkg-deb -c "$deb" >"$work/deb-contents.txt"
-check "... ships /usr/src/bpf-preload-$version/dkms.conf" \
-	grep -q " \./usr/src/bpf-preload-$version/dkms.conf\$" "$work/deb-contents.txt"
+# Every file of the module's source list, where dkms.conf says DKMS finds
+# them (dh_dkms writes a dkms.conf of its own even when none are there).
+ships_sources() {
+	local f
+	for f in $(scripts/pkg/dkms-source.sh --list); do
+		grep -q " \./usr/src/bpf-preload-$version/$f\$" "$work/deb-contents.txt" ||
+			{ echo "  | not in the package: /usr/src/bpf-preload-$version/$f"; return 1; }
+	done
+}
+check "... ships the module's sources in /usr/src/bpf-preload-$version/" ships_sources
 
 mapfile -t matrix < <(kernel_matrix) || true
 ((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
