@@ -113,23 +113,49 @@ std::string object_path(const char *dir, char kind, unsigned long i)
 	return std::string(dir) + "/" + name;
 }
 
-int cmd_maps(const char *dir, unsigned long from, unsigned long to)
+// Makes objects <kind><FROM>..<kind><TO-1> with create(name), which
+// returns an fd (fails with "<what> <name>" if negative), pins each as
+// DIR/<name> and reports the time of it all.
+template <typename Create>
+int create_and_pin(const char *dir, char kind, unsigned long from,
+		   unsigned long to, const char *what, Create create)
 {
 	const std::uint64_t start = now_ns();
 	for (unsigned long i = from; i < to; i++) {
-		const std::string path = object_path(dir, 'm', i);
+		const std::string path = object_path(dir, kind, i);
 		const char *name = path.c_str() + std::strlen(dir) + 1;
-		const int fd = bpf_map_create(
-			BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t),
-			sizeof(std::uint64_t), 1, nullptr);
+		const int fd = create(name);
 		if (fd < 0)
-			fail("create map %s", name);
+			fail("%s %s", what, name);
 		if (bpf_obj_pin(fd, path.c_str()) != 0)
 			fail("pin %s", path.c_str());
 		close(fd);
 	}
 	report(now_ns() - start);
 	return 0;
+}
+
+// Times call() alone, which succeeds when it returns 0 (else fails with
+// "<what> <arg>"), and reports it.
+template <typename Call> int timed(const char *what, const char *arg, Call call)
+{
+	const std::uint64_t start = now_ns();
+	const long rc = call();
+	const std::uint64_t ns = now_ns() - start;
+	if (rc != 0)
+		fail("%s %s", what, arg);
+	report(ns);
+	return 0;
+}
+
+int cmd_maps(const char *dir, unsigned long from, unsigned long to)
+{
+	return create_and_pin(
+		dir, 'm', from, to, "create map", [](const char *name) {
+			return bpf_map_create(
+				BPF_MAP_TYPE_ARRAY, name, sizeof(std::uint32_t),
+				sizeof(std::uint64_t), 1, nullptr);
+		});
 }
 
 int cmd_progs(const char *dir, unsigned long from, unsigned long to)
@@ -147,21 +173,12 @@ int cmd_progs(const char *dir, unsigned long from, unsigned long to)
 		 .off = 0,
 		 .imm = 0},
 	};
-	const std::uint64_t start = now_ns();
-	for (unsigned long i = from; i < to; i++) {
-		const std::string path = object_path(dir, 'p', i);
-		const char *name = path.c_str() + std::strlen(dir) + 1;
-		const int fd = bpf_prog_load(
-			BPF_PROG_TYPE_SOCKET_FILTER, name, "GPL", insns,
-			sizeof(insns) / sizeof(insns[0]), nullptr);
-		if (fd < 0)
-			fail("load program %s", name);
-		if (bpf_obj_pin(fd, path.c_str()) != 0)
-			fail("pin %s", path.c_str());
-		close(fd);
-	}
-	report(now_ns() - start);
-	return 0;
+	return create_and_pin(
+		dir, 'p', from, to, "load program", [&insns](const char *name) {
+			return bpf_prog_load(
+				BPF_PROG_TYPE_SOCKET_FILTER, name, "GPL", insns,
+				sizeof(insns) / sizeof(insns[0]), nullptr);
+		});
 }
 
 int cmd_insmod(const char *path)
@@ -169,47 +186,28 @@ int cmd_insmod(const char *path)
 	const int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		fail("open %s", path);
-	const std::uint64_t start = now_ns();
-	const long rc = syscall(SYS_finit_module, fd, "", 0);
-	const std::uint64_t ns = now_ns() - start;
-	if (rc != 0)
-		fail("finit_module %s", path);
+	timed("finit_module", path,
+	      [fd] { return syscall(SYS_finit_module, fd, "", 0); });
 	close(fd);
-	report(ns);
 	return 0;
 }
 
 int cmd_rmmod(const char *name)
 {
-	const std::uint64_t start = now_ns();
-	const long rc = syscall(SYS_delete_module, name, O_NONBLOCK);
-	const std::uint64_t ns = now_ns() - start;
-	if (rc != 0)
-		fail("delete_module %s", name);
-	report(ns);
-	return 0;
+	return timed("delete_module", name, [name] {
+		return syscall(SYS_delete_module, name, O_NONBLOCK);
+	});
 }
 
 int cmd_mount(const char *dir)
 {
-	const std::uint64_t start = now_ns();
-	const int rc = mount("bpf", dir, "bpf", 0, nullptr);
-	const std::uint64_t ns = now_ns() - start;
-	if (rc != 0)
-		fail("mount bpf on %s", dir);
-	report(ns);
-	return 0;
+	return timed("mount bpf on", dir,
+		     [dir] { return mount("bpf", dir, "bpf", 0, nullptr); });
 }
 
 int cmd_umount(const char *dir)
 {
-	const std::uint64_t start = now_ns();
-	const int rc = umount(dir);
-	const std::uint64_t ns = now_ns() - start;
-	if (rc != 0)
-		fail("umount %s", dir);
-	report(ns);
-	return 0;
+	return timed("umount", dir, [dir] { return umount(dir); });
 }
 
 int cmd_read(const char *path)

@@ -9,15 +9,17 @@
 //        create one map and one program, print "bpf_churn: holding ...",
 //        keep them until stdin reaches end of file, then close them.
 
-#include "common.hpp"
+#include "bpf_ids.hpp"
 
-#include <bpf/bpf.h>
 #include <cstdlib>
 #include <linux/bpf.h>
 #include <string>
 #include <vector>
 
 namespace {
+
+constexpr t::Usage kUsage{"usage: bpf_churn [-w WINDOW] N\n"
+			  "       bpf_churn hold\n"};
 
 int new_map()
 {
@@ -36,17 +38,12 @@ int new_prog()
 			     insns, 2, nullptr);
 }
 
-__u32 id_of(int fd, bool prog)
+// The id of a map (Info bpf_map_info) or program (bpf_prog_info), 0 if
+// bpf() does not say.
+template <typename Info> __u32 id_of(int fd)
 {
-	if (prog) {
-		bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id
-								    : 0;
-	}
-	bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	return bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+	Info info = {};
+	return t::get_info(fd, info) == 0 ? info.id : 0;
 }
 
 int churn(long n, long window)
@@ -93,20 +90,14 @@ int hold()
 			     t::errstr(errno).c_str());
 		return 1;
 	}
-	std::printf("bpf_churn: holding map %u prog %u\n", id_of(map, false),
-		    id_of(prog, true));
+	std::printf("bpf_churn: holding map %u prog %u\n",
+		    id_of<bpf_map_info>(map), id_of<bpf_prog_info>(prog));
 	char buf[64];
 	while (read(0, buf, sizeof(buf)) > 0)
 		;
 	close(map);
 	close(prog);
 	return 0;
-}
-
-void usage(FILE *f)
-{
-	std::fprintf(f, "usage: bpf_churn [-w WINDOW] N\n"
-			"       bpf_churn hold\n");
 }
 
 long number(const char *s)
@@ -131,9 +122,7 @@ int main(int argc, char **argv)
 	} else if (argc == 2) {
 		n = number(argv[1]);
 	}
-	if (n < 0 || window < 0) {
-		usage(stderr);
-		return 2;
-	}
+	if (n < 0 || window < 0)
+		return kUsage.misuse();
 	return churn(n, window);
 }

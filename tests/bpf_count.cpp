@@ -17,26 +17,26 @@
 // outside the snapshot" means "nothing new survived". Objects of the snapshot
 // that went away meanwhile are reported, not counted as a failure.
 
-#include "common.hpp"
+#include "bpf_ids.hpp"
 
-#include <bpf/bpf.h>
+#include <algorithm>
 #include <chrono>
-#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
-#include <set>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
 
-enum Kind : std::uint8_t { kProg, kMap, kLink, kKinds };
+using t::Kind;
 
-constexpr const char *kKindName[kKinds] = {"prog", "map", "link"};
+constexpr t::Usage kUsage{"usage: bpf_count [list]\n"
+			  "       bpf_count snap FILE\n"
+			  "       bpf_count settle [-t MS] FILE\n"};
 
-using Id = std::pair<int, __u32>; // (kind, id)
+using Id = std::pair<Kind, __u32>;
 
 struct Object {
 	std::string name; // "" when the object went away before we asked
@@ -44,51 +44,25 @@ struct Object {
 
 using Objects = std::map<Id, Object>;
 
-int next_id(int kind, __u32 start, __u32 *next)
-{
-	switch (kind) {
-	case kProg:
-		return bpf_prog_get_next_id(start, next);
-	case kMap:
-		return bpf_map_get_next_id(start, next);
-	default:
-		return bpf_link_get_next_id(start, next);
-	}
-}
-
 // A name for diagnostics: the object's own name, or its link type. Best
 // effort: the object may be freed between the id walk and this call.
-std::string describe(int kind, __u32 id)
+std::string describe(Kind kind, __u32 id)
 {
-	int fd = -1;
-	switch (kind) {
-	case kProg:
-		fd = bpf_prog_get_fd_by_id(id);
-		break;
-	case kMap:
-		fd = bpf_map_get_fd_by_id(id);
-		break;
-	default:
-		fd = bpf_link_get_fd_by_id(id);
-		break;
-	}
+	const int fd = t::get_fd_by_id(kind, id);
 	if (fd < 0)
 		return "(gone: " + t::errstr(errno) + ")";
 	std::string name;
-	if (kind == kProg) {
+	if (kind == Kind::Prog) {
 		bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		if (t::get_info(fd, info) == 0)
 			name = info.name;
-	} else if (kind == kMap) {
+	} else if (kind == Kind::Map) {
 		bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		if (t::get_info(fd, info) == 0)
 			name = info.name;
 	} else {
 		bpf_link_info info = {};
-		__u32 len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+		if (t::get_info(fd, info) == 0)
 			name = "type " + std::to_string(info.type) + " prog " +
 			       std::to_string(info.prog_id);
 	}
@@ -100,14 +74,16 @@ std::string describe(int kind, __u32 id)
 // fails for another reason than reaching the end.
 bool walk(Objects &out, bool names)
 {
-	for (int kind = 0; kind < kKinds; kind++) {
-		__u32 id = 0;
-		while (next_id(kind, id, &id) == 0)
+	for (const Kind kind : t::kKinds) {
+		const int err = t::for_each_id(kind, [&](__u32 id) {
 			out[{kind, id}] =
 				Object{names ? describe(kind, id) : ""};
-		if (errno != ENOENT) {
+			return true;
+		});
+		if (err != 0) {
 			std::fprintf(stderr, "bpf_count: %s id walk: %s\n",
-				     kKindName[kind], t::errstr(errno).c_str());
+				     t::kind_name(kind),
+				     t::errstr(err).c_str());
 			return false;
 		}
 	}
@@ -116,11 +92,12 @@ bool walk(Objects &out, bool names)
 
 std::string counts(const Objects &objs)
 {
-	int n[kKinds] = {};
+	std::map<Kind, int> n;
 	for (const auto &o : objs)
 		n[o.first.first]++;
-	return "progs " + std::to_string(n[kProg]) + " maps " +
-	       std::to_string(n[kMap]) + " links " + std::to_string(n[kLink]);
+	return "progs " + std::to_string(n[Kind::Prog]) + " maps " +
+	       std::to_string(n[Kind::Map]) + " links " +
+	       std::to_string(n[Kind::Link]);
 }
 
 bool read_snapshot(const char *path, Objects &out)
@@ -135,15 +112,15 @@ bool read_snapshot(const char *path, Objects &out)
 	__u32 id = 0;
 	while (in >> kind >> id) {
 		std::getline(in, name);
-		int k = 0;
-		while (k < kKinds && kind != kKindName[k])
-			k++;
-		if (k == kKinds) {
+		const auto *k = std::ranges::find_if(t::kKinds, [&](Kind k) {
+			return kind == t::kind_name(k);
+		});
+		if (k == t::kKinds.end()) {
 			std::fprintf(stderr, "bpf_count: %s: bad kind '%s'\n",
 				     path, kind.c_str());
 			return false;
 		}
-		out[{k, id}] = Object{name.empty() ? "" : name.substr(1)};
+		out[{*k, id}] = Object{name.empty() ? "" : name.substr(1)};
 	}
 	if (!in.eof()) {
 		std::fprintf(stderr, "bpf_count: %s: unreadable line\n", path);
@@ -155,7 +132,7 @@ bool read_snapshot(const char *path, Objects &out)
 void print(FILE *f, const Objects &objs)
 {
 	for (const auto &[id, o] : objs)
-		std::fprintf(f, "%s %u %s\n", kKindName[id.first], id.second,
+		std::fprintf(f, "%s %u %s\n", t::kind_name(id.first), id.second,
 			     o.name.c_str());
 }
 
@@ -184,9 +161,7 @@ int settle(long timeout_ms, const char *path)
 	Objects base;
 	if (!read_snapshot(path, base))
 		return 1;
-	using namespace std::chrono;
-	auto start = steady_clock::now();
-	for (;;) {
+	const auto step = [&](const t::Stopwatch &sw) -> std::optional<int> {
 		Objects now;
 		if (!walk(now, false))
 			return 1;
@@ -194,9 +169,7 @@ int settle(long timeout_ms, const char *path)
 		for (const auto &o : now)
 			if (!base.contains(o.first))
 				extra.push_back(o.first);
-		const long long ms =
-			duration_cast<milliseconds>(steady_clock::now() - start)
-				.count();
+		const long long ms = sw.ms();
 		if (extra.empty()) {
 			std::printf("bpf_count: settled after %lld ms: "
 				    "snapshot %s, now %s\n",
@@ -207,33 +180,25 @@ int settle(long timeout_ms, const char *path)
 					std::printf("bpf_count: note: %s %u "
 						    "%s of the snapshot is "
 						    "gone\n",
-						    kKindName[o.first.first],
+						    t::kind_name(o.first.first),
 						    o.first.second,
 						    o.second.name.c_str());
 			return 0;
 		}
-		if (ms >= timeout_ms) {
-			std::printf("bpf_count: LEAK: %zu object(s) not in the "
-				    "snapshot still exist after %lld ms "
-				    "(snapshot %s, now %s):\n",
-				    extra.size(), ms, counts(base).c_str(),
-				    counts(now).c_str());
-			for (const auto &id : extra)
-				std::printf(
-					"bpf_count:   %s %u %s\n",
-					kKindName[id.first], id.second,
-					describe(id.first, id.second).c_str());
-			return 1;
-		}
-		std::this_thread::sleep_for(milliseconds(20));
-	}
-}
-
-void usage(FILE *f)
-{
-	std::fprintf(f, "usage: bpf_count [list]\n"
-			"       bpf_count snap FILE\n"
-			"       bpf_count settle [-t MS] FILE\n");
+		if (ms < timeout_ms)
+			return std::nullopt;
+		std::printf("bpf_count: LEAK: %zu object(s) not in the "
+			    "snapshot still exist after %lld ms "
+			    "(snapshot %s, now %s):\n",
+			    extra.size(), ms, counts(base).c_str(),
+			    counts(now).c_str());
+		for (const auto &id : extra)
+			std::printf("bpf_count:   %s %u %s\n",
+				    t::kind_name(id.first), id.second,
+				    describe(id.first, id.second).c_str());
+		return 1;
+	};
+	return t::poll(std::chrono::milliseconds(20), step);
 }
 
 } // namespace
@@ -257,23 +222,16 @@ int main(int argc, char **argv)
 	if (cmd == "settle" && (argc == 3 || argc == 5)) {
 		long timeout_ms = 5000;
 		if (argc == 5) {
-			if (std::string(argv[2]) != "-t") {
-				usage(stderr);
-				return 2;
-			}
+			if (std::string(argv[2]) != "-t")
+				return kUsage.misuse();
 			char *end = nullptr;
 			timeout_ms = std::strtol(argv[3], &end, 10);
-			if (*end != '\0' || timeout_ms < 0) {
-				usage(stderr);
-				return 2;
-			}
+			if (*end != '\0' || timeout_ms < 0)
+				return kUsage.misuse();
 		}
 		return settle(timeout_ms, argv[argc - 1]);
 	}
-	if (cmd == "-h" || cmd == "--help") {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
+	if (cmd == "-h" || cmd == "--help")
+		return kUsage.help();
+	return kUsage.misuse();
 }

@@ -7,17 +7,20 @@
 //        poll every 100 ms until no program named NAME exists; exit 1 and
 //        list the survivors after MS milliseconds (default 5000)
 
-#include "common.hpp"
+#include "bpf_ids.hpp"
 
-#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
+
+constexpr t::Usage kUsage{"usage: bpf_objs progs\n"
+			  "       bpf_objs links\n"
+			  "       bpf_objs wait-gone [-t MS] PROG_NAME...\n"};
 
 struct Prog {
 	__u32 id;
@@ -32,99 +35,106 @@ struct Link {
 	std::string target; // iterator target, e.g. "bpf_map"
 };
 
-const char *or_num(const char *s, unsigned v, std::string &buf)
+// A program or link type's name as libbpf's to_str knows it, else its
+// number.
+template <typename Type>
+std::string type_name(const char *(*to_str)(Type), __u32 type)
 {
-	if (s)
-		return s;
-	buf = std::to_string(v);
-	return buf.c_str();
+	const char *s = to_str(static_cast<Type>(type));
+	return s ? s : std::to_string(type);
 }
 
-// Objects that vanish between get_next_id and get_fd_by_id are skipped.
-bool list_progs(std::vector<Prog> &out)
+// Every object of kind k, each filled in by info(id, fd, obj), which
+// returns 0 or the errno of its failed bpf_obj_get_info_by_fd(). Objects
+// that vanish between get_next_id and get_fd_by_id are skipped; any other
+// failure is printed and there is no list.
+template <typename Obj, typename Info>
+std::optional<std::vector<Obj>> list(t::Kind k, Info info)
 {
-	__u32 id = 0;
-	while (bpf_prog_get_next_id(id, &id) == 0) {
-		const int fd = bpf_prog_get_fd_by_id(id);
+	const char *kind = t::kind_name(k);
+	std::vector<Obj> out;
+	const int walk_err = t::for_each_id(k, [&](__u32 id) {
+		const int fd = t::get_fd_by_id(k, id);
 		if (fd < 0) {
 			if (errno == ENOENT)
-				continue;
-			std::fprintf(stderr, "bpf_prog_get_fd_by_id(%u): %s\n",
-				     id, t::errstr(errno).c_str());
+				return true;
+			std::fprintf(stderr, "bpf_%s_get_fd_by_id(%u): %s\n",
+				     kind, id, t::errstr(errno).c_str());
 			return false;
 		}
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		const int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-		const int err = errno;
+		Obj obj{};
+		const int err = info(id, fd, obj);
 		close(fd);
-		if (rc < 0) {
-			std::fprintf(stderr, "prog %u info: %s\n", id,
+		if (err != 0) {
+			std::fprintf(stderr, "%s %u info: %s\n", kind, id,
 				     t::errstr(err).c_str());
 			return false;
 		}
-		std::string b;
-		out.push_back(
-			{id,
-			 or_num(libbpf_bpf_prog_type_str(
-					static_cast<bpf_prog_type>(info.type)),
-				info.type, b),
-			 info.name});
-	}
-	if (errno != ENOENT) {
-		std::fprintf(stderr, "bpf_prog_get_next_id: %s\n",
-			     t::errstr(errno).c_str());
-		return false;
-	}
-	return true;
+		out.push_back(obj);
+		return true;
+	});
+	if (walk_err > 0)
+		std::fprintf(stderr, "bpf_%s_get_next_id: %s\n", kind,
+			     t::errstr(walk_err).c_str());
+	if (walk_err != 0)
+		return std::nullopt;
+	return out;
 }
 
-bool list_links(std::vector<Link> &out)
+std::optional<std::vector<Prog>> list_progs()
 {
-	__u32 id = 0;
-	while (bpf_link_get_next_id(id, &id) == 0) {
-		const int fd = bpf_link_get_fd_by_id(id);
-		if (fd < 0) {
-			if (errno == ENOENT)
-				continue;
-			std::fprintf(stderr, "bpf_link_get_fd_by_id(%u): %s\n",
-				     id, t::errstr(errno).c_str());
-			return false;
-		}
+	return list<Prog>(t::Kind::Prog, [](__u32 id, int fd, Prog &p) {
+		struct bpf_prog_info info = {};
+		const int err = t::get_info(fd, info);
+		p = {.id = id,
+		     .type = type_name(libbpf_bpf_prog_type_str, info.type),
+		     .name = info.name};
+		return err;
+	});
+}
+
+std::optional<std::vector<Link>> list_links()
+{
+	return list<Link>(t::Kind::Link, [](__u32 id, int fd, Link &l) {
 		char target[64] = "";
 		struct bpf_link_info info = {};
-		__u32 len = sizeof(info);
 		// Only iterator links have a target name buffer to fill; get
 		// the type first.
-		int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-		if (rc == 0 && info.type == BPF_LINK_TYPE_ITER) {
+		int err = t::get_info(fd, info);
+		if (err == 0 && info.type == BPF_LINK_TYPE_ITER) {
 			info = {};
 			info.iter.target_name = t::ptr_to_u64(target);
 			info.iter.target_name_len = sizeof(target);
-			len = sizeof(info);
-			rc = bpf_obj_get_info_by_fd(fd, &info, &len);
+			err = t::get_info(fd, info);
 		}
-		const int err = errno;
-		close(fd);
-		if (rc < 0) {
-			std::fprintf(stderr, "link %u info: %s\n", id,
-				     t::errstr(err).c_str());
-			return false;
-		}
-		std::string b;
-		out.push_back(
-			{id,
-			 or_num(libbpf_bpf_link_type_str(
-					static_cast<bpf_link_type>(info.type)),
-				info.type, b),
-			 info.prog_id, target});
-	}
-	if (errno != ENOENT) {
-		std::fprintf(stderr, "bpf_link_get_next_id: %s\n",
-			     t::errstr(errno).c_str());
-		return false;
-	}
-	return true;
+		l = {.id = id,
+		     .type = type_name(libbpf_bpf_link_type_str, info.type),
+		     .prog_id = info.prog_id,
+		     .target = target};
+		return err;
+	});
+}
+
+void print(const Prog &p)
+{
+	std::printf("%u %s %s\n", p.id, p.type.c_str(), p.name.c_str());
+}
+
+void print(const Link &l)
+{
+	std::printf("%u %s prog %u%s%s\n", l.id, l.type.c_str(), l.prog_id,
+		    l.target.empty() ? "" : " target ", l.target.c_str());
+}
+
+// `bpf_objs progs` and `bpf_objs links`: one line per object.
+template <typename Obj>
+int print_all(const std::optional<std::vector<Obj>> &objs)
+{
+	if (!objs)
+		return 1;
+	for (const Obj &o : *objs)
+		print(o);
+	return 0;
 }
 
 int wait_gone(int argc, char **argv)
@@ -140,42 +150,29 @@ int wait_gone(int argc, char **argv)
 		std::fprintf(stderr, "wait-gone: no program names given\n");
 		return 2;
 	}
-	using namespace std::chrono;
-	auto start = steady_clock::now();
-	for (;;) {
-		std::vector<Prog> progs;
-		std::vector<Prog> left;
-		if (!list_progs(progs))
+	const auto step = [&](const t::Stopwatch &sw) -> std::optional<int> {
+		const auto progs = list_progs();
+		if (!progs)
 			return 1;
-		for (const auto &p : progs)
+		std::vector<Prog> left;
+		for (const auto &p : *progs)
 			for (const auto &n : names)
 				if (p.name == n)
 					left.push_back(p);
-		auto ms =
-			duration_cast<milliseconds>(steady_clock::now() - start)
-				.count();
+		const long long ms = sw.ms();
 		if (left.empty()) {
-			std::printf("gone after %lld ms\n",
-				    static_cast<long long>(ms));
+			std::printf("gone after %lld ms\n", ms);
 			return 0;
 		}
-		if (ms >= timeout_ms) {
-			for (const auto &p : left)
-				std::printf("still there after %lld ms: prog "
-					    "%u %s %s\n",
-					    static_cast<long long>(ms), p.id,
-					    p.type.c_str(), p.name.c_str());
-			return 1;
-		}
-		std::this_thread::sleep_for(milliseconds(100));
-	}
-}
-
-void usage(FILE *f)
-{
-	std::fprintf(f, "usage: bpf_objs progs\n"
-			"       bpf_objs links\n"
-			"       bpf_objs wait-gone [-t MS] PROG_NAME...\n");
+		if (ms < timeout_ms)
+			return std::nullopt;
+		for (const auto &p : left)
+			std::printf(
+				"still there after %lld ms: prog %u %s %s\n",
+				ms, p.id, p.type.c_str(), p.name.c_str());
+		return 1;
+	};
+	return t::poll(std::chrono::milliseconds(100), step);
 }
 
 } // namespace
@@ -183,37 +180,16 @@ void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	std::setvbuf(stdout, nullptr, _IOLBF, 0);
-	if (argc < 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc < 2)
+		return kUsage.misuse();
 	const std::string cmd = argv[1];
-	if (cmd == "progs") {
-		std::vector<Prog> progs;
-		if (!list_progs(progs))
-			return 1;
-		for (const auto &p : progs)
-			std::printf("%u %s %s\n", p.id, p.type.c_str(),
-				    p.name.c_str());
-		return 0;
-	}
-	if (cmd == "links") {
-		std::vector<Link> links;
-		if (!list_links(links))
-			return 1;
-		for (const auto &l : links)
-			std::printf("%u %s prog %u%s%s\n", l.id, l.type.c_str(),
-				    l.prog_id,
-				    l.target.empty() ? "" : " target ",
-				    l.target.c_str());
-		return 0;
-	}
+	if (cmd == "progs")
+		return print_all(list_progs());
+	if (cmd == "links")
+		return print_all(list_links());
 	if (cmd == "wait-gone")
 		return wait_gone(argc - 2, argv + 2);
-	if (cmd == "-h" || cmd == "--help") {
-		usage(stdout);
-		return 0;
-	}
-	usage(stderr);
-	return 2;
+	if (cmd == "-h" || cmd == "--help")
+		return kUsage.help();
+	return kUsage.misuse();
 }

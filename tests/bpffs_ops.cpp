@@ -19,12 +19,18 @@
 #include <chrono>
 #include <sched.h>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <thread>
 
 namespace {
+
+constexpr t::Usage kUsage{
+	"usage: bpffs_ops [-n] [-v] [BASE]\n"
+	"  BASE  where to create the temporary mount points (default /tmp)\n"
+	"  -n    do not expect maps.debug/progs.debug (no bpf_preload)\n"
+	"  -v    also print passed checks\n"};
 
 t::Checks c("bpffs_ops");
 
@@ -47,9 +53,7 @@ __u32 pinned_map_id(const std::string &path)
 	if (fd < 0)
 		return 0;
 	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	const __u32 id =
-		bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.id : 0;
+	const __u32 id = t::get_info(fd, info) == 0 ? info.id : 0;
 	close(fd);
 	return id;
 }
@@ -94,28 +98,17 @@ int rename2(const std::string &from, const std::string &to, unsigned flags)
 // Map ids are freed asynchronously after the last reference goes away.
 bool wait_map_gone(__u32 id)
 {
-	using namespace std::chrono;
-	auto deadline = steady_clock::now() + seconds(5);
-	for (;;) {
+	const auto gone = [id](const t::Stopwatch &sw) -> std::optional<bool> {
 		const int fd = bpf_map_get_fd_by_id(id);
 		if (fd < 0 && errno == ENOENT)
 			return true;
 		if (fd >= 0)
 			close(fd);
-		if (steady_clock::now() > deadline)
+		if (sw.ms() > 5000)
 			return false;
-		std::this_thread::sleep_for(milliseconds(100));
-	}
-}
-
-void usage(FILE *f)
-{
-	std::fprintf(f, "usage: bpffs_ops [-n] [-v] [BASE]\n"
-			"  BASE  where to create the temporary mount points "
-			"(default /tmp)\n"
-			"  -n    do not expect maps.debug/progs.debug (no "
-			"bpf_preload)\n"
-			"  -v    also print passed checks\n");
+		return std::nullopt;
+	};
+	return t::poll(std::chrono::milliseconds(100), gone);
 }
 
 } // namespace
@@ -134,11 +127,9 @@ int main(int argc, char **argv)
 			c.set_verbose();
 			break;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return kUsage.help();
 		default:
-			usage(stderr);
-			return 2;
+			return kUsage.misuse();
 		}
 	}
 	const std::string base = optind < argc ? argv[optind] : "/tmp";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cerrno>
+#include <chrono>
 #include <cstdarg>
 #include <cstdint>
 #include <cstdio>
@@ -11,7 +12,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <thread>
+#include <type_traits>
 #include <unistd.h>
 
 namespace t {
@@ -22,6 +26,90 @@ inline std::string errstr(int err)
 	const char *name = strerrorname_np(err);
 	const std::string s = name ? name : ("errno " + std::to_string(err));
 	return s + " (" + strerror(err) + ")";
+}
+
+// A program's usage text: to stdout for -h/--help (exit status 0), to
+// stderr for a call it does not understand (exit status 2).
+struct Usage {
+	const char *text;
+
+	[[nodiscard]] int help() const
+	{
+		std::fputs(text, stdout);
+		return 0;
+	}
+	[[nodiscard]] int misuse() const
+	{
+		std::fputs(text, stderr);
+		return 2;
+	}
+};
+
+// The kernel module named on a command line, open for finit_module(2) as
+// long as this lives; when it cannot be opened, ok() is false and
+// "PROG: open PATH: ERROR" is on stderr.
+class ModuleFile {
+public:
+	ModuleFile(const char *prog, const char *path)
+	    : path_(path), fd_(open(path, O_RDONLY | O_CLOEXEC))
+	{
+		if (fd_ < 0)
+			std::fprintf(stderr, "%s: open %s: %s\n", prog, path,
+				     errstr(errno).c_str());
+	}
+	ModuleFile(const ModuleFile &) = delete;
+	ModuleFile &operator=(const ModuleFile &) = delete;
+	ModuleFile(ModuleFile &&) = delete;
+	ModuleFile &operator=(ModuleFile &&) = delete;
+	~ModuleFile()
+	{
+		if (fd_ >= 0)
+			close(fd_);
+	}
+
+	[[nodiscard]] bool ok() const { return fd_ >= 0; }
+	[[nodiscard]] const char *path() const { return path_; }
+
+	// finit_module(2) with these parameters: 0, or -1 and errno.
+	[[nodiscard]] long load(const char *params) const
+	{
+		return syscall(SYS_finit_module, fd_, params, 0);
+	}
+
+private:
+	const char *path_;
+	int fd_;
+};
+
+// Milliseconds since it was made.
+class Stopwatch {
+public:
+	[[nodiscard]] long long ms() const
+	{
+		using namespace std::chrono;
+		return duration_cast<milliseconds>(steady_clock::now() - start_)
+			.count();
+	}
+
+private:
+	std::chrono::steady_clock::time_point start_ =
+		std::chrono::steady_clock::now();
+};
+
+// Polls for something the kernel does later (freeing objects after an RCU
+// grace period or from a work queue): calls step(stopwatch) every `every`
+// until it returns a value, and returns that value. The stopwatch runs from
+// the first call; step decides when it has waited long enough.
+template <typename Step>
+auto poll(std::chrono::milliseconds every, Step step) ->
+	typename std::invoke_result_t<Step, const Stopwatch &>::value_type
+{
+	const Stopwatch sw;
+	for (;;) {
+		if (auto done = step(sw))
+			return *done;
+		std::this_thread::sleep_for(every);
+	}
 }
 
 // Counts failed checks; prints one line per failure (and, if verbose, per

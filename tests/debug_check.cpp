@@ -9,6 +9,22 @@ namespace {
 
 using namespace dbg;
 
+constexpr t::Usage kUsage{
+	"usage: debug_check [options] maps|progs FILE\n"
+	"       debug_check --self-test\n"
+	"       debug_check --expected-variant\n"
+	"Validate every line of a bpffs maps.debug or progs.debug.\n"
+	"  --variant=kernel|count|plain  expected maps.debug layout\n"
+	"        (default kernel: count on 6.6+ with JIT, else plain)\n"
+	"  --variant=any    accept either maps.debug layout\n"
+	"  --map NAME       maps.debug must list map NAME\n"
+	"  --prog NAME:ATTACH  progs.debug must list NAME attached to\n"
+	"                   ATTACH with an empty target\n"
+	"  --cross-check    compare rows with bpf() map/prog info; a\n"
+	"                   row whose id is gone must be of an object\n"
+	"                   that existed before the file was read\n"
+	"  --print          print the parsed rows\n"};
+
 // Parser self-test: the kernel's reference output must pass and a set of
 // near misses must each be rejected.
 // One getopt_long() entry that sets no flag.
@@ -143,26 +159,6 @@ int self_test()
 	return c.finish();
 }
 
-void usage(FILE *f)
-{
-	std::fprintf(
-		f,
-		"usage: debug_check [options] maps|progs FILE\n"
-		"       debug_check --self-test\n"
-		"       debug_check --expected-variant\n"
-		"Validate every line of a bpffs maps.debug or progs.debug.\n"
-		"  --variant=kernel|count|plain  expected maps.debug layout\n"
-		"        (default kernel: count on 6.6+ with JIT, else plain)\n"
-		"  --variant=any    accept either maps.debug layout\n"
-		"  --map NAME       maps.debug must list map NAME\n"
-		"  --prog NAME:ATTACH  progs.debug must list NAME attached to\n"
-		"                   ATTACH with an empty target\n"
-		"  --cross-check    compare rows with bpf() map/prog info; a\n"
-		"                   row whose id is gone must be of an object\n"
-		"                   that existed before the file was read\n"
-		"  --print          print the parsed rows\n");
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -193,10 +189,8 @@ int main(int argc, char **argv)
 		case 'p': {
 			const std::string s = optarg;
 			const size_t colon = s.find(':');
-			if (colon == std::string::npos) {
-				usage(stderr);
-				return 2;
-			}
+			if (colon == std::string::npos)
+				return kUsage.misuse();
 			o.progs.emplace_back(s.substr(0, colon),
 					     s.substr(colon + 1));
 			break;
@@ -215,17 +209,13 @@ int main(int argc, char **argv)
 					  : "plain");
 			return 0;
 		case 'h':
-			usage(stdout);
-			return 0;
+			return kUsage.help();
 		default:
-			usage(stderr);
-			return 2;
+			return kUsage.misuse();
 		}
 	}
-	if (argc - optind != 2) {
-		usage(stderr);
-		return 2;
-	}
+	if (argc - optind != 2)
+		return kUsage.misuse();
 	const std::string kind = argv[optind];
 	const std::string path = argv[optind + 1];
 
@@ -241,10 +231,8 @@ int main(int argc, char **argv)
 		o.have_variant = true;
 		o.variant =
 			variant == "count" ? Variant::Count : Variant::Plain;
-	} else if (variant != "any") {
-		usage(stderr);
-		return 2;
-	}
+	} else if (variant != "any")
+		return kUsage.misuse();
 
 	t::Checks c("debug_check");
 	if (o.cross)
@@ -259,9 +247,7 @@ int main(int argc, char **argv)
 		check_maps(*text, path, o, c);
 	} else if (kind == "progs") {
 		check_progs(*text, path, o, c);
-	} else {
-		usage(stderr);
-		return 2;
-	}
+	} else
+		return kUsage.misuse();
 	return c.finish();
 }

@@ -15,13 +15,16 @@
 // spaces are all checked. Shared by debug_check and bpffs_ops.
 #pragma once
 
+#include "bpf_ids.hpp"
 #include "common.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -95,15 +98,26 @@ inline size_t parse_name16(const std::string &l, size_t p, std::string &name)
 	return end;
 }
 
+// The "%4u %-16s" start of every row, into id and name; p is set to the
+// position after it. Empty error on success.
+inline std::string parse_id_name(const std::string &l, unsigned &id,
+				 std::string &name, size_t &p)
+{
+	p = parse_id(l, id);
+	if (p == std::string::npos)
+		return "no \"%4u \" id field";
+	p = parse_name16(l, p, name);
+	if (p == std::string::npos)
+		return "no \"%-16s\" name field";
+	return {};
+}
+
 // Parse `l` (without '\n') as a maps.debug row; empty error on success.
 inline std::string parse_map_row(const std::string &l, Variant v, MapRow &r)
 {
-	size_t p = parse_id(l, r.id);
-	if (p == std::string::npos)
-		return "no \"%4u \" id field";
-	p = parse_name16(l, p, r.name);
-	if (p == std::string::npos)
-		return "no \"%-16s\" name field";
+	size_t p = 0;
+	if (std::string err = parse_id_name(l, r.id, r.name, p); !err.empty())
+		return err;
 	if (!valid_name(r.name, 15))
 		return "map name " + t::visible(r.name) +
 		       " is not a valid BPF object name";
@@ -138,12 +152,9 @@ inline std::string parse_map_row(const std::string &l, Variant v, MapRow &r)
 
 inline std::string parse_prog_row(const std::string &l, ProgRow &r)
 {
-	size_t p = parse_id(l, r.id);
-	if (p == std::string::npos)
-		return "no \"%4u \" id field";
-	p = parse_name16(l, p, r.name);
-	if (p == std::string::npos)
-		return "no \"%-16s\" name field";
+	size_t p = 0;
+	if (std::string err = parse_id_name(l, r.id, r.name, p); !err.empty())
+		return err;
 	if (p >= l.size() || l[p] != ' ')
 		return "no space after the name field";
 	p++;
@@ -196,30 +207,28 @@ struct IdSnapshot {
 	std::map<__u32, std::string> maps, progs;
 };
 
+// id -> object name of every map (Info bpf_map_info) or program
+// (bpf_prog_info) there is now.
+template <typename Info> std::map<__u32, std::string> names_by_id(t::Kind k)
+{
+	std::map<__u32, std::string> names;
+	t::for_each_id(k, [&](__u32 id) {
+		const int fd = t::get_fd_by_id(k, id);
+		if (fd < 0)
+			return true; // gone during the walk
+		Info info = {};
+		if (t::get_info(fd, info) == 0)
+			names[id] = info.name;
+		close(fd);
+		return true;
+	});
+	return names;
+}
+
 inline IdSnapshot snapshot_ids()
 {
-	IdSnapshot s;
-	for (__u32 id = 0; bpf_map_get_next_id(id, &id) == 0;) {
-		const int fd = bpf_map_get_fd_by_id(id);
-		if (fd < 0)
-			continue; // gone during the walk
-		struct bpf_map_info info = {};
-		__u32 len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			s.maps[id] = info.name;
-		close(fd);
-	}
-	for (__u32 id = 0; bpf_prog_get_next_id(id, &id) == 0;) {
-		const int fd = bpf_prog_get_fd_by_id(id);
-		if (fd < 0)
-			continue;
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
-			s.progs[id] = info.name;
-		close(fd);
-	}
-	return s;
+	return {.maps = names_by_id<bpf_map_info>(t::Kind::Map),
+		.progs = names_by_id<bpf_prog_info>(t::Kind::Prog)};
 }
 
 struct Options {
@@ -258,26 +267,45 @@ inline void check_gone(const char *kind, unsigned id, const std::string &name,
 			    name.c_str());
 }
 
-inline void cross_check_map(const MapRow &r, const Options &o, t::Checks &c)
+// Compares a row with the object bpf() has under its id: compare(fd, info)
+// with an fd of it and its info (Info bpf_map_info or bpf_prog_info). When
+// the id is gone, check_gone() judges; when the info cannot be had, that is
+// a failed check.
+template <typename Info, typename Row, typename Compare>
+void cross_check_id(t::Kind k, const Row &r,
+		    const std::map<__u32, std::string> &before, t::Checks &c,
+		    Compare compare)
 {
-	const int fd = bpf_map_get_fd_by_id(r.id);
+	const char *kind = t::kind_name(k);
+	const int fd = t::get_fd_by_id(k, r.id);
 	if (fd < 0) {
-		check_gone("map", r.id, r.name, errno, o.before.maps, c);
+		check_gone(kind, r.id, r.name, errno, before, c);
 		return;
 	}
-	struct bpf_map_info info = {};
-	__u32 len = sizeof(info);
-	const int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-	const int err = errno;
+	Info info = {};
+	const int err = t::get_info(fd, info);
+	if (c.expect_ok(err == 0 ? 0 : -1, err,
+			"%s id %u: bpf_obj_get_info_by_fd", kind, r.id))
+		compare(fd, info);
 	close(fd);
-	if (!c.expect_ok(rc, err, "map id %u: bpf_obj_get_info_by_fd", r.id))
-		return;
-	c.expect(r.name == info.name, "map id %u: listed as %s, kernel says %s",
-		 r.id, t::visible(r.name).c_str(),
-		 t::visible(info.name).c_str());
-	c.expect(r.max_entries == info.max_entries,
-		 "map id %u (%s): listed max_entries %lld, kernel says %u",
-		 r.id, r.name.c_str(), r.max_entries, info.max_entries);
+}
+
+// A map's name and max_entries.
+inline void cross_check(const MapRow &r, const Options &o, t::Checks &c)
+{
+	cross_check_id<bpf_map_info>(
+		t::Kind::Map, r, o.before.maps, c,
+		[&](int /*fd*/, const bpf_map_info &info) {
+			c.expect(r.name == info.name,
+				 "map id %u: listed as %s, kernel says %s",
+				 r.id, t::visible(r.name).c_str(),
+				 t::visible(info.name).c_str());
+			c.expect(r.max_entries == info.max_entries,
+				 "map id %u (%s): listed max_entries %lld, "
+				 "kernel says %u",
+				 r.id, r.name.c_str(), r.max_entries,
+				 info.max_entries);
+		});
 }
 
 // The name progs.debug must print for a program: the name of its BTF
@@ -293,9 +321,8 @@ inline std::string expected_prog_name(int fd, const bpf_prog_info &info,
 	again.nr_func_info = 1;
 	again.func_info_rec_size = sizeof(fi);
 	again.func_info = t::ptr_to_u64(&fi);
-	__u32 len = sizeof(again);
-	if (bpf_obj_get_info_by_fd(fd, &again, &len) < 0) {
-		why = "func_info: " + t::errstr(errno);
+	if (const int err = t::get_info(fd, again); err != 0) {
+		why = "func_info: " + t::errstr(err);
 		return {};
 	}
 	struct btf *btf = btf__load_from_kernel_by_id(info.btf_id);
@@ -314,48 +341,86 @@ inline std::string expected_prog_name(int fd, const bpf_prog_info &info,
 	return name;
 }
 
-inline void cross_check_prog(const ProgRow &r, const Options &o, t::Checks &c)
+// A program's name, as the kernel's iterator prints it.
+inline void cross_check(const ProgRow &r, const Options &o, t::Checks &c)
 {
-	const int fd = bpf_prog_get_fd_by_id(r.id);
-	if (fd < 0) {
-		check_gone("prog", r.id, r.name, errno, o.before.progs, c);
-		return;
-	}
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	const int rc = bpf_obj_get_info_by_fd(fd, &info, &len);
-	const int err = errno;
-	if (!c.expect_ok(rc, err, "prog id %u: bpf_obj_get_info_by_fd", r.id)) {
-		close(fd);
-		return;
-	}
-	std::string why;
-	const std::string want = expected_prog_name(fd, info, why);
-	close(fd);
-	c.expect(why.empty() && r.name == want,
-		 "prog id %u: listed as %s, the kernel's name for it is %s%s%s",
-		 r.id, t::visible(r.name).c_str(), t::visible(want).c_str(),
-		 why.empty() ? "" : ": ", why.c_str());
+	cross_check_id<bpf_prog_info>(
+		t::Kind::Prog, r, o.before.progs, c,
+		[&](int fd, const bpf_prog_info &info) {
+			std::string why;
+			const std::string want =
+				expected_prog_name(fd, info, why);
+			c.expect(why.empty() && r.name == want,
+				 "prog id %u: listed as %s, the kernel's name "
+				 "for it is %s%s%s",
+				 r.id, t::visible(r.name).c_str(),
+				 t::visible(want).c_str(),
+				 why.empty() ? "" : ": ", why.c_str());
+		});
 }
 
-// Returns the number of failed checks.
-inline int check_maps(const std::string &text, const std::string &what,
-		      const Options &o, t::Checks &c)
+// --print
+inline void print_row(const MapRow &r)
 {
-	const int before = c.failures();
-	std::vector<std::string> lines;
-	if (!split_lines(text, lines, c, what))
-		return c.failures() - before;
+	std::printf("map id=%u name=%s max_entries=%lld cur_entries=%lld\n",
+		    r.id, r.name.c_str(), r.max_entries, r.cur_entries);
+}
 
+inline void print_row(const ProgRow &r)
+{
+	std::printf("prog id=%u name=%s attach=%s target=%s\n", r.id,
+		    r.name.c_str(), r.attach.c_str(), r.target.c_str());
+}
+
+// --map NAME: a row for each.
+inline void check_listed(const std::vector<MapRow> &rows,
+			 const std::string &what, const Options &o,
+			 t::Checks &c)
+{
+	for (const auto &want : o.maps) {
+		const auto is_it = [&](const MapRow &r) {
+			return r.name == want;
+		};
+		c.expect(std::ranges::any_of(rows, is_it),
+			 "%s: no row for map %s", what.c_str(), want.c_str());
+	}
+}
+
+// --prog NAME:ATTACH: a row for each, with an empty target.
+inline void check_listed(const std::vector<ProgRow> &rows,
+			 const std::string &what, const Options &o,
+			 t::Checks &c)
+{
+	for (const auto &[name, attach] : o.progs) {
+		const auto is_it = [&](const ProgRow &r) {
+			return r.name == name && r.attach == attach &&
+			       r.target.empty();
+		};
+		c.expect(std::ranges::any_of(rows, is_it),
+			 "%s: no row for program %s attached to %s (empty "
+			 "target)",
+			 what.c_str(), name.c_str(), attach.c_str());
+	}
+}
+
+// How the rows after a header line are parsed: the row, or what is wrong
+// with it.
+template <typename Row>
+using RowParser = std::function<std::string(const std::string &, Row &)>;
+
+// maps.debug's header: either variant's, and the expected one if there is
+// an expectation; the rows are parsed in the variant of the header.
+inline RowParser<MapRow> maps_header(const std::string &header,
+				     const std::string &what, const Options &o,
+				     t::Checks &c)
+{
 	Variant file_v = Variant::Plain;
-	if (lines[0] == kMapsHeaderCount) {
+	if (header == kMapsHeaderCount) {
 		file_v = Variant::Count;
-	} else if (lines[0] == kMapsHeaderPlain) {
-		file_v = Variant::Plain;
-	} else {
+	} else if (header != kMapsHeaderPlain) {
 		c.expect(false, "%s: line 1: unknown header %s", what.c_str(),
-			 t::visible(lines[0]).c_str());
-		return c.failures() - before;
+			 t::visible(header).c_str());
+		return {};
 	}
 	if (o.have_variant)
 		c.expect(
@@ -366,56 +431,47 @@ inline int check_maps(const std::string &text, const std::string &what,
 	if (o.print)
 		std::printf("%s: %s header\n", what.c_str(),
 			    variant_name(file_v));
-
-	std::vector<MapRow> rows;
-	for (size_t i = 1; i < lines.size(); i++) {
-		MapRow r;
-		const std::string err = parse_map_row(lines[i], file_v, r);
-		if (!c.expect(err.empty(), "%s: line %zu: %s: %s", what.c_str(),
-			      i + 1, t::visible(lines[i]).c_str(), err.c_str()))
-			continue;
-		if (!rows.empty())
-			c.expect(r.id > rows.back().id,
-				 "%s: line %zu: id %u not above previous id %u",
-				 what.c_str(), i + 1, r.id, rows.back().id);
-		if (o.print)
-			std::printf("map id=%u name=%s max_entries=%lld"
-				    " cur_entries=%lld\n",
-				    r.id, r.name.c_str(), r.max_entries,
-				    r.cur_entries);
-		rows.push_back(r);
-	}
-	c.expect(!rows.empty(), "%s: no map rows", what.c_str());
-	for (const auto &want : o.maps) {
-		bool found = false;
-		for (const auto &r : rows)
-			found |= r.name == want;
-		c.expect(found, "%s: no row for map %s", what.c_str(),
-			 want.c_str());
-	}
-	if (o.cross)
-		for (const auto &r : rows)
-			cross_check_map(r, o, c);
-	return c.failures() - before;
+	return [file_v](const std::string &l, MapRow &r) {
+		return parse_map_row(l, file_v, r);
+	};
 }
 
-inline int check_progs(const std::string &text, const std::string &what,
-		       const Options &o, t::Checks &c)
+inline RowParser<ProgRow> progs_header(const std::string &header,
+				       const std::string &what,
+				       const Options & /*o*/, t::Checks &c)
+{
+	if (!c.expect(header == kProgsHeader,
+		      "%s: line 1: header is %s, expected %s", what.c_str(),
+		      t::visible(header).c_str(),
+		      t::visible(kProgsHeader).c_str()))
+		return {};
+	return parse_prog_row;
+}
+
+// A whole file: '\n'-terminated lines, the header as header() wants it
+// (nothing more is checked after a wrong one), then at least one row
+// (`noun` rows), each in the row format, ids increasing, what the options
+// ask listed (--map, --prog), and with --cross-check as bpf() has it.
+// Returns the number of failed checks.
+template <typename Row>
+int check_file(const std::string &text, const std::string &what,
+	       const char *noun, const Options &o, t::Checks &c,
+	       RowParser<Row> (*header)(const std::string &,
+					const std::string &, const Options &,
+					t::Checks &))
 {
 	const int before = c.failures();
 	std::vector<std::string> lines;
 	if (!split_lines(text, lines, c, what))
 		return c.failures() - before;
-	if (!c.expect(lines[0] == kProgsHeader,
-		      "%s: line 1: header is %s, expected %s", what.c_str(),
-		      t::visible(lines[0]).c_str(),
-		      t::visible(kProgsHeader).c_str()))
+	const RowParser<Row> parse = header(lines[0], what, o, c);
+	if (!parse)
 		return c.failures() - before;
 
-	std::vector<ProgRow> rows;
+	std::vector<Row> rows;
 	for (size_t i = 1; i < lines.size(); i++) {
-		ProgRow r;
-		const std::string err = parse_prog_row(lines[i], r);
+		Row r;
+		const std::string err = parse(lines[i], r);
 		if (!c.expect(err.empty(), "%s: line %zu: %s: %s", what.c_str(),
 			      i + 1, t::visible(lines[i]).c_str(), err.c_str()))
 			continue;
@@ -424,26 +480,27 @@ inline int check_progs(const std::string &text, const std::string &what,
 				 "%s: line %zu: id %u not above previous id %u",
 				 what.c_str(), i + 1, r.id, rows.back().id);
 		if (o.print)
-			std::printf("prog id=%u name=%s attach=%s target=%s\n",
-				    r.id, r.name.c_str(), r.attach.c_str(),
-				    r.target.c_str());
+			print_row(r);
 		rows.push_back(r);
 	}
-	c.expect(!rows.empty(), "%s: no program rows", what.c_str());
-	for (const auto &[name, attach] : o.progs) {
-		bool found = false;
-		for (const auto &r : rows)
-			found |= r.name == name && r.attach == attach &&
-				 r.target.empty();
-		c.expect(found,
-			 "%s: no row for program %s attached to %s (empty "
-			 "target)",
-			 what.c_str(), name.c_str(), attach.c_str());
-	}
+	c.expect(!rows.empty(), "%s: no %s rows", what.c_str(), noun);
+	check_listed(rows, what, o, c);
 	if (o.cross)
 		for (const auto &r : rows)
-			cross_check_prog(r, o, c);
+			cross_check(r, o, c);
 	return c.failures() - before;
+}
+
+inline int check_maps(const std::string &text, const std::string &what,
+		      const Options &o, t::Checks &c)
+{
+	return check_file<MapRow>(text, what, "map", o, c, maps_header);
+}
+
+inline int check_progs(const std::string &text, const std::string &what,
+		       const Options &o, t::Checks &c)
+{
+	return check_file<ProgRow>(text, what, "program", o, c, progs_header);
 }
 
 } // namespace dbg

@@ -33,14 +33,41 @@
 #include <dirent.h>
 #include <map>
 #include <string>
-#include <sys/syscall.h>
 
 namespace {
+
+constexpr t::Usage kUsage{
+	"usage: kmod_fds [-e ERRNO_NAME|-a] [-p PARAMS] [-z] [-f] PATH\n"
+	"       kmod_fds --self-test\n"};
 
 using FdTable = std::map<int, std::string>;
 
 FILE *out = stdout;
 FILE *err = stderr;
+
+// "kmod_fds: WHAT: ERROR" for errno on the (saved) stderr; false.
+bool failed(const char *what)
+{
+	std::fprintf(err, "kmod_fds: %s: %s\n", what, t::errstr(errno).c_str());
+	return false;
+}
+
+// One of /proc/self's fault injection files, or -1 (with a message).
+int open_fault_file(const char *path, int flags)
+{
+	const int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		failed(path);
+	return fd;
+}
+
+// Writes `value` at the start of a fault injection file.
+bool set_fault(int fd, const std::string &value, const char *what)
+{
+	return pwrite(fd, value.data(), value.size(), 0) ==
+		       static_cast<ssize_t>(value.size()) ||
+	       failed(what);
+}
 
 // Every fd of `dir` (/proc/<pid>/fd) with its link target, except the fd
 // of the directory stream itself when listing our own table.
@@ -149,13 +176,6 @@ int self_test()
 	return fd == 0 && noticed && clean ? 0 : 1;
 }
 
-void usage(FILE *f)
-{
-	std::fprintf(f, "usage: kmod_fds [-e ERRNO_NAME|-a] [-p PARAMS] [-z] "
-			"[-f] PATH\n"
-			"       kmod_fds --self-test\n");
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -174,10 +194,8 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'n':
 			fail_nth = std::strtol(optarg, nullptr, 10);
-			if (fail_nth <= 0) {
-				usage(stderr);
-				return 2;
-			}
+			if (fail_nth <= 0)
+				return kUsage.misuse();
 			break;
 		case 'e':
 			expect = optarg;
@@ -195,42 +213,26 @@ int main(int argc, char **argv)
 			free_fds = true;
 			break;
 		default:
-			usage(stderr);
-			return 2;
+			return kUsage.misuse();
 		}
 	}
-	if (optind + 1 != argc) {
-		usage(stderr);
-		return 2;
-	}
-	const char *path = argv[optind];
-	const int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		std::fprintf(stderr, "kmod_fds: open %s: %s\n", path,
-			     t::errstr(errno).c_str());
+	if (optind + 1 != argc)
+		return kUsage.misuse();
+	// Opened before the snapshots, so they are in both.
+	const t::ModuleFile ko("kmod_fds", argv[optind]);
+	if (!ko.ok())
 		return 1;
-	}
-	// Opened before the snapshots, so it is in both.
-	int fail_fd = -1;
-	if (make_it_fail) {
-		fail_fd = open("/proc/self/make-it-fail", O_WRONLY | O_CLOEXEC);
-		if (fail_fd < 0) {
-			std::fprintf(stderr,
-				     "kmod_fds: /proc/self/make-it-fail: %s\n",
-				     t::errstr(errno).c_str());
-			return 1;
-		}
-	}
-	int nth_fd = -1;
-	if (fail_nth != 0) {
-		nth_fd = open("/proc/self/fail-nth", O_RDWR | O_CLOEXEC);
-		if (nth_fd < 0) {
-			std::fprintf(stderr,
-				     "kmod_fds: /proc/self/fail-nth: %s\n",
-				     t::errstr(errno).c_str());
-			return 1;
-		}
-	}
+	const int fail_fd =
+		make_it_fail
+			? open_fault_file("/proc/self/make-it-fail", O_WRONLY)
+			: -1;
+	if (make_it_fail && fail_fd < 0)
+		return 1;
+	const int nth_fd =
+		fail_nth != 0 ? open_fault_file("/proc/self/fail-nth", O_RDWR)
+			      : -1;
+	if (fail_nth != 0 && nth_fd < 0)
+		return 1;
 	if (free_fds && !free_std_fds()) {
 		std::fprintf(stderr, "kmod_fds: cannot free fds 0-2\n");
 		return 1;
@@ -243,40 +245,28 @@ int main(int argc, char **argv)
 	if (!fd_table("/proc/self/fd", self_before) ||
 	    !fd_table("/proc/1/fd", init_before))
 		return 1;
-	if (fail_fd >= 0 && pwrite(fail_fd, "1", 1, 0) != 1) {
-		std::fprintf(err, "kmod_fds: make-it-fail: %s\n",
-			     t::errstr(errno).c_str());
+	if (fail_fd >= 0 && !set_fault(fail_fd, "1", "make-it-fail"))
 		return 1;
-	}
-	std::string nth = std::to_string(fail_nth);
-	if (nth_fd >= 0 && pwrite(nth_fd, nth.data(), nth.size(), 0) !=
-				   static_cast<ssize_t>(nth.size())) {
-		std::fprintf(err, "kmod_fds: fail-nth: %s\n",
-			     t::errstr(errno).c_str());
+	if (nth_fd >= 0 &&
+	    !set_fault(nth_fd, std::to_string(fail_nth), "fail-nth"))
 		return 1;
-	}
-	const long rc = syscall(SYS_finit_module, fd, params.c_str(), 0);
+	const long rc = ko.load(params.c_str());
 	const int load_err = errno;
 	long nth_left = 0;
 	if (nth_fd >= 0) {
 		char buf[32] = {};
-		if (pread(nth_fd, buf, sizeof(buf) - 1, 0) <= 0 ||
-		    pwrite(nth_fd, "0", 1, 0) != 1) {
-			std::fprintf(err, "kmod_fds: fail-nth: %s\n",
-				     t::errstr(errno).c_str());
+		const bool read_ok =
+			pread(nth_fd, buf, sizeof(buf) - 1, 0) > 0 ||
+			failed("fail-nth");
+		if (!read_ok || !set_fault(nth_fd, "0", "fail-nth"))
 			return 1;
-		}
 		nth_left = std::strtol(buf, nullptr, 10);
 	}
-	if (fail_fd >= 0 && pwrite(fail_fd, "0", 1, 0) != 1) {
-		std::fprintf(err, "kmod_fds: make-it-fail: %s\n",
-			     t::errstr(errno).c_str());
+	if (fail_fd >= 0 && !set_fault(fail_fd, "0", "make-it-fail"))
 		return 1;
-	}
 	if (!fd_table("/proc/self/fd", self_after) ||
 	    !fd_table("/proc/1/fd", init_after))
 		return 1;
-	close(fd);
 	if (fail_fd >= 0)
 		close(fail_fd);
 	if (nth_fd >= 0) {
@@ -293,7 +283,7 @@ int main(int argc, char **argv)
 		const char *name = strerrorname_np(load_err);
 		got = name ? name : std::to_string(load_err);
 	}
-	std::fprintf(out, "kmod_fds: finit_module %s%s%s: %s\n", path,
+	std::fprintf(out, "kmod_fds: finit_module %s%s%s: %s\n", ko.path(),
 		     params.empty() ? "" : " ", params.c_str(),
 		     rc == 0 ? "loaded" : t::errstr(load_err).c_str());
 	const std::string want = expect.empty() ? "success" : expect;

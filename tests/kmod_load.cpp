@@ -8,7 +8,12 @@
 #include "common.hpp"
 
 #include <string>
-#include <sys/syscall.h>
+
+namespace {
+
+constexpr t::Usage kUsage{"usage: kmod_load [-e ERRNO_NAME] PATH\n"};
+
+} // namespace
 
 int main(int argc, char **argv)
 {
@@ -16,27 +21,18 @@ int main(int argc, char **argv)
 	std::string expect;
 	int opt = 0;
 	while ((opt = getopt(argc, argv, "e:")) != -1) {
-		if (opt != 'e') {
-			std::fprintf(stderr,
-				     "usage: kmod_load [-e ERRNO_NAME] PATH\n");
-			return 2;
-		}
+		if (opt != 'e')
+			return kUsage.misuse();
 		expect = optarg;
 	}
-	if (optind + 1 != argc) {
-		std::fprintf(stderr, "usage: kmod_load [-e ERRNO_NAME] PATH\n");
-		return 2;
-	}
-	const char *path = argv[optind];
-	const int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		std::fprintf(stderr, "kmod_load: open %s: %s\n", path,
-			     t::errstr(errno).c_str());
+	if (optind + 1 != argc)
+		return kUsage.misuse();
+	const t::ModuleFile ko("kmod_load", argv[optind]);
+	if (!ko.ok())
 		return 1;
-	}
-	const long rc = syscall(SYS_finit_module, fd, "", 0);
+	const long rc = ko.load("");
 	const int err = errno;
-	close(fd);
+	const char *path = ko.path();
 
 	if (rc == 0) {
 		std::printf("kmod_load: %s loaded\n", path);
