@@ -12,10 +12,12 @@
 #       download PKG... and unpack each with dpkg -x into DIR (nothing is
 #       installed); DIR/.debs lists the unpacked packages and versions
 #
-# Sources: the host's Debian release (e.g. bookworm) with its -updates,
-# -security and -backports suites, main only, from the mirrors the host
-# already uses (apt-get indextargets; deb.debian.org if none). bookworm has
-# no 6.12 kernel for s390x, bookworm-backports has one. Architectures:
+# Sources: $BPF_PRELOAD_APT_RELEASE (default bookworm, whatever the host
+# runs: the s390x kernels check-s390x covers are bookworm's, built by the
+# gcc-12 whose cross compiler it installs) with its -updates, -security and
+# -backports suites, main only, from the mirrors the host uses for it (apt-get
+# indextargets; deb.debian.org if none). bookworm has no 6.12 kernel for
+# s390x, bookworm-backports has one. Architectures:
 # amd64 (host-side kbuild tools of an exact kernel version) and
 # $BPF_PRELOAD_APT_ARCHES (default s390x).
 #
@@ -28,6 +30,7 @@ readonly PROG=${0##*/}
 readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 readonly DIR=$CACHE/apt-private
 readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
+readonly RELEASE=${BPF_PRELOAD_APT_RELEASE:-bookworm}
 read -r -a ARCHES <<<"${BPF_PRELOAD_APT_ARCHES:-s390x}"
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
@@ -68,10 +71,7 @@ host_uri() {
 }
 
 write_sources() {
-	local codename main security keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-	# shellcheck disable=SC1091 # the host's os-release
-	codename=$(. /etc/os-release && printf '%s' "${VERSION_CODENAME:-}")
-	[[ -n $codename ]] || die "cannot tell the host's Debian release from /etc/os-release"
+	local codename=$RELEASE main security keyring=/usr/share/keyrings/debian-archive-keyring.gpg
 	main=$(host_uri "$codename" http://deb.debian.org/debian/)
 	security=$(host_uri "$codename-security" http://deb.debian.org/debian-security/)
 	local signed=""
