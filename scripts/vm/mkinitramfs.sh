@@ -287,6 +287,7 @@ hostname bpf-preload-vm
 ip link set lo up 2>/dev/null
 cd /
 rc=0
+echo BPF_PRELOAD_VM_START
 /run-in-vm || rc=$?
 sync
 echo "BPF_PRELOAD_VM_EXIT=$rc"
