@@ -1,12 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 #   make check-s390x      (part of `make check`) cross-build the module for
-#                         Debian's newest s390x 6.1 and 6.12 kernels, check
+#                         the s390x kernels Debian's metapackages name, check
 #                         that it embeds the big-endian skeleton, boot each
 #                         kernel under qemu-system-s390x and run the in-VM
 #                         suite there (scripts/check/check-s390x.sh); logs in
 #                         build/<abi>/ and build/s390x/
-#   make run-s390x        boot the s390x 6.12 kernel with the module and show
+#   make run-s390x        boot the newest s390x kernel with the module and show
 #                         maps.debug, progs.debug and bpftool prog show
 #   make check ARCH=s390  only the checks that make sense for s390: the
 #                         skeletons and check-s390x (not the amd64 VMs, which

@@ -10,7 +10,8 @@
 #                        and show what a user sees
 #
 # Everything is built on this amd64 host from Debian packages: the module
-# with gcc-12/g++-12-s390x-linux-gnu against a private kbuild tree
+# with the s390x cross gcc/g++ of the kernel's own gcc version (from its
+# CONFIG_CC_VERSION_TEXT) against a private kbuild tree
 # (scripts/kernel/debian-kernel.sh --arch s390x), the test programs statically
 # against libbpf-dev:s390x and friends unpacked into
 # ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/s390x-devroot, the initramfs
@@ -41,8 +42,7 @@ cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 cross=s390x-linux-gnu-
 mode=${1:-check}
 case $mode in
-check) series=(6.1 6.12) ;;
-run) series=(6.12) ;;
+check | run) ;;
 *) echo "usage: $0 check|run" >&2; exit 2 ;;
 esac
 mkdir -p build/s390x
@@ -67,7 +67,7 @@ finish() {
 # Host packages: the cross compilers, QEMU, and what the amd64 suite needs.
 deps() {
 	local p missing=()
-	for p in gcc-12-s390x-linux-gnu g++-12-s390x-linux-gnu binutils-s390x-linux-gnu \
+	for p in "$@" binutils-s390x-linux-gnu \
 		qemu-system-misc qemu-user-static binutils libbpf-dev dwarves kmod cpio make; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
 			missing+=("$p")
@@ -100,7 +100,7 @@ tests_bin=$top/build/s390x/bin
 build_tests() {
 	local log=build/s390x/tests-build.log p bad=0
 	rm -rf "$tests_bin"
-	if ! CXX=${cross}g++-12 CXXFLAGS="-O2 -g -isystem $devroot/usr/include" \
+	if ! CXX=${cross}g++ CXXFLAGS="-O2 -g -isystem $devroot/usr/include" \
 		LDFLAGS="-L$devroot/usr/lib/s390x-linux-gnu" \
 		make -C tests BIN="$tests_bin" >"$log" 2>&1; then
 		cat "$log"
@@ -177,19 +177,38 @@ boot() {
 		--timeout 600 --log "build/$abi/vm.log"
 }
 
-deps
+# The kernels: the ABI each version of the s390x kernel metapackage names,
+# across the suites (bookworm's and bookworm-backports'), the newest per
+# series; in `run` mode only the newest of all.
+s390x_abis() {
+	scripts/kernel/apt-private.sh cache show linux-image-s390x 2>/dev/null |
+		sed -n 's/^Depends: //p' | tr ',' '\n' |
+		sed -n 's/^ *linux-image-\([0-9][^ ]*-s390x\)\( .*\)\{0,1\}$/\1/p' | sort -V -u |
+		awk -F. '{ s = $1 "." $2; if (!(s in n)) o[++c] = s; n[s] = $0 }
+			END { for (i = 1; i <= c; i++) print n[o[i]] }'
+}
+
+# The kernel's own compiler, cross: gcc-N and g++-N for s390x.
+kernel_cross_compiler() {
+	local n
+	n=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([a-z0-9_]*-linux-gnu-\)\{0,1\}gcc-\([0-9]*\) .*/\2/p' "$1/.config")
+	[ -n "$n" ] || { echo "s390x: cannot tell the gcc of $1" >&2; return 1; }
+	deps "gcc-$n-s390x-linux-gnu" "g++-$n-s390x-linux-gnu"
+}
+
+deps g++-s390x-linux-gnu
 ensure_devroot
 build_tests || finish
 
-for s in "${series[@]}"; do
-	if ! abi=$(scripts/kernel/debian-kernel.sh abi --arch s390x "$s"); then
-		result fail "$s: apt knows an s390x kernel of this series"
-		continue
-	fi
+mapfile -t abis < <(s390x_abis)
+((${#abis[@]})) || { result fail "apt knows an s390x kernel metapackage"; finish; }
+[ "$mode" = check ] || abis=("${abis[-1]}")
+for abi in "${abis[@]}"; do
 	fetch=$(scripts/kernel/debian-kernel.sh fetch "$abi") ||
 		{ result fail "$abi: kernel image and kbuild tree fetched"; continue; }
 	eval "$fetch"
 	# shellcheck disable=SC2154 # kdir and vmlinuz come from fetch
+	kernel_cross_compiler "$kdir" || { result fail "$abi: the kernel's cross compiler installed"; continue; }
 	dir=build/$abi
 	rm -rf "$dir" && mkdir -p "$dir"
 	src=$dir/src

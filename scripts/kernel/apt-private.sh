@@ -13,8 +13,8 @@
 #       installed); DIR/.debs lists the unpacked packages and versions
 #
 # Sources: $BPF_PRELOAD_APT_RELEASE (default bookworm, whatever the host
-# runs: the s390x kernels check-s390x covers are bookworm's, built by the
-# gcc-12 whose cross compiler it installs) with its -updates, -security and
+# runs: the s390x kernels check-s390x covers are bookworm's) with its
+# -updates, -security and
 # -backports suites, main only, from the mirrors the host uses for it (apt-get
 # indextargets; deb.debian.org if none). bookworm has no 6.12 kernel for
 # s390x, bookworm-backports has one. Architectures:
