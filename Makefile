@@ -6,6 +6,8 @@
 #                         suite in SUITES, built in each suite's own chroot
 #                         and tested under QEMU; writes support.md
 #   make check SUITES=trixie   ... only for that suite's kernels
+#   make check ARCH=arm64 the checks of another architecture's kernels:
+#                         arm64, ppc64el, riscv64 or s390 (mk/arch.mk)
 #   make run              boot the newest kernel of Debian's stable release
 #                         with the module and show maps.debug, progs.debug
 #                         and bpftool prog show
@@ -28,11 +30,12 @@ LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
 # $$BPF_PRELOAD_RESULT); the targets are defined here and in mk/*.mk.
 # Slower tiers stay out: check-intree, check-debug, check-mutants, bench.
 CHECKS := check-skeletons check-vm check-bench check-install check-lint \
-	check-deb check-kbuild-errors check-robust check-s390x
-# ARCH=s390 in the environment would break the amd64 VMs: only the checks
-# that make sense for s390.
-ifeq ($(ARCH),s390)
-CHECKS := check-skeletons check-s390x
+	check-deb check-kbuild-errors check-robust check-vm-arm64 check-vm-s390x
+# make check ARCH=arm64|ppc64el|riscv64|s390: the checks of that
+# architecture's kernels (mk/arch.mk), by Debian's name for it (kbuild's
+# s390 is Debian's s390x).
+ifneq ($(filter $(ARCH),arm64 ppc64el riscv64 s390 s390x),)
+CHECKS := check-skeletons check-vm-$(patsubst s390,s390x,$(ARCH))
 endif
 # mk/*.mk define targets of their own: keep `make` building the module.
 .DEFAULT_GOAL := all

@@ -15,9 +15,6 @@
 #                                  directory when that is a DIR; --root:
 #                                  in ROOT (from `fresh`) instead
 #   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
-#   chroot.sh arch SUITE ARCH      make apt in it know ARCH's packages too
-#                                  (dpkg --add-architecture; nothing of ARCH
-#                                  gets installed by this)
 #   chroot.sh fresh SUITE DIR      a new, minimal chroot of SUITE's release
 #                                  at DIR: debootstrap's result (kept as a
 #                                  tarball when the cached one was made),
@@ -25,7 +22,12 @@
 #
 # SUITE is a Debian suite: bookworm, trixie, sid, ... A "-backports" suite
 # lives in the chroot of its release, whose sources list the backports too.
-# Chroots live under ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/chroot/.
+# SUITE:ARCH is that release's chroot of another Debian architecture
+# (arm64, ppc64el, riscv64, s390x): its programs run under qemu-user
+# (binfmt_misc, registered here from qemu-user-static's entries), its
+# package lists are that architecture's. Chroots live under
+# ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/chroot/, as RELEASE or
+# RELEASE-ARCH.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -33,15 +35,45 @@ readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
 readonly MIRROR=${BPF_PRELOAD_MIRROR:-http://deb.debian.org/debian}
 readonly SECURITY_MIRROR=${BPF_PRELOAD_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-# What every build needs (the module's and the static test programs'); the
-# kernel's headers and its g++-N come per kernel.
-readonly BASE_PACKAGES=make,g++,dkms,libbpf-dev,dwarves,kmod,xz-utils,zstd,libelf-dev,zlib1g-dev,libzstd-dev,ca-certificates
+# What every build needs (the module's and the static test programs'), and
+# the guest's user space (busybox, bpftool); the kernel's headers and its
+# g++-N come per kernel.
+readonly BASE_PACKAGES=make,g++,dkms,libbpf-dev,dwarves,kmod,xz-utils,zstd,libelf-dev,zlib1g-dev,libzstd-dev,ca-certificates,busybox-static,bpftool
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 
-release_of() { printf '%s\n' "${1%-backports}"; }
-root_of() { printf '%s/chroot/%s\n' "$CACHE" "$(release_of "$1")"; }
+NATIVE=$(dpkg --print-architecture)
+readonly NATIVE
+release_of() { local s=${1%%:*}; printf '%s\n' "${s%-backports}"; }
+arch_of() { if [[ $1 == *:* ]]; then printf '%s\n' "${1#*:}"; else printf '%s\n' "$NATIVE"; fi; }
+# The chroot's name: RELEASE, or RELEASE-ARCH for a foreign architecture.
+name_of() {
+	local arch
+	arch=$(arch_of "$1")
+	if [[ $arch == "$NATIVE" ]]; then release_of "$1"; else printf '%s-%s\n' "$(release_of "$1")" "$arch"; fi
+}
+root_of() { printf '%s/chroot/%s\n' "$CACHE" "$(name_of "$1")"; }
+
+# qemu-user runs a foreign chroot's programs: binfmt_misc entries with the
+# F flag (the interpreter opened now, so it works inside the chroot), from
+# the entries qemu-user-static ships for systemd-binfmt.
+binfmt() { # binfmt ARCH
+	local q conf
+	case $1 in
+	arm64) q=aarch64 ;; ppc64el) q=ppc64le ;; riscv64 | s390x) q=$1 ;;
+	*) die "no qemu-user for architecture '$1'" ;;
+	esac
+	[[ -e /proc/sys/fs/binfmt_misc/qemu-$q ]] && return 0
+	conf=/usr/lib/binfmt.d/qemu-$q.conf
+	[[ -f $conf ]] || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -qq --no-install-recommends qemu-user-static >&2 || die "cannot install qemu-user-static"
+	[[ -f $conf ]] || die "qemu-user-static has no $conf"
+	[[ -e /proc/sys/fs/binfmt_misc/register ]] ||
+		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc"
+	log "registering qemu-$q with binfmt_misc"
+	cat "$conf" >/proc/sys/fs/binfmt_misc/register || die "cannot register $conf with binfmt_misc"
+}
 
 # The release's apt sources: the suites a user of it has by default, and
 # its backports. sid has neither security nor backports.
@@ -140,21 +172,22 @@ base_packages() {
 	apt_in "$root" install $missing >&2 || die "$root: cannot install $missing"
 }
 
-create() {
-	local release=$1 root=$2 tmp
+create() { # create SUITE ROOT
+	local release name arch root=$2 tmp
+	release=$(release_of "$1") name=$(name_of "$1") arch=$(arch_of "$1")
 	command -v debootstrap >/dev/null ||
 		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 			--no-install-recommends debootstrap >&2 || die "cannot install debootstrap"
 	tmp=$root.tmp
 	rm -rf --one-file-system "$tmp"
 	mkdir -p "$CACHE/chroot/debs"
-	log "debootstrap $release into $root (once; cached)"
-	debootstrap --variant=minbase --cache-dir="$CACHE/chroot/debs" \
-		"$release" "$tmp" "$MIRROR" >"$CACHE/chroot/$release.debootstrap.log" 2>&1 ||
-		die "debootstrap $release failed; see $CACHE/chroot/$release.debootstrap.log"
+	log "debootstrap $release ($arch) into $root (once; cached)"
+	debootstrap --arch="$arch" --variant=minbase --cache-dir="$CACHE/chroot/debs" \
+		"$release" "$tmp" "$MIRROR" >"$CACHE/chroot/$name.debootstrap.log" 2>&1 ||
+		die "debootstrap $release ($arch) failed; see $CACHE/chroot/$name.debootstrap.log"
 	# The pristine system, for `fresh`.
-	tar -c -C "$tmp" -f "$CACHE/chroot/$release.base.tar" . ||
-		die "cannot keep the debootstrap of $release"
+	tar -c -C "$tmp" -f "$CACHE/chroot/$name.base.tar" . ||
+		die "cannot keep the debootstrap of $name"
 	write_sources "$release" "$tmp"
 	no_initramfs "$tmp"
 	apt_update "$tmp" "$release"
@@ -167,14 +200,15 @@ create() {
 }
 
 ensure() {
-	local release root
-	release=$(release_of "$1")
+	local release root arch
+	release=$(release_of "$1") arch=$(arch_of "$1")
 	root=$(root_of "$1")
 	[[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
+	[[ $arch == "$NATIVE" ]] || binfmt "$arch"
 	mkdir -p "$CACHE/chroot"
-	exec {lockfd}>"$CACHE/chroot/.lock-$release"
+	exec {lockfd}>"$CACHE/chroot/.lock-$(name_of "$1")"
 	flock "$lockfd"
-	[[ -f $root/.bpf-preload-complete ]] || create "$release" "$root"
+	[[ -f $root/.bpf-preload-complete ]] || create "$1" "$root"
 	write_sources "$release" "$root"
 	no_initramfs "$root"
 	base_packages "$root"
@@ -189,43 +223,25 @@ ensure() {
 # A new chroot of SUITE's release at DIR, as debootstrap left it (from the
 # kept tarball), with the release's sources and no initramfs building.
 fresh() {
-	local release root=$2
-	release=$(release_of "$1")
+	local release name root=$2
+	release=$(release_of "$1") name=$(name_of "$1")
 	ensure "$1"
-	[[ -f $CACHE/chroot/$release.base.tar ]] ||
-		die "no $CACHE/chroot/$release.base.tar: remove $(root_of "$1") to make it anew"
+	[[ -f $CACHE/chroot/$name.base.tar ]] ||
+		die "no $CACHE/chroot/$name.base.tar: remove $(root_of "$1") to make it anew"
 	rm -rf --one-file-system "$root"
 	mkdir -p "$root"
-	tar -x -C "$root" -f "$CACHE/chroot/$release.base.tar" || die "cannot unpack the $release base"
+	tar -x -C "$root" -f "$CACHE/chroot/$name.base.tar" || die "cannot unpack the $name base"
 	write_sources "$release" "$root"
 	no_initramfs "$root"
 }
 
-# dpkg and apt of the chroot learn a foreign architecture, once.
-add_arch() {
-	local root release
-	root=$(root_of "$1")
-	release=$(release_of "$1")
-	ensure "$1"
-	[[ $2 == "$(in_ns "$root" dpkg --print-architecture)" ]] && return 0
-	find "$root/var/lib/apt/lists" -maxdepth 1 -name "*_binary-${2}_Packages" | grep -q . && return 0
-	exec {lockfd}>"$CACHE/chroot/.lock-$release"
-	flock "$lockfd"
-	log "$release: adding architecture $2"
-	in_ns "$root" dpkg --add-architecture "$2" || die "$release: dpkg --add-architecture $2 failed"
-	apt_update "$root" "$release"
-	flock -u "$lockfd"
-	exec {lockfd}>&-
-}
-
-(($# >= 2)) || die "usage: $PROG path|ensure|run|apt|fresh|arch SUITE [ARGS...]"
+(($# >= 2)) || die "usage: $PROG path|ensure|run|apt|fresh SUITE[:ARCH] [ARGS...]"
 cmd=$1 suite=$2
 shift 2
-[[ $suite =~ ^[a-z]+(-backports)?$ ]] || die "bad suite '$suite'"
+[[ $suite =~ ^[a-z]+(-backports)?(:[a-z0-9]+)?$ ]] || die "bad suite '$suite'"
 case $cmd in
 path) root_of "$suite" ;;
 fresh) fresh "$suite" "${1:?fresh needs a directory}" ;;
-arch) add_arch "$suite" "${1:?arch needs an architecture}" ;;
 ensure) ensure "$suite" ;;
 run)
 	root=""

@@ -16,9 +16,10 @@
 #   kernels.sh fetch SUITE ABI    install linux-headers-ABI and the g++ of the
 #                                 kernel's own gcc in the suite's chroot
 #                                 (chroot.sh; for a foreign ARCH: the headers
-#                                 unpacked, the amd64 linux-kbuild and the
-#                                 cross g++ installed), unpack the kernel
-#                                 image and its modules under
+#                                 from the suite's ARCH chroot unpacked, the
+#                                 build machine's linux-kbuild and the cross
+#                                 g++ installed), unpack the kernel image
+#                                 and its modules under
 #                                 ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kernels/ABI/
 #   kernels.sh facts SUITE ABI    one tab-separated line for reports: the
 #                                 kernel's compiler, the chroot's libbpf-dev,
@@ -31,7 +32,10 @@
 #
 # SUITE is bookworm, trixie, trixie-backports, sid, ...: a release means its
 # main, -updates and -security archives (what its users have by default), a
-# -backports suite only the backports archive. Paths after fetch, fixed:
+# -backports suite only the backports archive. ARCH's package lists and
+# .debs come from the release's chroot of that architecture
+# (chroot.sh SUITE:ARCH); builds run in the build machine's. Paths after
+# fetch, fixed:
 #   chroot:   $(chroot.sh path SUITE)
 #   kbuild:   /usr/src/linux-headers-ABI inside the chroot
 #   vmlinuz:  <cache>/kernels/ABI/vmlinuz
@@ -63,12 +67,11 @@ readonly ABI_RE="[0-9]+[.][0-9]+[.][0-9][0-9a-z.+~]*(-[0-9]+)?-$FLAVOUR"
 # The build machine's own architecture: everything else is cross-built.
 NATIVE=$(dpkg --print-architecture)
 readonly NATIVE
-apt_arch() { [[ $ARCH == "$NATIVE" ]] || printf ':%s' "$ARCH"; }
 
-# The Packages files of SUITE in its chroot.
+# The Packages files of SUITE in its ARCH chroot.
 suite_lists() {
 	local suite=$1 root lists re
-	root=$("$CHROOT" path "$suite")
+	root=$("$CHROOT" path "$suite:$ARCH")
 	lists=$root/var/lib/apt/lists
 	if [[ $suite == *-backports ]]; then re="_dists_${suite}_"
 	else re="_dists_${suite}(-updates|-security)?_"
@@ -105,8 +108,7 @@ cmd_list() {
 	local suite lists abis abi
 	(($#)) || die "list: name at least one suite"
 	for suite in "$@"; do
-		"$CHROOT" ensure "$suite"
-		"$CHROOT" arch "$suite" "$ARCH"
+		"$CHROOT" ensure "$suite:$ARCH"
 		mapfile -t lists < <(suite_lists "$suite")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
 		abis=$(abis_in "${lists[@]}")
@@ -120,9 +122,30 @@ valid_abi() {
 }
 
 in_chroot() { "$CHROOT" run "$suite" "$@"; }
+in_arch_chroot() { "$CHROOT" run "$suite:$ARCH" "$@"; }
 
-has_pkg() { # has_pkg NAME: apt knows a candidate in the chroot
-	in_chroot apt-cache policy "$1" 2>/dev/null |
+# apt-get download PKG... in the ARCH chroot, the .debs unpacked into DIR.
+unpack_debs() { # unpack_debs DIR PKG...
+	local dir=$1 root tmp deb
+	shift
+	root=$("$CHROOT" path "$suite:$ARCH")
+	tmp=$(mktemp -d "$root/tmp/debs.XXXXXX")
+	log "$suite: downloading $*"
+	# shellcheck disable=SC2016 # the inner shell expands these
+	in_arch_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
+		sh "${tmp#"$root"}" "$@" >&2 || { rm -rf "$tmp"; die "apt-get download $* failed"; }
+	# A merged-/usr DIR keeps its /lib symlink (dpkg-deb -x would make
+	# it a directory of its own).
+	for deb in "$tmp"/*.deb; do
+		dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$dir" ||
+			{ rm -rf "$tmp"; die "unpacking $deb failed"; }
+		basename "$deb"
+	done
+	rm -rf "$tmp"
+}
+
+has_pkg() { # has_pkg NAME: apt knows a candidate in the ARCH chroot
+	in_arch_chroot apt-cache policy "$1" 2>/dev/null |
 		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
 }
 
@@ -148,21 +171,13 @@ compiler_packages() {
 # scripts/ and tools/ links resolving to the linux-kbuild package of the
 # same version, installed for the build machine.
 unpack_foreign_headers() {
-	local abi=$1 root=$2 deps common kbuild tmp deb
-	deps=$(in_chroot apt-cache show --no-all-versions "linux-headers-$abi:$ARCH" |
+	local abi=$1 root=$2 deps common kbuild
+	deps=$(in_arch_chroot apt-cache show --no-all-versions "linux-headers-$abi" |
 		sed -n 's/^Depends: //p' | tr ',' '\n' | awk '{ print $1 }')
 	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
 	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild dependency"
 	"$CHROOT" apt "$suite" install "$kbuild" >&2 || die "$suite: apt-get install $kbuild failed"
-	tmp=$(mktemp -d "$root/tmp/headers-$abi.XXXXXX")
-	# shellcheck disable=SC2016 # the inner shell expands these
-	in_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
-		sh "${tmp#"$root"}" "linux-headers-$abi:$ARCH" "$common" >&2 ||
-		{ rm -rf "$tmp"; die "apt-get download linux-headers-$abi:$ARCH $common failed"; }
-	for deb in "$tmp"/*.deb; do
-		dpkg-deb -x "$deb" "$root" || { rm -rf "$tmp"; die "dpkg-deb -x $deb failed"; }
-	done
-	rm -rf "$tmp"
+	unpack_debs "$root" "linux-headers-$abi" "$common" >/dev/null
 }
 
 ensure_build_env() {
@@ -190,42 +205,32 @@ ensure_build_env() {
 # one where the architecture signs its kernels; from 7.0 on
 # linux-binary-ABI, linux-modules-ABI and linux-base-ABI.
 image_packages() {
-	local abi=$1 a
-	a=$(apt_arch)
-	if has_pkg "linux-binary-$abi$a" && has_pkg "linux-modules-$abi$a"; then
-		printf '%s\n' "linux-binary-$abi$a" "linux-modules-$abi$a"
-		if has_pkg "linux-base-$abi$a"; then printf '%s\n' "linux-base-$abi$a"; fi
-	elif has_pkg "linux-image-$abi-unsigned$a"; then
-		printf '%s\n' "linux-image-$abi-unsigned$a"
-	elif has_pkg "linux-image-$abi$a"; then
-		printf '%s\n' "linux-image-$abi$a"
+	local abi=$1
+	if has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
+		printf '%s\n' "linux-binary-$abi" "linux-modules-$abi"
+		if has_pkg "linux-base-$abi"; then printf '%s\n' "linux-base-$abi"; fi
+	elif has_pkg "linux-image-$abi-unsigned"; then
+		printf '%s\n' "linux-image-$abi-unsigned"
+	elif has_pkg "linux-image-$abi"; then
+		printf '%s\n' "linux-image-$abi"
 	else
 		die "$suite: no image package of $abi"
 	fi
 }
 
 ensure_image() {
-	local abi=$1 dest=$CACHE/kernels/$1 tmp root pkgs m vmlinuz sysmap
+	local abi=$1 dest=$CACHE/kernels/$1 pkgs m vmlinuz sysmap
 	[[ -f $dest/.complete ]] && return 0
 	mapfile -t pkgs < <(image_packages "$abi")
-	root=$("$CHROOT" path "$suite")
 	mkdir -p "$CACHE/kernels"
-	tmp=$(mktemp -d "$root/tmp/image-$abi.XXXXXX")
-	log "$suite: downloading ${pkgs[*]}"
-	# shellcheck disable=SC2016 # the inner shell expands these
-	in_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
-		sh "${tmp#"$root"}" "${pkgs[@]}" >&2 || { rm -rf "$tmp"; die "apt-get download ${pkgs[*]} failed"; }
 	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp/root"
-	for deb in "$tmp"/*.deb; do
-		dpkg-deb -x "$deb" "$dest.tmp/root" || { rm -rf "$tmp"; die "dpkg-deb -x $deb failed"; }
-		basename "$deb" >>"$dest.tmp/.debs"
-	done
-	rm -rf "$tmp"
+	unpack_debs "$dest.tmp/root" "${pkgs[@]}" >"$dest.tmp/.debs"
 	for m in lib/modules usr/lib/modules; do
 		[[ -d $dest.tmp/root/$m/$abi ]] && break
 	done
 	[[ -d $dest.tmp/root/$m/$abi/kernel ]] || die "${pkgs[*]}: no modules of $abi"
-	for vmlinuz in "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" "$m/$abi/vmlinux"; do
+	for vmlinuz in "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" "$m/$abi/vmlinux" \
+		"$m/$abi/vmlinuz.unsigned"; do
 		[[ -f $dest.tmp/root/$vmlinuz ]] && break
 	done
 	[[ -f $dest.tmp/root/$vmlinuz ]] || die "${pkgs[*]}: no vmlinuz or vmlinux of $abi"
@@ -253,7 +258,7 @@ cmd_fetch() {
 	[[ $(id -u) -eq 0 ]] || die "must run as root"
 	command -v depmod >/dev/null || die "depmod missing (apt-get install kmod)"
 	"$CHROOT" ensure "$suite"
-	"$CHROOT" arch "$suite" "$ARCH"
+	"$CHROOT" ensure "$suite:$ARCH"
 	mkdir -p "$CACHE/kernels"
 	exec {lockfd}>"$CACHE/kernels/.lock-$2"
 	flock "$lockfd"

@@ -11,24 +11,29 @@
 #   results_end                 print "N passed, N failed, N skipped",
 #                               record "P F S" in $BPF_PRELOAD_RESULT, return
 #                               non-zero on any failure
-#   kernel_matrix               "SUITE ABI" lines for $SUITES
+#   kernel_matrix               "SUITE ABI" lines for $SUITES and ARCH
 #   for_each_kernel FUNC ARGS...  FUNC ARGS... SUITE ABI for each of them,
 #                               fetched (kernel_use), its results tallied
 #                               per kernel (build/results/per-kernel)
 #   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
 #                               build environment), K_VMLINUZ, K_MODDIR
+#   cross                       true when ARCH is not the build machine's
 #   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
 #                               its own path, in the current directory
-#   test_programs               build tests/bin and bench/bin (static)
+#   module_make DIR ARGS...     make -C DIR KDIR=K_KDIR ARGS there, cross
+#                               for a foreign ARCH
+#   test_programs               build the static test programs for ARCH
+#                               (PROGRAMS_BIN) and, natively, bench/bin
 #   c_module                    the kernel's own C module for K_ABI: its path
 #   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
 #                               into OUTDIR/bpf_preload.ko; checks zero
 #                               warnings; results for both
 #   guest_tree ROOT             tests/ (guest suites, library, programs)
 #                               into ROOT/tests
-#   vm_boot DIR ARGS...         boot K_VMLINUZ with the guest tree (tests/)
-#                               and DIR/root on top, /run-in-vm running
-#                               ARGS; vm.sh's own ARGS after --
+#   vm_boot DIR ARGS...         boot K_VMLINUZ with ARCH's user space, the
+#                               guest tree (tests/) and DIR/root on top,
+#                               /run-in-vm running ARGS; vm.sh's own ARGS
+#                               after --
 #   vm_suite NAME DIR ARGS...   vm_boot, then add the KTAP results of the
 #                               log (plans checked)
 set -o pipefail
@@ -39,6 +44,13 @@ readonly KERNELS=$TOP/scripts/kernel/kernels.sh
 readonly CHROOT=$TOP/scripts/kernel/chroot.sh
 # The Makefile's SUITES (the one list) when run from make; the same by hand.
 : "${SUITES:=bookworm trixie trixie-backports sid}"
+# The Debian architecture of the kernels (make check ARCH=...), kbuild's
+# name for it and its compilers' GNU triplet.
+: "${BPF_PRELOAD_ARCH:=amd64}"
+readonly ARCH_DEB=$BPF_PRELOAD_ARCH
+read -r ARCH_KBUILD ARCH_TRIPLET _ < <("$KERNELS" --arch "$ARCH_DEB" target) || exit 1
+readonly ARCH_KBUILD ARCH_TRIPLET
+cross() { [ "$ARCH_DEB" != "$(dpkg --print-architecture)" ]; }
 
 R_NAME=check R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS
 
@@ -75,7 +87,7 @@ kernel_end() { # kernel_end SUITE ABI
 
 kernel_matrix() {
 	# shellcheck disable=SC2086 # a list of suites
-	"$KERNELS" list $SUITES
+	"$KERNELS" --arch "$ARCH_DEB" list $SUITES
 }
 
 # FUNC ARGS... SUITE ABI for every kernel of $SUITES, once kernel_use has
@@ -99,7 +111,7 @@ for_each_kernel() { # for_each_kernel FUNC ARGS...
 
 kernel_use() { # kernel_use SUITE ABI
 	unset K_SUITE K_ABI K_KDIR K_VMLINUZ K_MODDIR
-	"$KERNELS" fetch "$1" "$2" || return
+	"$KERNELS" --arch "$ARCH_DEB" fetch "$1" "$2" || return
 	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
 	# shellcheck disable=SC2034 # for the drivers
@@ -108,6 +120,15 @@ kernel_use() { # kernel_use SUITE ABI
 
 in_build_env() {
 	"$CHROOT" run "$K_SUITE" --bind "$TOP" "$@"
+}
+
+# make -C DIR ARGS... in the build environment for K_KDIR, with kbuild's
+# ARCH and the cross compiler when ARCH is not the build machine's.
+module_make() { # module_make DIR ARGS...
+	local dir=$1 xargs=()
+	shift
+	cross && xargs=(ARCH="$ARCH_KBUILD" CROSS_COMPILE="$ARCH_TRIPLET-")
+	in_build_env make -C "$dir" KDIR="$K_KDIR" "${xargs[@]}" "$@"
 }
 
 # Builds as a user's machine does (dkms add + build, private DKMS trees):
@@ -128,15 +149,22 @@ dkms_build() { # dkms_build OUTDIR
 	fi
 }
 
-# The static test and bench programs (tests/bin, bench/bin), built in a
-# suite's chroot, not on the host: a host of Debian 13 cannot link them
-# statically (its elfutils 0.192 libelf.a lacks the objects it left in the
-# unshipped libeu.a). Any release whose libelf.a links will do; the programs
-# run on every kernel.
-: "${PROGRAMS_SUITE:=bookworm}"
+# The static test programs, and natively the bench's, built in a suite's
+# chroot of ARCH (run by qemu-user elsewhere), not on the host: a host of
+# Debian 13 cannot link them statically (its elfutils 0.192 libelf.a lacks
+# the objects it left in the unshipped libeu.a). Any release whose libelf.a
+# links will do; the programs run on every kernel. The same chroot is the
+# guest's user space (busybox, bpftool). riscv64 is a release architecture
+# from trixie on, so it takes sid's.
+if [ "$ARCH_DEB" = riscv64 ]; then : "${PROGRAMS_SUITE:=sid}"; else : "${PROGRAMS_SUITE:=bookworm}"; fi
+readonly GUEST_SYSTEM=$PROGRAMS_SUITE:$ARCH_DEB
+if cross; then PROGRAMS_BIN=$TOP/build/$ARCH_DEB/bin; else PROGRAMS_BIN=$TOP/tests/bin; fi
+readonly PROGRAMS_BIN
 test_programs() {
-	"$CHROOT" run "$PROGRAMS_SUITE" --bind "$TOP" sh -c \
-		'make -s -C tests >/dev/null && make -s -C bench >/dev/null'
+	local bench="make -s -C bench >/dev/null"
+	cross && bench=true
+	"$CHROOT" run "$GUEST_SYSTEM" --bind "$TOP" sh -c \
+		"make -s -C tests BIN='$PROGRAMS_BIN' >/dev/null && $bench"
 }
 
 # The kernel's own C module (kernel/bpf/preload) for K_ABI, built in its
@@ -171,8 +199,9 @@ ktap_count() { # ktap_count LOG
 # The guest side (tests/: suites, their library, test programs) as /tests
 # of a VM root.
 guest_tree() { # guest_tree ROOT
-	mkdir -p "$1/tests"
-	cp -r "$TOP"/tests/*.sh "$TOP/tests/bin" "$1/tests/"
+	mkdir -p "$1/tests/bin"
+	cp -r "$TOP"/tests/*.sh "$1/tests/"
+	cp -r "$PROGRAMS_BIN/." "$1/tests/bin/"
 	if [ -d "$TOP/tests/lib" ]; then cp -r "$TOP/tests/lib" "$1/tests/"; fi
 }
 
@@ -188,8 +217,9 @@ vm_boot() { # vm_boot DIR ARGS... [-- VM.SH ARGS...]
 	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
-		--kver "$K_ABI" >"$dir/mkinitramfs.log" 2>&1 || { cat "$dir/mkinitramfs.log"; return 125; }
-	"$TOP/scripts/vm/vm.sh" --kernel "$K_VMLINUZ" --initrd "$dir/initrd.cpio.gz" \
+		--kver "$K_ABI" --sysroot "$("$CHROOT" path "$GUEST_SYSTEM")" >"$dir/mkinitramfs.log" 2>&1 ||
+		{ cat "$dir/mkinitramfs.log"; return 125; }
+	"$TOP/scripts/vm/vm.sh" --arch "$ARCH_DEB" --kernel "$K_VMLINUZ" --initrd "$dir/initrd.cpio.gz" \
 		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "${vmargs[@]}"
 }
 

@@ -2,18 +2,20 @@
 # Build a busybox initramfs for running bpf_preload tests in a QEMU VM.
 #
 #   mkinitramfs.sh --out <file.cpio.gz> --root <overlay-dir> [--kver <uname-r>]
-#                  [--bin <host-binary>]... [--moddir <dir> --kmod <name>...]
-#                  [--arch amd64|s390x]
+#                  [--sysroot <dir>] [--bin <path>]...
+#                  [--moddir <dir> --kmod <name>...]
 #
-# The image contains:
-#   * busybox (busybox-static), every applet symlinked into /bin, /sbin,
+# The guest's user space comes from --sysroot, a Debian system of the
+# guest's architecture (default /, this machine; the checks pass the build
+# chroot of the architecture, scripts/kernel/chroot.sh SUITE:ARCH, whose
+# programs run here under qemu-user). The image contains:
+#   * its busybox (busybox-static), every applet symlinked into /bin, /sbin,
 #     /usr/bin and /usr/sbin;
-#   * Debian's /usr/sbin/bpftool plus every shared library it needs (found with
-#     ldd, copied to the same paths, dynamic loader included);
-#   * any --bin host binary, same treatment (e.g. --bin /usr/bin/strace);
-#   * with --moddir (an in-tree modules dir, e.g. `moddir=` printed by
-#     debian-kernel.sh fetch): the modules.builtin/order metadata, and each
-#     --kmod module with its dependencies;
+#   * its /usr/sbin/bpftool and any --bin program, each with the shared
+#     libraries it needs (DT_NEEDED, found in the sysroot's library dirs)
+#     and its dynamic loader, at the same paths;
+#   * with --moddir (an in-tree modules dir): the modules.builtin/order
+#     metadata, and each --kmod module with its dependencies;
 #   * with --kver (implied by --moddir): /lib/modules/<kver>, indexed with
 #     depmod after the overlay is added, so `modprobe <name>` works in the VM
 #     for --kmod modules and for modules the overlay puts there (e.g.
@@ -26,15 +28,6 @@
 #     contain an executable /run-in-vm.
 # Kernel command line `KEY=value` words that the kernel does not know reach
 # /run-in-vm as environment variables (vm.sh --append "FOO=1").
-#
-# --arch s390x: an s390x image. busybox is Debian's busybox-static:s390x
-# (unpacked, never installed, through scripts/kernel/apt-private.sh and cached in
-# ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/initramfs-s390x/), bpftool
-# and its shared libraries come from Debian's bpftool:s390x in the sysroot
-# that scripts/kernel/s390x-bpftool.sh sets up, and --bin paths name files in that
-# sysroot. Libraries are found from the ELF headers (readelf), since ldd
-# cannot run s390x binaries; the applet list comes from running busybox
-# under qemu-s390x-static.
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -47,32 +40,21 @@ log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 usage() {
 	cat >&2 <<EOF
 usage: $PROG --out <file.cpio.gz> --root <overlay-dir> [--kver <uname-r>]
-            [--bin <host-binary>]... [--moddir <modules-dir> [--kmod <name>]...]
-            [--arch amd64|s390x]
+            [--sysroot <dir>] [--bin <path>]... [--moddir <modules-dir> [--kmod <name>]...]
 EOF
 	exit 2
 }
 
-apt_install() {
-	[[ $(id -u) -eq 0 ]] || die "missing packages, install as root: $*"
-	log "installing $*"
-	if ! DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" -y -qq \
-		--no-install-recommends install "$@" >&2; then
-		apt-get "${APT_OPTS[@]}" -qq update >&2
-		DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" -y -qq \
-			--no-install-recommends install "$@" >&2 || die "cannot install $*"
-	fi
-}
-
-# need <command-or-absolute-path> <package>: install the package if missing.
+# need <command> <package>: install the package if missing.
 need() {
-	if [[ $1 == /* ]]; then [[ -e $1 ]] && return 0
-	else command -v "$1" >/dev/null 2>&1 && return 0
-	fi
-	apt_install "$2"
+	command -v "$1" >/dev/null 2>&1 && return 0
+	[[ $(id -u) -eq 0 ]] || die "$1 missing, install as root: apt-get install $2"
+	log "installing $2"
+	DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" -y -qq \
+		--no-install-recommends install "$2" >&2 || die "cannot install $2"
 }
 
-out="" overlay="" kver="" moddir="" arch=amd64
+out="" overlay="" kver="" moddir="" sysroot=/
 extra_bins=() kmods=()
 while (($#)); do
 	case $1 in
@@ -82,7 +64,7 @@ while (($#)); do
 	--bin) extra_bins+=("${2:?--bin needs a value}"); shift ;;
 	--moddir) moddir=${2:?--moddir needs a value}; shift ;;
 	--kmod) kmods+=("${2:?--kmod needs a value}"); shift ;;
-	--arch) arch=${2:?--arch needs a value}; shift ;;
+	--sysroot) sysroot=${2:?--sysroot needs a value}; shift ;;
 	-h | --help) usage ;;
 	*) die "unknown argument: $1" ;;
 	esac
@@ -99,41 +81,11 @@ if [[ -n $moddir ]]; then
 	[[ ${moddir##*/} == "$kver" ]] || die "--moddir ${moddir##*/} does not match --kver $kver"
 fi
 
-case $arch in
-amd64)
-	# The busybox package's binary is dynamic; we want the static one.
-	if [[ $(dpkg-query -W -f='${Status}' busybox-static 2>/dev/null) != "install ok installed" ]]; then
-		apt_install busybox-static
-	fi
-	BUSYBOX=$(dpkg-query -L busybox-static | grep -E '/bin/busybox$' | head -n 1)
-	[[ -x $BUSYBOX ]] || die "busybox-static installed but no busybox binary found"
-	need "$BPFTOOL" bpftool
-	sysroot=""
-	run_target=()
-	;;
-s390x)
-	here=$(cd "$(dirname "$0")/../kernel" && pwd)
-	cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
-	bbroot=$cache/initramfs-s390x/busybox-static
-	if [[ ! -f $bbroot/.debs ]]; then
-		mkdir -p "$cache/initramfs-s390x"
-		rm -rf "$bbroot.tmp"
-		"$here/apt-private.sh" unpack "$bbroot.tmp" busybox-static:s390x ||
-			die "cannot fetch busybox-static:s390x"
-		rm -rf "$bbroot"
-		mv "$bbroot.tmp" "$bbroot"
-	fi
-	BUSYBOX=$bbroot/bin/busybox
-	[[ -f $BUSYBOX ]] || die "busybox-static:s390x has no bin/busybox"
-	# Sets up (once) the s390x sysroot with Debian's bpftool:s390x.
-	"$here/s390x-bpftool.sh" version >/dev/null || die "no s390x bpftool (scripts/kernel/s390x-bpftool.sh)"
-	sysroot=$cache/s390x-sysroot
-	need qemu-s390x-static qemu-user-static
-	need readelf binutils
-	run_target=(qemu-s390x-static)
-	;;
-*) die "unsupported --arch '$arch' (amd64 or s390x)" ;;
-esac
+sysroot=${sysroot%/}
+BUSYBOX=$sysroot/bin/busybox
+[[ -f $BUSYBOX ]] || die "no $BUSYBOX: apt-get install busybox-static in ${sysroot:-/}"
+[[ -f $sysroot$BPFTOOL ]] || die "no $sysroot$BPFTOOL: apt-get install bpftool in ${sysroot:-/}"
+need readelf binutils
 need cpio cpio
 need gzip gzip
 
@@ -151,91 +103,65 @@ chmod 755 "$stage/bin/busybox"
 while read -r applet; do
 	[[ -n $applet && $applet != busybox ]] || continue
 	ln -s /bin/busybox "$stage/bin/$applet"
-done < <("${run_target[@]}" "$stage/bin/busybox" --list)
+done < <("$stage/bin/busybox" --list)
 for d in sbin usr/bin usr/sbin; do
 	cp -a "$stage/bin/." "$stage/$d/"
 	rm -f "$stage/$d/busybox"
 done
 
-# --- dynamically linked host binaries ---------------------------------------
-# Copy file $1 to the same absolute path in the image, replacing (never
-# writing through) a busybox symlink that may sit there.
-put_file() {
-	local src=$1 dst="$stage$1"
-	mkdir -p "${dst%/*}"
-	rm -f "$dst"
-	cp -L --preserve=mode "$src" "$dst"
-}
-
-add_binary() {
-	local bin=$1 lib
-	[[ -f $bin && -x $bin ]] || die "--bin $bin: not an executable file"
-	[[ $bin == /* ]] || die "--bin $bin: use an absolute path"
-	put_file "$bin"
-	# `ldd` lines: "libx.so => /path (addr)", "/lib64/ld-linux-x86-64.so.2 (addr)",
-	# "linux-vdso.so.1 (addr)", or "not a dynamic executable" for static ones.
-	local ldd_out
-	ldd_out=$(ldd "$bin" 2>&1) || true
-	if grep -q 'not found' <<<"$ldd_out"; then
-		die "$bin: unresolved libraries: $(grep 'not found' <<<"$ldd_out" | tr -s '\t\n' ' ')"
-	fi
-	while read -r lib; do
-		[[ -n $lib ]] || continue
-		[[ -e $stage$lib ]] || put_file "$lib"
-	done < <(awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' <<<"$ldd_out")
-}
-
-# Foreign binaries: path $1 inside $sysroot, with a symlink anywhere on the
-# way resolved inside the sysroot too (absolute links point into it).
+# --- programs and their libraries -------------------------------------------
+# A path inside the sysroot, with symlinks on the way resolved inside it
+# too (absolute links point into it).
 sysroot_path() {
 	local p=$1 i=0 link
 	while [[ -L $sysroot$p ]]; do
-		((++i < 40)) || die "$p: too many symlinks in $sysroot"
+		((++i < 40)) || die "$p: too many symlinks in ${sysroot:-/}"
 		link=$(readlink "$sysroot$p")
 		if [[ $link == /* ]]; then p=$link; else p=$(dirname "$p")/$link; fi
 	done
 	printf '%s\n' "$sysroot$p"
 }
 
-# Copy $1 (a path inside the sysroot) into the image at the same path.
-put_sysroot_file() {
+# Copy $1 (a path inside the sysroot) into the image at the same path,
+# replacing (never writing through) a busybox symlink that may sit there.
+put_file() {
 	local src
 	src=$(sysroot_path "$1")
-	[[ -f $src ]] || die "$1 not found in $sysroot"
+	[[ -f $src ]] || die "$1 not found in ${sysroot:-/}"
 	mkdir -p "$stage$(dirname "$1")"
 	rm -f "$stage$1"
 	cp -L --preserve=mode "$src" "$stage$1"
 }
 
-# add_foreign_binary PATH: the binary, its interpreter and, recursively, the
-# DT_NEEDED libraries, looked up in the multiarch library dirs.
-add_foreign_binary() {
+# add_program PATH: the program, its interpreter and, recursively, the
+# DT_NEEDED libraries, looked up in the sysroot's library dirs.
+libdirs=()
+for d in "$sysroot"/lib/*-linux-gnu* "$sysroot"/usr/lib/*-linux-gnu* "$sysroot"/lib64 \
+	"$sysroot"/lib "$sysroot"/usr/lib; do
+	[[ -d $d ]] && libdirs+=("${d#"$sysroot"}")
+done
+add_program() {
 	local bin=$1 interp lib dir found
-	[[ $bin == /* ]] || die "--bin $bin: use an absolute path (inside $sysroot)"
+	[[ $bin == /* ]] || die "--bin $bin: use an absolute path (inside ${sysroot:-/})"
 	[[ -e $stage$bin && ! -L $stage$bin ]] && return 0
-	put_sysroot_file "$bin"
+	put_file "$bin"
 	interp=$(readelf -lW "$(sysroot_path "$bin")" 2>/dev/null |
 		sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
-	[[ -z $interp || -e $stage$interp ]] || put_sysroot_file "$interp"
+	[[ -z $interp || -e $stage$interp ]] || put_file "$interp"
 	while read -r lib; do
 		[[ -n $lib ]] || continue
 		found=""
-		for dir in /lib/s390x-linux-gnu /usr/lib/s390x-linux-gnu /lib /usr/lib; do
+		for dir in "${libdirs[@]}"; do
 			if [[ -e $sysroot$dir/$lib ]]; then found=$dir/$lib; break; fi
 		done
-		[[ -n $found ]] || die "$bin needs $lib, which is not in $sysroot"
-		add_foreign_binary "$found"
+		[[ -n $found ]] || die "$bin needs $lib, which is not in ${sysroot:-/}"
+		add_program "$found"
 	done < <(readelf -dW "$(sysroot_path "$bin")" 2>/dev/null |
 		sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p')
 }
 
-if [[ $arch == amd64 ]]; then
-	add_binary "$BPFTOOL"
-	for b in "${extra_bins[@]}"; do add_binary "$b"; done
-else
-	add_foreign_binary "$BPFTOOL"
-	for b in "${extra_bins[@]}"; do add_foreign_binary "$b"; done
-fi
+add_program "$BPFTOOL"
+for b in "${extra_bins[@]}"; do add_program "$b"; done
 
 # --- kernel modules ----------------------------------------------------------
 if [[ -n $kver ]]; then mkdir -p "$stage/lib/modules/$kver"; fi

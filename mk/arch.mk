@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+#   make check-vm-ARCH    check-vm for the kernels of Debian architecture
+#                         ARCH (arm64, ppc64el, riscv64, s390x): the module
+#                         cross-built in each suite's chroot, its skeleton's
+#                         byte order and variant checked, each kernel booted
+#                         in its qemu-system-* (TCG) with the same in-VM
+#                         suites; logs in build/<abi>/
+#   make check-arches     check-vm for all four, with a total
+#   make run-ARCH         boot the newest kernel of ARCH of the stable release
+#                         with the module and show what a user sees
+#
+# Cross-building by hand, with a kbuild tree from
+# `scripts/kernel/kernels.sh --arch ARCH fetch SUITE ABI`:
+#   make KDIR=<kdir> ARCH=<kbuild arch> CROSS_COMPILE=<triplet>-
+FOREIGN_ARCHES := arm64 ppc64el riscv64 s390x
+
+.PHONY: check-arches $(addprefix check-vm-,$(FOREIGN_ARCHES)) $(addprefix run-,$(FOREIGN_ARCHES))
+
+$(addprefix check-vm-,$(FOREIGN_ARCHES)): check-vm-%:
+	BPF_PRELOAD_ARCH=$* scripts/check/check-vm.sh check
+
+$(addprefix run-,$(FOREIGN_ARCHES)): run-%: deps
+	BPF_PRELOAD_ARCH=$* scripts/check/check-vm.sh run
+
+check-arches: deps
+	@scripts/check/check-all.sh $(addprefix check-vm-,$(FOREIGN_ARCHES))
