@@ -67,10 +67,13 @@ run: deps
 
 # The skeletons are generated in the build chroot of the release whose
 # clang and bpftool made the committed ones (their output differs between
-# versions), so any host regenerates them byte for byte.
+# versions), so any host regenerates them byte for byte; the big-endian
+# ones by the release's s390x bpftool, from its s390x chroot.
 SKELETON_SUITE ?= bookworm
-skeletons_in_chroot = scripts/kernel/chroot.sh run $(SKELETON_SUITE) --bind "$(CURDIR)" \
-	make -C iterators
+skeletons_in_chroot = scripts/kernel/chroot.sh ensure $(SKELETON_SUITE):s390x && \
+	be=$$(scripts/kernel/chroot.sh path $(SKELETON_SUITE):s390x) && \
+	scripts/kernel/chroot.sh run $(SKELETON_SUITE) --bind "$(CURDIR)" --bind "$$be" \
+	make -C iterators BPFTOOL_BE="env QEMU_LD_PREFIX=$$be $$be/usr/sbin/bpftool"
 
 skeletons:
 	$(skeletons_in_chroot)

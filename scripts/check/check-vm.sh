@@ -39,10 +39,10 @@ module_build() { # module_build OUTDIR
 	fi
 	result ok "$what"
 	cp "$out/src/bpf_preload.ko" "$out/"
-	if grep -i warning "$out/build.log"; then result fail "$what: zero warnings"
-	else result ok "$what: zero warnings"
-	fi
+	check "$what: zero warnings" no_warnings "$out/build.log"
 }
+
+no_warnings() { ! grep -i warning "$1"; }
 
 # A kernel without BTF cannot host the iterators: `make` says so and stops;
 # kbuild itself still builds the sources with zero warnings.
@@ -63,7 +63,7 @@ no_btf_build() { # no_btf_build OUTDIR
 		return 1
 	fi
 	cp "$src/bpf_preload.ko" "$out/"
-	check "$K_SUITE $K_ABI: kbuild builds the module with zero warnings" ! grep -i warning "$out/build.log"
+	check "$K_SUITE $K_ABI: kbuild builds the module with zero warnings" no_warnings "$out/build.log"
 }
 
 # The kernel's byte order, and the skeleton a correct build embeds:

@@ -220,7 +220,7 @@ image_packages() {
 
 ensure_image() {
 	local abi=$1 dest=$CACHE/kernels/$1 pkgs m vmlinuz sysmap
-	[[ -f $dest/.complete ]] && return 0
+	[[ -f $dest/.complete && -e $dest/vmlinuz ]] && return 0
 	mapfile -t pkgs < <(image_packages "$abi")
 	mkdir -p "$CACHE/kernels"
 	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp/root"
