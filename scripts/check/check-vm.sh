@@ -42,7 +42,6 @@ module_build() { # module_build OUTDIR
 	check "$what: zero warnings" no_warnings "$out/build.log"
 }
 
-no_warnings() { ! grep -i warning "$1"; }
 
 # A kernel without BTF cannot host the iterators: `make` says so and stops;
 # kbuild itself still builds the sources with zero warnings.
@@ -136,10 +135,35 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		/tests/byte_order.sh check $(byte_order) /control/bpf_preload.ko || rc=1; exit \$rc'"
 }
 
-if [ "$mode" = run ]; then
+# DKMS on the architecture itself, as its users there build the module:
+# once per foreign architecture, for the stable release's newest kernel, in
+# the release's chroot of that architecture (qemu-user runs its compiler),
+# with zero warnings and the right skeleton.
+native_dkms() { # native_dkms SUITE ABI (after kernel_use)
+	local out=build/$2/native-dkms log=build/$2/native-headers.log
+	K_KDIR_HOST=$("$CHROOT" path "$K_SUITE")$K_KDIR K_BUILD_SYSTEM=$1:$ARCH_DEB
+	if "$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" >"$log" 2>&1; then
+		dkms_build "$out" && check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $(expected_skel "$(byte_order)")" \
+			embeds "$out/bpf_preload.ko" "$(expected_skel "$(byte_order)")"
+	else
+		tail -n 20 "$log"
+		result fail "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot (log $log)"
+	fi
+	unset K_BUILD_SYSTEM
+}
+
+# The newest kernel of the stable release among SUITES (without it, of
+# the last release in SUITES): "SUITE ABI".
+stable_kernel() {
+	local release
 	# shellcheck disable=SC2086 # a list of suites
-	SUITES=$(scripts/kernel/kernels.sh stable $SUITES)
-	read -r suite abi < <(kernel_matrix | tail -n 1)
+	release=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) ||
+		release=$(tr ' ' '\n' <<<"$SUITES" | grep -v -- -backports | tail -n 1)
+	kernel_matrix | awk -v s="$release" '$1 == s' | tail -n 1
+}
+
+if [ "$mode" = run ]; then
+	read -r suite abi < <(stable_kernel)
 	kernel_use "$suite" "$abi"
 	results_begin run
 	module_build "build/$abi/src" || exit 1
@@ -154,6 +178,14 @@ fi
 results_begin "vm-$ARCH_DEB"
 if test_programs; then
 	for_each_kernel check_kernel
+	if ! cross; then :
+	elif read -r suite abi < <(stable_kernel) && kernel_use "$suite" "$abi"; then
+		kernel_begin
+		native_dkms "$suite" "$abi" || true
+		kernel_end "$suite" "$abi"
+	else
+		result fail "DKMS on $ARCH_DEB: a kernel of the stable release among SUITES='$SUITES'"
+	fi
 else
 	result fail "the $ARCH_DEB test programs build in $GUEST_SYSTEM"
 fi

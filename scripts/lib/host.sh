@@ -18,8 +18,9 @@
 #   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
 #                               build environment), K_VMLINUZ, K_MODDIR
 #   cross                       true when ARCH is not the build machine's
-#   in_build_env CMD...         CMD in K_SUITE's chroot, the tree mounted at
-#                               its own path, in the current directory
+#   in_build_env CMD...         CMD in K_SUITE's chroot (K_BUILD_SYSTEM's if
+#                               set), the tree mounted at its own path, in
+#                               the current directory
 #   module_make DIR ARGS...     make -C DIR KDIR=K_KDIR ARGS there, cross
 #                               for a foreign ARCH
 #   test_programs               build the static test programs for ARCH
@@ -119,7 +120,7 @@ kernel_use() { # kernel_use SUITE ABI
 }
 
 in_build_env() {
-	"$CHROOT" run "$K_SUITE" --bind "$TOP" "$@"
+	"$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"
 }
 
 # make -C DIR ARGS... in the build environment for K_KDIR, with kbuild's
@@ -134,7 +135,7 @@ module_make() { # module_make DIR ARGS...
 # Builds as a user's machine does (dkms add + build, private DKMS trees):
 # OUTDIR/bpf_preload.ko and OUTDIR/build.log.
 dkms_build() { # dkms_build OUTDIR
-	local out=$1 what="$K_SUITE $K_ABI: dkms build"
+	local out=$1 what="$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}"
 	rm -rf "$out" && mkdir -p "$out"
 	if ! in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$out" >"$out/build.log" 2>&1; then
 		tail -n 30 "$out/build.log"
@@ -142,12 +143,10 @@ dkms_build() { # dkms_build OUTDIR
 		return 1
 	fi
 	result ok "$what"
-	if grep -i 'warning' "$out/build.log"; then
-		result fail "$what: zero warnings"
-	else
-		result ok "$what: zero warnings"
-	fi
+	check "$what: zero warnings" no_warnings "$out/build.log"
 }
+
+no_warnings() { ! grep -i warning "$1"; }
 
 # The static test programs, and natively the bench's, built in a suite's
 # chroot of ARCH (run by qemu-user elsewhere), not on the host: a host of
