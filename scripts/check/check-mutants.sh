@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check-mutants.sh   (make check-mutants) the checks can fail: each mutant
-#                    below is a deliberate bug in the module, the BPF
+#                    (scripts/check/mutants.tsv) is a deliberate bug in the module, the BPF
 #                    program or the packaging, applied alone to a scratch
 #                    copy of the tree; the check(s) named for it must FAIL,
 #                    naming the test(s) that caught it. A mutant whose
@@ -47,81 +47,16 @@ robust_append=${MUTANTS_ROBUST_APPEND:-ROBUST_CHURN=20 ROBUST_CHURN_MOUNTED=5 RO
 export VM_TIMEOUT=${VM_TIMEOUT:-300}
 work=$TOP/build/mutants
 
-# --- the mutants ------------------------------------------------------------
+# --- the mutants (scripts/check/mutants.tsv) --------------------------------
 
 M_NAMES=()
 declare -A M_FILE M_CHECKS M_WHAT M_SED M_BUILD
-
-# mutant [--build] NAME FILE CHECKS WHAT SED...: CHECKS is a space-separated
-# list of make targets; WHAT says what the bug is.
-mutant() {
-	local build=0
-	if [ "$1" = --build ]; then build=1; shift; fi
-	local name=$1
+B=iterators/iterators.bpf.c
+while IFS=$'\t' read -r name build file checks what sed; do
+	case $name in '#'* | '') continue ;; esac
 	M_NAMES+=("$name")
-	M_FILE[$name]=$2 M_CHECKS[$name]=$3 M_WHAT[$name]=$4 M_BUILD[$name]=$build
-	shift 4
-	M_SED[$name]=$(printf '%s\n' "$@")
-}
-
-K=bpf_preload_kern.cpp G=bpf_preload_glue.c B=iterators/iterators.bpf.c L=iterators/iterators.lskel.h
-
-mutant fill-no-names $K check-vm \
-	"files not published: the fill callback leaves the link names empty" \
-	's/copy_name(info\[i\]\.link_name, kLinkNames\[i\]);/copy_name(info[i].link_name, "");/'
-mutant link-name-wrong $K check-vm \
-	"files not published: progs.debug is pinned as prog.debug" \
-	's/"progs\.debug"}/"prog.debug"}/'
-mutant maps-header-nocount $B check-vm \
-	"maps.debug header of the pre-6.6 (nocount) variant one space short" \
-	's/"  id name             max_entries\\n"/"  id name            max_entries\\n"/'
-mutant maps-row-count $B check-vm \
-	"maps.debug rows of the 6.6+ (count) variant one space short after the name" \
-	's/"%4u %-16s  %10d   %10lld\\n"/"%4u %-16s %10d   %10lld\\n"/'
-mutant progs-row-width $B check-vm \
-	"progs.debug rows: name column 15 wide instead of 16" \
-	's/"%4u %-16s %s %s\\n"/"%4u %-15s %s %s\\n"/'
-mutant ops-overwrite $G check-robust \
-	"someone else's ops overwritten: cmpxchg replaced by a plain store" \
-	's/return cmpxchg(&bpf_preload_ops, old, new_ops);/bpf_preload_ops = new_ops;\n\treturn old;/'
-mutant link-leak-exit $K check-vm \
-	"link references leaked on exit: bpf_preload_exit() does not drop them" \
-	'/^void bpf_preload_exit(void)$/,/^}$/{/^\tdrop_held();$/d}'
-mutant ops-not-cleared $K check-vm \
-	"ops not cleared at exit: bpffs keeps calling into the unloaded module" \
-	'/^void bpf_preload_exit(void)$/,/^}$/{/bpf_preload_ops_cmpxchg(&ops, nullptr);/d}'
-mutant fd-left-open $K check-robust \
-	"an fd left open in the loading task: the rodata map's fd is not closed" \
-	's/close_slot(fds\.rodata_map, loaded_);/close_slot(fds.rodata_map, false);/'
-mutant fd0-not-closed $K check-robust \
-	"fd 0 never closed (the generated code's rule): leaks when init runs with fds 0-2 free" \
-	's/^\t\tif (real)$/\t\tif (real \&\& *slot != 0)/'
-mutant no-rollback $K check-robust \
-	"no rollback after a failed step: the links stay held when registering fails" \
-	'/registered\.is_error()) {$/,/^\t}$/{/^\t\tdrop_held();$/d}'
-mutant wrong-endian $L check-vm \
-	"the wrong-endian skeleton embedded (big-endian on amd64)" \
-	'/-endian\.h"$/{s/-big-/-SWAP-/;s/-little-/-big-/;s/-SWAP-/-little-/}'
-mutant wrong-variant $L check-vm \
-	"the wrong variant embedded: count below 6.6, nocount from 6.6" \
-	's/^#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && defined(CONFIG_BPF_JIT)$/#if !(LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) \&\& defined(CONFIG_BPF_JIT))/'
-mutant --build dkms-module-name dkms.conf check-vm \
-	"DKMS looks for a module the build does not make: BUILT_MODULE_NAME bpf-preload" \
-	's/^BUILT_MODULE_NAME\[0\]="bpf_preload"$/BUILT_MODULE_NAME[0]="bpf-preload"/'
-# shellcheck disable=SC2016 # make's $(...), for sed
-mutant install-no-depmod mk/install.mk check-install \
-	"no autoload: make install does not run depmod, request_module() cannot find it" \
-	'/^install: modules$/,/^$/{/^\t@\$(bpf_preload_depmod)$/d}'
-mutant install-wrong-name mk/install.mk check-install \
-	"no autoload: make install names the file bpfpreload.ko" \
-	'/^bpf_preload_ko = /s/\/bpf_preload\.ko$/\/bpfpreload.ko/'
-mutant dkms-no-autoinstall dkms.conf check-deb \
-	"no AUTOINSTALL: a newly installed kernel gets no module" \
-	'/^AUTOINSTALL=/d'
-# shellcheck disable=SC2016 # make's $(...), for sed
-mutant deb-no-sources debian/rules check-deb \
-	"a package that installs no module: its sources land in /usr/src/bpf-preload, not /usr/src/bpf-preload-VERSION" \
-	'/^override_dh_auto_install:$/,/^$/s/usr\/src\/bpf-preload-\$(VERSION)$/usr\/src\/bpf-preload/'
+	M_FILE[$name]=$file M_CHECKS[$name]=$checks M_WHAT[$name]=$what M_SED[$name]=$sed M_BUILD[$name]=$build
+done <"$TOP/scripts/check/mutants.tsv"
 
 # --- helpers ---------------------------------------------------------------------
 
