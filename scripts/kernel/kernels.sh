@@ -122,18 +122,27 @@ valid_abi() {
 }
 
 in_chroot() { "$CHROOT" run "$suite" "$@"; }
-in_arch_chroot() { "$CHROOT" run "$suite:$ARCH" "$@"; }
 
-# apt-get download PKG... in the ARCH chroot, the .debs unpacked into DIR.
-unpack_debs() { # unpack_debs DIR PKG...
-	local dir=$1 root tmp deb
+# apt's queries and downloads for the suite's ARCH chroot, made by this
+# machine's apt on the chroot's files (a foreign chroot's own apt would
+# run under qemu-user, half a minute a call).
+arch_apt() { # arch_apt apt-cache|apt-get ARGS...
+	local cmd=$1 root
 	shift
 	root=$("$CHROOT" path "$suite:$ARCH")
-	tmp=$(mktemp -d "$root/tmp/debs.XXXXXX")
+	"$cmd" -o Dir="$root" -o Dir::State::status="$root/var/lib/dpkg/status" \
+		-o APT::Architecture="$ARCH" -o APT::Sandbox::User=root "$@"
+}
+
+# apt-get download PKG..., the .debs unpacked into DIR.
+unpack_debs() { # unpack_debs DIR PKG...
+	local dir=$1 tmp deb
+	shift
+	mkdir -p "$CACHE/kernels"
+	tmp=$(mktemp -d "$CACHE/kernels/debs.XXXXXX")
 	log "$suite: downloading $*"
-	# shellcheck disable=SC2016 # the inner shell expands these
-	in_arch_chroot sh -c 'cd "$1" && shift && apt-get -q -o APT::Sandbox::User=root download "$@"' \
-		sh "${tmp#"$root"}" "$@" >&2 || { rm -rf "$tmp"; die "apt-get download $* failed"; }
+	(cd "$tmp" && arch_apt apt-get -q download "$@") >&2 ||
+		{ rm -rf "$tmp"; die "apt-get download $* failed"; }
 	# A merged-/usr DIR keeps its /lib symlink (dpkg-deb -x would make
 	# it a directory of its own).
 	for deb in "$tmp"/*.deb; do
@@ -145,7 +154,7 @@ unpack_debs() { # unpack_debs DIR PKG...
 }
 
 has_pkg() { # has_pkg NAME: apt knows a candidate in the ARCH chroot
-	in_arch_chroot apt-cache policy "$1" 2>/dev/null |
+	arch_apt apt-cache policy "$1" 2>/dev/null |
 		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
 }
 
@@ -172,7 +181,7 @@ compiler_packages() {
 # same version, installed for the build machine.
 unpack_foreign_headers() {
 	local abi=$1 root=$2 deps common kbuild
-	deps=$(in_arch_chroot apt-cache show --no-all-versions "linux-headers-$abi" |
+	deps=$(arch_apt apt-cache show --no-all-versions "linux-headers-$abi" |
 		sed -n 's/^Depends: //p' | tr ',' '\n' | awk '{ print $1 }')
 	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
 	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild dependency"
