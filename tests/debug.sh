@@ -142,7 +142,6 @@ faulty_load() {
 # fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
 fault_rounds() {
 	_dir=$1
-	_bad=0
 	: >"$TMP/outcomes"
 	run "$BIN/bpf_count" snap "$BASELINE" || return 1
 	for _s in $SETTINGS; do
@@ -151,12 +150,11 @@ fault_rounds() {
 		while [ "$_i" -lt "$ROUNDS" ]; do
 			_i=$((_i + 1))
 			fail_setup "$_dir" "$_prob" "$_times" || { diag "cannot set up $_dir"; return 1; }
-			faulty_load -f || { diag "probability $_prob% times $_times round $_i: see above"; _bad=1; }
+			faulty_load -f || fail "probability $_prob% times $_times round $_i: see above"
 			fail_off "$_dir"
 		done
 	done
 	outcomes
-	return $_bad
 }
 
 outcomes() {
@@ -172,7 +170,6 @@ t_failslab() {
 # and fail_page_alloc sites, every allocation), then fail the Nth point for
 # FAIL_NTH_LOADS values of N spread over that range, one load each.
 t_fail_nth() {
-	_f=0
 	for _d in "$DBG/failslab" "$DBG/fail_page_alloc"; do
 		if ! { fail_all "$_d" && echo 0 >"$_d/probability" && echo 0 >"$_d/verbose"; }; then
 			diag "cannot set up $_d"
@@ -181,7 +178,7 @@ t_fail_nth() {
 	done
 	: >"$TMP/outcomes"
 	run "$BIN/bpf_count" snap "$BASELINE" || return 1
-	faulty_load -n 1000000 || _f=1
+	faulty_load -n 1000000 || fail
 	_k=$_reached
 	diag "a load reaches $_k fault injection points"
 	[ -n "$_k" ] && [ "$_k" -gt 1 ] || return 1
@@ -190,26 +187,23 @@ t_fail_nth() {
 	_i=0
 	while [ "$_i" -lt "$FAIL_NTH_LOADS" ]; do
 		_n=$((1 + _i * (_k - 1) / (FAIL_NTH_LOADS - 1)))
-		faulty_load -n "$_n" || { diag "fail-nth $_n: see above"; _f=1; }
+		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
 		_i=$((_i + 1))
 	done
 	_n=$((_k - FAIL_NTH_TAIL + 1))
 	[ "$_n" -ge 1 ] || _n=1
 	while [ "$_n" -le "$_k" ]; do
-		faulty_load -n "$_n" || { diag "fail-nth $_n: see above"; _f=1; }
+		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
 		_n=$((_n + 1))
 	done
 	outcomes
-	return $_f
 }
 
 t_fail_function() {
-	_f=0
 	echo should_fail_alloc_page >"$DBG/fail_function/inject" || return 1
-	echo 1 >"$DBG/fail_function/should_fail_alloc_page/retval" || _f=1
-	fault_rounds "$DBG/fail_function" || _f=1
-	echo >"$DBG/fail_function/inject"
-	return $_f
+	echo 1 >"$DBG/fail_function/should_fail_alloc_page/retval" || fail
+	fault_rounds "$DBG/fail_function" || fail
+	echo >"$DBG/fail_function/inject" || :
 }
 
 # --- post: leaks and locking ---------------------------------------------------

@@ -39,15 +39,11 @@ TMP=${ROBUST_TMP:-${TMPDIR:-/tmp}/bpf_preload_robust}
 SELF=$HERE/$(basename "$0")
 BASELINE=$TMP/baseline
 
-# %pe prints "-ENOMEM" where the kernel has CONFIG_SYMBOLIC_ERRNAME (Debian's
-# do), "-12" where it does not (a tinyconfig-based kernel).
-if grep -q ' errname$' /proc/kallsyms 2>/dev/null; then
-	SYMBOLIC_ERRNAME=1
-else
-	SYMBOLIC_ERRNAME=0
-fi
-# pe NAME NUMBER: what %pe prints for -NUMBER on this kernel
-pe() { if [ $SYMBOLIC_ERRNAME = 1 ]; then echo "-$1"; else echo "-$2"; fi; }
+# pe NAME NUMBER: what %pe prints for -NUMBER on this kernel: "-ENOMEM" where
+# it has CONFIG_SYMBOLIC_ERRNAME (Debian's do), "-12" where it does not (a
+# tinyconfig-based kernel).
+SYMBOLIC_ERRNAME=$(grep -c ' errname$' /proc/kallsyms 2>/dev/null)
+pe() { if [ "${SYMBOLIC_ERRNAME:-0}" -gt 0 ]; then echo "-$1"; else echo "-$2"; fi; }
 
 CHURN=${ROBUST_CHURN:-200}
 CHURN_MOUNTED=${ROBUST_CHURN_MOUNTED:-50}

@@ -1,23 +1,16 @@
 # shellcheck shell=sh
 # The helpers every in-VM suite shares (run.sh, robust.sh, debug.sh,
-# builtin.sh, byte_order.sh, boot-check.sh), and their KTAP runner. Sourced,
-# after the suite has set TMP (its scratch directory), as
-#
-#   . "$(dirname "$0")/lib/ktap.sh"
-#
-# so the VM holds this file as /tests/lib/ktap.sh next to the suites. Busybox
-# sh; every function's locals start with an underscore.
+# builtin.sh, byte_order.sh, boot-check.sh) and their KTAP runner; see
+# tests/README.md. Sourced, after the suite has set TMP (its scratch
+# directory), as `. "$(dirname "$0")/lib/ktap.sh"`: the VM holds it as
+# /tests/lib/ktap.sh next to the suites. Busybox sh; every function's locals
+# start with an underscore.
 #
 # The runner: ktap_run LIST [DIAG], LIST one test per line as
-# "NAME [ARG]|description", runs t_NAME [ARG] for each and prints
-#
-#   TAP version 13
-#   1..N
-#   ok 1 description
-#   not ok 2 description
-#   ok 3 description # SKIP reason
-#   # Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0
-#
+# "NAME [ARG]|description", runs t_NAME [ARG] for each and prints "TAP
+# version 13", "1..N", a line "ok N description", "not ok N description" or
+# "ok N description # SKIP reason" per test, and
+# "# Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0".
 # A test function returns 0 (pass), 4 (skip, SKIP_REASON says why) or
 # anything else (fail); calling `fail` fails it whatever it returns, and it
 # goes on checking. KTAP_PRE, if set, names a function called with the
