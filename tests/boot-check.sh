@@ -24,17 +24,17 @@
 set -u
 
 MODE=${1:-}
-MNT=/sys/fs/bpf
-KREL=$(uname -r)
-MODDIR=/lib/modules/$KREL
 TMP=/tmp/boot-check
-mkdir -p "$TMP"
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
+MODDIR=/lib/modules/$KREL
+# Kernel messages since the test began: the module's own error line
+# ("bpf_preload: <step> failed: <errno>") or any warning, bug or oops.
+KLOG_BAD="$KLOG_BAD|$MODNAME: .* failed: -"
 
 # The state before anything else happens; for autoload the mount comes
 # right after, before the first line of output.
-klog_start
+suite_start
 if mod_loaded; then pre_loaded=yes; else pre_loaded=no; fi
 if bpffs_mounted; then pre_mounted=yes; else pre_mounted=no; fi
 case $MODE in
@@ -44,15 +44,12 @@ autoload)
 	mount_rc=$?
 	;;
 modules-load) ;;
-*)
-	echo "usage: $0 autoload|modules-load" >&2
-	exit 2
-	;;
+*) usage "autoload|modules-load" ;;
 esac
 
 # The module file under /lib/modules and its modules.dep entry.
 t_installed() {
-	_files=$(find "$MODDIR" -name "$MODNAME.ko*" | sort)
+	_files=$(installed_copies | sort)
 	diag "installed: $(echo "$_files" | tr '\n' ' ')"
 	[ "$(echo "$_files" | grep -c .)" -eq 1 ] || {
 		diag "want exactly one $MODNAME.ko* under $MODDIR"
@@ -67,10 +64,8 @@ t_installed() {
 }
 
 t_not_preloaded() {
-	_ok=0
-	[ $pre_loaded = no ] || { diag "$MODNAME was loaded before the test began"; _ok=1; }
-	[ $pre_mounted = no ] || { diag "a bpffs was mounted before the test began"; _ok=1; }
-	return $_ok
+	[ $pre_loaded = no ] || fail "$MODNAME was loaded before the test began"
+	[ $pre_mounted = no ] || fail "a bpffs was mounted before the test began"
 }
 
 # modules-load.d as systemd-modules-load reads it: *.conf files in these
@@ -98,18 +93,14 @@ t_listed() {
 }
 
 t_modules_load() {
-	_ok=0
 	for _m in $(modules_load_list); do
-		run modprobe "$_m" || _ok=1
+		run modprobe "$_m" || fail
 	done
-	return $_ok
 }
 
 t_loaded_without_mount() {
-	_ok=0
-	mod_loaded || { diag "/sys/module/$MODNAME missing"; _ok=1; }
-	bpffs_mounted && { diag "a bpffs is mounted: the list did not load it"; _ok=1; }
-	return $_ok
+	mod_loaded || fail "/sys/module/$MODNAME missing"
+	! bpffs_mounted || fail "a bpffs is mounted: the list did not load it"
 }
 
 t_mount() {
@@ -117,8 +108,7 @@ t_mount() {
 		diag_file "$TMP/mount.out"
 		return "$mount_rc"
 	fi
-	mkdir -p $MNT
-	run mount -t bpf bpf $MNT
+	mount_at $MNT
 }
 
 t_autoloaded() {
@@ -130,13 +120,8 @@ t_files() { files_ok "$MNT"; }
 
 t_content() { run debug_ok $MNT; }
 
-# Kernel messages since the test began: the module's own error line
-# ("bpf_preload: <step> failed: <errno>") or any warning, bug or oops.
-BAD="$KLOG_BAD|$MODNAME: .* failed: -"
-t_dmesg() { klog_clean "$BAD"; }
-
 if [ "$MODE" = autoload ]; then
-	ktap_run "
+	ktap_suite "
 installed|module installed and in modules.dep
 not_preloaded|module not loaded and no bpffs before the first mount
 mount|first thing: mount -t bpf bpf $MNT
@@ -146,7 +131,7 @@ content|maps.debug and progs.debug list the iterators
 dmesg|no warning or error in dmesg
 " "boot-check: $MODE on $KREL"
 else
-	ktap_run "
+	ktap_suite "
 installed|module installed and in modules.dep
 not_preloaded|module not loaded and no bpffs at boot
 listed|modules-load.d lists $MODNAME

@@ -21,28 +21,17 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_builtin.$$
 
 # Both iterator programs and their two iter links exist.
 iterators_loaded() {
-	_ok=0
-	iter_progs_ok || _ok=1
-	iter_links_ok || _ok=1
-	return $_ok
+	iter_progs_ok || fail
+	iter_links_ok || fail
 }
 
 # --- tests --------------------------------------------------------------------
 
 t_no_module() {
-	_ok=0
 	find / -xdev -name '*.ko*' >"$TMP/ko" 2>/dev/null
-	if [ -s "$TMP/ko" ]; then
-		diag "module files in the root filesystem:"
-		diag_file "$TMP/ko"
-		_ok=1
-	fi
-	if grep -q "^$MODNAME " /proc/modules; then
-		diag "$MODNAME is in /proc/modules"
-		_ok=1
-	fi
+	[ ! -s "$TMP/ko" ] || { fail "module files in the root filesystem:"; diag_file "$TMP/ko"; }
+	! grep -q "^$MODNAME " /proc/modules || fail "$MODNAME is in /proc/modules"
 	diag "/proc/modules has $(wc -l </proc/modules) line(s)"
-	return $_ok
 }
 
 t_boot_loaded() {
@@ -57,20 +46,14 @@ t_boot_loaded() {
 t_initcall() {
 	grep -qw initcall_debug /proc/cmdline ||
 		{ diag "initcall_debug is not on the command line: $(cat /proc/cmdline)"; return 1; }
-	dmesg >"$TMP/dmesg"
-	_ok=0
-	grep -E "calling +$INITFN\+0x|initcall $INITFN\+0x" "$TMP/dmesg" >"$TMP/ours"
+	# The boot log, as ktap_suite's klog_start found it.
+	grep -E "calling +$INITFN\+0x|initcall $INITFN\+0x" "$TMP/klog.before" >"$TMP/ours"
 	diag_file "$TMP/ours"
-	grep -Eq "calling +$INITFN\+0x" "$TMP/ours" ||
-		{ diag "no 'calling $INITFN' line"; _ok=1; }
+	grep -Eq "calling +$INITFN\+0x" "$TMP/ours" || fail "no 'calling $INITFN' line"
 	grep -Eq "initcall $INITFN\+0x[0-9a-f]+/0x[0-9a-f]+ returned 0 " "$TMP/ours" ||
-		{ diag "no 'initcall $INITFN ... returned 0' line"; _ok=1; }
-	if grep -E "$MODNAME: .*failed" "$TMP/dmesg" >"$TMP/err"; then
-		diag "errors logged:"
-		diag_file "$TMP/err"
-		_ok=1
-	fi
-	return $_ok
+		fail "no 'initcall $INITFN ... returned 0' line"
+	! grep -E "$MODNAME: .*failed" "$TMP/klog.before" >"$TMP/err" ||
+		{ fail "errors logged:"; diag_file "$TMP/err"; }
 }
 
 # Built in, the preload loads in PID 1's context before the kernel opens the
@@ -79,16 +62,12 @@ t_initcall() {
 # redirects 0-2 only, would still hold it as fd 3.
 t_init_fds() {
 	run ls -l /proc/1/fd
-	_ok=0
 	for _fd in /proc/1/fd/*; do
 		_n=${_fd##*/}
 		[ "$_n" -le 2 ] && continue
 		_l=$(readlink "$_fd")
 		case $_l in
-		/dev/console | anon_inode:bpf*)
-			diag "PID 1 holds fd $_n -> $_l"
-			_ok=1
-			;;
+		/dev/console | anon_inode:bpf*) fail "PID 1 holds fd $_n -> $_l" ;;
 		esac
 	done
 	for _fd in /proc/[0-9]*/fd/*; do
@@ -97,21 +76,16 @@ t_init_fds() {
 		anon_inode:bpf*)
 			_p=${_fd#/proc/}
 			_p=${_p%%/*}
-			[ "$_p" = "$$" ] && continue
-			diag "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))"
-			_ok=1
+			[ "$_p" = "$$" ] || fail "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))"
 			;;
 		esac
 	done
-	return $_ok
 }
 
 t_every_mount() {
-	_ok=0
 	for _i in 1 2 3; do
-		mkdir -p "$TMP/m$_i"
-		run mount -t bpf bpf "$TMP/m$_i" || { _ok=1; continue; }
-		run debug_ok "$TMP/m$_i" || _ok=1
+		mount_at "$TMP/m$_i" || { fail; continue; }
+		run debug_ok "$TMP/m$_i" || fail
 	done
 	# A mount in a new mount namespace.
 	mkdir -p "$TMP/ns"
@@ -119,11 +93,10 @@ t_every_mount() {
 		'$BIN/debug_check' --prog dump_bpf_map:bpf_iter_bpf_map \
 			progs '$TMP/ns/progs.debug' &&
 		'$BIN/debug_check' --map iterator.rodata maps '$TMP/ns/maps.debug'" ||
-		_ok=1
+		fail
 	for _i in 1 2 3; do
-		run umount "$TMP/m$_i" || _ok=1
+		run umount "$TMP/m$_i" || fail
 	done
-	return $_ok
 }
 
 t_after_umount() {
@@ -132,8 +105,8 @@ t_after_umount() {
 		return 1
 	fi
 	# Nothing can unload a built-in preload: its links stay.
-	iterators_loaded || return 1
-	mount_serves "$TMP/again"
+	iterators_loaded
+	[ "$KTAP_FAILED" -eq 0 ] && mount_serves "$TMP/again"
 }
 
 TESTS="
@@ -145,18 +118,7 @@ every_mount|three bpffs mounts and one in a new mount namespace each show valid 
 after_umount|with no bpffs mounted the iterators stay; a new mount shows the files again
 "
 
-cmd_check() {
-	mkdir -p "$TMP" || exit 1
-	ktap_run "$TESTS" "kernel $(uname -r), $MODNAME built in"
-	_rc=$?
-	rm -rf "$TMP"
-	return $_rc
-}
-
 case ${1:-} in
-check) cmd_check ;;
-*)
-	echo "usage: $0 check" >&2
-	exit 2
-	;;
+check) ktap_suite "$TESTS" "kernel $KREL, $MODNAME built in" ;;
+*) usage check ;;
 esac

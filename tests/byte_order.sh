@@ -14,11 +14,8 @@
 #
 # The test programs are in bin/ next to this script.
 
-# The t_* functions and their helpers are called through "t_$name".
-# shellcheck disable=SC2317
 set -u
 
-MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
 TMP=${TMPDIR:-/tmp}/byte_order.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
@@ -52,50 +49,33 @@ load_fails_cleanly() {
 	fi
 	klog_drain
 	sed 's/^/#   dmesg: /' "$TMP/klog.new"
-	_ok=0
 	grep -q "$MODNAME: .* failed: " "$TMP/klog.new" ||
-		{ diag "no '$MODNAME: <step> failed: <err>' line in dmesg"; _ok=1; }
-	mod_loaded && { diag "/sys/module/$MODNAME exists after the failure"; _ok=1; }
-	wait_iterators_gone || _ok=1
-	return "$_ok"
+		fail "no '$MODNAME: <step> failed: <err>' line in dmesg"
+	not_loaded || fail "/sys/module/$MODNAME exists after the failure"
+	wait_iterators_gone
 }
 
 # --- check big|little CONTROL.ko --------------------------------------------
 
 t_kernel_order() {
-	_k=$(btf_byte_order)
-	_u=$(user_byte_order)
+	_k=$(btf_byte_order) _u=$(user_byte_order)
 	diag "$(uname -m): kernel BTF magic says $_k-endian, user space $_u-endian"
 	[ "$_k" = "$ORDER" ] && [ "$_u" = "$ORDER" ]
 }
 
 t_control_fails() {
 	[ -f "$CONTROL" ] || { diag "$CONTROL missing"; return 1; }
-	mod_loaded && { diag "precondition: $MODNAME not loaded"; return 1; }
+	unloaded_first || return 1
 	load_fails_cleanly "$CONTROL"
 }
 
-t_control_leaves_nothing() {
-	no_debug_files "$TMP/mnt"
-}
+# After a failed load (t_control_fails, t_module_fails).
+t_no_files() { no_debug_files "$TMP/mnt"; }
 
 t_module_loads() {
 	run "$BIN/kmod_load" "$MODULE" || return 1
-	_ok=0
-	mount_serves "$TMP/mod" || _ok=1
-	run rmmod "$MODNAME" || _ok=1
-	wait_iterators_gone || _ok=1
-	return "$_ok"
-}
-
-check_tests() {
-	echo "
-kernel_order|the kernel and user space are $ORDER-endian
-control_fails|a module embedding the other byte order's skeleton fails to load, cleanly
-control_leaves_nothing|after that failure a bpffs mount has no debug files
-module_loads|the module under test then loads and serves both files
-dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
-"
+	mount_serves "$TMP/mod" || fail
+	unload
 }
 
 # --- no-btf -------------------------------------------------------------------
@@ -108,44 +88,26 @@ t_no_btf() {
 	diag "no /sys/kernel/btf/vmlinux"
 }
 
-t_module_fails() {
-	load_fails_cleanly "$MODULE"
-}
+t_module_fails() { load_fails_cleanly "$MODULE"; }
 
-t_no_files() {
-	no_debug_files "$TMP/mnt"
-}
-
-NO_BTF_TESTS="
+case ${1:-}:${2:-} in
+check:big | check:little)
+	ORDER=$2 CONTROL=${3:-}
+	ktap_suite "
+kernel_order|the kernel and user space are $ORDER-endian
+control_fails|a module embedding the other byte order's skeleton fails to load, cleanly
+no_files|after that failure a bpffs mount has no debug files
+module_loads|the module under test then loads and serves both files
+dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
+" "kernel $KREL, module $MODULE"
+	;;
+no-btf:*)
+	ktap_suite "
 no_btf|the kernel has no BTF (/sys/kernel/btf/vmlinux)
 module_fails|insmod fails cleanly: an error, a bpf_preload '<step> failed' line, nothing left loaded
 no_files|a bpffs mount then has no debug files
 dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
-"
-
-t_dmesg() { klog_clean "$KLOG_BAD"; }
-
-mkdir -p "$TMP" || exit 1
-klog_start
-case ${1:-} in
-check)
-	ORDER=${2:-}
-	CONTROL=${3:-}
-	case $ORDER in
-	big | little) ;;
-	*) echo "usage: $0 check big|little CONTROL.ko" >&2; exit 2 ;;
-	esac
-	ktap_run "$(check_tests)" "kernel $(uname -r), module $MODULE"
+" "kernel $KREL, module $MODULE"
 	;;
-no-btf)
-	ktap_run "$NO_BTF_TESTS" "kernel $(uname -r), module $MODULE"
-	;;
-*)
-	echo "usage: $0 check big|little CONTROL.ko | no-btf" >&2
-	exit 2
-	;;
+*) usage "check big|little CONTROL.ko | no-btf" ;;
 esac
-rc=$?
-mod_loaded && rmmod "$MODNAME"
-rm -rf "$TMP"
-exit $rc

@@ -23,8 +23,6 @@
 
 set -u
 
-MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
-OTHER_KO=/robust/other_ops.ko
 TMP=${DEBUG_TMP:-${TMPDIR:-/tmp}/bpf_preload_debug}
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
@@ -41,27 +39,29 @@ SETTINGS="1:1 5:1 10:2 25:3 50:5"
 # whose frames may name lockdep or kasan functions: that is the injection
 # working. A WARN() says "cut here" and "WARNING:", KASAN and sleeping in
 # atomic context "BUG:", lockdep "WARNING: possible ... locking ...".
-BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|cut here|KASAN|general protection'
-
+KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|cut here|KASAN|general protection'
 
 # --- pre ------------------------------------------------------------------------
 
+# lockdep still on: debug_locks is 1 (a splat turns it off).
+lockdep_on() {
+	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
+	diag "lockdep debug_locks: $_dl (0 means a splat turned lockdep off)"
+	[ "$_dl" = 1 ]
+}
+
+# The boot log is in $TMP/klog.before (ktap_suite's klog_start).
 t_features() {
-	_f=0
 	for _p in "$DBG/kmemleak" "$DBG/failslab/probability" \
 		"$DBG/fail_function/inject" "$DBG/fail_page_alloc/probability" \
 		/proc/self/make-it-fail /proc/lockdep_stats; do
-		[ -e "$_p" ] || { diag "missing: $_p"; _f=1; }
+		[ -e "$_p" ] || fail "missing: $_p"
 	done
-	dmesg | grep -E 'KernelAddressSanitizer|kmemleak' | sed 's/^/#   /'
-	dmesg | grep -q 'KernelAddressSanitizer initialized' ||
-		{ diag "KASAN did not initialize"; _f=1; }
-	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
-	diag "lockdep debug_locks: $_dl"
-	[ "$_dl" = 1 ] || _f=1
+	grep -E 'KernelAddressSanitizer|kmemleak' "$TMP/klog.before" | sed 's/^/#   /'
+	grep -q 'KernelAddressSanitizer initialized' "$TMP/klog.before" || fail "KASAN did not initialize"
+	lockdep_on || fail
 	# Boot-time findings are not ours; only what follows counts.
-	echo clear >"$DBG/kmemleak" || _f=1
-	return $_f
+	echo clear >"$DBG/kmemleak"
 }
 
 # --- post: fault injection --------------------------------------------------------
@@ -124,19 +124,12 @@ faulty_load() {
 			_what="failed $_o with no line of ours (the loader failed before our init)"
 		fi
 		# The hook is free: other_ops can take it.
-		if "$BIN/kmod_fds" "$OTHER_KO" >"$OUT" 2>&1; then
-			[ "$(cat /sys/module/other_ops/parameters/installed)" = Y ] ||
-				{ diag "other_ops loaded but not installed"; _c=1; }
-			rmmod other_ops || _c=1
-		else
-			diag "other_ops could not take the hook:"
-			diag_file "$OUT"
-			_c=1
-		fi
+		hook_free >"$TMP/hook.out" 2>&1 ||
+			{ diag "other_ops could not take the hook:"; diag_file "$TMP/hook.out"; _c=1; }
 	fi
 	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
 		{ diag_file "$OUT"; _c=1; }
-	if grep -Eq "$BAD" "$TMP/klog.new"; then
+	if grep -Eq "$KLOG_BAD" "$TMP/klog.new"; then
 		diag "kernel log:"
 		diag_file "$TMP/klog.new"
 		_c=1
@@ -149,7 +142,6 @@ faulty_load() {
 # fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
 fault_rounds() {
 	_dir=$1
-	_bad=0
 	: >"$TMP/outcomes"
 	run "$BIN/bpf_count" snap "$BASELINE" || return 1
 	for _s in $SETTINGS; do
@@ -158,13 +150,16 @@ fault_rounds() {
 		while [ "$_i" -lt "$ROUNDS" ]; do
 			_i=$((_i + 1))
 			fail_setup "$_dir" "$_prob" "$_times" || { diag "cannot set up $_dir"; return 1; }
-			faulty_load -f || { diag "probability $_prob% times $_times round $_i: see above"; _bad=1; }
+			faulty_load -f || fail "probability $_prob% times $_times round $_i: see above"
 			fail_off "$_dir"
 		done
 	done
+	outcomes
+}
+
+outcomes() {
 	diag "outcomes (count, outcome):"
 	sort "$TMP/outcomes" | uniq -c | sed 's/^/#   /'
-	return $_bad
 }
 
 t_failslab() {
@@ -175,7 +170,6 @@ t_failslab() {
 # and fail_page_alloc sites, every allocation), then fail the Nth point for
 # FAIL_NTH_LOADS values of N spread over that range, one load each.
 t_fail_nth() {
-	_f=0
 	for _d in "$DBG/failslab" "$DBG/fail_page_alloc"; do
 		if ! { fail_all "$_d" && echo 0 >"$_d/probability" && echo 0 >"$_d/verbose"; }; then
 			diag "cannot set up $_d"
@@ -184,7 +178,7 @@ t_fail_nth() {
 	done
 	: >"$TMP/outcomes"
 	run "$BIN/bpf_count" snap "$BASELINE" || return 1
-	faulty_load -n 1000000 || _f=1
+	faulty_load -n 1000000 || fail
 	_k=$_reached
 	diag "a load reaches $_k fault injection points"
 	[ -n "$_k" ] && [ "$_k" -gt 1 ] || return 1
@@ -193,27 +187,23 @@ t_fail_nth() {
 	_i=0
 	while [ "$_i" -lt "$FAIL_NTH_LOADS" ]; do
 		_n=$((1 + _i * (_k - 1) / (FAIL_NTH_LOADS - 1)))
-		faulty_load -n "$_n" || { diag "fail-nth $_n: see above"; _f=1; }
+		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
 		_i=$((_i + 1))
 	done
 	_n=$((_k - FAIL_NTH_TAIL + 1))
 	[ "$_n" -ge 1 ] || _n=1
 	while [ "$_n" -le "$_k" ]; do
-		faulty_load -n "$_n" || { diag "fail-nth $_n: see above"; _f=1; }
+		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
 		_n=$((_n + 1))
 	done
-	diag "outcomes (count, outcome):"
-	sort "$TMP/outcomes" | uniq -c | sed 's/^/#   /'
-	return $_f
+	outcomes
 }
 
 t_fail_function() {
-	_f=0
 	echo should_fail_alloc_page >"$DBG/fail_function/inject" || return 1
-	echo 1 >"$DBG/fail_function/should_fail_alloc_page/retval" || _f=1
-	fault_rounds "$DBG/fail_function" || _f=1
-	echo >"$DBG/fail_function/inject"
-	return $_f
+	echo 1 >"$DBG/fail_function/should_fail_alloc_page/retval" || fail
+	fault_rounds "$DBG/fail_function" || fail
+	echo >"$DBG/fail_function/inject" || :
 }
 
 # --- post: leaks and locking ---------------------------------------------------
@@ -249,25 +239,16 @@ t_kmemleak() {
 	fi
 }
 
-t_lockdep() {
-	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
-	diag "lockdep debug_locks: $_dl (0 means a splat turned lockdep off)"
-	[ "$_dl" = 1 ]
-}
+t_lockdep() { lockdep_on; }
 
-t_dmesg() { klog_clean "$BAD"; }
-
-mkdir -p "$TMP"
-touch "$TMP/klog.all"
 case ${1:-} in
 pre)
-	ktap_run "
+	ktap_suite "
 features|debug kernel: KASAN on, kmemleak on (boot findings cleared), lockdep on, failslab, fail_page_alloc and fail_function in debugfs
 "
 	;;
 post)
-	klog_start
-	ktap_run "
+	ktap_suite "
 failslab|failslab on the loading task ($SETTINGS percent:times, $ROUNDS rounds each): every load clean or a clean failure
 fail_function|fail_function on should_fail_alloc_page for the loading task: every load clean or a clean failure
 fail_nth|fail-nth sweep: the Nth allocation of a load fails, for $FAIL_NTH_LOADS values of N over all of them and each of the last $FAIL_NTH_TAIL: every load clean or a clean failure
@@ -276,8 +257,5 @@ lockdep|lockdep still on (no splat turned it off)
 dmesg|no KASAN, lockdep, BUG, WARNING or Oops since the post checks started
 "
 	;;
-*)
-	echo "usage: $0 pre|post" >&2
-	exit 2
-	;;
+*) usage "pre|post" ;;
 esac

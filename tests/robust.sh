@@ -30,27 +30,20 @@
 
 set -u
 
-MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
 FAULT_KO=/robust/bpf_preload_fault.ko
-OTHER_KO=/robust/other_ops.ko
 FOREIGN_KO=/robust/foreign.ko
 OTHER=/sys/module/other_ops/parameters
-KREL=$(uname -r)
 TMP=${ROBUST_TMP:-${TMPDIR:-/tmp}/bpf_preload_robust}
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 SELF=$HERE/$(basename "$0")
 BASELINE=$TMP/baseline
 
-# %pe prints "-ENOMEM" where the kernel has CONFIG_SYMBOLIC_ERRNAME (Debian's
-# do), "-12" where it does not (a tinyconfig-based kernel).
-if grep -q ' errname$' /proc/kallsyms 2>/dev/null; then
-	SYMBOLIC_ERRNAME=1
-else
-	SYMBOLIC_ERRNAME=0
-fi
-# pe NAME NUMBER: what %pe prints for -NUMBER on this kernel
-pe() { if [ $SYMBOLIC_ERRNAME = 1 ]; then echo "-$1"; else echo "-$2"; fi; }
+# pe NAME NUMBER: what %pe prints for -NUMBER on this kernel: "-ENOMEM" where
+# it has CONFIG_SYMBOLIC_ERRNAME (Debian's do), "-12" where it does not (a
+# tinyconfig-based kernel).
+SYMBOLIC_ERRNAME=$(grep -c ' errname$' /proc/kallsyms 2>/dev/null)
+pe() { if [ "${SYMBOLIC_ERRNAME:-0}" -gt 0 ]; then echo "-$1"; else echo "-$2"; fi; }
 
 CHURN=${ROBUST_CHURN:-200}
 CHURN_MOUNTED=${ROBUST_CHURN_MOUNTED:-50}
@@ -72,85 +65,54 @@ register|register bpf_preload_ops|EAGAIN|11
 
 # --- helpers ------------------------------------------------------------------
 
-# klog_expect_one LINE: since the last drain, the only line about the module
-# (other than the loader's one-time taint notices) is exactly LINE.
-klog_expect_one() {
-	klog_drain
-	grep "$MODNAME" "$TMP/klog.new" |
-		grep -v -e 'taints kernel\.$' -e ' - tainting kernel$' -e ': kernel tainted\.$' >"$TMP/klog.ours"
-	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ] &&
-		[ "$(cat "$TMP/klog.ours")" = "$1" ]; then
-		diag "kernel log: $1"
-		return 0
-	fi
-	diag "expected exactly one kernel log line: $1"
-	diag "got:"
-	diag_file "$TMP/klog.new"
-	return 1
-}
-
 # Every object created since the baseline snapshot is gone (bounded wait).
 settled() {
 	run "$BIN/bpf_count" settle -t "${1:-10000}" "$BASELINE"
 }
 
-# rmmod_retry [NAME]: rmmod, retried for up to 5 s while a mount holds a
-# reference on the module.
-rmmod_retry() {
-	poll rmmod "${1:-$MODNAME}" 2>/dev/null && return 0
-	run rmmod "${1:-$MODNAME}"
-}
-
 # A fresh bpffs mount gets valid debug files (our module is serving).
 serves() { mount_serves "$TMP/serve"; }
 
-# bpf_preload_ops is NULL: a mount gets no files, and other_ops, which only
-# loads while the hook is free, loads and sees its ops installed.
-hook_free() {
-	no_debug_files "$TMP/probe" || return 1
-	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
-	_h=$(cat $OTHER/installed)
-	run rmmod other_ops || return 1
-	[ "$_h" = Y ] || { diag "other_ops/installed: $_h"; return 1; }
-	diag "bpf_preload_ops was NULL: other_ops could take it"
+# bpf_preload_ops is NULL: a mount gets no files, and other_ops can take it.
+hook_unused() { no_debug_files "$TMP/probe" && hook_free; }
+
+# load_cycle [KMOD_FDS_OPTION] [CMD...]: the normal build loads (fd
+# tables checked), serves a mount, passes CMD if given, and unloads, leaving
+# nothing behind. Fails the test, if any step fails.
+load_cycle() {
+	_lc=
+	case ${1:-} in -*) _lc=$1 && shift ;; esac
+	# shellcheck disable=SC2086 # an option or nothing
+	run "$BIN/kmod_fds" $_lc "$MODULE" || fail
+	mod_loaded || { fail; return; }
+	serves || fail
+	[ $# -eq 0 ] || "$@" || fail
+	rmmod_retry || fail
+	settled || fail
+	not_loaded || fail "/sys/module/$MODNAME still there"
 }
 
-# normal_cycle [CMD...]: the normal build loads (fd tables checked), serves
-# a mount, passes CMD if given, and unloads, leaving nothing behind.
-normal_cycle() {
-	_n=0
-	run "$BIN/kmod_fds" "$MODULE" || _n=1
-	mod_loaded || return 1
-	serves || _n=1
-	[ $# -eq 0 ] || "$@" || _n=1
-	rmmod_retry || _n=1
-	settled || _n=1
-	return $_n
+# gone: nothing of a failed load left: no module, no object.
+gone() {
+	not_loaded || fail "/sys/module/$MODNAME exists"
+	settled || fail
 }
 
-# --- tests --------------------------------------------------------------------
-# t_NAME [ARG]: 0 pass, 1 fail. Diagnostics on stdout before the result. A
-# test that leaves bpf_preload or other_ops loaded fails, unless it names the
+# --- tests (t_NAME [ARG], see lib/ktap.sh) ------------------------------------
+# A test that leaves bpf_preload or other_ops loaded fails, unless it names the
 # module in KEEP_LOADED for the next test.
 
 t_baseline() {
-	_b=0
-	if mod_loaded; then
-		diag "$MODNAME is loaded already"
-		_b=1
-	fi
-	if find "/lib/modules/$KREL" -name "$MODNAME.ko*" | grep -q .; then
-		diag "$MODNAME is installed under /lib/modules: mounts would autoload it"
-		_b=1
-	fi
+	not_loaded || fail "$MODNAME is loaded already"
+	! installed_copies | grep -q . ||
+		fail "$MODNAME is installed under /lib/modules: mounts would autoload it"
 	# FOREIGN_KO is optional: a run over kernels of one series has none.
 	for _f in "$MODULE" "$FAULT_KO" "$OTHER_KO"; do
-		[ -f "$_f" ] || { diag "$_f missing"; _b=1; }
+		[ -f "$_f" ] || fail "$_f missing"
 	done
-	no_debug_files "$TMP/probe" || _b=1
+	no_debug_files "$TMP/probe" || fail
 	run "$BIN/bpf_count" list
-	run "$BIN/bpf_count" snap "$BASELINE" || _b=1
-	return $_b
+	run "$BIN/bpf_count" snap "$BASELINE"
 }
 
 # modinfo_of FILE: the module's .modinfo entries ("key=value"), read from
@@ -160,113 +122,79 @@ modinfo_of() {
 }
 
 t_builds() {
-	_b=0
 	diag "$MODULE:"
 	modinfo_of "$MODULE" >"$OUT"
 	diag_file "$OUT"
-	if grep -Eq '^(parm|parmtype)=fault_|^fault_inject=' "$OUT"; then
-		diag "the normal build has fault injection"
-		_b=1
-	fi
+	! grep -Eq '^(parm|parmtype)=fault_|^fault_inject=' "$OUT" ||
+		fail "the normal build has fault injection"
 	diag "$FAULT_KO:"
 	modinfo_of "$FAULT_KO" >"$OUT"
 	diag_file "$OUT"
 	for _k in 'fault_inject=test build, not for production' \
 		'parmtype=fault_step:charp' 'parmtype=fault_errno:int'; do
-		grep -Fxq "$_k" "$OUT" || { diag "missing: $_k"; _b=1; }
+		grep -Fxq "$_k" "$OUT" || fail "missing: $_k"
 	done
-	return $_b
 }
 
 t_detectors() {
-	_d=0
-	run "$BIN/kmod_fds" --self-test || _d=1
-	rm -f "$TMP/hold.fifo" "$TMP/hold.out"
-	mkfifo "$TMP/hold.fifo"
-	"$BIN/bpf_churn" hold <"$TMP/hold.fifo" >"$TMP/hold.out" 2>&1 &
-	_pid=$!
-	exec 4>"$TMP/hold.fifo"
-	poll grep -q holding "$TMP/hold.out"
-	diag_file "$TMP/hold.out"
+	run "$BIN/kmod_fds" --self-test || fail
+	hold_start || fail
 	diag "bpf_count settle must report the held map and program:"
-	if run "$BIN/bpf_count" settle -t 200 "$BASELINE"; then
-		diag "settle missed the objects held by bpf_churn"
-		_d=1
-	fi
-	exec 4>&-
-	wait $_pid || _d=1
-	settled || _d=1
-	return $_d
+	! run "$BIN/bpf_count" settle -t 200 "$BASELINE" ||
+		fail "settle missed the objects held by bpf_churn"
+	hold_stop || fail
+	settled
 }
 
-t_load_free_fds() {
-	_l=0
-	run "$BIN/kmod_fds" -z "$MODULE" || _l=1
-	mod_loaded || return 1
-	serves || _l=1
-	rmmod_retry || _l=1
-	settled || _l=1
-	not_loaded || { diag "/sys/module/$MODNAME still there"; _l=1; }
-	return $_l
-}
+t_load_free_fds() { load_cycle -z; }
 
+# t_fault STEP: STEP fails with its own errno, fds 0-2 open and free.
 t_fault() {
-	_line=$(echo "$FAULTS" | grep "^$1|")
-	_desc=$(echo "$_line" | cut -d'|' -f2)
-	_ename=$(echo "$_line" | cut -d'|' -f3)
-	_errno=$(echo "$_line" | cut -d'|' -f4)
-	_f=0
-	for _z in "" -z; do
-		if [ -z "$_z" ]; then
-			diag "-- fds 0-2 open in the loading task"
-		else
-			diag "-- fds 0-2 free in the loading task"
-		fi
+	IFS='|' read -r _id _desc _ename _errno <<-EOF
+		$(echo "$FAULTS" | grep "^$1|")
+	EOF
+	for _w in open free; do
+		diag "-- fds 0-2 $_w in the loading task"
+		_z=
+		[ $_w = open ] || _z=-z
 		klog_drain
 		# shellcheck disable=SC2086 # $_z is empty or one word
 		run "$BIN/kmod_fds" $_z -e "$_ename" \
-			-p "fault_step=$1 fault_errno=$_errno" "$FAULT_KO" || _f=1
-		klog_expect_one "$MODNAME: $_desc failed: $(pe "$_ename" "$_errno")" || _f=1
-		not_loaded || { diag "/sys/module/$MODNAME exists"; _f=1; }
-		settled || _f=1
+			-p "fault_step=$_id fault_errno=$_errno" "$FAULT_KO" || fail
+		klog_expect_one "$MODNAME: $_desc failed: $(pe "$_ename" "$_errno")" || fail
+		gone
 	done
-	hook_free || _f=1
+	hook_unused || fail
 	diag "-- the normal build still loads"
-	normal_cycle || _f=1
-	return $_f
+	load_cycle
 }
 
 t_other_first() {
-	_o=0
 	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
 	diag "other_ops/installed: $(cat $OTHER/installed)"
-	[ "$(cat $OTHER/installed)" = Y ] || _o=1
+	[ "$(cat $OTHER/installed)" = Y ] || fail
 	klog_drain
-	run "$BIN/kmod_fds" -z -e EBUSY "$MODULE" || _o=1
-	klog_expect_one "$MODNAME: register bpf_preload_ops failed: $(pe EBUSY 16)" || _o=1
-	not_loaded || { diag "/sys/module/$MODNAME exists"; _o=1; }
-	settled || _o=1
+	run "$BIN/kmod_fds" -z -e EBUSY "$MODULE" || fail
+	klog_expect_one "$MODNAME: register bpf_preload_ops failed: $(pe EBUSY 16)" || fail
+	gone
 	_i=$(cat $OTHER/installed)
 	diag "other_ops/installed after our failed load: $_i"
-	[ "$_i" = Y ] || _o=1
+	[ "$_i" = Y ] || fail
 	# Their ops, not ours, serve a new mount.
 	_c0=$(cat $OTHER/calls)
-	no_debug_files "$TMP/probe" || _o=1
+	no_debug_files "$TMP/probe" || fail
 	_c1=$(cat $OTHER/calls)
 	diag "other_ops preload() calls: $_c0 before the mount, $_c1 after"
-	[ "$_c1" -eq $((_c0 + 1)) ] || _o=1
+	[ "$_c1" -eq $((_c0 + 1)) ] || fail
 	KEEP_LOADED=other_ops # for other_removed
-	return $_o
 }
 
 t_other_removed() {
-	_o=0
 	[ -d /sys/module/other_ops ] || { diag "precondition: other_ops loaded (by other_first)"; return 1; }
 	run rmmod other_ops || return 1
 	# Ours loads now; while it is in place, other_ops cannot take the hook.
-	normal_cycle other_refused || _o=1
-	hook_free || _o=1
-	return $_o
+	load_cycle other_refused
+	hook_unused
 }
 
 # other_ops fails with EBUSY while ours holds the hook; ours still serves.
@@ -275,7 +203,6 @@ other_refused() {
 }
 
 t_wrong_kernel() {
-	_w=0
 	if [ ! -f "$FOREIGN_KO" ]; then
 		SKIP_REASON="no build for a kernel of another series in this run ($FOREIGN_KO)"
 		return 4
@@ -286,37 +213,18 @@ t_wrong_kernel() {
 	diag "vermagic of $FOREIGN_KO: $_theirs"
 	[ "$_ours" != "$_theirs" ] || { diag "same vermagic: not a foreign module"; return 1; }
 	klog_drain
-	run "$BIN/kmod_fds" -z -e ENOEXEC "$FOREIGN_KO" || _w=1
-	klog_drain
-	diag "kernel log:"
-	diag_file "$TMP/klog.new"
+	run "$BIN/kmod_fds" -z -e ENOEXEC "$FOREIGN_KO" || fail
 	# The kernel's own refusal, from whichever of its checks comes first
 	# (taint notices aside: a build without symbol versions, 7.x's, taints
 	# a kernel with them before the vermagic check refuses it):
 	# the size of struct module (6.12 on a 6.1 build), the symbol version
 	# of module_layout (CONFIG_MODVERSIONS; 6.1 on a 6.12 build), vermagic.
-	grep "$MODNAME" "$TMP/klog.new" |
-		grep -v -e 'taints kernel\.$' -e ' - tainting kernel$' -e ': kernel tainted\.$' >"$TMP/klog.ours"
-	_got=$(cat "$TMP/klog.ours")
-	_k=1
-	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ]; then
-		for _want in \
-			"module $MODNAME: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time" \
-			"$MODNAME: disagrees about version of symbol module_layout" \
-			"$MODNAME: version magic '$_theirs' should be '$_ours'"; do
-			[ "$_got" = "$_want" ] && _k=0
-		done
-	fi
-	if [ $_k -eq 0 ]; then
-		diag "the kernel refused it: $_got"
-	else
-		diag "expected exactly one line of the kernel's refusal (struct module size, module_layout version or vermagic)"
-		_w=1
-	fi
-	not_loaded || { diag "/sys/module/$MODNAME exists"; _w=1; }
-	settled || _w=1
-	hook_free || _w=1
-	return $_w
+	klog_expect_one \
+		"module $MODNAME: .gnu.linkonce.this_module section size must match the kernel's built struct module size at run time" \
+		"$MODNAME: disagrees about version of symbol module_layout" \
+		"$MODNAME: version magic '$_theirs' should be '$_ours'" || fail
+	gone
+	hook_unused
 }
 
 # One cycle each, in DIR: read before the unload, or unload before the read.
@@ -339,7 +247,6 @@ cycle_unload_first() {
 # churn COUNT CYCLE WHAT: COUNT cycles of the function CYCLE, stopping at the
 # first that fails; then nothing may be left.
 churn() {
-	_c=0
 	_i=0
 	_t0=$(now)
 	_d=$TMP/churn.$2
@@ -347,18 +254,15 @@ churn() {
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
 		"$2" "$_d" >"$OUT" 2>&1 || {
-			diag "cycle $_i failed:"
+			fail "cycle $_i failed:"
 			diag_file "$OUT"
-			_c=1
 			break
 		}
 	done
 	diag "$_i cycle(s) of $3 in $(($(now) - _t0)) s"
-	is_mounted "$_d" && umount "$_d"
-	mod_loaded && rmmod $MODNAME
-	settled || _c=1
-	not_loaded || { diag "/sys/module/$MODNAME still there"; _c=1; }
-	return $_c
+	! is_mounted "$_d" || umount "$_d"
+	not_loaded || rmmod $MODNAME
+	gone
 }
 
 t_churn() {
@@ -380,25 +284,7 @@ own_namespace() {
 }
 
 # _mounter K ROUNDS: mount, check whatever debug files the mount got, umount.
-w_mounter() {
-	own_namespace || return 1
-	_d=$TMP/race.m$1
-	mkdir -p "$_d"
-	_i=0 _with=0 _bad=0
-	while [ "$_i" -lt "$2" ] && [ ! -e "$TMP/race.stop" ]; do
-		_i=$((_i + 1))
-		mount -t bpf bpf "$_d" || { echo "mounter $1: mount failed"; return 1; }
-		if [ -e "$_d/maps.debug" ] || [ -e "$_d/progs.debug" ]; then
-			_with=$((_with + 1))
-			echo "$1" >>"$TMP/race.seen"
-			rows_ok "$_d" >"$_d.out" 2>&1 ||
-				{ echo "mounter $1 round $_i:"; cat "$_d.out"; _bad=1; }
-		fi
-		umount "$_d" || { echo "mounter $1: umount failed"; return 1; }
-	done
-	echo "$_i $_with" >"$TMP/race.m$1.stats"
-	return $_bad
-}
+w_mounter() { own_namespace && mount_loop "$TMP/race.m$1" "$2" rows_ok; }
 
 # _reader ROUNDS: one mount made while the module is loaded, read over and
 # over across unloads, reloads and object churn.
@@ -414,70 +300,55 @@ w_reader() {
 	fi
 	: >"$TMP/race.ready"
 	_i=0 _bad=0
-	while [ "$_i" -lt "$1" ] && [ ! -e "$TMP/race.stop" ]; do
+	while [ "$_i" -lt "$1" ] && [ ! -e "$TMP/stop" ]; do
 		_i=$((_i + 1))
 		debug_ok "$_d" >"$_d.out" 2>&1 ||
 			{ echo "reader round $_i:"; cat "$_d.out"; _bad=1; }
 	done
 	umount "$_d" || { echo "reader: umount failed"; _bad=1; }
-	echo "$_i" >"$TMP/race.r.stats"
+	echo "$_i" >"$_d.rounds"
 	return $_bad
 }
 
-seen() { [ "$(wc -l <"$TMP/race.seen")" -gt "$1" ]; }
+# More mounts with debug files than $1.
+seen() { [ "$(lines "$TMP"/race.m*.seen)" -gt "$1" ]; }
 
 # _loader ROUNDS: insmod; once a mounter got the files from this load, rmmod,
 # retried while a mount holds the module. No mounter getting them within 5 s
 # fails the round: the module is not serving.
 w_loader() {
 	_i=0
-	: >>"$TMP/race.seen"
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
-		_n0=$(wc -l <"$TMP/race.seen")
+		_n0=$(lines "$TMP"/race.m*.seen)
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
 		if ! poll seen "$_n0"; then
 			echo "loader round $_i: no mounter got the debug files within 5 s of insmod"
 			rmmod $MODNAME 2>&1
 			return 1
 		fi
-		_p=0
-		until rmmod $MODNAME 2>/dev/null; do
-			_p=$((_p + 1))
-			if [ "$_p" -ge 50 ]; then
-				echo "loader round $_i: rmmod kept failing for 5 s:"
-				rmmod $MODNAME 2>&1
-				return 1
-			fi
-			sleep 0.1
-		done
+		poll rmmod $MODNAME 2>/dev/null && continue
+		echo "loader round $_i: rmmod kept failing for 5 s:"
+		rmmod $MODNAME 2>&1
+		return 1
 	done
-	echo "$_i" >"$TMP/race.l.stats"
+	echo "$_i" >"$TMP/race.l.rounds"
 }
 
 t_race() {
-	_r=0
-	rm -f "$TMP"/race.*
+	rm -rf "$TMP"/race.* "$TMP/stop"
 	_t0=$(now)
 	# At least two maps at all times: when a read pass sees exactly one
 	# map, bpf_iter's seq_num is still 0 at the end, and a map created
 	# before the read that should return EOF is printed by a new pass,
 	# header included (kernel behaviour, the same with the kernel's own
 	# preload module). The held map keeps this race about the module.
-	mkfifo "$TMP/race.hold"
-	"$BIN/bpf_churn" hold <"$TMP/race.hold" >"$TMP/race.h.log" 2>&1 &
-	_holder=$!
-	exec 4>"$TMP/race.hold"
-	poll grep -q holding "$TMP/race.h.log" || _r=1
-	run insmod "$MODULE" || { exec 4>&-; wait $_holder; return 1; }
+	hold_start || fail
+	run insmod "$MODULE" || { hold_stop; return 1; }
 	timeout 600 unshare -m "$SELF" _reader 100000 >"$TMP/race.r.log" 2>&1 4>&- &
 	_reader=$!
-	if ! poll test -e "$TMP/race.ready"; then
-		diag "reader did not get going:"
-		diag_file "$TMP/race.r.log"
-		_r=1
-	fi
-	rmmod_retry || _r=1
+	poll test -e "$TMP/race.ready" || { fail "reader did not get going:"; diag_file "$TMP/race.r.log"; }
+	rmmod_retry || fail
 	_k=0 _mounters=""
 	while [ "$_k" -lt "$RACE_MOUNTERS" ]; do
 		_k=$((_k + 1))
@@ -489,61 +360,46 @@ t_race() {
 	_loader=$!
 	timeout 600 "$BIN/bpf_churn" "$RACE_OBJECTS" >"$TMP/race.c.log" 2>&1 4>&- &
 	_creator=$!
-	wait $_loader || { diag "loader failed (status $?)"; _r=1; }
-	wait $_creator || { diag "creator failed (status $?)"; _r=1; }
-	: >"$TMP/race.stop"
+	wait $_loader || fail "loader failed (status $?)"
+	wait $_creator || fail "creator failed (status $?)"
+	: >"$TMP/stop"
 	for _p in $_mounters; do
-		wait "$_p" || { diag "a mounter failed (status $?)"; _r=1; }
+		wait "$_p" || fail "a mounter failed (status $?)"
 	done
-	wait $_reader || { diag "reader failed (status $?)"; _r=1; }
-	exec 4>&-
-	wait $_holder || { diag "holder failed (status $?)"; _r=1; }
-	for _l in "$TMP"/race.*.log; do
-		[ -s "$_l" ] || continue
-		diag "${_l##*/}:"
-		diag_file "$_l"
-	done
-	grep -q '^bpf_churn: created' "$TMP/race.c.log" || _r=1
+	wait $_reader || fail "reader failed (status $?)"
+	hold_stop || fail
+	diag_logs "$TMP"/race.*.log
+	grep -q '^bpf_churn: created' "$TMP/race.c.log" || fail
 	# Every worker did its part: the loader all its rounds, each of which
 	# a mounter served, the reader and every mounter checked reads.
-	_l=$(cat "$TMP/race.l.stats" 2>/dev/null || echo 0)
+	_l=$(cat "$TMP/race.l.rounds" 2>/dev/null || echo 0)
 	diag "loader: $_l insmod/rmmod round(s)"
-	[ "$_l" -eq "$RACE_LOADS" ] || { diag "the loader did not do its $RACE_LOADS rounds"; _r=1; }
-	_n=$(cat "$TMP/race.r.stats" 2>/dev/null || echo 0)
+	[ "$_l" -eq "$RACE_LOADS" ] || fail "the loader did not do its $RACE_LOADS rounds"
+	_n=$(cat "$TMP/race.r.rounds" 2>/dev/null || echo 0)
 	diag "reader: $_n checked read(s) of both files from one mount"
-	[ "$_n" -gt 0 ] || { diag "the reader checked nothing"; _r=1; }
-	_k=0 _sum=0
+	[ "$_n" -gt 0 ] || fail "the reader checked nothing"
+	_k=0
 	while [ "$_k" -lt "$RACE_MOUNTERS" ]; do
 		_k=$((_k + 1))
-		{ read -r _n _w <"$TMP/race.m$_k.stats"; } 2>/dev/null || { _n=0 _w=0; }
+		_n=$(cat "$TMP/race.m$_k.rounds" 2>/dev/null || echo 0)
+		_w=$(lines "$TMP/race.m$_k.seen")
 		diag "mounter $_k: $_n mount(s) in its own namespace, $_w with debug files (checked)"
-		[ "$_w" -gt 0 ] || { diag "mounter $_k never got the debug files"; _r=1; }
-		_sum=$((_sum + _w))
+		[ "$_w" -gt 0 ] || fail "mounter $_k never got the debug files"
 	done
-	if [ "$_sum" -lt "$RACE_LOADS" ]; then
-		diag "$_sum mount(s) with debug files for $RACE_LOADS loads"
-		_r=1
-	fi
+	_w=$(lines "$TMP"/race.m*.seen)
+	[ "$_w" -ge "$RACE_LOADS" ] || fail "$_w mount(s) with debug files for $RACE_LOADS loads"
 	diag "race took $(($(now) - _t0)) s"
-	if grep -q " $TMP/race" /proc/mounts; then
-		diag "a namespace's mount leaked into the initial namespace:"
-		grep " $TMP/race" /proc/mounts | sed 's/^/#   /'
-		_r=1
-	fi
-	mod_loaded && { diag "$MODNAME left loaded"; rmmod $MODNAME; _r=1; }
-	settled 30000 || _r=1
-	return $_r
+	grep " $TMP/race" /proc/mounts >"$OUT" &&
+		{ fail "a namespace's mount leaked into the initial namespace:"; diag_file "$OUT"; }
+	not_loaded || { fail "$MODNAME left loaded"; rmmod $MODNAME; }
+	settled 30000
 }
 
-t_dmesg() { klog_clean "$KLOG_BAD"; }
-
 t_end_state() {
-	_e=0
-	mod_loaded && { diag "$MODNAME loaded"; _e=1; }
-	[ -d /sys/module/other_ops ] && { diag "other_ops loaded"; _e=1; }
-	no_debug_files "$TMP/probe" || _e=1
-	settled || _e=1
-	return $_e
+	not_loaded || fail "$MODNAME loaded"
+	[ ! -d /sys/module/other_ops ] || fail "other_ops loaded"
+	no_debug_files "$TMP/probe" || fail
+	settled
 }
 
 # "function [arg]|description", in running order.
@@ -588,30 +444,17 @@ left_loaded() {
 	return "$_lr"
 }
 
-cmd_check() {
-	rm -rf "$TMP"
-	mkdir -p "$TMP" || exit 1
-	# Only what the suite itself causes counts.
-	klog_start
-	_list=$(echo "$TESTS" | grep '|' | while IFS='|' read -r _f _d; do
-		selected "${_f%% *}" && echo "$_f|$_d"
-	done)
-	KTAP_PRE=keep_none
-	KTAP_POST=left_loaded
-	ktap_run "$_list" "kernel $KREL; robustness suite${ROBUST_ONLY:+ (ROBUST_ONLY=$ROBUST_ONLY)}"
-	_rc=$?
-	mod_loaded && rmmod $MODNAME
-	[ -d /sys/module/other_ops ] && rmmod other_ops
-	return $_rc
-}
-
 case ${1:-} in
-check) cmd_check ;;
-_mounter) shift; w_mounter "$@" ;;
-_reader) shift; w_reader "$@" ;;
-_loader) shift; w_loader "$@" ;;
-*)
-	echo "usage: $0 check" >&2
-	exit 2
+check)
+	KTAP_PRE=keep_none KTAP_POST=left_loaded
+	ktap_suite "$(echo "$TESTS" | grep '|' | while IFS='|' read -r _f _d; do
+		selected "${_f%% *}" && echo "$_f|$_d"
+	done)" "kernel $KREL; robustness suite${ROBUST_ONLY:+ (ROBUST_ONLY=$ROBUST_ONLY)}"
 	;;
+_mounter | _reader | _loader)
+	_w=w$1
+	shift
+	"$_w" "$@"
+	;;
+*) usage check ;;
 esac

@@ -16,13 +16,10 @@
 
 set -u
 
-MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
-MNT=/sys/fs/bpf
-KREL=$(uname -r)
-EXTRA=/lib/modules/$KREL/extra
 TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
+EXTRA=/lib/modules/$KREL/extra
 
 # BPF_PRELOAD_BUILTIN=1: the preload is built into the kernel
 # (CONFIG_BPF_PRELOAD_UMD=y, see scripts/check/check-intree.sh); the tests that
@@ -40,15 +37,7 @@ builtin_skip() {
 	esac
 }
 
-# Rows for our own objects (the rest may come and go, e.g. __loader.map or
-# bpftool's short-lived pid iterator).
-our_rows() {
-	grep -hE '^ *[0-9]+ (iterator\.rodata|dump_bpf_map|dump_bpf_prog) ' "$@"
-}
-
-# --- tests --------------------------------------------------------------------
-# Each test is a function t_NAME; returns 0 (pass), 1 (fail) or 4 (skip, with
-# SKIP_REASON set). Diagnostics go to stdout before the result line.
+# --- tests (t_NAME, see lib/ktap.sh) ---------------------------------------------
 
 t_insmod() {
 	run insmod "$MODULE" || return 1
@@ -57,27 +46,18 @@ t_insmod() {
 }
 
 t_mount() {
-	run mount -t bpf bpf "$MNT" || return 1
+	mount_at "$MNT" || return 1
 	is_mounted "$MNT" || { diag "$MNT not in /proc/mounts"; return 1; }
 }
 
 t_modes() { files_ok "$MNT"; }
 
-# debug_check checks the header line exactly (for maps.debug the variant
-# of this kernel, see maps_variant) and reprints every row in the kernel's
-# format.
-t_maps_format() {
-	run "$BIN/debug_check" maps "$MNT/maps.debug"
-	_rc=$?
-	cat "$MNT/maps.debug" >"$TMP/maps" && diag_file -e "$TMP/maps"
-	return $_rc
-}
-
-t_progs_format() {
-	run "$BIN/debug_check" progs "$MNT/progs.debug"
-	_rc=$?
-	cat "$MNT/progs.debug" >"$TMP/progs" && diag_file -e "$TMP/progs"
-	return $_rc
+# t_format maps|progs: debug_check checks the header line exactly (for
+# maps.debug the variant of this kernel, see maps_variant) and reprints
+# every row in the kernel's format.
+t_format() {
+	run "$BIN/debug_check" "$1" "$MNT/$1.debug" || fail
+	cat "$MNT/$1.debug" >"$TMP/$1" && diag_file -e "$TMP/$1"
 }
 
 t_maps_rodata() {
@@ -97,7 +77,6 @@ t_cross_check() {
 }
 
 t_small_reads() {
-	_ok=0
 	for _f in maps.debug progs.debug; do
 		# Twice, in case an object (e.g. __loader.map) went away between
 		# the two reads of the first attempt.
@@ -106,26 +85,16 @@ t_small_reads() {
 			dd if="$MNT/$_f" of="$TMP/small" bs=1 2>/dev/null
 			cmp -s "$TMP/big" "$TMP/small" && break
 		done
-		if cmp -s "$TMP/big" "$TMP/small"; then
-			diag "$_f: $(wc -c <"$TMP/big") bytes either way"
-		else
-			diag "$_f: large read:"
-			diag_file -e "$TMP/big"
-			diag "$_f: 1-byte reads:"
-			diag_file -e "$TMP/small"
-			_ok=1
-		fi
+		same "$TMP/big" "$TMP/small" "$_f: a large read, then 1-byte reads" || fail
+		diag "$_f: $(wc -c <"$TMP/small") bytes by 1-byte reads"
 	done
-	return $_ok
 }
 
 t_bpftool_progs() { iter_progs_ok; }
 
 t_bpftool_links() {
-	_ok=0
-	iter_links_ok || _ok=1
-	run "$BIN/bpf_objs" links || _ok=1
-	return $_ok
+	iter_links_ok || fail
+	run "$BIN/bpf_objs" links
 }
 
 t_bpffs_ops() {
@@ -140,39 +109,26 @@ t_rmmod_mounted() {
 	[ -r "$MNT/progs.debug" ] || { diag "$MNT/progs.debug: cannot read"; return 1; }
 	exec 3<"$MNT/progs.debug"
 	run rmmod $MODNAME || return 1
-	if mod_loaded; then
-		diag "/sys/module/$MODNAME still exists"
-		return 1
-	fi
+	not_loaded || { diag "/sys/module/$MODNAME still exists"; return 1; }
+}
+
+# Rows for our own objects (the rest may come and go, e.g. __loader.map or
+# bpftool's short-lived pid iterator).
+our_rows() {
+	grep -hE '^ *[0-9]+ (iterator\.rodata|dump_bpf_map|dump_bpf_prog) ' "$@"
 }
 
 t_after_rmmod() {
-	if mod_loaded; then
-		diag "precondition: module still loaded"
-		exec 3<&-
-		return 1
-	fi
 	# Opened before rmmod, read after it.
 	cat <&3 >"$TMP/progs.fd3" 2>&1
 	exec 3<&-
-	if ! cmp -s "$TMP/progs.before" "$TMP/progs.fd3"; then
-		diag "progs.debug opened before rmmod, read after it:"
-		diag_file -e "$TMP/progs.fd3"
-		return 1
-	fi
+	unloaded_first || return 1
+	same "$TMP/progs.before" "$TMP/progs.fd3" "progs.debug opened before rmmod, read after it" || return 1
 	run debug_ok "$MNT" || return 1
 	our_rows "$TMP/maps.before" "$TMP/progs.before" >"$TMP/rows.before"
-	cat "$MNT/maps.debug" >"$TMP/maps.after"
-	cat "$MNT/progs.debug" >"$TMP/progs.after"
-	our_rows "$TMP/maps.after" "$TMP/progs.after" >"$TMP/rows.after"
-	if ! cmp -s "$TMP/rows.before" "$TMP/rows.after"; then
-		diag "rows for iterator.rodata/dump_bpf_* changed across rmmod:"
-		diag "before:"
-		diag_file -e "$TMP/rows.before"
-		diag "after:"
-		diag_file -e "$TMP/rows.after"
-		return 1
-	fi
+	cat "$MNT/maps.debug" "$MNT/progs.debug" >"$TMP/after"
+	our_rows "$TMP/after" >"$TMP/rows.after"
+	same "$TMP/rows.before" "$TMP/rows.after" "rows for iterator.rodata/dump_bpf_* changed across rmmod" || return 1
 	diag "same rows before and after rmmod:"
 	diag_file -e "$TMP/rows.after"
 }
@@ -183,10 +139,8 @@ t_umount() {
 }
 
 t_iterators_freed() {
-	if mod_loaded || is_mounted "$MNT"; then
-		diag "precondition: module unloaded and $MNT unmounted"
-		return 1
-	fi
+	unloaded_first || return 1
+	! is_mounted "$MNT" || { diag "precondition: $MNT unmounted"; return 1; }
 	wait_iterators_gone || return 1
 	run "$BIN/bpf_objs" progs
 }
@@ -194,19 +148,13 @@ t_iterators_freed() {
 # Without the module installed anywhere, a mount autoloads nothing: this
 # makes sure the autoload test below really tests autoloading.
 t_no_module_mount() {
-	if find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null | grep -q .; then
+	if installed_copies | grep -q .; then
 		SKIP_REASON="a $MODNAME module is already installed in /lib/modules/$KREL"
 		return 4
 	fi
-	mod_loaded && { diag "precondition: module not loaded"; return 1; }
-	_ok=0
-	no_debug_files "$TMP/none" || _ok=1
-	if mod_loaded; then
-		diag "$MODNAME got loaded although it is not installed"
-		_ok=1
-		rmmod $MODNAME
-	fi
-	return $_ok
+	unloaded_first || return 1
+	no_debug_files "$TMP/none" || fail
+	not_loaded || { fail "$MODNAME got loaded although it is not installed"; rmmod $MODNAME; }
 }
 
 # The kernel's own C module (kernel/bpf/preload of the same kernel version,
@@ -217,14 +165,12 @@ t_no_module_mount() {
 C_MODULE=${BPF_PRELOAD_C_KO:-/c_module/bpf_preload.ko}
 # read_with MODULE DIR: load MODULE, copy both files into DIR, unload.
 read_with() {
-	mkdir -p "$2/mnt" &&
-		run insmod "$1" &&
-		run mount -t bpf bpf "$2/mnt" &&
+	run insmod "$1" &&
+		mount_at "$2/mnt" &&
 		cat "$2/mnt/maps.debug" >"$2/maps" &&
 		cat "$2/mnt/progs.debug" >"$2/progs" &&
 		run umount "$2/mnt" &&
-		run rmmod $MODNAME &&
-		wait_iterators_gone
+		unload
 }
 t_same_as_c_module() {
 	if [ ! -f "$C_MODULE" ]; then
@@ -233,119 +179,56 @@ t_same_as_c_module() {
 			SKIP_REASON="no build of the kernel's own module at $C_MODULE"
 		return 4
 	fi
-	mod_loaded && { diag "precondition: module not loaded"; return 1; }
+	unloaded_first || return 1
 	# Objects of the test's own, alive through both reads.
-	mkfifo "$TMP/hold.in" || return 1
-	"$BIN/bpf_churn" hold <"$TMP/hold.in" >"$TMP/hold.out" &
-	exec 4>"$TMP/hold.in"
-	_ok=0
-	poll grep -q holding "$TMP/hold.out" || { diag "bpf_churn hold did not start"; _ok=1; }
-	[ $_ok -ne 0 ] || read_with "$C_MODULE" "$TMP/c" || _ok=1
-	[ $_ok -ne 0 ] || read_with "$MODULE" "$TMP/ours" || _ok=1
-	exec 4>&-
-	wait
-	[ $_ok -eq 0 ] || return 1
+	if ! { hold_start && read_with "$C_MODULE" "$TMP/c" &&
+		read_with "$MODULE" "$TMP/ours"; }; then fail; fi
+	hold_stop || fail
+	[ "$KTAP_FAILED" -eq 0 ] || return 1
 	for _f in maps progs; do
 		for _m in c ours; do
 			grep -qE '^ *[0-9]+ churn_(map|prog) ' "$TMP/$_m/$_f" ||
-				{ diag "$_m: $_f.debug does not list the held churn object"; _ok=1; }
+				fail "$_m: $_f.debug does not list the held churn object"
 			grep -vE '^ *[0-9]+ (iterator\.rodata|__loader\.map|dump_bpf_map|dump_bpf_prog) ' \
 				"$TMP/$_m/$_f" >"$TMP/$_m/$_f.others"
 		done
-		if cmp -s "$TMP/c/$_f.others" "$TMP/ours/$_f.others"; then
-			diag "$_f.debug: $(wc -l <"$TMP/ours/$_f.others") lines the same"
-		else
-			diag "$_f.debug differs from the C module's (C first, then ours):"
-			diag_file -e "$TMP/c/$_f"
-			diag_file -e "$TMP/ours/$_f"
-			_ok=1
-		fi
+		same "$TMP/c/$_f.others" "$TMP/ours/$_f.others" "$_f.debug differs from the C module's (C first, then ours)" || fail
+		diag "$_f.debug: $(wc -l <"$TMP/ours/$_f.others") lines besides the modules' own"
 	done
-	return $_ok
 }
 
 t_autoload() {
-	if mod_loaded; then
-		diag "precondition: module not loaded"
-		return 1
-	fi
+	unloaded_first || return 1
 	diag "modprobe helper: $(cat /proc/sys/kernel/modprobe 2>&1)"
 	mkdir -p "$EXTRA" && run cp "$MODULE" "$EXTRA/$MODNAME.ko" || return 1
 	run depmod || return 1
 	grep "$MODNAME" "/lib/modules/$KREL/modules.dep" | sed 's/^/#   modules.dep: /'
-	mkdir -p "$TMP/auto"
-	run mount -t bpf bpf "$TMP/auto" || return 1
+	mount_at "$TMP/auto" || return 1
 	run ls -la "$TMP/auto"
-	_ok=0
-	mod_loaded || { diag "/sys/module/$MODNAME missing: not autoloaded"; _ok=1; }
-	for _f in maps.debug progs.debug; do
-		[ -f "$TMP/auto/$_f" ] || { diag "$_f missing"; _ok=1; }
-	done
-	[ $_ok -eq 0 ] || return 1
+	mod_loaded || fail "/sys/module/$MODNAME missing: not autoloaded"
 	run debug_ok "$TMP/auto"
 }
 
 t_autoload_cleanup() {
-	_ok=0
-	if is_mounted "$TMP/auto"; then
-		run umount "$TMP/auto" || _ok=1
-	fi
-	if mod_loaded; then
-		run rmmod $MODNAME || _ok=1
-	fi
+	! is_mounted "$TMP/auto" || run umount "$TMP/auto" || fail
+	not_loaded || run rmmod $MODNAME || fail
 	rm -f "$EXTRA/$MODNAME.ko"
-	run depmod || _ok=1
-	mod_loaded && { diag "module still loaded"; _ok=1; }
-	wait_iterators_gone || _ok=1
-	return $_ok
+	run depmod || fail
+	not_loaded || fail "module still loaded"
+	wait_iterators_gone
 }
 
 t_insmod_twice() {
-	if mod_loaded; then
-		diag "precondition: module not loaded"
-		return 1
-	fi
+	unloaded_first || return 1
 	run "$BIN/kmod_load" "$MODULE" || return 1
-	_ok=0
-	run "$BIN/kmod_load" -e EEXIST "$MODULE" || _ok=1
-	mod_loaded || { diag "module gone after the second insmod"; _ok=1; }
+	run "$BIN/kmod_load" -e EEXIST "$MODULE" || fail
+	mod_loaded || fail "module gone after the second insmod"
 	_st=$(cat /sys/module/$MODNAME/initstate 2>&1)
-	[ "$_st" = live ] || { diag "initstate: $_st"; _ok=1; }
+	[ "$_st" = live ] || fail "initstate: $_st"
 	# The loaded module still serves new mounts.
-	mount_serves "$TMP/again" || _ok=1
-	run rmmod $MODNAME || _ok=1
-	wait_iterators_gone || _ok=1
-	return $_ok
+	mount_serves "$TMP/again" || fail
+	unload
 }
-
-# One reader: mount a fresh bpffs, check whatever debug files it got, umount;
-# $2 rounds. Every mount that has a file appends to stress.$1.seen, every
-# one whose files passed debug_ok to stress.$1.valid. Output only on
-# failure.
-stress_reader() {
-	_d=$TMP/stress.$1
-	OUT=$_d.run # we run in a background subshell: our own scratch file
-	mkdir -p "$_d"
-	_i=0
-	while [ "$_i" -lt "$2" ]; do
-		_i=$((_i + 1))
-		mount -t bpf bpf "$_d" || { echo "reader $1: mount failed"; return 1; }
-		# Files either both exist (then fully valid) or neither does.
-		if [ -e "$_d/maps.debug" ] || [ -e "$_d/progs.debug" ]; then
-			echo "$_i" >>"$_d.seen"
-			if debug_ok "$_d" >"$_d.out" 2>&1; then
-				echo "$_i" >>"$_d.valid"
-			else
-				echo "reader $1 round $_i:"
-				cat "$_d.out"
-			fi
-		fi
-		umount "$_d" || { echo "reader $1: umount failed"; return 1; }
-	done
-}
-
-# lines FILE: its number of lines, 0 if it does not exist.
-lines() { if [ -e "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
 # Every reader has had at least one mount with valid debug files.
 all_readers_served() {
@@ -355,61 +238,37 @@ all_readers_served() {
 }
 
 t_stress() {
-	if mod_loaded; then
-		diag "precondition: module not loaded"
-		return 1
-	fi
-	_ok=0
-	_r=0
-	_seen=0
-	while [ "$_r" -lt 10 ]; do
+	unloaded_first || return 1
+	_r=0 _seen=0
+	while [ "$_r" -lt 10 ] && [ "$KTAP_FAILED" -eq 0 ]; do
 		_r=$((_r + 1))
-		insmod "$MODULE" >"$OUT" 2>&1 ||
-			{ diag "round $_r: insmod failed:"; diag_file "$OUT"; _ok=1; break; }
-		rm -f "$TMP"/stress.*.seen "$TMP"/stress.*.valid
+		insmod "$MODULE" >"$OUT" 2>&1 || { fail "round $_r: insmod failed:"; diag_file "$OUT"; break; }
+		rm -f "$TMP"/stress.*.*
 		for _k in 1 2 3; do
-			stress_reader "$_k" 10 >"$TMP/stress.$_k.log" 2>&1 &
+			mount_loop "$TMP/stress.$_k" 10 debug_ok >"$TMP/stress.$_k.log" 2>&1 &
 		done
 		# Unload once every reader got valid files, while they go on
 		# mounting. EBUSY while a mount holds a reference on the
 		# module is fine, so retry for up to 5 s.
-		if ! poll all_readers_served; then
-			diag "round $_r: within 5 s of insmod not every reader got valid debug files"
-			_ok=1
-		fi
-		if ! poll rmmod $MODNAME 2>/dev/null; then
-			diag "round $_r: rmmod kept failing"
-			_ok=1
-		fi
+		poll all_readers_served ||
+			fail "round $_r: within 5 s of insmod not every reader got valid debug files"
+		poll rmmod $MODNAME 2>/dev/null || fail "round $_r: rmmod kept failing"
 		wait
 		for _k in 1 2 3; do
 			_s=$(lines "$TMP/stress.$_k.seen")
 			_v=$(lines "$TMP/stress.$_k.valid")
 			_seen=$((_seen + _s))
-			if [ "$_v" -eq 0 ]; then
-				diag "round $_r: reader $_k never got the debug files while the module was loaded"
-				_ok=1
-			fi
-			if [ "$_v" -ne "$_s" ]; then
-				diag "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
-				_ok=1
-			fi
-			if [ -s "$TMP/stress.$_k.log" ]; then
-				diag "round $_r:"
-				diag_file "$TMP/stress.$_k.log"
-				_ok=1
-			fi
+			[ "$_v" -gt 0 ] ||
+				fail "round $_r: reader $_k never got the debug files while the module was loaded"
+			[ "$_v" -eq "$_s" ] || fail "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
+			[ ! -s "$TMP/stress.$_k.log" ] || { diag_logs "$TMP/stress.$_k.log"; fail; }
 		done
-		[ $_ok -eq 0 ] || break
 	done
 	diag "$_r round(s) of insmod, 3 concurrent mount/read/umount loops, rmmod"
 	diag "$_seen of $((_r * 30)) mounts got the debug files, each checked"
-	mod_loaded && rmmod $MODNAME
-	wait_iterators_gone || _ok=1
-	return $_ok
+	not_loaded || rmmod $MODNAME
+	wait_iterators_gone
 }
-
-t_dmesg() { klog_clean "$KLOG_BAD"; }
 
 # name|description, in running order.
 VARIANT=$(maps_variant 2>&1)
@@ -417,8 +276,8 @@ TESTS="
 insmod|insmod $MODULE succeeds
 mount|mount bpffs at $MNT
 modes|maps.debug and progs.debug exist with mode 0400 (-r--------)
-maps_format|maps.debug header and rows match the $VARIANT format of kernel $KREL
-progs_format|progs.debug header and rows match the format
+format maps|maps.debug header and rows match the $VARIANT format of kernel $KREL
+format progs|progs.debug header and rows match the format
 maps_rodata|maps.debug lists the iterator.rodata map
 progs_iters|progs.debug lists dump_bpf_map on bpf_iter_bpf_map and dump_bpf_prog on bpf_iter_bpf_prog
 cross_check|maps.debug and progs.debug rows agree with the bpf() syscall
@@ -439,49 +298,29 @@ stress|insmod/rmmod racing concurrent bpffs mounts and reads
 dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
 "
 
-cmd_check() {
-	mkdir -p "$TMP" || exit 1
-	klog_start
-	if [ "$BUILTIN" = 1 ]; then
-		_what="preload built in"
-	else
-		_what="module $MODULE"
-	fi
-	# Leftovers of an earlier run (e.g. `run.sh show`).
-	is_mounted "$MNT" && umount "$MNT"
-	mod_loaded && rmmod $MODNAME
-	KTAP_PRE=builtin_skip
-	ktap_run "$TESTS" "kernel $KREL, $_what"
-	_rc=$?
-	# Leave the VM as we found it.
-	is_mounted "$MNT" && umount "$MNT"
-	mod_loaded && rmmod $MODNAME
-	rm -rf "$TMP"
-	return $_rc
-}
+# show CMD...: CMD as the user typed it, then its output; fails the show.
+show() { echo "\$ $*"; "$@" || _rc=1; }
 
 cmd_show() {
 	_rc=0
-	if [ "$BUILTIN" != 1 ] && ! mod_loaded; then
-		echo "\$ insmod $MODULE"
-		insmod "$MODULE" || _rc=1
-	fi
-	if ! is_mounted "$MNT"; then
-		echo "\$ mount -t bpf bpf $MNT"
-		mount -t bpf bpf "$MNT" || _rc=1
-	fi
-	for _c in "cat $MNT/maps.debug" "cat $MNT/progs.debug" "bpftool prog show"; do
-		echo "\$ $_c"
-		$_c || _rc=1
-	done
+	[ "$BUILTIN" = 1 ] || mod_loaded || show insmod "$MODULE"
+	is_mounted "$MNT" || show mount -t bpf bpf "$MNT"
+	show cat "$MNT/maps.debug"
+	show cat "$MNT/progs.debug"
+	show bpftool prog show
 	return $_rc
 }
 
 case ${1:-} in
-check) cmd_check ;;
-show) cmd_show ;;
-*)
-	echo "usage: $0 check|show" >&2
-	exit 2
+check)
+	# Leftovers of an earlier run (e.g. `run.sh show`).
+	! is_mounted "$MNT" || umount "$MNT"
+	not_loaded || rmmod $MODNAME
+	KTAP_PRE=builtin_skip
+	_what="module $MODULE"
+	[ "$BUILTIN" != 1 ] || _what="preload built in"
+	ktap_suite "$TESTS" "kernel $KREL, $_what"
 	;;
+show) cmd_show ;;
+*) usage "check|show" ;;
 esac

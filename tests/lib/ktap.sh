@@ -1,41 +1,41 @@
 # shellcheck shell=sh
 # The helpers every in-VM suite shares (run.sh, robust.sh, debug.sh,
-# builtin.sh, byte_order.sh, boot-check.sh), and their KTAP runner. Sourced,
-# after the suite has set TMP (its scratch directory), as
-#
-#   . "$(dirname "$0")/lib/ktap.sh"
-#
-# so the VM holds this file as /tests/lib/ktap.sh next to the suites. Busybox
-# sh; every function's locals start with an underscore.
+# builtin.sh, byte_order.sh, boot-check.sh) and their KTAP runner; see
+# tests/README.md. Sourced, after the suite has set TMP (its scratch
+# directory), as `. "$(dirname "$0")/lib/ktap.sh"`: the VM holds it as
+# /tests/lib/ktap.sh next to the suites. Busybox sh; every function's locals
+# start with an underscore.
 #
 # The runner: ktap_run LIST [DIAG], LIST one test per line as
-# "NAME [ARG]|description", runs t_NAME [ARG] for each and prints
-#
-#   TAP version 13
-#   1..N
-#   ok 1 description
-#   not ok 2 description
-#   ok 3 description # SKIP reason
-#   # Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0
-#
+# "NAME [ARG]|description", runs t_NAME [ARG] for each and prints "TAP
+# version 13", "1..N", a line "ok N description", "not ok N description" or
+# "ok N description # SKIP reason" per test, and
+# "# Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0".
 # A test function returns 0 (pass), 4 (skip, SKIP_REASON says why) or
-# anything else (fail). KTAP_PRE, if set, names a function called with the
+# anything else (fail); calling `fail` fails it whatever it returns, and it
+# goes on checking. KTAP_PRE, if set, names a function called with the
 # test's NAME before it runs: 4 skips the test (SKIP_REASON set), 0 runs it.
 # KTAP_POST, if set, names a function called with the test's status after
 # it ran, whose own status replaces it. The plan is checked at the end: if
 # the plan's N is not ok + not ok + skip, or the shell exits in the middle
 # of the suite (an `exit`, an unset variable under `set -u`), the Totals
-# say so and count one more failure.
+# say so and count one more failure. ktap_suite wraps it for a whole suite.
 
+# The module under test, other_ops (tests/other_ops) and where bpffs goes.
 MODNAME=bpf_preload
+# shellcheck disable=SC2034 # used by the suites
+MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
+OTHER_KO=/robust/other_ops.ko
+MNT=/sys/fs/bpf
+KREL=$(uname -r)
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$HERE/bin
 OUT=$TMP/out
 
-# Kernel log lines that are bugs, whoever caused them.
+# Kernel log lines that are bugs, whoever caused them; a suite may widen it.
 KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace|KASAN|suspected memory leak'
 
-# --- output ---------------------------------------------------------------------
+# --- output and verdicts ----------------------------------------------------------
 
 diag() { printf '# %s\n' "$*"; }
 
@@ -49,6 +49,15 @@ diag_file() {
 	fi
 }
 
+# diag_logs FILE...: each file that is not empty, named, as diagnostics.
+diag_logs() {
+	for _dl in "$@"; do
+		[ -s "$_dl" ] || continue
+		diag "${_dl##*/}:"
+		diag_file "$_dl"
+	done
+}
+
 # run CMD...: run it, the command and its output (stdout and stderr) as
 # diagnostics; its exit status.
 run() {
@@ -59,6 +68,25 @@ run() {
 	[ "$_run_rc" -eq 0 ] || diag "(exit status $_run_rc)"
 	return "$_run_rc"
 }
+
+# fail [MESSAGE]: the running test fails, whatever it returns; MESSAGE as a
+# diagnostic. Status 0, so that `CHECK || fail MESSAGE` goes on.
+fail() {
+	[ $# -eq 0 ] || diag "$*"
+	KTAP_FAILED=1
+}
+
+# same A B WHAT: files A and B are the same; else WHAT and a diff, line
+# ends marked with `|`.
+same() {
+	cmp -s "$1" "$2" && return 0
+	diag "$3:"
+	diff -u "$1" "$2" | sed -e 's/^/#   /' -e 's/$/|/'
+	return 1
+}
+
+# lines FILE...: their number of lines together, 0 for none.
+lines() { cat "$@" 2>/dev/null | wc -l; }
 
 # --- waiting --------------------------------------------------------------------
 
@@ -80,18 +108,38 @@ poll() {
 mod_loaded() { [ -d /sys/module/$MODNAME ]; }
 not_loaded() { ! mod_loaded; }
 
+# unloaded_first: the precondition of a test that loads the module itself.
+unloaded_first() {
+	not_loaded && return 0
+	diag "precondition: $MODNAME not loaded"
+	return 1
+}
+
+# installed_copies: the module files of ours under /lib/modules/$KREL.
+installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
+
+# rmmod_retry [NAME]: rmmod, retried for up to 5 s while a mount holds a
+# reference on the module.
+rmmod_retry() {
+	poll rmmod "${1:-$MODNAME}" 2>/dev/null && return 0
+	run rmmod "${1:-$MODNAME}"
+}
+
+# unload: rmmod, then every iterator program and link goes away.
+unload() { run rmmod $MODNAME && wait_iterators_gone; }
+
 # is_mounted DIR: a bpffs is mounted at DIR. bpffs_mounted: one is anywhere.
 is_mounted() { grep -q " $1 bpf " /proc/mounts; }
 bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
 
+# mount_at DIR: a fresh bpffs at DIR.
+mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
+
 # Our iterator programs and links, as bpftool reports them.
-iter_progs_present() {
-	bpftool prog show 2>/dev/null | grep -Eq 'name dump_bpf_(map|prog) '
+iterators_gone() {
+	! bpftool prog show 2>/dev/null | grep -Eq 'name dump_bpf_(map|prog) ' &&
+		! bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
 }
-iter_links_present() {
-	bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
-}
-iterators_gone() { ! iter_progs_present && ! iter_links_present; }
 
 # bpftool_has OBJECT REGEX...: `bpftool OBJECT show` has a line matching
 # each REGEX.
@@ -129,6 +177,34 @@ wait_iterators_gone() {
 	return 1
 }
 
+# hold_start: `bpf_churn hold` keeps a map and a program of its own alive
+# until hold_stop (its status); workers started meanwhile close fd 4.
+hold_start() {
+	rm -f "$TMP/hold.in" "$TMP/hold.out"
+	mkfifo "$TMP/hold.in" || return 1
+	"$BIN/bpf_churn" hold <"$TMP/hold.in" >"$TMP/hold.out" 2>&1 &
+	HOLD_PID=$!
+	exec 4>"$TMP/hold.in"
+	poll grep -q holding "$TMP/hold.out" && return 0
+	diag "bpf_churn hold did not start:"
+	diag_file "$TMP/hold.out"
+	return 1
+}
+hold_stop() {
+	exec 4>&-
+	wait "$HOLD_PID" || { diag "bpf_churn hold failed"; return 1; }
+}
+
+# hook_free: bpf_preload_ops is NULL: other_ops, which only loads while the
+# hook is free, loads and sees its ops installed; it is removed again.
+hook_free() {
+	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
+	_h=$(cat /sys/module/other_ops/parameters/installed)
+	run rmmod other_ops || return 1
+	[ "$_h" = Y ] || { diag "other_ops/installed: $_h"; return 1; }
+	diag "bpf_preload_ops was NULL: other_ops could take it"
+}
+
 # --- the debug files --------------------------------------------------------------
 
 # The maps.debug layout the module must print on this kernel, "count" (with
@@ -141,11 +217,7 @@ maps_variant() { "$BIN/debug_check" --expected-variant; }
 files_ok() {
 	_fo=0
 	for _f in maps.debug progs.debug; do
-		if [ ! -f "$1/$_f" ]; then
-			diag "$1/$_f: not a regular file"
-			_fo=1
-			continue
-		fi
+		[ -f "$1/$_f" ] || { diag "$1/$_f: not a regular file"; _fo=1; continue; }
 		_m=$(stat -c '%A %u:%g' "$1/$_f")
 		diag "$_f: $_m"
 		[ "$_m" = "-r-------- 0:0" ] || { diag "$_f: expected -r-------- 0:0"; _fo=1; }
@@ -170,11 +242,13 @@ rows_ok() {
 		"$BIN/debug_check" progs "$1/progs.debug"
 }
 
+# has_files DIR: the bpffs at DIR has either debug file.
+has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
+
 # mount_serves DIR: a fresh bpffs mount at DIR gets valid debug files; it is
 # unmounted again.
 mount_serves() {
-	mkdir -p "$1"
-	run mount -t bpf bpf "$1" || return 1
+	mount_at "$1" || return 1
 	_ms=0
 	run debug_ok "$1" || _ms=1
 	run umount "$1" || _ms=1
@@ -186,16 +260,43 @@ mount_serves() {
 # ops declined); it is unmounted again. A mount that fails is a failure:
 # it proves nothing about the files.
 no_debug_files() {
-	mkdir -p "$1"
-	run mount -t bpf bpf "$1" || { diag "the bpffs mount failed"; return 1; }
+	mount_at "$1" || { diag "the bpffs mount failed"; return 1; }
 	_nd=0
-	if [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; then
+	if has_files "$1"; then
 		diag "a new bpffs mount has debug files:"
 		run ls -la "$1"
 		_nd=1
 	fi
 	run umount "$1" || _nd=1
 	return $_nd
+}
+
+# mount_loop DIR ROUNDS CHECK: a worker (run in the background, output only
+# on failure): ROUNDS times, or until $TMP/stop exists, mount a fresh bpffs
+# at DIR, CHECK DIR whatever debug files it got, umount. A line goes to
+# DIR.seen for every mount with a file, to DIR.valid for every one that
+# passed; the rounds done to DIR.rounds.
+mount_loop() {
+	OUT=$1.run # a background subshell: a scratch file of its own
+	mkdir -p "$1"
+	_i=0 _bad=0
+	while [ "$_i" -lt "$2" ] && [ ! -e "$TMP/stop" ]; do
+		_i=$((_i + 1))
+		mount -t bpf bpf "$1" || { echo "$1: mount failed"; return 1; }
+		if has_files "$1"; then
+			echo "$_i" >>"$1.seen"
+			if "$3" "$1" >"$OUT" 2>&1; then
+				echo "$_i" >>"$1.valid"
+			else
+				echo "$1 round $_i:"
+				cat "$OUT"
+				_bad=1
+			fi
+		fi
+		umount "$1" || { echo "$1: umount failed"; return 1; }
+	done
+	echo "$_i" >"$1.rounds"
+	return $_bad
 }
 
 # --- kernel log -------------------------------------------------------------------
@@ -215,23 +316,43 @@ klog_drain() {
 	sed 's/^\[[ 0-9.]*\] //' "$TMP/klog.raw" >"$TMP/klog.new"
 }
 
-# klog_clean [REGEX]: no line matching REGEX (default KLOG_BAD) was logged
-# since klog_start; shows what the suite logged about bpf.
-klog_clean() {
-	_kc=${1:-$KLOG_BAD}
+# klog_expect_one LINE...: since the last drain, the only line about the
+# module (other than the loader's taint notices) is exactly one of LINEs.
+klog_expect_one() {
 	klog_drain
-	if grep -Eq "$_kc" "$TMP/klog.before" 2>/dev/null; then
+	grep "$MODNAME" "$TMP/klog.new" |
+		grep -v -e 'taints kernel\.$' -e ' - tainting kernel$' -e ': kernel tainted\.$' >"$TMP/klog.ours"
+	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ]; then
+		for _want in "$@"; do
+			[ "$(cat "$TMP/klog.ours")" = "$_want" ] || continue
+			diag "kernel log: $_want"
+			return 0
+		done
+	fi
+	diag "expected exactly one kernel log line, one of:"
+	printf '#   %s\n' "$@"
+	diag "got:"
+	diag_file "$TMP/klog.new"
+	return 1
+}
+
+# klog_clean: no line matching KLOG_BAD was logged since klog_start; shows
+# what the suite logged about bpf. t_dmesg, the test every suite ends with.
+klog_clean() {
+	klog_drain
+	if grep -Eq "$KLOG_BAD" "$TMP/klog.before" 2>/dev/null; then
 		diag "in the kernel log before the suite (not counted):"
-		grep -E "$_kc" "$TMP/klog.before" | sed 's/^/#   /'
+		grep -E "$KLOG_BAD" "$TMP/klog.before" | sed 's/^/#   /'
 	fi
 	diag "kernel messages about bpf during the suite:"
 	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | sed 's/^/#   /'
-	if grep -Eq "$_kc" "$TMP/klog.all"; then
+	if grep -Eq "$KLOG_BAD" "$TMP/klog.all"; then
 		diag "offending lines:"
-		grep -E "$_kc" "$TMP/klog.all" | sed 's/^/#   /'
+		grep -E "$KLOG_BAD" "$TMP/klog.all" | sed 's/^/#   /'
 		return 1
 	fi
 }
+t_dmesg() { klog_clean; }
 
 # --- KTAP -------------------------------------------------------------------------
 
@@ -294,6 +415,7 @@ ktap_run() {
 '
 		_kt_name=${_kt_t%%|*}
 		SKIP_REASON=
+		KTAP_FAILED=0
 		_kt_rc=0
 		if [ -n "${KTAP_PRE:-}" ]; then
 			"$KTAP_PRE" "${_kt_name%% *}"
@@ -304,6 +426,7 @@ ktap_run() {
 			# shellcheck disable=SC2086 # function name and argument
 			t_$_kt_name
 			_kt_rc=$?
+			[ "$KTAP_FAILED" -eq 0 ] || _kt_rc=1
 			if [ -n "${KTAP_POST:-}" ]; then
 				"$KTAP_POST" "$_kt_rc"
 				_kt_rc=$?
@@ -315,4 +438,32 @@ ktap_run() {
 	IFS=' 	
 '
 	ktap_totals "$_kt_plan"
+}
+
+# suite_start: a fresh TMP; the kernel log counts from here (klog_start).
+suite_start() {
+	rm -rf "$TMP"
+	mkdir -p "$TMP" || exit 1
+	klog_start
+}
+
+# ktap_suite LIST DIAG: a whole suite: suite_start unless the suite did,
+# ktap_run, then no module of ours or other_ops left loaded, no bpffs at
+# MNT, TMP removed. Its status is ktap_run's.
+ktap_suite() {
+	[ -d "$TMP" ] || suite_start
+	ktap_run "$@"
+	_ks=$?
+	! is_mounted "$MNT" || umount "$MNT"
+	for _m in $MODNAME other_ops; do
+		[ ! -d "/sys/module/$_m" ] || rmmod "$_m"
+	done
+	rm -rf "$TMP"
+	return $_ks
+}
+
+# usage TEXT: the suite's usage on stderr, exit status 2.
+usage() {
+	echo "usage: $0 $*" >&2
+	exit 2
 }
