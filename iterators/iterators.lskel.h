@@ -16,10 +16,11 @@
  * light skeleton loader we use) and a verifier that accepts the address
  * of a missing kfunc, which 6.1's does not.  So the choice is made here
  * at build time instead: the "nocount" skeleton, without the kfunc,
- * below 6.6.  Calling a kfunc also needs the BPF JIT, so a kernel built
- * without CONFIG_BPF_JIT (Debian's s390x kernels) gets the "nocount"
- * skeleton too, whatever its version; skel_nojit.h lets a skeleton load
- * at all on such a kernel.
+ * below 6.6.  Calling a kfunc also needs the BPF JIT turned on, so a
+ * kernel whose JIT is not on from boot (CONFIG_BPF_JIT_DEFAULT_ON unset:
+ * Debian's s390x kernels have no JIT, its riscv64 ones leave it off) gets
+ * the "nocount" skeleton too, whatever its version; skel_nojit.h lets a
+ * skeleton load at all on a kernel without a JIT.
  *
  * All four define the same struct iterators and iterators__*()
  * functions under the same include guard: include only this file.
@@ -35,14 +36,14 @@
 #error "compiler does not say which byte order it targets"
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && defined(CONFIG_BPF_JIT)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && defined(CONFIG_BPF_JIT_DEFAULT_ON)
 #define ITERATORS_LSKEL_ELEM_COUNT 1
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators.lskel-big-endian.h"
 #else
 #include "iterators.lskel-little-endian.h"
 #endif
-#else /* < 6.6 or no JIT: no bpf_map_sum_elem_count() */
+#else /* < 6.6 or the JIT off: no bpf_map_sum_elem_count() */
 #define ITERATORS_LSKEL_ELEM_COUNT 0
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators_nocount.lskel-big-endian.h"

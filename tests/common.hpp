@@ -238,17 +238,22 @@ inline KernelVersion running_kernel()
 // Which maps.debug layout the module prints on the running kernel; the one
 // place the tests know the rule of iterators/iterators.lskel.h. Kernels
 // with the kfunc bpf_map_sum_elem_count (6.6+) get the counting skeleton,
-// which adds a cur_entries column, if they can call a kfunc at all: that
-// needs the BPF JIT, whose sysctl only kernels built with one have (not
-// Debian's s390x kernels). Everything else gets the plain skeleton.
+// which adds a cur_entries column, if they can call a kfunc: that needs
+// the BPF JIT on from boot (CONFIG_BPF_JIT_DEFAULT_ON), so its sysctl reads
+// non-zero (no sysctl without a JIT: Debian's s390x kernels; 0 on its
+// riscv64 ones). Everything else gets the plain skeleton.
 enum class Variant : std::uint8_t { Plain, Count };
 
 inline Variant maps_variant()
 {
-	const bool jit =
-		::access("/proc/sys/net/core/bpf_jit_enable", F_OK) == 0;
-	return running_kernel().at_least(6, 6) && jit ? Variant::Count
-						      : Variant::Plain;
+	char on = '0';
+	if (FILE *f = std::fopen("/proc/sys/net/core/bpf_jit_enable", "re")) {
+		if (std::fread(&on, 1, 1, f) != 1)
+			on = '0';
+		std::fclose(f);
+	}
+	return running_kernel().at_least(6, 6) && on != '0' ? Variant::Count
+							    : Variant::Plain;
 }
 
 inline const char *variant_name(Variant v)

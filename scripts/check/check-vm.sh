@@ -66,14 +66,15 @@ no_btf_build() { # no_btf_build OUTDIR
 }
 
 # The kernel's byte order, and the skeleton a correct build embeds:
-# counting on 6.6+ kernels with a JIT (iterators/iterators.lskel.h).
+# counting on 6.6+ kernels with the JIT on from boot
+# (iterators/iterators.lskel.h).
 byte_order() { if [ "$ARCH_DEB" = s390x ]; then echo big; else echo little; fi; }
 other_order() { if [ "$(byte_order)" = big ]; then echo little; else echo big; fi; }
 expected_skel() { # expected_skel ORDER
 	local ver
 	ver=$(sed -n 's/^#define LINUX_VERSION_CODE \([0-9]*\)$/\1/p' \
 		"$K_KDIR_HOST/include/generated/uapi/linux/version.h")
-	if [ "${ver:-0}" -ge $(((6 << 16) + (6 << 8))) ] && config_y CONFIG_BPF_JIT; then
+	if [ "${ver:-0}" -ge $(((6 << 16) + (6 << 8))) ] && config_y CONFIG_BPF_JIT_DEFAULT_ON; then
 		echo "iterators.lskel-$1-endian.h"
 	else
 		echo "iterators_nocount.lskel-$1-endian.h"
