@@ -137,9 +137,9 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 }
 
 # DKMS on the architecture itself, as its users there build the module:
-# once per foreign architecture, for the stable release's newest kernel, in
-# the release's chroot of that architecture (qemu-user runs its compiler),
-# with zero warnings and the right skeleton.
+# once per foreign architecture, for target_kernel, in the release's chroot
+# of that architecture (qemu-user runs its compiler), with zero warnings and
+# the right skeleton.
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 	local out=build/$2/native-dkms log=build/$2/native-headers.log
 	K_KDIR_HOST=$("$CHROOT" path "$K_SUITE")$K_KDIR K_BUILD_SYSTEM=$1:$ARCH_DEB
@@ -153,18 +153,23 @@ native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 	unset K_BUILD_SYSTEM
 }
 
-# The newest kernel of the stable release among SUITES (without it, of
-# the last release in SUITES): "SUITE ABI".
-stable_kernel() {
-	local release
+# The kernel a user most likely runs, for `run` and native_dkms: among
+# the kernels of SUITES with BTF, the stable release's newest, else the
+# last: "SUITE ABI".
+target_kernel() {
+	local stable suite abi pick=""
 	# shellcheck disable=SC2086 # a list of suites
-	release=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) ||
-		release=$(tr ' ' '\n' <<<"$SUITES" | grep -v -- -backports | tail -n 1)
-	kernel_matrix | awk -v s="$release" '$1 == s' | tail -n 1
+	stable=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || stable=""
+	while read -r suite abi; do
+		kernel_use "$suite" "$abi" >&2 || continue
+		grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$("$CHROOT" path "$suite")$K_KDIR/.config" || continue
+		[[ $pick == "$stable "* && $suite != "$stable" ]] || pick="$suite $abi"
+	done < <(kernel_matrix)
+	[ -n "$pick" ] && echo "$pick"
 }
 
 if [ "$mode" = run ]; then
-	read -r suite abi < <(stable_kernel)
+	read -r suite abi < <(target_kernel) || { echo "no kernel with BTF in SUITES='$SUITES'" >&2; exit 1; }
 	kernel_use "$suite" "$abi"
 	results_begin run
 	module_build "build/$abi/src" || exit 1
@@ -180,12 +185,12 @@ results_begin "vm-$ARCH_DEB"
 if test_programs; then
 	for_each_kernel check_kernel
 	if ! cross; then :
-	elif read -r suite abi < <(stable_kernel) && kernel_use "$suite" "$abi"; then
+	elif read -r suite abi < <(target_kernel) && kernel_use "$suite" "$abi"; then
 		kernel_begin
 		native_dkms "$suite" "$abi" || true
 		kernel_end "$suite" "$abi"
 	else
-		result fail "DKMS on $ARCH_DEB: a kernel of the stable release among SUITES='$SUITES'"
+		result fail "DKMS on $ARCH_DEB: a kernel with BTF among SUITES='$SUITES'"
 	fi
 else
 	result fail "the $ARCH_DEB test programs build in $GUEST_SYSTEM"
