@@ -54,7 +54,7 @@ printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 {
 	printf '%s\n' "${new[@]}"
 	if [ -f support.md ]; then
-		awk -F' [|] ' '/^[|] [a-z0-9]+ [|] / && NF >= 12 { print substr($1, 3) "\t" $0 }' support.md |
+		awk -F' [|] ' '/^[|] [a-z0-9]+ [|] / && NF >= 12 && $1 != "| arch" { print substr($1, 3) "\t" $0 }' support.md |
 			while IFS=$'\t' read -r arch row; do
 				[[ $ran == *" $arch "* ]] || printf '%s\t%s\n' "$arch" "$row"
 			done
