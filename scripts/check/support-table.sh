@@ -14,7 +14,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 per=build/results/per-kernel
 [ -s "$per" ] || { echo "support-table.sh: no $per (run make check)" >&2; exit 1; }
-run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . 2>/dev/null || echo '+changes')"
+run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!support.md' 2>/dev/null || echo '+changes')"
 
 # The Debian architecture of an ABI, from its flavour.
 arch_of() {
