@@ -36,7 +36,8 @@
 #error "compiler does not say which byte order it targets"
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && defined(CONFIG_BPF_JIT_DEFAULT_ON)
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && \
+	defined(CONFIG_BPF_JIT_DEFAULT_ON)
 #define ITERATORS_LSKEL_ELEM_COUNT 1
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators.lskel-big-endian.h"
