@@ -42,7 +42,6 @@ module_build() { # module_build OUTDIR
 	check "$what: zero warnings" no_warnings "$out/build.log"
 }
 
-
 # A kernel without BTF cannot host the iterators: `make` says so and stops;
 # kbuild itself still builds the sources with zero warnings.
 no_btf_build() { # no_btf_build OUTDIR
