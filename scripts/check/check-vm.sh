@@ -108,7 +108,6 @@ control_build() { # control_build DIR
 # Builds and boots one kernel.
 check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root c_ko
-	K_KDIR_HOST=$("$CHROOT" path "$K_SUITE")$K_KDIR
 	rm -rf "$w/vm" && mkdir -p "$root/c_module" "$root/control"
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
 		no_btf_build "$w/src" || return 0
@@ -141,7 +140,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 # the right skeleton.
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 	local out=build/$2/native-dkms log=build/$2/native-headers.log
-	K_KDIR_HOST=$("$CHROOT" path "$K_SUITE")$K_KDIR K_BUILD_SYSTEM=$1:$ARCH_DEB
+	K_BUILD_SYSTEM=$1:$ARCH_DEB
 	if "$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" >"$log" 2>&1; then
 		dkms_build "$out" && check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $(expected_skel "$(byte_order)")" \
 			embeds "$out/bpf_preload.ko" "$(expected_skel "$(byte_order)")"
@@ -156,12 +155,14 @@ native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 # the kernels of SUITES with BTF, the stable release's newest, else the
 # last: "SUITE ABI".
 target_kernel() {
-	local stable suite abi pick=""
+	local stable suite abi config pick=""
 	# shellcheck disable=SC2086 # a list of suites
 	stable=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || stable=""
 	while read -r suite abi; do
-		kernel_use "$suite" "$abi" >&2 || continue
-		grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$("$CHROOT" path "$suite")$K_KDIR/.config" || continue
+		# Fetched already after a check's loop; `run` fetches here.
+		config=$("$CHROOT" path "$suite")/usr/src/linux-headers-$abi/.config
+		[ -f "$config" ] || kernel_use "$suite" "$abi" >&2 || continue
+		grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$config" || continue
 		[[ $pick == "$stable "* && $suite != "$stable" ]] || pick="$suite $abi"
 	done < <(kernel_matrix)
 	[ -n "$pick" ] && echo "$pick"

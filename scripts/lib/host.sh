@@ -16,7 +16,8 @@
 #                               fetched (kernel_use), its results tallied
 #                               per kernel (build/results/per-kernel)
 #   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
-#                               build environment), K_VMLINUZ, K_MODDIR
+#                               build environment; K_KDIR_HOST: the same from
+#                               here), K_VMLINUZ, K_MODDIR
 #   cross                       true when ARCH is not the build machine's
 #   in_build_env CMD...         CMD in K_SUITE's chroot (K_BUILD_SYSTEM's if
 #                               set), the tree mounted at its own path, in
@@ -111,12 +112,13 @@ for_each_kernel() { # for_each_kernel FUNC ARGS...
 }
 
 kernel_use() { # kernel_use SUITE ABI
-	unset K_SUITE K_ABI K_KDIR K_VMLINUZ K_MODDIR
+	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
 	"$KERNELS" --arch "$ARCH_DEB" fetch "$1" "$2" || return
 	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
 	# shellcheck disable=SC2034 # for the drivers
-	K_VMLINUZ=$cache/kernels/$2/vmlinuz K_MODDIR=$cache/kernels/$2/modules/$2
+	K_KDIR_HOST=$("$CHROOT" path "$1")$K_KDIR \
+		K_VMLINUZ=$cache/kernels/$2/vmlinuz K_MODDIR=$cache/kernels/$2/modules/$2
 }
 
 in_build_env() {
