@@ -131,38 +131,29 @@ srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
 mkdir -p "$KB/dl" "$KB/src"
 
-# Unpacks $source=$version into $pristine once.
+# Unpacks $source=$version into $pristine once; the .deb stays in dl/ under
+# apt's name for it. Work in $tmp, removed on exit.
+tmp=""
+trap 'rm -rf "$tmp"' EXIT
 ensure_source() {
 	[[ -f $pristine/.complete ]] && return 0
 	exec {lk}>"$KB/src/.lock-$srcver"
 	flock "$lk"
 	if [[ ! -f $pristine/.complete ]]; then
-		local deb
-		deb=$(find "$KB/dl" -maxdepth 1 -name "${source}_*.deb" | while read -r f; do
-			[[ $(dpkg-deb -f "$f" Version) == "$version" ]] && echo "$f"
-		done | head -n 1)
-		if [[ -z $deb ]]; then
+		local series=${source#linux-source-} deb=$KB/dl/${source}_${version//:/%3a}_all.deb
+		tmp=$(mktemp -d "$KB/dl/.tmp.XXXXXX")
+		if [[ ! -f $deb ]]; then
 			log "downloading $source=$version"
-			local tmp
-			tmp=$(mktemp -d "$KB/dl/.tmp.XXXXXX")
 			if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-			(cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$source=$version" >&2) ||
-				{ rm -rf "$tmp"; die "apt-get download $source=$version failed"; }
-			deb=$(find "$tmp" -maxdepth 1 -name '*.deb' -print -quit)
-			[[ -n $deb ]] || { rm -rf "$tmp"; die "no .deb for $source=$version"; }
-			mv "$deb" "$KB/dl/"
-			deb=$KB/dl/${deb##*/}
-			rm -rf "$tmp"
+			{ (cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$source=$version" >&2) &&
+				mv "$tmp/${deb##*/}" "$deb"; } || die "apt-get download $source=$version failed"
 		fi
-		local series=${source#linux-source-} tmp
-		tmp=$(mktemp -d "$KB/src/.tmp-$srcver.XXXXXX")
-		log "unpacking $(basename "$deb")"
-		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
-			tar -xJ -C "$tmp" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
-		[[ -f $tmp/linux-source-$series/Makefile ]] || { rm -rf "$tmp"; die "$deb: no linux-source-$series/Makefile"; }
+		log "unpacking ${deb##*/}"
+		{ dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
+			tar -xJ -C "$tmp" && [[ -f $tmp/linux-source-$series/Makefile ]]; } ||
+			die "cannot unpack linux-source-$series/ from $deb"
 		rm -rf "$pristine"
 		mv "$tmp/linux-source-$series" "$pristine"
-		rmdir "$tmp"
 		echo "$source=$version" >"$pristine/.complete"
 	fi
 	flock -u "$lk"
