@@ -211,27 +211,18 @@ if [[ -n $prepare ]]; then
 	must_run_make=1
 fi
 
-# Checks that every option the fragments set has that value in .config.
+# Checks that every option the fragments set has that value in .config
+# (an option .config does not set is n).
 verify_config() {
-	local f line name want got bad=0
-	for f in "${fragments[@]}"; do
-		while IFS= read -r line; do
-			if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
-				name=${BASH_REMATCH[1]} want=${BASH_REMATCH[2]}
-			elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-				name=${BASH_REMATCH[1]} want=n
-			else
-				continue
-			fi
-			got=$(sed -n -e "s/^$name=//p" -e "s/^# $name is not set\$/n/p" "$build/.config")
-			[[ -n $got ]] || got=n
-			if [[ $got != "$want" ]]; then
-				log "${f##*/}: $name=$want requested, .config has $got"
-				bad=1
-			fi
-		done <"$f"
-	done
-	return $bad
+	awk -v prog="$PROG" '
+		{ opt = "" }
+		/^CONFIG_[A-Za-z0-9_]+=/ { n = index($0, "="); opt = substr($0, 1, n - 1); val = substr($0, n + 1) }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { opt = $2; val = "n" }
+		opt == "" { next }
+		FNR == NR { got[opt] = val; next }
+		{ have = (opt in got) ? got[opt] : "n"; frag = FILENAME; sub(/.*\//, "", frag) }
+		have != val { printf "%s: %s: %s=%s requested, .config has %s\n", prog, frag, opt, val, have; bad = 1 }
+		END { exit bad }' "$build/.config" "${fragments[@]}" >&2
 }
 
 if [[ ! -f $entry/.configured ]]; then
