@@ -130,14 +130,14 @@ cmd_vm() {
 
 # --- make-time errors -----------------------------------------------------------
 
-# expect_make_error <abi> <case> <expected stderr line (or ERE with ~ prefix)>
-#                   <kbuild: yes|no> <make args...>
-# make must fail, print the line, build no module, and (kbuild=no) stop
-# before kbuild runs.
-expect_make_error() {
-	local abi=$1 name=$2 want=$3 kbuild=$4 src=$5
-	shift 5
-	local log=build/robust/kbuild/$abi/$name.log ok=1
+# make_stops CASE WANT [MAKE ARGS...], in kbuild_kernel once the copy $k of
+# the headers tree is doctored: make -C $src ARGS (default KDIR=$k) must
+# fail, print the line WANT (an ERE if it starts with ~), build no object
+# and, unless KBUILD_RUNS=yes, stop before kbuild runs. Then restores.
+make_stops() {
+	local name=$1 want=$2 log=$w/$1.log ok=1
+	shift 2
+	(($#)) || set -- KDIR="$k"
 	if in_build_env make -C "$src" "$@" >"$log" 2>&1; then
 		echo "robust: make succeeded"
 		ok=0
@@ -150,7 +150,7 @@ expect_make_error() {
 	if compgen -G "$src/*.ko" >/dev/null || compgen -G "$src/*.o" >/dev/null; then
 		echo "robust: objects were built"; ok=0
 	fi
-	if [ "$kbuild" = no ] && grep -q 'Entering directory' "$log" &&
+	if [ "${KBUILD_RUNS:-no}" = no ] && grep -q 'Entering directory' "$log" &&
 		grep 'Entering directory' "$log" | grep -vq "'$TOP/$src'"; then
 		echo "robust: kbuild ran"; ok=0
 	fi
@@ -160,6 +160,7 @@ expect_make_error() {
 		sed 's/^/robust:   | /' "$log"
 		result fail "$abi: make stops: $name"
 	fi
+	restore
 }
 
 # The text $1 as an extended regular expression that matches only it.
@@ -209,56 +210,36 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 
 	restore
 	sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
-	expect_make_error "$abi" "CONFIG_DEBUG_INFO_BTF off" \
-		"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF" \
-		no "$src" KDIR="$k"
-
-	restore
+	make_stops "CONFIG_DEBUG_INFO_BTF off" \
+		"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF"
 	awk '$2 != "bpf_preload_ops"' "$w/symvers.orig" >"$k/Module.symvers"
-	expect_make_error "$abi" "bpf_preload_ops not exported" \
-		"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)" \
-		no "$src" KDIR="$k"
-
-	restore
+	make_stops "bpf_preload_ops not exported" \
+		"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)"
 	sed -i 's/^CONFIG_BPF_SYSCALL=y$/# CONFIG_BPF_SYSCALL is not set/' "$k/.config"
-	expect_make_error "$abi" "CONFIG_BPF_SYSCALL off" \
-		"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with" \
-		no "$src" KDIR="$k"
-
-	restore
+	make_stops "CONFIG_BPF_SYSCALL off" \
+		"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with"
 	rm "$k/Module.symvers"
-	expect_make_error "$abi" "no Module.symvers" \
-		"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported" \
-		no "$src" KDIR="$k"
-
-	restore
-	expect_make_error "$abi" "no kbuild tree" \
+	make_stops "no Module.symvers" \
+		"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported"
+	make_stops "no kbuild tree" \
 		"bpf_preload: no kbuild tree at $TOP/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
-		no "$src" KDIR="$TOP/$w/none"
-
-	restore
-	expect_make_error "$abi" "no libbpf skel_internal.h" \
+		KDIR="$TOP/$w/none"
+	make_stops "no libbpf skel_internal.h" \
 		"bpf_preload: $TOP/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
-		no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/none.h"
-
+		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/none.h"
 	# A libbpf-dev whose skel_internal.h lacks a helper the skeletons
 	# call (a name changed), explained before the compiler runs.
-	restore
 	sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
 		>"$TOP/$w/skel_internal.h"
-	expect_make_error "$abi" "libbpf's skel_internal.h lacks a helper" \
+	make_stops "libbpf's skel_internal.h lacks a helper" \
 		"~^bpf_preload: $(ere_quote "$TOP/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
-		no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/skel_internal.h"
-
+		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/skel_internal.h"
 	# A kernel built by another gcc than the g++ we have: the message
 	# names the package of the kernel's own compiler (gcc-N: g++-N).
-	restore
 	cxx=$(sed -n 's/^CONFIG_CC_VERSION_TEXT=".*gcc-\([0-9]*\) .*/g++-\1/p' "$k/.config")
 	sed -i 's/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=990000/' "$k/include/config/auto.conf"
-	expect_make_error "$abi" "C++ compiler is not the kernel's" \
-		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$" \
-		yes "$src" KDIR="$k"
-	restore
+	KBUILD_RUNS=yes make_stops "C++ compiler is not the kernel's" \
+		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$"
 }
 
 cmd_kbuild() {
