@@ -177,12 +177,13 @@ check_variant() {
 	fi
 	check "builtin: System.map: bpf_preload_module_init's initcall entry is a level-7 (late_initcall) one, in the level-7 range" \
 		late_initcall "$K_MAP"
+	# The boot's initcall_debug log first: the suites drain the kernel log.
 	cat >"$dir/root/intree-builtin" <<-'EOF'
 		#!/bin/sh
+		dmesg | sed -n 's/.*calling  *\([A-Za-z0-9_.]*\)+0x.*/INITCALL \1/p'
 		rc=0
 		/tests/builtin.sh check || rc=1
 		BPF_PRELOAD_BUILTIN=1 /tests/run.sh check || rc=1
-		dmesg | sed -n 's/.*calling  *\([A-Za-z0-9_.]*\)+0x.*/INITCALL \1/p'
 		exit $rc
 	EOF
 	chmod +x "$dir/root/intree-builtin"
