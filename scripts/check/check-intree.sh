@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# intree-check.sh [builtin] [module]      (default: both)
+# check-intree.sh [builtin] [module]      (default: both)
 #
 # Our sources as the kernel's own kernel/bpf/preload (scripts/pkg/intree-install.sh)
 # in Debian's linux-source-6.12, built by scripts/kernel/kernel-build.sh from
 # scripts/kconfig/vm.config plus
 #   builtin  preload-builtin.config: CONFIG_BPF_PRELOAD_UMD=y, into vmlinux
 #   module   preload-module.config:  CONFIG_BPF_PRELOAD_UMD=m, bpf_preload.ko
-# and booted under QEMU (scripts/vm/vm.sh). Checks, per variant:
+# and booted under QEMU (scripts/lib/host.sh: kernel_build, vm_suite). Checks,
+# per variant:
 #   - the kernel builds; our two objects are compiled in this run and no
 #     warning of the build names our files or symbols; objtool covered the
 #     C++ object (per object, on vmlinux.o or on the linked module);
@@ -16,40 +17,24 @@
 #     section; the initramfs holds no module file at all; in the VM
 #     tests/builtin.sh (boot-time loading, initcall_debug log, init's fds,
 #     every mount) and `BPF_PRELOAD_BUILTIN=1 tests/run.sh check` (the suite
-#     without the module load/unload tests, which it reports as skipped);
-#     from the guest's initcall_debug log: every initcall of levels 0-6 ran
-#     before ours and none after it;
+#     without the module load/unload tests, which it reports as skipped),
+#     both run to completion; from the guest's initcall_debug log: every
+#     initcall of levels 0-6 ran before ours and none after it;
 #   - module: the in-tree bpf_preload.ko is ours (modinfo, C++ symbols) and
 #     passes the normal suite, `tests/run.sh check`, as /bpf_preload.ko.
-# Host checks count one each, plus the in-VM KTAP totals. Records
-# "<passed> <failed>" in $BPF_PRELOAD_RESULT if set; ends with
-# "N passed, N failed" and the skip count. Work area: build/intree/<variant>/.
+# Host checks count one each, plus the in-VM KTAP results; records "P F S"
+# in $BPF_PRELOAD_RESULT if set. Work area: build/intree/<variant>/.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../lib/host.sh"
+cd "$TOP"
 variants=("$@")
 ((${#variants[@]})) || variants=(builtin module)
 for v in "${variants[@]}"; do
 	case $v in builtin | module) ;; *) echo "usage: $0 [builtin] [module]" >&2; exit 2 ;; esac
 done
-
-passed=0 failed=0 skipped=0
-result() { # result ok|fail <description>
-	if [ "$1" = ok ]; then
-		passed=$((passed + 1)); echo "intree: ok - $2"
-	else
-		failed=$((failed + 1)); echo "intree: FAIL - $2"
-	fi
-}
-finish() {
-	echo "intree: $passed passed, $failed failed, $skipped skipped (in-VM tests reported as SKIP)"
-	[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "$passed $failed" >"$BPF_PRELOAD_RESULT"
-	echo "$passed passed, $failed failed"
-	[ "$failed" -eq 0 ]
-}
-
-make -C tests >/dev/null
+results_begin intree
 
 # Warnings of this build that concern us: lines naming kernel/bpf/preload or
 # bpf_preload, or any symbol our two objects define (objtool on vmlinux.o
@@ -122,143 +107,99 @@ check_initcall_order() {
 		}' <(initcall_levels "$map") "$vmlog"
 }
 
-check_variant() {
-	local variant=$1 frag dir=build/intree/$1
-	case $variant in
-	builtin) frag=scripts/kconfig/preload-builtin.config ;;
-	module) frag=scripts/kconfig/preload-module.config ;;
-	esac
-	rm -rf "$dir" && mkdir -p "$dir"
+# Both our objects compiled by this run's make (log $1).
+compiled() {
+	grep -Eq '^ +CXX .*kernel/bpf/preload/bpf_preload_kern\.o$' "$1" &&
+		grep -Eq '^ +CC .*kernel/bpf/preload/bpf_preload_glue\.o$' "$1"
+}
 
-	echo "intree: $variant: building Debian's kernel with our kernel/bpf/preload (cached; first build is long)"
-	local build_rc=0
-	scripts/kernel/kernel-build.sh --config scripts/kconfig/vm.config --config "$frag" \
-		--prepare scripts/pkg/intree-install.sh --rebuild kernel/bpf/preload \
-		>"$dir/kernel.env" 2>"$dir/kernel-build.err" || build_rc=$?
-	grep -E '^(kernel-build|intree-install)\.sh:' "$dir/kernel-build.err" || true
-	if [ "$build_rc" -ne 0 ]; then
-		tail -n 30 "$dir/kernel-build.err"
-		result fail "$variant: kernel builds"
-		return
-	fi
-	local srcver kbuild bzimage system_map kver moddir log seconds full_build_seconds k v
-	while IFS='=' read -r k v; do
-		case $k in
-		srcver | kbuild | bzimage | system_map | kver | moddir | log | seconds | full_build_seconds)
-			printf -v "$k" '%s' "$v" ;;
-		esac
-	done <"$dir/kernel.env"
-	result ok "$variant: linux-source $srcver builds ($kver; this run ${seconds}s, first full build ${full_build_seconds}s)"
-
-	local objdir=$kbuild/kernel/bpf/preload
-	if grep -Eq '^ +CXX .*kernel/bpf/preload/bpf_preload_kern\.o$' "$log" &&
-		grep -Eq '^ +CC .*kernel/bpf/preload/bpf_preload_glue\.o$' "$log"; then
-		result ok "$variant: bpf_preload_kern.o (g++) and bpf_preload_glue.o compiled in this build"
+# objtool ran over the C++ object of VARIANT, in OBJDIR: prints where.
+objtool_ran() { # objtool_ran VARIANT OBJDIR
+	if grep -q objtool "$2/.bpf_preload_kern.o.cmd" 2>/dev/null; then
+		echo "objtool ran on bpf_preload_kern.o"
+	elif [ "$1" = builtin ] && grep -q objtool "$K_KDIR/.vmlinux.o.cmd" 2>/dev/null &&
+		nm "$K_KDIR/vmlinux.o" | grep ' T bpf_preload_fill$' >/dev/null; then
+		echo "objtool ran on vmlinux.o, which links bpf_preload_kern.o"
+	elif [ "$1" = module ] && grep -q objtool "$2/.bpf_preload.o.cmd" 2>/dev/null; then
+		echo "objtool ran on the linked module bpf_preload.o"
 	else
-		result fail "$variant: bpf_preload_kern.o and bpf_preload_glue.o compiled in this build (log: $log)"
-	fi
-	our_warnings "$log" "$objdir" >"$dir/our-warnings"
-	# The kernel's own, for the record (a tiny config can make e.g.
-	# resolve_btfids warn about BTF ids of code that is not built).
-	grep -iE 'warn' "$log" >"$dir/all-warnings" || true
-	echo "intree: $variant: $(wc -l <"$dir/all-warnings") warning line(s) in the whole build log:"
-	sed 's/^/    /' "$dir/all-warnings"
-	if [ -s "$dir/our-warnings" ]; then
-		sed 's/^/    /' "$dir/our-warnings"
-		result fail "$variant: zero warnings in our files"
-	else
-		result ok "$variant: zero warnings in our files"
-	fi
-
-	local how=""
-	if grep -q objtool "$objdir/.bpf_preload_kern.o.cmd" 2>/dev/null; then
-		how="on bpf_preload_kern.o"
-	elif [ "$variant" = builtin ] && grep -q objtool "$kbuild/.vmlinux.o.cmd" 2>/dev/null &&
-		nm "$kbuild/vmlinux.o" | grep ' T bpf_preload_fill$' >/dev/null; then
-		how="on vmlinux.o, which links bpf_preload_kern.o"
-	elif [ "$variant" = module ] && grep -q objtool "$objdir/.bpf_preload.o.cmd" 2>/dev/null; then
-		how="on the linked module bpf_preload.o"
-	fi
-	if [ -n "$how" ]; then
-		result ok "$variant: objtool ran $how"
-	else
-		result fail "$variant: objtool ran over the C++ object"
-	fi
-
-	local root=$dir/root append="" expect_totals=1
-	mkdir -p "$root/tests"
-	cp -r tests/run.sh tests/builtin.sh tests/lib tests/bin "$root/tests/"
-	if [ "$variant" = builtin ]; then
-		local lvl
-		lvl=$(initcall_levels "$system_map" | awk '$1 == "bpf_preload_module_init" { print $2, $3 }')
-		if [ "$lvl" = "7 7" ]; then
-			result ok "builtin: System.map: bpf_preload_module_init's initcall entry is a level-7 (late_initcall) one, in the level-7 range"
-		else
-			result fail "builtin: System.map: bpf_preload_module_init's initcall entry at level 7 (found level and suffix: ${lvl:-none})"
-		fi
-		cat >"$root/run-in-vm" <<-'EOF'
-			#!/bin/sh
-			rc=0
-			/tests/builtin.sh check || rc=1
-			BPF_PRELOAD_BUILTIN=1 /tests/run.sh check || rc=1
-			dmesg | sed -n 's/.*calling  *\([A-Za-z0-9_.]*\)+0x.*/INITCALL \1/p'
-			exit $rc
-		EOF
-		append="initcall_debug log_buf_len=4M"
-		expect_totals=2
-		scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$root" >/dev/null
-	else
-		local ko=$moddir/kernel/kernel/bpf/preload/bpf_preload.ko
-		if [ -f "$ko" ] &&
-			[ "$(modinfo -F description "$ko")" = "bpffs maps.debug and progs.debug, in freestanding C++" ] &&
-			nm "$ko" | grep ' _ZN' >/dev/null; then
-			result ok "module: the tree's bpf_preload.ko is ours (description, C++ symbols), vermagic $(modinfo -F vermagic "$ko" | cut -d' ' -f1)"
-		else
-			result fail "module: the tree's bpf_preload.ko ($ko) is ours"
-		fi
-		cp "$ko" "$root/bpf_preload.ko"
-		printf '#!/bin/sh\nexec /tests/run.sh check\n' >"$root/run-in-vm"
-		scripts/vm/mkinitramfs.sh --out "$dir/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
-	fi
-	chmod +x "$root/run-in-vm"
-	local kos
-	kos=$(gzip -dc "$dir/initrd.cpio.gz" | cpio -it --quiet | grep -E '\.ko(\.|$)' || true)
-	if [ "$variant" = builtin ]; then
-		if [ -z "$kos" ]; then
-			result ok "builtin: the initramfs holds no module file"
-		else
-			result fail "builtin: the initramfs holds no module file (has: $kos)"
-		fi
-	fi
-
-	local vm_rc=0
-	scripts/vm/vm.sh --kernel "$bzimage" --initrd "$dir/initrd.cpio.gz" --timeout 1200 \
-		--log "$dir/vm.log" --append "$append" || vm_rc=$?
-	local totals n=0 p f s
-	totals=$(sed -n 's/^# Totals: pass:\([0-9]*\) fail:\([0-9]*\) .*skip:\([0-9]*\).*/\1 \2 \3/p' "$dir/vm.log")
-	while read -r p f s; do
-		[ -n "$p" ] || continue
-		n=$((n + 1))
-		passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
-		echo "intree: $variant: in the VM: $p passed, $f failed, $s skipped"
-	done <<<"$totals"
-	if [ "$n" -ne "$expect_totals" ]; then
-		result fail "$variant: all $expect_totals in-VM suite(s) ran to completion (vm.sh rc $vm_rc)"
-	elif [ "$vm_rc" -ne 0 ] && ! grep -q '^not ok' "$dir/vm.log"; then
-		result fail "$variant: VM exit status $vm_rc"
-	fi
-
-	if [ "$variant" = builtin ]; then
-		if check_initcall_order "$dir/vm.log" "$system_map" bpf_preload_module_init >"$dir/initcall-order"; then
-			result ok "builtin: boot log: $(tail -n 1 "$dir/initcall-order"); no level 0-6 initcall after it"
-		else
-			sed 's/^/    /' "$dir/initcall-order"
-			result fail "builtin: boot log: bpf_preload_module_init ran in the late_initcall phase"
-		fi
+		return 1
 	fi
 }
 
-for v in "${variants[@]}"; do
-	check_variant "$v"
-done
-finish
+# FILE is there and empty; its lines are shown if not.
+empty() { [ -f "$1" ] && ! sed 's/^/    /' "$1" | grep ''; }
+
+late_initcall() { # late_initcall SYSTEM_MAP
+	local lvl
+	lvl=$(initcall_levels "$1" | awk '$1 == "bpf_preload_module_init" { print $2, $3 }')
+	echo "bpf_preload_module_init: initcall level and suffix: ${lvl:-none}"
+	[ "$lvl" = "7 7" ]
+}
+
+no_module_file() { # no_module_file INITRD
+	local list
+	list=$(gzip -dc "$1" | cpio -it --quiet) || return
+	! grep -E '\.ko(\.|$)' <<<"$list"
+}
+
+ours() { # ours KO: the tree's module is ours
+	[ -f "$1" ] &&
+		[ "$(modinfo -F description "$1")" = "bpffs maps.debug and progs.debug, in freestanding C++" ] &&
+		nm "$1" | grep ' _ZN' >/dev/null &&
+		echo "$1: ours, vermagic $(modinfo -F vermagic "$1" | cut -d' ' -f1)"
+}
+
+check_variant() {
+	local v=$1 dir=build/intree/$1
+	rm -rf "$dir" && mkdir -p "$dir/root"
+	echo "intree: $v: building Debian's kernel with our kernel/bpf/preload (cached; first build is long)"
+	kernel_build "$v" "$dir" --config scripts/kconfig/vm.config --config "scripts/kconfig/preload-$v.config" \
+		--prepare scripts/pkg/intree-install.sh --rebuild kernel/bpf/preload || return 0
+	local objdir=$K_KDIR/kernel/bpf/preload
+	check "$v: bpf_preload_kern.o (g++) and bpf_preload_glue.o compiled in this build (log $K_LOG)" \
+		compiled "$K_LOG"
+	# The kernel's own warnings, for the record (a tiny config can make e.g.
+	# resolve_btfids warn about BTF ids of code that is not built).
+	grep -iE 'warn' "$K_LOG" >"$dir/all-warnings" || true
+	echo "intree: $v: $(wc -l <"$dir/all-warnings") warning line(s) in the whole build log:"
+	sed 's/^/    /' "$dir/all-warnings"
+	our_warnings "$K_LOG" "$objdir" >"$dir/our-warnings"
+	check "$v: zero warnings in our files" empty "$dir/our-warnings"
+	check "$v: objtool ran over the C++ object" objtool_ran "$v" "$objdir"
+
+	if [ "$v" = module ]; then
+		local ko=$K_MODDIR/kernel/kernel/bpf/preload/bpf_preload.ko
+		check "module: the tree's bpf_preload.ko is ours (description, C++ symbols)" ours "$ko"
+		cp "$ko" "$dir/root/bpf_preload.ko" || true
+		vm_suite module "$dir" /tests/run.sh check -- --timeout 1200
+		return 0
+	fi
+	check "builtin: System.map: bpf_preload_module_init's initcall entry is a level-7 (late_initcall) one, in the level-7 range" \
+		late_initcall "$K_MAP"
+	# The boot's initcall_debug log first: the suites drain the kernel log.
+	cat >"$dir/root/intree-builtin" <<-'EOF'
+		#!/bin/sh
+		dmesg | sed -n 's/.*calling  *\([A-Za-z0-9_.]*\)+0x.*/INITCALL \1/p'
+		rc=0
+		/tests/builtin.sh check || rc=1
+		BPF_PRELOAD_BUILTIN=1 /tests/run.sh check || rc=1
+		exit $rc
+	EOF
+	chmod +x "$dir/root/intree-builtin"
+	VM_RUNS=2 vm_suite builtin "$dir" /intree-builtin -- --timeout 1200 --append "initcall_debug log_buf_len=4M"
+	check "builtin: the initramfs holds no module file" no_module_file "$dir/initrd.cpio.gz"
+	if check_initcall_order "$dir/vm.log" "$K_MAP" bpf_preload_module_init >"$dir/initcall-order"; then
+		result ok "builtin: boot log: $(tail -n 1 "$dir/initcall-order"); no level 0-6 initcall after it"
+	else
+		sed 's/^/    /' "$dir/initcall-order"
+		result fail "builtin: boot log: bpf_preload_module_init ran in the late_initcall phase"
+	fi
+}
+
+if test_programs; then
+	for v in "${variants[@]}"; do check_variant "$v"; done
+else
+	result fail "the test programs build in $GUEST_SYSTEM"
+fi
+results_end

@@ -29,7 +29,6 @@ set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 cd "$TOP"
-top=$TOP
 mode=${1:-}
 results_begin robust
 
@@ -69,41 +68,57 @@ foreign_for() {
 	done
 }
 
-# Pass 1, per kernel: the module, its FAULT_INJECT=1 build, other_ops.
-build_kernel() { # build_kernel SUITE ABI (after kernel_use)
-	local abi=$2 w=build/robust/$2
-	built+=("$abi")
-	mkdir -p "$w"
+# The module, its FAULT_INJECT=1 build and tests/other_ops in W/src, W/fault
+# and W/other_ops, each by [PREFIX...] make against KDIR.
+build_modules() { # build_modules W WHAT KDIR [PREFIX...]
+	local w=$1 what=$2 kdir=$3
+	shift 3
 	copy_sources "$w/src"
 	copy_sources "$w/fault"
 	rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
 	cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
-	build "$abi: bpf_preload.ko" "$w/src.log" in_build_env make -C "$w/src" KDIR="$K_KDIR" || true
-	build "$abi: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
-		in_build_env make -C "$w/fault" KDIR="$K_KDIR" FAULT_INJECT=1 || true
-	build "$abi: tests/other_ops" "$w/other_ops.log" \
-		in_build_env make -C "$K_KDIR" M="$top/$w/other_ops" modules || true
+	build "$what: bpf_preload.ko" "$w/src.log" "$@" make -C "$w/src" KDIR="$kdir" || true
+	build "$what: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
+		"$@" make -C "$w/fault" KDIR="$kdir" FAULT_INJECT=1 || true
+	build "$what: tests/other_ops" "$w/other_ops.log" \
+		"$@" make -C "$kdir" M="$TOP/$w/other_ops" modules || true
 }
 
-# Pass 2, per kernel: one boot with those and another series' build.
-boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
-	local abi=$2 w=build/robust/$2 i other=""
-	for i in "${!built[@]}"; do
-		[ "${built[$i]}" != "$abi" ] || other=$(foreign_for "$i")
-	done
-	rm -rf "$w/vm" && mkdir -p "$w/vm/root/robust"
-	if ! cp "$w/src/bpf_preload.ko" "$w/vm/root/" ||
-		! cp "$w/fault/bpf_preload.ko" "$w/vm/root/robust/bpf_preload_fault.ko" ||
-		! cp "$w/other_ops/other_ops.ko" "$w/vm/root/robust/"; then
-		result fail "$abi: in-VM robustness suite (modules missing)"
+# One boot of the current kernel (K_VMLINUZ) with W's builds, and FOREIGN
+# (a build for another kernel) if not empty, as tests/robust.sh wants them.
+boot_robust() { # boot_robust NAME W FOREIGN VM_SUITE_ARGS...
+	local name=$1 w=$2 foreign=$3 root=$2/vm/root
+	shift 3
+	rm -rf "$w/vm" && mkdir -p "$root/robust"
+	if ! cp "$w/src/bpf_preload.ko" "$root/" ||
+		! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
+		! cp "$w/other_ops/other_ops.ko" "$root/robust/" ||
+		! { [ -z "$foreign" ] || cp "$foreign" "$root/robust/foreign.ko"; }; then
+		result fail "$name: in-VM robustness suite (modules missing)"
 		return 0
 	fi
-	if [ -n "$other" ]; then
-		cp "build/robust/$other/src/bpf_preload.ko" "$w/vm/root/robust/foreign.ko" || true
-	fi
-	vm_suite "$1 $abi" "$w/vm" /tests/robust.sh check -- \
+	vm_suite "$name" "$w/vm" "$@"
+	grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $name: /"
+}
+
+# Pass 1, per kernel: the module, its FAULT_INJECT=1 build, other_ops.
+build_kernel() { # build_kernel SUITE ABI (after kernel_use)
+	built+=("$2")
+	mkdir -p "build/robust/$2"
+	build_modules "build/robust/$2" "$2" "$K_KDIR" in_build_env
+}
+
+# Pass 2, per kernel: one boot with those and another series' build (if
+# it built).
+boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
+	local i other=""
+	for i in "${!built[@]}"; do
+		[ "${built[$i]}" != "$2" ] || other=$(foreign_for "$i")
+	done
+	[ -n "$other" ] && other=build/robust/$other/src/bpf_preload.ko
+	[ -f "$other" ] || other=""
+	boot_robust "$1 $2" "build/robust/$2" "$other" /tests/robust.sh check -- \
 		--timeout 1500 --append "${ROBUST_APPEND:-}"
-	grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $abi: /"
 }
 
 cmd_vm() {
@@ -115,14 +130,14 @@ cmd_vm() {
 
 # --- make-time errors -----------------------------------------------------------
 
-# expect_make_error <abi> <case> <expected stderr line (or ERE with ~ prefix)>
-#                   <kbuild: yes|no> <make args...>
-# make must fail, print the line, build no module, and (kbuild=no) stop
-# before kbuild runs.
-expect_make_error() {
-	local abi=$1 name=$2 want=$3 kbuild=$4 src=$5
-	shift 5
-	local log=build/robust/kbuild/$abi/$name.log ok=1
+# make_stops CASE WANT [MAKE ARGS...], in kbuild_kernel once the copy $k of
+# the headers tree is doctored: make -C $src ARGS (default KDIR=$k) must
+# fail, print the line WANT (an ERE if it starts with ~), build no object
+# and, unless KBUILD_RUNS=yes, stop before kbuild runs. Then restores.
+make_stops() {
+	local name=$1 want=$2 log=$w/$1.log ok=1
+	shift 2
+	(($#)) || set -- KDIR="$k"
 	if in_build_env make -C "$src" "$@" >"$log" 2>&1; then
 		echo "robust: make succeeded"
 		ok=0
@@ -135,8 +150,8 @@ expect_make_error() {
 	if compgen -G "$src/*.ko" >/dev/null || compgen -G "$src/*.o" >/dev/null; then
 		echo "robust: objects were built"; ok=0
 	fi
-	if [ "$kbuild" = no ] && grep -q 'Entering directory' "$log" &&
-		grep 'Entering directory' "$log" | grep -vq "'$top/$src'"; then
+	if [ "${KBUILD_RUNS:-no}" = no ] && grep -q 'Entering directory' "$log" &&
+		grep 'Entering directory' "$log" | grep -vq "'$TOP/$src'"; then
 		echo "robust: kbuild ran"; ok=0
 	fi
 	if [ $ok -eq 1 ]; then
@@ -145,6 +160,7 @@ expect_make_error() {
 		sed 's/^/robust:   | /' "$log"
 		result fail "$abi: make stops: $name"
 	fi
+	restore
 }
 
 # The text $1 as an extended regular expression that matches only it.
@@ -157,7 +173,7 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	local abi=$2 k src orig cxx
 	orig=$K_KDIR
 	w=build/robust/kbuild/$abi
-	k=$top/$w/kdir
+	k=$TOP/$w/kdir
 	src=$w/src
 	rm -rf "$w" && mkdir -p "$w"
 	# A copy of the headers tree, made in the build environment; its
@@ -194,56 +210,36 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 
 	restore
 	sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
-	expect_make_error "$abi" "CONFIG_DEBUG_INFO_BTF off" \
-		"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF" \
-		no "$src" KDIR="$k"
-
-	restore
+	make_stops "CONFIG_DEBUG_INFO_BTF off" \
+		"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF"
 	awk '$2 != "bpf_preload_ops"' "$w/symvers.orig" >"$k/Module.symvers"
-	expect_make_error "$abi" "bpf_preload_ops not exported" \
-		"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)" \
-		no "$src" KDIR="$k"
-
-	restore
+	make_stops "bpf_preload_ops not exported" \
+		"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)"
 	sed -i 's/^CONFIG_BPF_SYSCALL=y$/# CONFIG_BPF_SYSCALL is not set/' "$k/.config"
-	expect_make_error "$abi" "CONFIG_BPF_SYSCALL off" \
-		"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with" \
-		no "$src" KDIR="$k"
-
-	restore
+	make_stops "CONFIG_BPF_SYSCALL off" \
+		"bpf_preload: $k: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with"
 	rm "$k/Module.symvers"
-	expect_make_error "$abi" "no Module.symvers" \
-		"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported" \
-		no "$src" KDIR="$k"
-
-	restore
-	expect_make_error "$abi" "no kbuild tree" \
-		"bpf_preload: no kbuild tree at $top/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
-		no "$src" KDIR="$top/$w/none"
-
-	restore
-	expect_make_error "$abi" "no libbpf skel_internal.h" \
-		"bpf_preload: $top/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
-		no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/none.h"
-
+	make_stops "no Module.symvers" \
+		"bpf_preload: $k has no Module.symvers; cannot tell whether bpf_preload_ops is exported"
+	make_stops "no kbuild tree" \
+		"bpf_preload: no kbuild tree at $TOP/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
+		KDIR="$TOP/$w/none"
+	make_stops "no libbpf skel_internal.h" \
+		"bpf_preload: $TOP/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
+		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/none.h"
 	# A libbpf-dev whose skel_internal.h lacks a helper the skeletons
 	# call (a name changed), explained before the compiler runs.
-	restore
 	sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
-		>"$top/$w/skel_internal.h"
-	expect_make_error "$abi" "libbpf's skel_internal.h lacks a helper" \
-		"~^bpf_preload: $(ere_quote "$top/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
-		no "$src" KDIR="$k" LIBBPF_SKEL_INTERNAL="$top/$w/skel_internal.h"
-
+		>"$TOP/$w/skel_internal.h"
+	make_stops "libbpf's skel_internal.h lacks a helper" \
+		"~^bpf_preload: $(ere_quote "$TOP/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
+		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/skel_internal.h"
 	# A kernel built by another gcc than the g++ we have: the message
 	# names the package of the kernel's own compiler (gcc-N: g++-N).
-	restore
 	cxx=$(sed -n 's/^CONFIG_CC_VERSION_TEXT=".*gcc-\([0-9]*\) .*/g++-\1/p' "$k/.config")
 	sed -i 's/^CONFIG_GCC_VERSION=.*/CONFIG_GCC_VERSION=990000/' "$k/include/config/auto.conf"
-	expect_make_error "$abi" "C++ compiler is not the kernel's" \
-		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$" \
-		yes "$src" KDIR="$k"
-	restore
+	KBUILD_RUNS=yes make_stops "C++ compiler is not the kernel's" \
+		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$"
 }
 
 cmd_kbuild() {
@@ -253,69 +249,26 @@ cmd_kbuild() {
 # --- debug kernel ---------------------------------------------------------------
 
 cmd_debug() {
-	local w=build/debug kout entry="" kbuild="" bzimage="" kver="" srcver=""
-	local seconds=0 full_build_seconds=0 abi vm_rc=0 t0=$SECONDS
+	local w=build/debug suite abi t0=$SECONDS
 	mkdir -p "$w"
 	test_programs
-	echo "robust: building the debug kernel (kernel-build.sh; cached)"
-	if ! kout=$(scripts/kernel/kernel-build.sh --source linux-source-6.12 --base tinyconfig \
-		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config); then
-		result fail "debug kernel builds"
-		debug_record
-		return
-	fi
-	eval "$kout"
-	result ok "debug kernel $kver builds (first build of this config: ${full_build_seconds}s; this run: ${seconds}s)"
-
-	copy_sources "$w/src"
-	copy_sources "$w/fault"
-	rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
-	cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
-	build "debug kernel: bpf_preload.ko" "$w/src.log" make -C "$w/src" KDIR="$kbuild" || true
-	build "debug kernel: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
-		make -C "$w/fault" KDIR="$kbuild" FAULT_INJECT=1 || true
-	build "debug kernel: tests/other_ops" "$w/other_ops.log" \
-		make -C "$kbuild" M="$top/$w/other_ops" modules || true
 	# A module built for another kernel: Debian's stable one.
-	local suite
 	# shellcheck disable=SC2086 # a list of suites
 	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
-	kernel_use "$suite" "$abi"
-	copy_sources "$w/foreign"
-	build "$abi: bpf_preload.ko" "$w/foreign.log" in_build_env make -C "$w/foreign" KDIR="$K_KDIR" || true
-
-	local root=$w/root
-	rm -rf "$root" && mkdir -p "$root/robust" "$root/tests"
-	if ! cp "$w/src/bpf_preload.ko" "$root/" ||
-		! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
-		! cp "$w/other_ops/other_ops.ko" "$root/robust/" ||
-		! cp "$w/foreign/bpf_preload.ko" "$root/robust/foreign.ko"; then
-		result fail "debug kernel: suites ran (modules missing)"
-		debug_record
-		return
+	if kernel_use "$suite" "$abi"; then
+		copy_sources "$w/foreign"
+		build "$abi: bpf_preload.ko" "$w/foreign.log" in_build_env make -C "$w/foreign" KDIR="$K_KDIR" || true
+	else
+		result fail "$suite $abi: fetch headers and image"
 	fi
-	guest_tree "$root"
-	# shellcheck disable=SC2016 # the guest's shell expands $rc
-	printf '%s\n' '#!/bin/sh' 'rc=0' \
-		'/tests/debug.sh pre || rc=1' \
-		'/tests/run.sh check || rc=1' \
-		'/tests/robust.sh check || rc=1' \
-		'/tests/debug.sh post || rc=1' \
-		'exit $rc' >"$root/run-in-vm"
-	chmod +x "$root/run-in-vm"
-	scripts/vm/mkinitramfs.sh --out "$w/initrd.cpio.gz" --root "$root" --kver "$kver" >/dev/null
-	scripts/vm/vm.sh --kernel "$bzimage" --initrd "$w/initrd.cpio.gz" --mem 2G \
-		--timeout 5400 --log "$w/vm.log" --append "${ROBUST_APPEND:-}" || vm_rc=$?
-	local n vm_pass vm_fail vm_skip
-	n=$(grep -c '^# Totals: ' "$w/vm.log" || true)
-	read -r vm_pass vm_fail vm_skip < <(ktap_count "$w/vm.log")
-	echo "robust: debug kernel: $vm_pass passed, $vm_fail failed, $vm_skip skipped in the VM (vm.sh rc $vm_rc)"
-	grep -E '^(not )?ok ' "$w/vm.log" | sed "s/^/robust: debug: /"
-	R_PASS=$((R_PASS + vm_pass)) R_FAIL=$((R_FAIL + vm_fail)) R_SKIP=$((R_SKIP + vm_skip))
-	if [ "$n" -ne 4 ]; then
-		result fail "debug kernel: all four suites ran to completion ($n of 4; vm.sh rc $vm_rc)"
-	elif [ "$vm_rc" -ne 0 ] && [ "$vm_fail" -eq 0 ]; then
-		result fail "debug kernel: VM exit status $vm_rc"
+	echo "robust: building the debug kernel (kernel-build.sh; cached)"
+	if kernel_build "debug kernel" "$w" --source linux-source-6.12 --base tinyconfig \
+		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config; then
+		build_modules "$w" "debug kernel" "$K_KDIR"
+		VM_RUNS=4 boot_robust debug "$w" "$w/foreign/bpf_preload.ko" sh -c "'rc=0;
+			/tests/debug.sh pre || rc=1; /tests/run.sh check || rc=1;
+			/tests/robust.sh check || rc=1; /tests/debug.sh post || rc=1; exit \$rc'" -- \
+			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
 	fi
 	debug_record
 }
@@ -324,8 +277,8 @@ cmd_debug() {
 debug_record() {
 	{
 		echo "date: $(date -u +%FT%TZ), tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
-		echo "kernel: ${kver:-?}, linux-source-6.12 ${srcver:-?}, cache entry ${entry##*/}"
-		echo "kernel build: ${full_build_seconds}s on $(nproc) cores (first build of this config)"
+		echo "kernel: ${K_ABI:-?}, linux-source-6.12 ${K_SRCVER:-?}, cache entry $(basename "${K_ENTRY:-?}")"
+		echo "kernel build: ${K_FULL_SECONDS:-?}s on $(nproc) cores (first build of this config)"
 		echo "check-debug: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped in $((SECONDS - t0))s"
 	} >"$w/last-result"
 	cat "$w/last-result"

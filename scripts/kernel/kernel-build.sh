@@ -47,15 +47,16 @@
 #                 e.g. kernel/bpf/preload) first, so that they are compiled in
 #                 this run and their warnings are in this run's log.
 # --configure-only  stop once .config is made and checked (a quick way to
-#                 try a new fragment); prints entry= and config= only.
+#                 try a new fragment); prints K_ENTRY= and K_CONFIG= only.
 #
-# On success prints key=value lines on stdout (everything else goes to
-# stderr):
-#   entry=  srcver=  src=  kbuild=  bzimage=  system_map=  kver=
-#   moddir=     <entry>/modules/lib/modules/<kver>, empty without modules
-#   log=        this run's make log, empty if make did not run
-#   seconds=    how long this run's make took (0 if it did not run)
-#   full_build_seconds=  how long the entry's first complete build took
+# On success prints KEY=value lines on stdout, the names scripts/lib/host.sh
+# (kernel_build) uses; everything else goes to stderr:
+#   K_ENTRY  K_SRCVER  K_SRC  K_KDIR (the kbuild tree)  K_VMLINUZ (bzImage)
+#   K_MAP (System.map)  K_ABI (kernel release)
+#   K_MODDIR   <entry>/modules/lib/modules/<kver>, empty without modules
+#   K_LOG      this run's make log, empty if make did not run
+#   K_SECONDS  how long this run's make took (0 if it did not run)
+#   K_FULL_SECONDS  how long the entry's first complete build took
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -76,24 +77,25 @@ usage() {
 	exit 2
 }
 
-source_pkg=linux-source-6.12 version="" base=tinyconfig prepare="" jobs=2 configure_only=0
+# Every option but --configure-only takes a value: --NAME sets $NAME,
+# --config and --rebuild add to their lists.
+source=linux-source-6.12 version="" base=tinyconfig prepare="" jobs=2 configure_only=0
 fragments=() rebuild=()
 while (($#)); do
 	case $1 in
-	--source) source_pkg=${2:?--source needs a value}; shift ;;
-	--version) version=${2:?--version needs a value}; shift ;;
-	--base) base=${2:?--base needs a value}; shift ;;
-	--config) fragments+=("${2:?--config needs a value}"); shift ;;
-	--prepare) prepare=${2:?--prepare needs a value}; shift ;;
-	--rebuild) rebuild+=("${2:?--rebuild needs a value}"); shift ;;
-	--jobs) jobs=${2:?--jobs needs a value}; shift ;;
-	--configure-only) configure_only=1 ;;
-	-h | --help) usage ;;
+	--configure-only) configure_only=1; shift; continue ;;
+	--source | --version | --base | --config | --prepare | --rebuild | --jobs)
+		[[ -n ${2:-} ]] || die "$1 needs a value" ;;
 	*) log "unknown argument: $1"; usage ;;
 	esac
-	shift
+	case $1 in
+	--config) fragments+=("$2") ;;
+	--rebuild) rebuild+=("$2") ;;
+	*) printf -v "${1#--}" '%s' "$2" ;;
+	esac
+	shift 2
 done
-[[ $source_pkg =~ ^linux-source-[0-9]+\.[0-9]+$ ]] || die "--source: want linux-source-X.Y, got $source_pkg"
+[[ $source =~ ^linux-source-[0-9]+\.[0-9]+$ ]] || die "--source: want linux-source-X.Y, got $source"
 case $base in tinyconfig | defconfig | allnoconfig) ;; *) die "--base: tinyconfig, defconfig or allnoconfig" ;; esac
 [[ $jobs =~ ^[1-9][0-9]*$ ]] || die "--jobs: a positive number"
 ((${#fragments[@]})) || die "at least one --config fragment"
@@ -104,10 +106,8 @@ done
 [[ $(id -u) -eq 0 ]] || die "must run as root (apt-get, $CACHE)"
 
 # --- host tools ----------------------------------------------------------------
-missing=()
-for p in "${BUILD_DEPS[@]}"; do
-	[[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == "install ok installed" ]] || missing+=("$p")
-done
+mapfile -t missing < <(dpkg-query -W -f='${Status} ${Package}\n' "${BUILD_DEPS[@]}" 2>&1 |
+	awk '$3 != "installed" { print $NF }')
 if ((${#missing[@]})); then
 	log "installing ${missing[*]}"
 	apt-get "${APT_OPTS[@]}" -qq update >&2
@@ -117,7 +117,7 @@ fi
 
 # --- source -------------------------------------------------------------------
 candidate() {
-	apt-cache policy -- "$source_pkg" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'
+	apt-cache policy -- "$source" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'
 }
 if [[ -z $version ]]; then
 	version=$(candidate)
@@ -125,45 +125,36 @@ if [[ -z $version ]]; then
 		apt-get "${APT_OPTS[@]}" -qq update >&2
 		version=$(candidate)
 	fi
-	[[ -n $version && $version != "(none)" ]] || die "apt knows no $source_pkg"
+	[[ -n $version && $version != "(none)" ]] || die "apt knows no $source"
 fi
 srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
 mkdir -p "$KB/dl" "$KB/src"
 
-# Unpacks $source_pkg=$version into $pristine once.
+# Unpacks $source=$version into $pristine once; the .deb stays in dl/ under
+# apt's name for it. Work in $tmp, removed on exit.
+tmp=""
+trap 'rm -rf "$tmp"' EXIT
 ensure_source() {
 	[[ -f $pristine/.complete ]] && return 0
 	exec {lk}>"$KB/src/.lock-$srcver"
 	flock "$lk"
 	if [[ ! -f $pristine/.complete ]]; then
-		local deb
-		deb=$(find "$KB/dl" -maxdepth 1 -name "${source_pkg}_*.deb" | while read -r f; do
-			[[ $(dpkg-deb -f "$f" Version) == "$version" ]] && echo "$f"
-		done | head -n 1)
-		if [[ -z $deb ]]; then
-			log "downloading $source_pkg=$version"
-			local tmp
-			tmp=$(mktemp -d "$KB/dl/.tmp.XXXXXX")
+		local series=${source#linux-source-} deb=$KB/dl/${source}_${version//:/%3a}_all.deb
+		tmp=$(mktemp -d "$KB/dl/.tmp.XXXXXX")
+		if [[ ! -f $deb ]]; then
+			log "downloading $source=$version"
 			if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-			(cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$source_pkg=$version" >&2) ||
-				{ rm -rf "$tmp"; die "apt-get download $source_pkg=$version failed"; }
-			deb=$(find "$tmp" -maxdepth 1 -name '*.deb' -print -quit)
-			[[ -n $deb ]] || { rm -rf "$tmp"; die "no .deb for $source_pkg=$version"; }
-			mv "$deb" "$KB/dl/"
-			deb=$KB/dl/${deb##*/}
-			rm -rf "$tmp"
+			{ (cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$source=$version" >&2) &&
+				mv "$tmp/${deb##*/}" "$deb"; } || die "apt-get download $source=$version failed"
 		fi
-		local series=${source_pkg#linux-source-} tmp
-		tmp=$(mktemp -d "$KB/src/.tmp-$srcver.XXXXXX")
-		log "unpacking $(basename "$deb")"
-		dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
-			tar -xJ -C "$tmp" || { rm -rf "$tmp"; die "cannot unpack $deb"; }
-		[[ -f $tmp/linux-source-$series/Makefile ]] || { rm -rf "$tmp"; die "$deb: no linux-source-$series/Makefile"; }
+		log "unpacking ${deb##*/}"
+		{ dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
+			tar -xJ -C "$tmp" && [[ -f $tmp/linux-source-$series/Makefile ]]; } ||
+			die "cannot unpack linux-source-$series/ from $deb"
 		rm -rf "$pristine"
 		mv "$tmp/linux-source-$series" "$pristine"
-		rmdir "$tmp"
-		echo "$source_pkg=$version" >"$pristine/.complete"
+		echo "$source=$version" >"$pristine/.complete"
 	fi
 	flock -u "$lk"
 	exec {lk}>&-
@@ -173,7 +164,7 @@ ensure_source
 # --- entry ----------------------------------------------------------------------
 key_text() {
 	echo "format $FORMAT"
-	echo "source $source_pkg=$version"
+	echo "source $source=$version"
 	echo "base $base"
 	echo "prepare $prepare"
 	echo "gcc $(gcc --version | head -n 1)"
@@ -208,7 +199,7 @@ if [[ ! -f $entry/.src-ready ]]; then
 fi
 
 kmake() {
-	make -C "$src" O="$build" ARCH=x86_64 KBUILD_BUILD_USER=bpf-preload \
+	nice -n 19 make -C "$src" O="$build" ARCH=x86_64 KBUILD_BUILD_USER=bpf-preload \
 		KBUILD_BUILD_HOST=kernel-build "$@"
 }
 
@@ -220,27 +211,18 @@ if [[ -n $prepare ]]; then
 	must_run_make=1
 fi
 
-# Checks that every option the fragments set has that value in .config.
+# Checks that every option the fragments set has that value in .config
+# (an option .config does not set is n).
 verify_config() {
-	local f line name want got bad=0
-	for f in "${fragments[@]}"; do
-		while IFS= read -r line; do
-			if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=(.*)$ ]]; then
-				name=${BASH_REMATCH[1]} want=${BASH_REMATCH[2]}
-			elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
-				name=${BASH_REMATCH[1]} want=n
-			else
-				continue
-			fi
-			got=$(sed -n -e "s/^$name=//p" -e "s/^# $name is not set\$/n/p" "$build/.config")
-			[[ -n $got ]] || got=n
-			if [[ $got != "$want" ]]; then
-				log "${f##*/}: $name=$want requested, .config has $got"
-				bad=1
-			fi
-		done <"$f"
-	done
-	return $bad
+	awk -v prog="$PROG" '
+		{ opt = "" }
+		/^CONFIG_[A-Za-z0-9_]+=/ { n = index($0, "="); opt = substr($0, 1, n - 1); val = substr($0, n + 1) }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { opt = $2; val = "n" }
+		opt == "" { next }
+		FNR == NR { got[opt] = val; next }
+		{ have = (opt in got) ? got[opt] : "n"; frag = FILENAME; sub(/.*\//, "", frag) }
+		have != val { printf "%s: %s: %s=%s requested, .config has %s\n", prog, frag, opt, val, have; bad = 1 }
+		END { exit bad }' "$build/.config" "${fragments[@]}" >&2
 }
 
 if [[ ! -f $entry/.configured ]]; then
@@ -256,7 +238,7 @@ if [[ ! -f $entry/.configured ]]; then
 fi
 
 if ((configure_only)); then
-	printf 'entry=%s\nconfig=%s\n' "$entry" "$build/.config"
+	printf 'K_ENTRY=%s\nK_CONFIG=%s\n' "$entry" "$build/.config"
 	exit 0
 fi
 
@@ -267,23 +249,21 @@ for d in "${rebuild[@]}"; do
 	fi
 done
 
-config_on() { grep -q "^$1=y" "$build/.config"; }
+modules=0
+if grep -q '^CONFIG_MODULES=y' "$build/.config"; then modules=1; fi
 
 run_log="" seconds=0
 if [[ ! -f $entry/.complete ]] || ((must_run_make)); then
 	mkdir -p "$entry/logs"
 	run_log=$entry/logs/$(date +%Y%m%d-%H%M%S).log
 	targets=(bzImage)
-	if config_on CONFIG_MODULES; then targets+=(modules); fi
+	if ((modules)); then targets+=(modules); fi
 	log "building ${targets[*]} with -j$jobs (log: $run_log)"
 	start=$SECONDS
-	if ! nice -n 19 make -C "$src" O="$build" ARCH=x86_64 KBUILD_BUILD_USER=bpf-preload \
-		KBUILD_BUILD_HOST=kernel-build -j"$jobs" "${targets[@]}" >"$run_log" 2>&1; then
-		tail -n 40 "$run_log" >&2
-		die "kernel build failed (log: $run_log)"
-	fi
+	kmake -j"$jobs" "${targets[@]}" >"$run_log" 2>&1 ||
+		{ tail -n 40 "$run_log" >&2; die "kernel build failed (log: $run_log)"; }
 	seconds=$((SECONDS - start))
-	if config_on CONFIG_MODULES; then
+	if ((modules)); then
 		rm -rf "$entry/modules"
 		kmake INSTALL_MOD_PATH="$entry/modules" DEPMOD=/sbin/depmod modules_install >>"$run_log" 2>&1 ||
 			die "modules_install failed (log: $run_log)"
@@ -295,17 +275,8 @@ fi
 
 kver=$(cat "$build/include/config/kernel.release")
 moddir=""
-if config_on CONFIG_MODULES; then moddir=$entry/modules/lib/modules/$kver; fi
-cat <<EOF
-entry=$entry
-srcver=$srcver
-src=$src
-kbuild=$build
-bzimage=$build/arch/x86/boot/bzImage
-system_map=$build/System.map
-kver=$kver
-moddir=$moddir
-log=$run_log
-seconds=$seconds
-full_build_seconds=$(cat "$entry/full-build-seconds")
-EOF
+if ((modules)); then moddir=$entry/modules/lib/modules/$kver; fi
+printf 'K_%s\n' "ENTRY=$entry" "SRCVER=$srcver" "SRC=$src" "KDIR=$build" \
+	"VMLINUZ=$build/arch/x86/boot/bzImage" "MAP=$build/System.map" "ABI=$kver" \
+	"MODDIR=$moddir" "LOG=$run_log" "SECONDS=$seconds" \
+	"FULL_SECONDS=$(cat "$entry/full-build-seconds")"

@@ -18,6 +18,11 @@
 #   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
 #                               build environment; K_KDIR_HOST: the same from
 #                               here), K_VMLINUZ, K_MODDIR
+#   kernel_build DESC DIR ARGS...  build one from Debian's linux-source
+#                               (scripts/kernel/kernel-build.sh ARGS, its log
+#                               in DIR), a result for it; set K_ABI, K_KDIR
+#                               (on the host), K_VMLINUZ, K_MODDIR, K_MAP,
+#                               K_LOG and the rest of its report
 #   cross                       true when ARCH is not the build machine's
 #   in_build_env CMD...         CMD in K_SUITE's chroot (K_BUILD_SYSTEM's if
 #                               set), the tree mounted at its own path, in
@@ -37,7 +42,8 @@
 #                               /run-in-vm running ARGS; vm.sh's own ARGS
 #                               after --
 #   vm_suite NAME DIR ARGS...   vm_boot, then add the KTAP results of the
-#                               log (plans checked)
+#                               log (plans checked; with VM_RUNS=N set, N
+#                               complete KTAP runs required)
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -121,6 +127,24 @@ kernel_use() { # kernel_use SUITE ABI
 		K_VMLINUZ=$cache/kernels/$2/vmlinuz K_MODDIR=$cache/kernels/$2/modules/$2
 }
 
+# A kernel of our own: no suite, no build environment; kernel-build.sh
+# reports the K_ variables (key=value lines, read here, never evaluated).
+kernel_build() { # kernel_build DESC DIR ARGS...
+	local desc=$1 dir=$2 k v
+	shift 2
+	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
+	mkdir -p "$dir"
+	if ! "$TOP/scripts/kernel/kernel-build.sh" "$@" >"$dir/kernel.env" 2>"$dir/kernel-build.log"; then
+		tail -n 30 "$dir/kernel-build.log"
+		result fail "$desc: the kernel builds (log $dir/kernel-build.log)"
+		return 1
+	fi
+	while IFS='=' read -r k v; do
+		case $k in K_[A-Z_]*) printf -v "$k" '%s' "$v" ;; esac
+	done <"$dir/kernel.env"
+	result ok "$desc: linux-source $K_SRCVER builds $K_ABI (this run ${K_SECONDS}s, first full build ${K_FULL_SECONDS}s)"
+}
+
 in_build_env() {
 	"$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"
 }
@@ -178,8 +202,9 @@ c_module() {
 }
 
 # KTAP of one guest log: for every plan "1..N", the ok / not ok / SKIP
-# lines up to its "# Totals:" line. Prints "pass fail skip"; a plan that
-# does not match what ran, or a run without Totals, is one more failure.
+# lines up to its "# Totals:" line. Prints "pass fail skip runs" (runs:
+# plans that reached Totals); a plan that does not match what ran, or a run
+# without Totals, is one more failure.
 ktap_count() { # ktap_count LOG
 	awk '
 		/^1\.\.[0-9]+$/ { if (inplan) bad++; inplan = 1; plan = substr($0, 4); ran = 0; next }
@@ -193,7 +218,7 @@ ktap_count() { # ktap_count LOG
 		END {
 			if (inplan) { bad++; print "a plan without # Totals (guest died?)" > "/dev/stderr" }
 			if (!runs) { bad++; print "no KTAP run in the log" > "/dev/stderr" }
-			print pass + 0, fail + bad, skip + 0
+			print pass + 0, fail + bad, skip + 0, runs + 0
 		}' "$1"
 }
 
@@ -224,13 +249,18 @@ vm_boot() { # vm_boot DIR ARGS... [-- VM.SH ARGS...]
 		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "${vmargs[@]}"
 }
 
-# vm_boot, and the KTAP results of its log added to ours.
+# vm_boot, and the KTAP results of its log added to ours; with VM_RUNS=N
+# in the environment, fewer or more than N complete runs is a failure.
 vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
-	local name=$1 dir=$2 rc=0 p f s
+	local name=$1 dir=$2 rc=0 p f s runs
 	shift 2
 	vm_boot "$dir" "$@" || rc=$?
-	read -r p f s < <(ktap_count "$dir/vm.log")
-	echo "$R_NAME: $name: $p passed, $f failed, $s skipped in the VM (vm.sh rc $rc)"
+	read -r p f s runs < <(ktap_count "$dir/vm.log")
+	echo "$R_NAME: $name: $p passed, $f failed, $s skipped in $runs run(s) in the VM (vm.sh rc $rc)"
 	R_PASS=$((R_PASS + p)) R_FAIL=$((R_FAIL + f)) R_SKIP=$((R_SKIP + s))
-	[ "$rc" -eq 0 ] || [ "$f" -ne 0 ] || result fail "$name: VM exit status $rc"
+	if [ -n "${VM_RUNS:-}" ] && [ "$runs" -ne "$VM_RUNS" ]; then
+		result fail "$name: all $VM_RUNS in-VM suites ran to completion ($runs did; vm.sh rc $rc)"
+	elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		result fail "$name: VM exit status $rc"
+	fi
 }
