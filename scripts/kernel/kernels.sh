@@ -5,79 +5,54 @@
 # resolved from each suite's own package lists (nothing here names a
 # version), and their build and boot environments.
 #
-#   kernels.sh [--arch ARCH] COMMAND ...   ARCH: a Debian architecture,
-#                                 amd64 (default), arm64, ppc64el, riscv64 or
-#                                 s390x; foreign ones are cross-built
-#
+#   kernels.sh [--arch ARCH] COMMAND ...   ARCH: a Debian architecture of
+#                                 scripts/lib/common.sh (default amd64);
+#                                 foreign ones are cross-built
 #   kernels.sh list SUITE...      one line "SUITE ABI" per generic kernel
 #                                 metapackage of the suite for ARCH
 #                                 (linux-image-amd64, linux-image-6.12-amd64):
 #                                 the newest ABI it names, headers there too
 #   kernels.sh fetch SUITE ABI    install linux-headers-ABI and the g++ of the
-#                                 kernel's own gcc in the suite's chroot
-#                                 (chroot.sh; for a foreign ARCH: the headers
-#                                 from the suite's ARCH chroot unpacked, the
-#                                 build machine's linux-kbuild and the cross
-#                                 g++ installed), unpack the kernel image
-#                                 and its modules under
-#                                 ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kernels/ABI/
+#                                 kernel's own gcc in the suite's chroot (a
+#                                 foreign ARCH's headers unpacked, with the
+#                                 build machine's linux-kbuild and cross g++),
+#                                 unpack the kernel image and its modules
 #   kernels.sh facts SUITE ABI    one tab-separated line for reports: the
 #                                 kernel's compiler, the chroot's libbpf-dev,
 #                                 dwarves (pahole) and dkms versions
 #   kernels.sh stable SUITE...    the one of them that is Debian's current
 #                                 stable release (its Release file says so)
-#   kernels.sh target             "KARCH TRIPLET FLAVOUR" of ARCH: kbuild's
-#                                 ARCH, the GNU triplet of its compilers, the
-#                                 kernel flavour (ABI suffix)
+#   kernels.sh target             "KARCH TRIPLET FLAVOUR" of ARCH
 #
 # SUITE is bookworm, trixie, trixie-backports, sid, ...: a release means its
 # main, -updates and -security archives (what its users have by default), a
 # -backports suite only the backports archive. ARCH's package lists and
 # .debs come from the release's chroot of that architecture
 # (chroot.sh SUITE:ARCH); builds run in the build machine's. Paths after
-# fetch, fixed:
-#   chroot:   $(chroot.sh path SUITE)
-#   kbuild:   /usr/src/linux-headers-ABI inside the chroot
-#   vmlinuz:  <cache>/kernels/ABI/vmlinuz
-#   modules:  <cache>/kernels/ABI/modules/ABI (the image's /lib/modules/ABI,
-#             with modules.dep)
+# fetch: the kbuild tree /usr/src/linux-headers-ABI in $(chroot.sh path
+# SUITE); <cache>/kernels/ABI/vmlinuz and <cache>/kernels/ABI/modules/ABI
+# (the image's /lib/modules/ABI, with modules.dep).
 set -euo pipefail
 
-readonly PROG=${0##*/}
-readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 HERE=$(cd "$(dirname "$0")" && pwd)
 readonly HERE CHROOT=$HERE/chroot.sh
-
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
+# shellcheck source=scripts/lib/common.sh
+. "$HERE/../lib/common.sh"
 
 ARCH=amd64
 if [[ ${1:-} == --arch ]]; then ARCH=${2:?--arch needs a Debian architecture}; shift 2; fi
-case $ARCH in
-amd64) KARCH=x86 TRIPLET=x86_64-linux-gnu FLAVOUR=amd64 ;;
-arm64) KARCH=arm64 TRIPLET=aarch64-linux-gnu FLAVOUR=arm64 ;;
-ppc64el) KARCH=powerpc TRIPLET=powerpc64le-linux-gnu FLAVOUR=powerpc64le ;;
-riscv64) KARCH=riscv TRIPLET=riscv64-linux-gnu FLAVOUR=riscv64 ;;
-s390x) KARCH=s390 TRIPLET=s390x-linux-gnu FLAVOUR=s390x ;;
-*) die "unsupported architecture '$ARCH' (amd64, arm64, ppc64el, riscv64, s390x)" ;;
-esac
-readonly ARCH KARCH TRIPLET FLAVOUR
+arch_facts "$ARCH"
+tmp=""
+trap 'rm -rf "$tmp"' EXIT
 # [.], not \., so that bash and awk read it alike.
 readonly ABI_RE="[0-9]+[.][0-9]+[.][0-9][0-9a-z.+~]*(-[0-9]+)?-$FLAVOUR"
-# The build machine's own architecture: everything else is cross-built.
-NATIVE=$(dpkg --print-architecture)
-readonly NATIVE
 
 # The Packages files of SUITE in its ARCH chroot.
 suite_lists() {
-	local suite=$1 root lists re
-	root=$("$CHROOT" path "$suite:$ARCH")
-	lists=$root/var/lib/apt/lists
-	if [[ $suite == *-backports ]]; then re="_dists_${suite}_"
-	else re="_dists_${suite}(-updates|-security)?_"
-	fi
-	find "$lists" -maxdepth 1 -type f -name "*_main_binary-${ARCH}_Packages" |
-		grep -E "${re}main_binary-${ARCH}_Packages\$" || true
+	local suite=$1 re="_dists_$1(-updates|-security)?_"
+	[[ $suite == *-backports ]] && re="_dists_${suite}_"
+	find "$("$CHROOT" path "$suite:$ARCH")/var/lib/apt/lists" -maxdepth 1 -type f \
+		-regextype posix-extended -regex ".*${re}main_binary-${ARCH}_Packages"
 }
 
 # What a user of the suite installs: each generic kernel metapackage
@@ -121,33 +96,29 @@ valid_abi() {
 	[[ $1 =~ ^$ABI_RE$ ]] || die "bad $ARCH ABI '$1'"
 }
 
-in_chroot() { "$CHROOT" run "$suite" "$@"; }
-
 # apt's queries and downloads for the suite's ARCH chroot, made by this
 # machine's apt on the chroot's files (a foreign chroot's own apt would
 # run under qemu-user, half a minute a call).
 arch_apt() { # arch_apt apt-cache|apt-get ARGS...
-	local cmd=$1 root
-	shift
+	local root
 	root=$("$CHROOT" path "$suite:$ARCH")
-	"$cmd" -o Dir="$root" -o Dir::State::status="$root/var/lib/dpkg/status" \
-		-o APT::Architecture="$ARCH" -o APT::Sandbox::User=root "$@"
+	"$1" -o Dir="$root" -o Dir::State::status="$root/var/lib/dpkg/status" \
+		-o APT::Architecture="$ARCH" -o APT::Sandbox::User=root "${@:2}"
 }
 
-# apt-get download PKG..., the .debs unpacked into DIR.
+# apt-get download PKG..., the .debs unpacked into DIR; prints their names.
 unpack_debs() { # unpack_debs DIR PKG...
-	local dir=$1 tmp deb
+	local dir=$1 deb
 	shift
 	mkdir -p "$CACHE/kernels"
 	tmp=$(mktemp -d "$CACHE/kernels/debs.XXXXXX")
 	log "$suite: downloading $*"
-	(cd "$tmp" && arch_apt apt-get -q download "$@") >&2 ||
-		{ rm -rf "$tmp"; die "apt-get download $* failed"; }
+	(cd "$tmp" && arch_apt apt-get -q download "$@") >&2 || die "apt-get download $* failed"
 	# A merged-/usr DIR keeps its /lib symlink (dpkg-deb -x would make
 	# it a directory of its own).
 	for deb in "$tmp"/*.deb; do
 		dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$dir" ||
-			{ rm -rf "$tmp"; die "unpacking $deb failed"; }
+			die "unpacking $deb failed"
 		basename "$deb"
 	done
 	rm -rf "$tmp"
@@ -158,17 +129,24 @@ has_pkg() { # has_pkg NAME: apt knows a candidate in the ARCH chroot
 		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
 }
 
-installed() {
-	# shellcheck disable=SC2016 # dpkg-query's own ${Status}
-	[[ $(in_chroot dpkg-query -W -f='${Status}' "$1" 2>/dev/null) == "install ok installed" ]]
+# apt-get install those of PKG... not installed in the suite's chroot ROOT.
+chroot_install() { # chroot_install ROOT PKG...
+	local missing
+	missing=$(missing_packages --root="$1" "${@:2}" | paste -sd' ')
+	[[ -z $missing ]] && return 0
+	log "$suite: installing $missing"
+	# shellcheck disable=SC2086 # a list of packages
+	"$CHROOT" apt "$suite" install $missing >&2 || die "$suite: apt-get install $missing failed"
 }
+
+cc_text() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1/.config"; }
 
 # The C and C++ compilers that match the kernel's C compiler, as package
 # names (none for a clang-built kernel, whose clang++ comes with clang):
 # gcc-N and g++-N, or their cross versions gcc-N-TRIPLET, g++-N-TRIPLET.
 compiler_packages() {
 	local kdir=$1 text suffix=""
-	text=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")
+	text=$(cc_text "$kdir")
 	grep -q '^CONFIG_CC_IS_GCC=y' "$kdir/.config" || return 0
 	[[ $text =~ ^([a-z0-9_]+-linux-gnu-)?gcc-([0-9]+)\  ]] || die "cannot tell the gcc of $kdir from '$text'"
 	[[ $ARCH == "$NATIVE" ]] || suffix=-$TRIPLET
@@ -185,28 +163,24 @@ unpack_foreign_headers() {
 		sed -n 's/^Depends: //p' | tr ',' '\n' | awk '{ print $1 }')
 	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
 	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild dependency"
-	"$CHROOT" apt "$suite" install "$kbuild" >&2 || die "$suite: apt-get install $kbuild failed"
+	chroot_install "$root" "$kbuild"
 	unpack_debs "$root" "linux-headers-$abi" "$common" >/dev/null
 }
 
 ensure_build_env() {
-	local abi=$1 root kdir p
+	local abi=$1 root kdir compilers
 	root=$("$CHROOT" path "$suite")
 	kdir=$root/usr/src/linux-headers-$abi
-	if [[ $ARCH != "$NATIVE" ]]; then
-		[[ -f $kdir/.config ]] || unpack_foreign_headers "$abi" "$root"
-	elif ! installed "linux-headers-$abi"; then
-		log "$suite: installing linux-headers-$abi"
-		"$CHROOT" apt "$suite" install "linux-headers-$abi" >&2 ||
-			die "$suite: apt-get install linux-headers-$abi failed"
+	if [[ $ARCH == "$NATIVE" ]]; then
+		chroot_install "$root" "linux-headers-$abi"
+	elif [[ ! -f $kdir/.config ]]; then
+		unpack_foreign_headers "$abi" "$root"
 	fi
 	[[ -f $kdir/.config && -f $kdir/Makefile && -x $kdir/scripts/basic/fixdep ]] ||
 		die "$kdir is not a kbuild tree for this machine"
-	for p in $(compiler_packages "$kdir"); do
-		installed "$p" && continue
-		log "$suite: installing $p (the kernel's compiler)"
-		"$CHROOT" apt "$suite" install "$p" >&2 || die "$suite: apt-get install $p failed"
-	done
+	compilers=$(compiler_packages "$kdir")
+	# shellcheck disable=SC2086 # a list of packages
+	[[ -z $compilers ]] || chroot_install "$root" $compilers
 }
 
 # The packages holding ABI's vmlinuz, modules and their metadata
@@ -227,31 +201,32 @@ image_packages() {
 	fi
 }
 
+first_file() { # first_file DIR PATH...: the first PATH there is under DIR
+	local path
+	for path in "${@:2}"; do
+		[[ -e $1/$path ]] && { echo "$path"; return 0; }
+	done
+	return 1
+}
+
 ensure_image() {
-	local abi=$1 dest=$CACHE/kernels/$1 pkgs m vmlinuz sysmap
+	local abi=$1 dest=$CACHE/kernels/$1 pkgs root m vmlinuz sysmap map=()
 	[[ -f $dest/.complete && -e $dest/vmlinuz ]] && return 0
 	mapfile -t pkgs < <(image_packages "$abi")
-	mkdir -p "$CACHE/kernels"
-	rm -rf "$dest.tmp" && mkdir -p "$dest.tmp/root"
-	unpack_debs "$dest.tmp/root" "${pkgs[@]}" >"$dest.tmp/.debs"
-	for m in lib/modules usr/lib/modules; do
-		[[ -d $dest.tmp/root/$m/$abi ]] && break
-	done
-	[[ -d $dest.tmp/root/$m/$abi/kernel ]] || die "${pkgs[*]}: no modules of $abi"
-	for vmlinuz in "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" "$m/$abi/vmlinux" \
-		"$m/$abi/vmlinuz.unsigned"; do
-		[[ -f $dest.tmp/root/$vmlinuz ]] && break
-	done
-	[[ -f $dest.tmp/root/$vmlinuz ]] || die "${pkgs[*]}: no vmlinuz or vmlinux of $abi"
-	for sysmap in "boot/System.map-$abi" "$m/$abi/System.map"; do
-		[[ -f $dest.tmp/root/$sysmap ]] && break
-	done
+	root=$dest.tmp/root
+	rm -rf "$dest.tmp" && mkdir -p "$root"
+	unpack_debs "$root" "${pkgs[@]}" >"$dest.tmp/.debs"
+	m=$(first_file "$root" {,usr/}"lib/modules/$abi/kernel") || die "${pkgs[*]}: no modules of $abi"
+	m=${m%"/$abi/kernel"}
+	vmlinuz=$(first_file "$root" "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" \
+		"$m/$abi/vmlinux" "$m/$abi/vmlinuz.unsigned") || die "${pkgs[*]}: no vmlinuz or vmlinux of $abi"
 	ln -s "root/$vmlinuz" "$dest.tmp/vmlinuz"
 	ln -s "root/$m" "$dest.tmp/modules"
 	# The image ships no modules.dep (its postinst makes one).
-	local map=()
-	[[ -f $dest.tmp/root/$sysmap ]] && map=(-F "$dest.tmp/root/$sysmap")
-	depmod -b "$dest.tmp/root/${m%lib/modules}" "${map[@]}" "$abi" || die "depmod $abi failed"
+	if sysmap=$(first_file "$root" "boot/System.map-$abi" "$m/$abi/System.map"); then
+		map=(-F "$root/$sysmap")
+	fi
+	depmod -b "$root/${m%lib/modules}" "${map[@]}" "$abi" || die "depmod $abi failed"
 	for m in modules.dep modules.order modules.builtin; do
 		[[ -f $dest.tmp/modules/$abi/$m ]] || die "${pkgs[*]}: no $m for $abi"
 	done
@@ -261,27 +236,24 @@ ensure_image() {
 }
 
 cmd_fetch() {
-	(($# == 2)) || die "usage: $PROG fetch SUITE ABI"
+	(($# == 2)) || usage
 	suite=$1
 	valid_abi "$2"
 	[[ $(id -u) -eq 0 ]] || die "must run as root"
-	command -v depmod >/dev/null || die "depmod missing (apt-get install kmod)"
+	need kmod
 	"$CHROOT" ensure "$suite"
 	"$CHROOT" ensure "$suite:$ARCH"
 	mkdir -p "$CACHE/kernels"
-	exec {lockfd}>"$CACHE/kernels/.lock-$2"
-	flock "$lockfd"
+	lock "$CACHE/kernels/.lock-$2"
 	ensure_build_env "$2"
 	ensure_image "$2"
-	flock -u "$lockfd"
 }
 
 cmd_facts() {
-	(($# == 2)) || die "usage: $PROG facts SUITE ABI"
-	local root kdir p
+	(($# == 2)) || usage
+	local root p
 	root=$("$CHROOT" path "$1")
-	kdir=$root/usr/src/linux-headers-$2
-	printf '%s' "$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$kdir/.config")"
+	printf '%s' "$(cc_text "$root/usr/src/linux-headers-$2")"
 	for p in libbpf-dev dwarves dkms; do
 		printf '\t%s' "$(dpkg --root="$root" -s "$p" 2>/dev/null | sed -n 's/^Version: //p')"
 	done
@@ -303,7 +275,8 @@ cmd_stable() {
 	die "none of $* is Debian's current stable release"
 }
 
-(($#)) || die "usage: $PROG [--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE... | target"
+USAGE="[--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE... | target"
+(($#)) || usage
 cmd=$1
 shift
 case $cmd in
@@ -312,5 +285,5 @@ fetch) cmd_fetch "$@" ;;
 facts) cmd_facts "$@" ;;
 stable) cmd_stable "$@" ;;
 target) printf '%s %s %s\n' "$KARCH" "$TRIPLET" "$FLAVOUR" ;;
-*) die "unknown command '$cmd'" ;;
+*) usage "unknown command '$cmd'" ;;
 esac

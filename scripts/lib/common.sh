@@ -1,0 +1,115 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash disable=SC2034,SC2178 # variables for the sourcing script
+#
+# What scripts/kernel/*.sh and scripts/vm/*.sh share, sourced:
+#   die MSG / log MSG       stderr, prefixed with the script's name; die
+#                           exits with $DIE_STATUS (default 1)
+#   usage [MSG]             MSG and "usage: $USAGE", exit 2
+#   parse_options NAME... -- ARGS...
+#                           each "--NAME VALUE" of ARGS sets the variable
+#                           NAME (an array: adds to it); else usage
+#   missing_packages [--root=DIR] PKG...   those not installed (in DIR)
+#   need PKG...             apt-get install those missing on this machine
+#   lock FILE / unlock      flock FILE (one lock at a time), release it
+#   arch_facts ARCH         the table of Debian architectures (below)
+#   arch_of_abi ABI         the Debian architecture of a kernel's ABI
+readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+NATIVE=$(dpkg --print-architecture)
+readonly NATIVE ARCHES="amd64 arm64 ppc64el riscv64 s390x"
+
+die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit "${DIE_STATUS:-1}"; }
+log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+usage() {
+	[[ -z ${1:-} ]] || log "$1"
+	printf 'usage: %s %s\n' "${0##*/}" "$USAGE" >&2
+	exit 2
+}
+
+parse_options() {
+	local -a names=()
+	while [[ $1 != -- ]]; do names+=("$1"); shift; done
+	shift
+	while (($#)); do
+		[[ $1 == --* && " ${names[*]} " == *" ${1#--} "* ]] || usage "unknown argument: $1"
+		(($# >= 2)) || usage "$1 needs a value"
+		local -n option_var=${1#--}
+		if [[ ${option_var@a} == *a* ]]; then option_var+=("$2"); else option_var=$2; fi
+		unset -n option_var
+		shift 2
+	done
+}
+
+missing_packages() {
+	local root=()
+	[[ $1 == --root=* ]] && { root=("$1"); shift; }
+	# shellcheck disable=SC2016 # dpkg-query's own ${...}
+	dpkg-query "${root[@]}" -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 |
+		awk '$1 != "ii" { print $NF }'
+}
+
+need() {
+	local missing
+	missing=$(missing_packages "$@" | paste -sd' ')
+	[[ -z $missing ]] && return 0
+	[[ $(id -u) -eq 0 ]] || die "$missing missing: apt-get install $missing"
+	log "installing $missing"
+	local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
+	"${apt[@]}" update >&2 || true
+	# shellcheck disable=SC2086 # a list of packages
+	DEBIAN_FRONTEND=noninteractive "${apt[@]}" -y --no-install-recommends install $missing >&2 ||
+		die "cannot install $missing"
+}
+
+lock() {
+	exec {LOCK_FD}>"$1"
+	flock -n "$LOCK_FD" && return 0
+	log "waiting for $1"
+	flock "$LOCK_FD"
+}
+unlock() { exec {LOCK_FD}>&-; }
+
+# Every fact the scripts need about a Debian architecture: KARCH (kbuild's
+# ARCH), TRIPLET (its compilers' GNU triplet), FLAVOUR (its kernels' ABI
+# suffix), QEMU_USER (qemu-user's name for it, in qemu-user-static), and
+# how its kernels boot: QEMU (qemu-system-*), QEMU_PKG (its package), CPU,
+# MACHINE (QEMU's arguments) and CONSOLE (the kernel's serial console
+# arguments). Debian's images of all five go to -kernel as they are.
+arch_facts() { # arch_facts ARCH
+	local ppc_caps=cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off
+	CPU=max MACHINE=()
+	case $1 in
+	amd64)
+		KARCH=x86 TRIPLET=x86_64-linux-gnu FLAVOUR=amd64 QEMU_USER=x86_64
+		QEMU=qemu-system-x86_64 QEMU_PKG=qemu-system-x86 CONSOLE="ttyS0,115200 edd=off" ;;
+	arm64)
+		KARCH=arm64 TRIPLET=aarch64-linux-gnu FLAVOUR=arm64 QEMU_USER=aarch64
+		QEMU=qemu-system-aarch64 QEMU_PKG=qemu-system-arm CONSOLE=ttyAMA0 MACHINE=(-machine virt)
+		# Pointer authentication by QEMU's own cheap algorithm: boots twice as fast.
+		CPU=max,pauth-impdef=on ;;
+	ppc64el)
+		KARCH=powerpc TRIPLET=powerpc64le-linux-gnu FLAVOUR=powerpc64le QEMU_USER=ppc64le
+		QEMU=qemu-system-ppc64 QEMU_PKG=qemu-system-ppc CONSOLE=hvc0 CPU=power10
+		# QEMU's own small firmware (x-vof); the Spectre capabilities TCG
+		# cannot give, off.
+		MACHINE=(-machine "pseries,x-vof=on,$ppc_caps" -vga none) ;;
+	riscv64)
+		KARCH=riscv TRIPLET=riscv64-linux-gnu FLAVOUR=riscv64 QEMU_USER=riscv64
+		# OpenSBI, QEMU's default firmware of virt.
+		QEMU=qemu-system-riscv64 QEMU_PKG=qemu-system-misc CONSOLE=ttyS0 CPU=rv64
+		MACHINE=(-machine virt) ;;
+	s390x)
+		KARCH=s390 TRIPLET=s390x-linux-gnu FLAVOUR=s390x QEMU_USER=s390x
+		QEMU=qemu-system-s390x QEMU_PKG=qemu-system-misc CONSOLE=ttysclp0
+		MACHINE=(-machine s390-ccw-virtio) ;;
+	*) die "unsupported architecture '$1' (${ARCHES// /, })" ;;
+	esac
+}
+
+arch_of_abi() { # arch_of_abi ABI
+	local arch
+	for arch in $ARCHES; do
+		arch_facts "$arch"
+		[[ $1 == *-"$FLAVOUR" ]] && { echo "$arch"; return 0; }
+	done
+	echo "${1##*-}"
+}
