@@ -40,10 +40,10 @@ parse_options() {
 }
 
 missing_packages() {
-	local root=()
-	[[ $1 == --root=* ]] && { root=("$1"); shift; }
+	local root_option=()
+	[[ $1 == --root=* ]] && { root_option=("$1"); shift; }
 	# shellcheck disable=SC2016 # dpkg-query's own ${...}
-	dpkg-query "${root[@]}" -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 |
+	dpkg-query "${root_option[@]}" -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 |
 		awk '$1 != "ii" { print $NF }'
 }
 
