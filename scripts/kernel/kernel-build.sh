@@ -5,49 +5,30 @@
 #
 #   kernel-build.sh [--source linux-source-6.12]
 #                   [--base tinyconfig|defconfig|allnoconfig]
-#                   --config FRAGMENT [--config FRAGMENT]...
-#                   [--prepare COMMAND] [--rebuild DIR]...
+#                   --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
 #
-# The kernel is configured with `make BASE`, then every fragment in order
-# (scripts/kconfig/merge_config.sh), then `make olddefconfig`; every option a
-# fragment sets must survive olddefconfig or the build stops (an option whose
-# dependencies are unmet is an error, not a silent no). Then bzImage (and the
-# modules, if CONFIG_MODULES=y, installed into the entry) are built with
-# `nice -n 19 make -j2`.
+# `make BASE`, every fragment merged in order, `make olddefconfig`: an
+# option a fragment sets that olddefconfig dropped (unmet dependencies) is
+# an error. Then `nice -n 19 make -j2` bzImage and, with CONFIG_MODULES=y,
+# the modules, installed into the entry. --source: apt's candidate of it.
+# --prepare: `CMD <entry>/src` before each build (e.g.
+# scripts/pkg/intree-install.sh); it must replace files, never write into
+# them: the tree is hard-linked to the pristine one. --rebuild: the objects
+# under DIR (in the tree) removed first, so that this run's log has their
+# warnings.
 #
-# Cache: ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kbuild/
-#   dl/                              the downloaded linux-source-*.deb
-#   src/<srcver>/                    its unpacked tree, pristine
-#   <srcver>-<hash>/                 one entry per source version + config:
-#       key                          what <hash> is the sha256 of: source
-#                                    version, base, fragments (their options,
-#                                    in order), --prepare command, toolchain
-#       src/                         hard-linked copy of the pristine tree
-#                                    (plus whatever --prepare put there)
-#       build/                       O= output: a kbuild tree
-#       modules/lib/modules/<kver>/  modules_install output (CONFIG_MODULES)
-#       logs/<time>.log              each build's make output
-#       full-build-seconds           how long the first complete build took
-# An entry is reused as long as its key is the same: only `make` runs again,
-# and only if --prepare or --rebuild asked for it; kbuild then rebuilds what
-# changed. Entries are locked while used (flock), so parallel callers wait.
+# Cache: ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kbuild/: dl/ (the
+# .debs), src/SRCVER/ (pristine trees), and an entry SRCVER-HASH per
+# source and configuration: key (what HASH is of: source version, base,
+# the fragments' options, --prepare, toolchain), src/, build/ (O=, a kbuild
+# tree), modules/, logs/, full-build-seconds. A reused entry runs `make`
+# again only for --prepare or --rebuild. Entries are locked while in use.
 #
-# --source PKG    the Debian package with the source tarball (apt's candidate)
-# --prepare CMD   run `CMD <entry>/src` before each build, e.g.
-#                 scripts/pkg/intree-install.sh. CMD must replace files rather
-#                 than write into them (the tree is hard-linked to the pristine
-#                 copy) and keep unchanged files untouched.
-# --rebuild DIR   remove the objects built under DIR (relative to the tree)
-#                 first, so that they are compiled, and warn, in this run.
-#
-# On success prints KEY=value lines on stdout, the names scripts/lib/host.sh
-# (kernel_build) uses; everything else goes to stderr:
-#   K_ENTRY  K_SRCVER  K_SRC  K_KDIR (the kbuild tree)  K_VMLINUZ (bzImage)
-#   K_MAP (System.map)  K_ABI (kernel release)
-#   K_MODDIR   <entry>/modules/lib/modules/<kver>, empty without modules
-#   K_LOG      this run's make log, empty if make did not run
-#   K_SECONDS  how long this run's make took (0 if it did not run)
-#   K_FULL_SECONDS  how long the entry's first complete build took
+# Prints on stdout KEY=value lines for scripts/lib/host.sh's kernel_build:
+# K_ENTRY K_SRCVER K_SRC K_KDIR (build/) K_VMLINUZ K_MAP K_ABI (the kernel
+# release) K_MODDIR (empty without modules) K_LOG (this run's make log,
+# empty if make did not run) K_SECONDS (that make's) K_FULL_SECONDS (the
+# entry's first complete build's).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -60,18 +41,19 @@ USAGE="[--source PKG] [--base BASE] --config FRAGMENT... [--prepare CMD] [--rebu
 source=linux-source-6.12 base=tinyconfig prepare="" config=() rebuild=()
 parse_options source base config prepare rebuild -- "$@"
 [[ $source =~ ^linux-source-[0-9]+\.[0-9]+$ ]] || die "--source: want linux-source-X.Y, got $source"
-case $base in tinyconfig | defconfig | allnoconfig) ;; *) die "--base: tinyconfig, defconfig or allnoconfig" ;; esac
+[[ $base =~ ^(tinyconfig|defconfig|allnoconfig)$ ]] || die "--base: tinyconfig, defconfig or allnoconfig"
 ((${#config[@]})) || usage "at least one --config fragment"
 for f in "${config[@]}"; do [[ -f $f ]] || die "config fragment $f not found"; done
 for d in "${rebuild[@]}"; do
-	[[ $d =~ ^[A-Za-z0-9_][A-Za-z0-9_./-]*$ && $d != *..* ]] || die "--rebuild: a relative path in the tree, got $d"
+	[[ $d =~ ^[A-Za-z0-9_][A-Za-z0-9_./-]*$ && $d != *..* ]] ||
+		die "--rebuild: a relative path in the tree, got $d"
 done
 [[ $(id -u) -eq 0 ]] || die "must run as root (apt-get, $CACHE)"
 need make gcc g++ bc bison flex libelf-dev libssl-dev dwarves kmod cpio xz-utils python3
 
-# --- source -------------------------------------------------------------------
 candidate() {
-	apt-cache policy -- "$source" 2>/dev/null | awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
+	apt-cache policy -- "$source" 2>/dev/null |
+		awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
 }
 version=$(candidate)
 [[ -n $version ]] || { apt-get -o DPkg::Lock::Timeout=600 -qq update >&2; version=$(candidate); }
@@ -80,8 +62,7 @@ srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
 mkdir -p "$KB/dl" "$KB/src"
 
-# $source=$version, unpacked into $pristine once; the .deb stays in dl/
-# under apt's name for it.
+# The .deb stays in dl/ under apt's name for it.
 tmp=""
 trap 'rm -rf "$tmp"' EXIT
 unpack_source() {
@@ -107,16 +88,10 @@ if [[ ! -f $pristine/.complete ]]; then
 	unlock
 fi
 
-# --- entry ----------------------------------------------------------------------
 key_text() {
-	echo "format $FORMAT"
-	echo "source $source=$version"
-	echo "base $base"
-	echo "prepare $prepare"
-	echo "gcc $(gcc --version | head -n 1)"
-	echo "ld $(ld --version | head -n 1)"
-	echo "pahole $(pahole --version)"
 	local f
+	printf '%s\n' "format $FORMAT" "source $source=$version" "base $base" "prepare $prepare" \
+		"gcc $(gcc --version | head -n 1)" "ld $(ld --version | head -n 1)" "pahole $(pahole --version)"
 	for f in "${config[@]}"; do
 		echo "fragment ${f##*/}"
 		# The options, not the comments, decide the kernel.
@@ -151,8 +126,7 @@ if [[ -n $prepare ]]; then
 	must_run_make=1
 fi
 
-# Checks that every option the fragments set has that value in .config
-# (an option .config does not set is n).
+# Every option the fragments set has that value in .config (unset: n).
 verify_config() {
 	awk -v prog="${0##*/}" '
 		{ opt = "" }
@@ -196,8 +170,8 @@ if [[ ! -f $entry/.complete ]] || ((must_run_make)); then
 	seconds=$SECONDS
 	if [[ ${targets[*]} == *modules ]]; then
 		rm -rf "$entry/modules"
-		kmake INSTALL_MOD_PATH="$entry/modules" DEPMOD=/sbin/depmod modules_install >>"$run_log" 2>&1 ||
-			die "modules_install failed (log: $run_log)"
+		kmake INSTALL_MOD_PATH="$entry/modules" DEPMOD=/sbin/depmod modules_install \
+			>>"$run_log" 2>&1 || die "modules_install failed (log: $run_log)"
 	fi
 	[[ -f $entry/full-build-seconds ]] || echo "$seconds" >"$entry/full-build-seconds"
 	date -u +%FT%TZ >"$entry/.complete"
