@@ -6,32 +6,25 @@
 # version), and their build and boot environments.
 #
 #   kernels.sh [--arch ARCH] COMMAND ...   ARCH: a Debian architecture of
-#                                 scripts/lib/common.sh (default amd64);
-#                                 foreign ones are cross-built
-#   kernels.sh list SUITE...      one line "SUITE ABI" per generic kernel
-#                                 metapackage of the suite for ARCH
-#                                 (linux-image-amd64, linux-image-6.12-amd64):
-#                                 the newest ABI it names, headers there too
-#   kernels.sh fetch SUITE ABI    install linux-headers-ABI and the g++ of the
-#                                 kernel's own gcc in the suite's chroot (a
-#                                 foreign ARCH's headers unpacked, with the
-#                                 build machine's linux-kbuild and cross g++),
-#                                 unpack the kernel image and its modules
-#   kernels.sh facts SUITE ABI    one tab-separated line for reports: the
-#                                 kernel's compiler, the chroot's libbpf-dev,
-#                                 dwarves (pahole) and dkms versions
-#   kernels.sh stable SUITE...    the one of them that is Debian's current
-#                                 stable release (its Release file says so)
-#   kernels.sh target             "KARCH TRIPLET FLAVOUR" of ARCH
+#                            scripts/lib/common.sh (amd64 when not given)
+#   kernels.sh list SUITE... "SUITE ABI" per generic kernel metapackage of the
+#                            suite (linux-image-amd64, linux-image-6.12-amd64):
+#                            the newest ABI it names, headers there too
+#   kernels.sh fetch SUITE ABI   linux-headers-ABI and the g++ of the kernel's
+#                            gcc into the suite's chroot (a foreign ARCH's
+#                            headers unpacked, with the build machine's
+#                            linux-kbuild and cross g++), the kernel image
+#                            and modules unpacked into <cache>/kernels/ABI/:
+#                            vmlinuz and modules/ABI (with modules.dep)
+#   kernels.sh facts SUITE ABI   for reports, tab-separated: the kernel's
+#                            compiler, the chroot's libbpf-dev, dwarves, dkms
+#   kernels.sh stable SUITE...   the one that is Debian's stable release
+#   kernels.sh target        "KARCH TRIPLET FLAVOUR" of ARCH
 #
-# SUITE is bookworm, trixie, trixie-backports, sid, ...: a release means its
-# main, -updates and -security archives (what its users have by default), a
-# -backports suite only the backports archive. ARCH's package lists and
-# .debs come from the release's chroot of that architecture
-# (chroot.sh SUITE:ARCH); builds run in the build machine's. Paths after
-# fetch: the kbuild tree /usr/src/linux-headers-ABI in $(chroot.sh path
-# SUITE); <cache>/kernels/ABI/vmlinuz and <cache>/kernels/ABI/modules/ABI
-# (the image's /lib/modules/ABI, with modules.dep).
+# A release means its main, -updates and -security archives (what its users
+# have by default), a -backports suite only the backports archive. ARCH's
+# package lists and .debs come from the release's chroot of ARCH (chroot.sh
+# SUITE:ARCH); builds run in the build machine's.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -87,22 +80,16 @@ cmd_list() {
 		mapfile -t lists < <(suite_lists "$suite")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
 		abis=$(abis_in "${lists[@]}")
-		[[ -n $abis ]] || die "$suite: no generic $ARCH kernel metapackage with headers in its archive"
+		[[ -n $abis ]] || die "$suite: no generic $ARCH kernel metapackage with headers"
 		while read -r abi; do printf '%s %s\n' "$suite" "$abi"; done <<<"$abis"
 	done
-}
-
-valid_abi() {
-	[[ $1 =~ ^$ABI_RE$ ]] || die "bad $ARCH ABI '$1'"
 }
 
 # apt's queries and downloads for the suite's ARCH chroot, made by this
 # machine's apt on the chroot's files (a foreign chroot's own apt would
 # run under qemu-user, half a minute a call).
 arch_apt() { # arch_apt apt-cache|apt-get ARGS...
-	local root
-	root=$("$CHROOT" path "$suite:$ARCH")
-	"$1" -o Dir="$root" -o Dir::State::status="$root/var/lib/dpkg/status" \
+	"$1" -o Dir="$arch_root" -o Dir::State::status="$arch_root/var/lib/dpkg/status" \
 		-o APT::Architecture="$ARCH" -o APT::Sandbox::User=root "${@:2}"
 }
 
@@ -110,7 +97,6 @@ arch_apt() { # arch_apt apt-cache|apt-get ARGS...
 unpack_debs() { # unpack_debs DIR PKG...
 	local dir=$1 deb
 	shift
-	mkdir -p "$CACHE/kernels"
 	tmp=$(mktemp -d "$CACHE/kernels/debs.XXXXXX")
 	log "$suite: downloading $*"
 	(cd "$tmp" && arch_apt apt-get -q download "$@") >&2 || die "apt-get download $* failed"
@@ -129,10 +115,9 @@ has_pkg() { # has_pkg NAME: apt knows a candidate in the ARCH chroot
 		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
 }
 
-# apt-get install those of PKG... not installed in the suite's chroot ROOT.
-chroot_install() { # chroot_install ROOT PKG...
+chroot_install() { # chroot_install PKG...: those missing in the suite's chroot
 	local missing
-	missing=$(missing_packages --root="$1" "${@:2}" | paste -sd' ')
+	missing=$(missing_packages --root="$build_root" "$@" | paste -sd' ')
 	[[ -z $missing ]] && return 0
 	log "$suite: installing $missing"
 	# shellcheck disable=SC2086 # a list of packages
@@ -145,10 +130,11 @@ cc_text() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1/.config"; }
 # names (none for a clang-built kernel, whose clang++ comes with clang):
 # gcc-N and g++-N, or their cross versions gcc-N-TRIPLET, g++-N-TRIPLET.
 compiler_packages() {
-	local kdir=$1 text suffix=""
+	local text suffix=""
 	text=$(cc_text "$kdir")
 	grep -q '^CONFIG_CC_IS_GCC=y' "$kdir/.config" || return 0
-	[[ $text =~ ^([a-z0-9_]+-linux-gnu-)?gcc-([0-9]+)\  ]] || die "cannot tell the gcc of $kdir from '$text'"
+	[[ $text =~ ^([a-z0-9_]+-linux-gnu-)?gcc-([0-9]+)\  ]] ||
+		die "cannot tell the gcc of $kdir from '$text'"
 	[[ $ARCH == "$NATIVE" ]] || suffix=-$TRIPLET
 	printf '%s\n' "gcc-${BASH_REMATCH[2]}$suffix" "g++-${BASH_REMATCH[2]}$suffix"
 }
@@ -158,29 +144,13 @@ compiler_packages() {
 # scripts/ and tools/ links resolving to the linux-kbuild package of the
 # same version, installed for the build machine.
 unpack_foreign_headers() {
-	local abi=$1 root=$2 deps common kbuild
+	local deps common kbuild
 	deps=$(arch_apt apt-cache show --no-all-versions "linux-headers-$abi" |
 		sed -n 's/^Depends: //p' | tr ',' '\n' | awk '{ print $1 }')
 	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
-	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild dependency"
-	chroot_install "$root" "$kbuild"
-	unpack_debs "$root" "linux-headers-$abi" "$common" >/dev/null
-}
-
-ensure_build_env() {
-	local abi=$1 root kdir compilers
-	root=$("$CHROOT" path "$suite")
-	kdir=$root/usr/src/linux-headers-$abi
-	if [[ $ARCH == "$NATIVE" ]]; then
-		chroot_install "$root" "linux-headers-$abi"
-	elif [[ ! -f $kdir/.config ]]; then
-		unpack_foreign_headers "$abi" "$root"
-	fi
-	[[ -f $kdir/.config && -f $kdir/Makefile && -x $kdir/scripts/basic/fixdep ]] ||
-		die "$kdir is not a kbuild tree for this machine"
-	compilers=$(compiler_packages "$kdir")
-	# shellcheck disable=SC2086 # a list of packages
-	[[ -z $compilers ]] || chroot_install "$root" $compilers
+	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild"
+	chroot_install "$kbuild"
+	unpack_debs "$build_root" "linux-headers-$abi" "$common" >/dev/null
 }
 
 # The packages holding ABI's vmlinuz, modules and their metadata
@@ -188,17 +158,16 @@ ensure_build_env() {
 # one where the architecture signs its kernels; from 7.0 on
 # linux-binary-ABI, linux-modules-ABI and linux-base-ABI.
 image_packages() {
-	local abi=$1
+	local p
 	if has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
 		printf '%s\n' "linux-binary-$abi" "linux-modules-$abi"
-		if has_pkg "linux-base-$abi"; then printf '%s\n' "linux-base-$abi"; fi
-	elif has_pkg "linux-image-$abi-unsigned"; then
-		printf '%s\n' "linux-image-$abi-unsigned"
-	elif has_pkg "linux-image-$abi"; then
-		printf '%s\n' "linux-image-$abi"
-	else
-		die "$suite: no image package of $abi"
+		if has_pkg "linux-base-$abi"; then echo "linux-base-$abi"; fi
+		return 0
 	fi
+	for p in "linux-image-$abi-unsigned" "linux-image-$abi"; do
+		has_pkg "$p" && { echo "$p"; return 0; }
+	done
+	die "$suite: no image package of $abi"
 }
 
 first_file() { # first_file DIR PATH...: the first PATH there is under DIR
@@ -210,16 +179,17 @@ first_file() { # first_file DIR PATH...: the first PATH there is under DIR
 }
 
 ensure_image() {
-	local abi=$1 dest=$CACHE/kernels/$1 pkgs root m vmlinuz sysmap map=()
+	local dest=$CACHE/kernels/$abi list pkgs root m vmlinuz sysmap map=()
 	[[ -f $dest/.complete && -e $dest/vmlinuz ]] && return 0
-	mapfile -t pkgs < <(image_packages "$abi")
+	list=$(image_packages)
+	mapfile -t pkgs <<<"$list"
 	root=$dest.tmp/root
 	rm -rf "$dest.tmp" && mkdir -p "$root"
 	unpack_debs "$root" "${pkgs[@]}" >"$dest.tmp/.debs"
 	m=$(first_file "$root" {,usr/}"lib/modules/$abi/kernel") || die "${pkgs[*]}: no modules of $abi"
 	m=${m%"/$abi/kernel"}
 	vmlinuz=$(first_file "$root" "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" \
-		"$m/$abi/vmlinux" "$m/$abi/vmlinuz.unsigned") || die "${pkgs[*]}: no vmlinuz or vmlinux of $abi"
+		"$m/$abi/vmlinux" "$m/$abi/vmlinuz.unsigned") || die "${pkgs[*]}: no vmlinuz of $abi"
 	ln -s "root/$vmlinuz" "$dest.tmp/vmlinuz"
 	ln -s "root/$m" "$dest.tmp/modules"
 	# The image ships no modules.dep (its postinst makes one).
@@ -236,17 +206,29 @@ ensure_image() {
 }
 
 cmd_fetch() {
+	local compilers
 	(($# == 2)) || usage
-	suite=$1
-	valid_abi "$2"
+	suite=$1 abi=$2
+	[[ $abi =~ ^$ABI_RE$ ]] || die "bad $ARCH ABI '$abi'"
 	[[ $(id -u) -eq 0 ]] || die "must run as root"
 	need kmod
 	"$CHROOT" ensure "$suite"
 	"$CHROOT" ensure "$suite:$ARCH"
+	build_root=$("$CHROOT" path "$suite") arch_root=$("$CHROOT" path "$suite:$ARCH")
+	kdir=$build_root/usr/src/linux-headers-$abi
 	mkdir -p "$CACHE/kernels"
-	lock "$CACHE/kernels/.lock-$2"
-	ensure_build_env "$2"
-	ensure_image "$2"
+	lock "$CACHE/kernels/.lock-$abi"
+	if [[ $ARCH == "$NATIVE" ]]; then
+		chroot_install "linux-headers-$abi"
+	elif [[ ! -f $kdir/.config ]]; then
+		unpack_foreign_headers
+	fi
+	[[ -f $kdir/.config && -f $kdir/Makefile && -x $kdir/scripts/basic/fixdep ]] ||
+		die "$kdir is not a kbuild tree for this machine"
+	compilers=$(compiler_packages)
+	# shellcheck disable=SC2086 # a list of packages
+	[[ -z $compilers ]] || chroot_install $compilers
+	ensure_image
 }
 
 cmd_facts() {
@@ -267,10 +249,8 @@ cmd_stable() {
 		[[ $suite == *-backports ]] && continue
 		"$CHROOT" ensure "$suite"
 		root=$("$CHROOT" path "$suite")
-		if grep -qx 'Suite: stable' "$root/var/lib/apt/lists/"*"_dists_${suite}_InRelease" 2>/dev/null; then
-			printf '%s\n' "$suite"
-			return 0
-		fi
+		grep -qx 'Suite: stable' "$root/var/lib/apt/lists/"*"_dists_${suite}_InRelease" \
+			2>/dev/null && { echo "$suite"; return 0; }
 	done
 	die "none of $* is Debian's current stable release"
 }
