@@ -1,28 +1,18 @@
 #!/usr/bin/env bash
 # Build a busybox initramfs for running bpf_preload tests in a QEMU VM.
 #
-#   mkinitramfs.sh --out <file.cpio.gz> --root <overlay-dir> [--kver <uname-r>]
-#                  [--sysroot <dir>]
+#   mkinitramfs.sh --out FILE.cpio.gz --root OVERLAY-DIR [--kver UNAME-R]
+#                  [--sysroot DIR]
 #
 # The guest's user space comes from --sysroot, a Debian system of the
-# guest's architecture (default /, this machine; the checks pass the build
-# chroot of the architecture, scripts/kernel/chroot.sh SUITE:ARCH, whose
-# programs run here under qemu-user). The image contains:
-#   * its busybox (busybox-static), every applet symlinked into /bin, /sbin,
-#     /usr/bin and /usr/sbin;
-#   * its /usr/sbin/bpftool with the shared libraries it needs (DT_NEEDED,
-#     found in the sysroot's library dirs) and its dynamic loader;
-#   * with --kver: /lib/modules/<kver>, indexed with depmod after the overlay
-#     is added, so `modprobe <name>` works in the VM for modules the overlay
-#     puts there (e.g. lib/modules/<kver>/extra/bpf_preload.ko);
-#   * /init (below), which mounts proc, sysfs, devtmpfs, devpts, debugfs,
-#     tracefs and cgroup2, creates /lib/modules/$(uname -r), runs /run-in-vm
-#     with the console as stdin/stdout/stderr, prints exactly one line
-#     `BPF_PRELOAD_VM_EXIT=<rc>` and powers off at once (poweroff -f);
-#   * the overlay dir, copied last on top of everything (it wins). It must
-#     contain an executable /run-in-vm.
-# Kernel command line `KEY=value` words that the kernel does not know reach
-# /run-in-vm as environment variables (vm.sh --append "FOO=1").
+# guest's architecture (default /; the checks pass chroot.sh's SUITE:ARCH):
+# its busybox-static with every applet linked in /bin, /sbin, /usr/bin and
+# /usr/sbin, and its bpftool with its libraries and loader. Then /init
+# (below: mounts, /run-in-vm on the console, one line
+# BPF_PRELOAD_VM_EXIT=<rc>, poweroff), and the overlay on top (it must have
+# /run-in-vm). With --kver, /lib/modules/KVER is there, indexed by depmod
+# once the overlay added its modules. Kernel command line `KEY=value` words
+# that the kernel does not know reach /run-in-vm as environment variables.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -56,47 +46,40 @@ for d in sbin usr/bin usr/sbin; do
 done
 
 # --- bpftool and its libraries ----------------------------------------------
-# A path inside the sysroot, with symlinks on the way resolved inside it
-# too (absolute links point into it).
+# The file a path in the sysroot names, symlinks resolved in the sysroot
+# (an absolute link points into it).
 sysroot_path() {
-	local p=$1 i=0 link
-	while [[ -L $sysroot$p ]]; do
-		((++i < 40)) || die "$p: too many symlinks in ${sysroot:-/}"
-		link=$(readlink "$sysroot$p")
-		if [[ $link == /* ]]; then p=$link; else p=$(dirname "$p")/$link; fi
+	local path=$1 link i=0
+	while [[ -L $sysroot$path ]]; do
+		((++i < 40)) || die "$path: too many symlinks in ${sysroot:-/}"
+		link=$(readlink "$sysroot$path")
+		if [[ $link == /* ]]; then path=$link; else path=$(dirname "$path")/$link; fi
 	done
-	printf '%s\n' "$sysroot$p"
+	echo "$sysroot$path"
 }
 
-# Copy $1 (a path inside the sysroot) into the image at the same path,
-# replacing (never writing through) a busybox symlink that may sit there.
-put_file() {
-	local src
-	src=$(sysroot_path "$1")
-	[[ -f $src ]] || die "$1 not found in ${sysroot:-/}"
-	mkdir -p "$stage$(dirname "$1")"
-	rm -f "$stage$1"
-	cp -L --preserve=mode "$src" "$stage$1"
-}
-
-# add_program PATH: the program, its interpreter and, recursively, the
-# DT_NEEDED libraries, looked up in the sysroot's library dirs.
 libdirs=()
 for d in "$sysroot"/lib/*-linux-gnu* "$sysroot"/usr/lib/*-linux-gnu* "$sysroot"/lib64 \
 	"$sysroot"/lib "$sysroot"/usr/lib; do
 	[[ -d $d ]] && libdirs+=("${d#"$sysroot"}")
 done
+# add_program PATH: the program at the same path (replacing, not writing
+# through, a busybox link there), its loader and, recursively, the
+# DT_NEEDED libraries, looked up in the sysroot's library dirs.
 add_program() {
 	local bin=$1 elf interp lib dir found
 	[[ -e $stage$bin && ! -L $stage$bin ]] && return 0
-	put_file "$bin"
 	elf=$(sysroot_path "$bin")
-	interp=$(readelf -lW "$elf" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]$/\1/p')
-	[[ -z $interp || -e $stage$interp ]] || put_file "$interp"
+	[[ -f $elf ]] || die "$bin not found in ${sysroot:-/}"
+	mkdir -p "$stage$(dirname "$bin")"
+	rm -f "$stage$bin"
+	cp -L --preserve=mode "$elf" "$stage$bin"
+	interp=$(readelf -lW "$elf" 2>/dev/null | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')
+	[[ -z $interp ]] || add_program "$interp"
 	for lib in $(readelf -dW "$elf" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
 		found=""
 		for dir in "${libdirs[@]}"; do
-			if [[ -e $sysroot$dir/$lib ]]; then found=$dir/$lib; break; fi
+			[[ -e $sysroot$dir/$lib ]] && { found=$dir/$lib; break; }
 		done
 		[[ -n $found ]] || die "$bin needs $lib, which is not in ${sysroot:-/}"
 		add_program "$found"
