@@ -1,25 +1,18 @@
 #!/usr/bin/env bash
-# Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU (TCG) and return the
+# Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU and return the
 # exit code of the guest's /run-in-vm.
 #
-#   vm.sh --kernel <vmlinuz> --initrd <cpio.gz> [--timeout 300] [--log <file>]
+#   vm.sh --kernel VMLINUZ --initrd CPIO.GZ [--timeout 300] [--log FILE]
 #         [--append "extra cmdline"] [--mem 1G] [--arch amd64]
 #
-# --arch is the kernel's Debian architecture; each boots in the QEMU machine
-# with the serial console scripts/lib/common.sh's arch_facts names.
-# The serial console is streamed to stdout and to the log file, with the \r
-# of the serial line and the firmware's terminal escape codes stripped.
-# Exit status:
-#   <rc>  the guest printed BPF_PRELOAD_VM_EXIT=<rc> (rc of /run-in-vm)
-#   124   timeout: the guest did not finish in time; QEMU was killed
-#   125   the guest ended without the marker (kernel panic, oops, crash) or
-#         QEMU failed to start; a kernel that dies before /run-in-vm starts
-#         (a TCG boot failure, no test ran) is booted once more first
-#   130   interrupted
-# Always TCG (`-accel tcg`): nested KVM is not usable on our hosts.
-# The kernel runs with loglevel=4 (only errors and worse on the console; the
-# tests read dmesg), panic=-1 and oops=panic (an oops ends the VM instead of
-# letting a test carry on), and -no-reboot, so any panic ends QEMU at once.
+# --arch: the kernel's Debian architecture, booted as scripts/lib/common.sh
+# says. Always TCG: nested KVM is not usable on our hosts. The console goes
+# to stdout and the log, without the serial line's \r and the firmware's
+# terminal escapes. The kernel runs with loglevel=4 (the tests read dmesg),
+# panic=-1 and oops=panic, and QEMU with -no-reboot: an oops ends the VM
+# instead of letting a test carry on. Exit status: the guest's
+# BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout (QEMU killed); 125 no such line
+# (panic, crash, QEMU failed); 130 interrupted.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -57,8 +50,8 @@ qemu_cmd=(
 # One boot; sets qrc, elapsed.
 boot() {
 	log "booting ${kernel##*/} (timeout ${timeout}s)${logref}"
-	# Console -> fifo -> strip \r -> stdout + log. QEMU runs in the background so
-	# that a signal to us can stop it (timeout(1) puts it in its own process group).
+	# QEMU in the background, so that a signal to us can stop it (timeout(1)
+	# puts it in its own process group).
 	rm -f "$work/console"
 	mkfifo "$work/console"
 	sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c78]//g' <"$work/console" |
