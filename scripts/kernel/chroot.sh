@@ -5,28 +5,22 @@
 # release's kernels: its kbuild tools, compilers, dkms, libbpf-dev and
 # pahole are the ones a user of that release builds the module with.
 #
-#   chroot.sh path SUITE           print the chroot's directory
-#   chroot.sh ensure SUITE         debootstrap it once (cached), refresh its
-#                                  package lists when older than a day
+#   chroot.sh path SUITE        print the chroot's directory
+#   chroot.sh ensure SUITE      debootstrap it once, refresh its package lists
+#                               when older than a day
 #   chroot.sh run SUITE [--bind DIR]... [--root ROOT] CMD...
-#                                  run CMD in it (own mount namespace with
-#                                  /proc, /dev and each DIR at its own path;
-#                                  nothing stays mounted); in the working
-#                                  directory when that is a DIR; --root:
-#                                  in ROOT (from `fresh`) instead
-#   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
-#   chroot.sh fresh SUITE DIR      a new, minimal chroot of SUITE's release
-#                                  at DIR: debootstrap's result (kept as a
-#                                  tarball when the cached one was made),
-#                                  the release's sources, no initramfs
+#                               CMD in it (or in ROOT, from `fresh`), in a
+#                               mount namespace of its own with /proc, /dev
+#                               and each DIR at its own path, in the working
+#                               directory when that is a DIR
+#   chroot.sh apt SUITE ARGS... apt-get -y ARGS... in it
+#   chroot.sh fresh SUITE DIR   a new chroot of SUITE's release at DIR, as
+#                               debootstrap made it, with the release's sources
 #
-# SUITE is a Debian suite: bookworm, trixie, sid, ... A "-backports" suite
-# lives in the chroot of its release, whose sources list the backports too.
-# SUITE:ARCH is that release's chroot of another Debian architecture
-# (scripts/lib/common.sh): its programs run under qemu-user, its package
-# lists are that architecture's. Chroots live under
-# ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/chroot/, as RELEASE or
-# RELEASE-ARCH.
+# A "-backports" suite lives in the chroot of its release. SUITE:ARCH is
+# the release's chroot of another architecture (scripts/lib/common.sh),
+# whose programs run under qemu-user. Chroots live in <cache>/chroot/RELEASE
+# or RELEASE-ARCH.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -34,9 +28,7 @@ set -euo pipefail
 readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
 readonly MIRROR=${BPF_PRELOAD_MIRROR:-http://deb.debian.org/debian}
 readonly SECURITY_MIRROR=${BPF_PRELOAD_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-# What every build needs (the module's and the static test programs'), and
-# the guest's user space (busybox, bpftool); the kernel's headers and its
-# g++-N come per kernel.
+# Every build's tools, and the guest's user space (busybox, bpftool).
 readonly BASE_PACKAGES=(make g++ dkms libbpf-dev dwarves kmod xz-utils zstd libelf-dev zlib1g-dev
 	libzstd-dev ca-certificates busybox-static bpftool)
 
@@ -65,9 +57,8 @@ binfmt() {
 	cat "$conf" >/proc/sys/fs/binfmt_misc/register || die "cannot register $conf with binfmt_misc"
 }
 
-# ROOT as the release's chroot: its apt sources (the suites a user of it has
-# by default, and its backports; sid has neither security nor backports),
-# and no initramfs.
+# ROOT's apt sources: what a user of the release has by default, and its
+# backports (sid has neither security nor backports); no initramfs.
 set_up() { # set_up ROOT
 	local root=$1 kr=/usr/share/keyrings/debian-archive-keyring.gpg
 	local entry="Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: $kr\n"
@@ -95,9 +86,8 @@ set_up() { # set_up ROOT
 	touch "$root/.bpf-preload-no-initramfs"
 }
 
-# in_ns ROOT CMD...: CMD in ROOT with /proc and /dev, and each directory of
-# $BINDS at its own path (the working directory too, if it is one of them).
-# The mounts are private to CMD: they go away with it.
+# in_ns ROOT CMD...: CMD in ROOT with /proc, /dev and each of $BINDS, in
+# the working directory if it is one of them; the mounts go away with CMD.
 BINDS=()
 in_ns() {
 	local root=$1 d
@@ -124,21 +114,22 @@ apt_in() { # apt_in ROOT ARGS...
 
 lists_stale() {
 	local newest
-	newest=$(find "$1/var/lib/apt/lists" -maxdepth 1 -type f -name '*_Packages*' \
+	newest=$(find "$ROOT/var/lib/apt/lists" -maxdepth 1 -type f -name '*_Packages*' \
 		-printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
 	[[ -z $newest ]] || ((EPOCHSECONDS - ${newest%.*} > MAX_AGE_HOURS * 3600))
 }
 
 # apt-get update; a mirror mid-sync fails some lists for a while: two more
 # tries, then go on with the lists there are (apt says what it could not get).
-apt_update() { # apt_update ROOT
+apt_update() {
 	local try
+	log "$RELEASE: apt-get update"
 	for try in first second third; do
-		apt_in "$1" update >&2 && return 0
+		apt_in "$ROOT" update >&2 && return 0
 		log "$RELEASE: apt-get update failed (the $try time)"
 		sleep 5
 	done
-	find "$1/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
+	find "$ROOT/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
 		die "$RELEASE: apt-get update failed and there are no package lists"
 	log "$RELEASE: apt-get update failed in part; using the lists there are"
 }
@@ -154,10 +145,6 @@ create() {
 		die "debootstrap $RELEASE ($SUITE_ARCH) failed; see $debootstrap_log"
 	# The pristine system, for `fresh`.
 	tar -c -C "$tmp" -f "$BASE_TAR" . || die "cannot keep the debootstrap of $NAME"
-	set_up "$tmp"
-	apt_update "$tmp"
-	apt_in "$tmp" install "${BASE_PACKAGES[@]}" >&2 ||
-		die "$RELEASE: installing the build packages failed"
 	date -u +%FT%TZ >"$tmp/.bpf-preload-complete"
 	rm -rf --one-file-system "$ROOT"
 	mv "$tmp" "$ROOT"
@@ -171,19 +158,14 @@ ensure() {
 	lock "$CACHE/chroot/.lock-$NAME"
 	[[ -f $ROOT/.bpf-preload-complete ]] || create
 	set_up "$ROOT"
-	# A chroot made before BASE_PACKAGES grew gets the rest.
+	if lists_stale; then apt_update; fi
+	# All of them in a new chroot, the rest in one made before the list grew.
 	missing=$(missing_packages --root="$ROOT" "${BASE_PACKAGES[@]}" | paste -sd' ')
 	# shellcheck disable=SC2086 # a list of packages
 	[[ -z $missing ]] || apt_in "$ROOT" install $missing >&2 || die "$ROOT: cannot install $missing"
-	if lists_stale "$ROOT"; then
-		log "$RELEASE: apt-get update"
-		apt_update "$ROOT"
-	fi
 	unlock
 }
 
-# A new chroot of SUITE's release at DIR, as debootstrap left it (from the
-# kept tarball), with the release's sources and no initramfs building.
 fresh() { # fresh DIR
 	ensure
 	[[ -f $BASE_TAR ]] || die "no $BASE_TAR: remove $ROOT to make it anew"
