@@ -16,13 +16,9 @@ per=build/results/per-kernel
 [ -s "$per" ] || { echo "support-table.sh: no $per (run make check)" >&2; exit 1; }
 run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!support.md' 2>/dev/null || echo '+changes')"
 
-# The Debian architecture of an ABI, from its flavour.
-arch_of() {
-	case $1 in
-	*-powerpc64le) echo ppc64el ;;
-	*) echo "${1##*-}" ;;
-	esac
-}
+# arch_of ABI: the Debian architecture of a kernel.
+# shellcheck source=scripts/lib/common.sh
+. scripts/lib/common.sh
 
 # This run's rows: "arch<TAB>| row |" (bench's steps are its bookkeeping,
 # not tests: not counted).

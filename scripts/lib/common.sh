@@ -1,31 +1,23 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash disable=SC2034,SC2178 # variables for the sourcing script
 #
-# What scripts/kernel/*.sh and scripts/vm/*.sh share, sourced:
-#   die MSG / log MSG       stderr, prefixed with the script's name; die
-#                           exits with $DIE_STATUS (default 1)
-#   usage [MSG]             MSG and "usage: $USAGE", exit 2
-#   parse_options NAME... -- ARGS...
-#                           each "--NAME VALUE" of ARGS sets the variable
-#                           NAME (an array: adds to it); else usage
-#   missing_packages [--root=DIR] PKG...   those not installed (in DIR)
-#   need PKG...             apt-get install those missing on this machine
-#   lock FILE / unlock      flock FILE (one lock at a time), release it
-#   arch_facts ARCH         the table of Debian architectures (below)
-#   arch_of_abi ABI         the Debian architecture of a kernel's ABI
+# What scripts/kernel/*.sh and scripts/vm/*.sh share, sourced: messages
+# (die exits with $DIE_STATUS, default 1), usage (from $USAGE), options,
+# host packages, a lock, and the table of Debian architectures.
 readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 NATIVE=$(dpkg --print-architecture)
 readonly NATIVE ARCHES="amd64 arm64 ppc64el riscv64 s390x"
 
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit "${DIE_STATUS:-1}"; }
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
-usage() {
+usage() { # usage [MESSAGE]: exits 2
 	[[ -z ${1:-} ]] || log "$1"
 	printf 'usage: %s %s\n' "${0##*/}" "$USAGE" >&2
 	exit 2
 }
 
-parse_options() {
+# Each "--NAME VALUE" of ARGS sets the variable NAME, or adds to the array.
+parse_options() { # parse_options NAME... -- ARGS...
 	local -a names=()
 	while [[ $1 != -- ]]; do names+=("$1"); shift; done
 	shift
@@ -39,7 +31,7 @@ parse_options() {
 	done
 }
 
-missing_packages() {
+missing_packages() { # missing_packages [--root=DIR] PKG...: those not installed
 	local root_option=()
 	[[ $1 == --root=* ]] && { root_option=("$1"); shift; }
 	# shellcheck disable=SC2016 # dpkg-query's own ${...}
@@ -47,20 +39,19 @@ missing_packages() {
 		awk '$1 != "ii" { print $NF }'
 }
 
-need() {
-	local missing
+need() { # need PKG...: apt-get install those missing on this machine
+	local missing apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
 	missing=$(missing_packages "$@" | paste -sd' ')
 	[[ -z $missing ]] && return 0
 	[[ $(id -u) -eq 0 ]] || die "$missing missing: apt-get install $missing"
 	log "installing $missing"
-	local apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
 	"${apt[@]}" update >&2 || true
 	# shellcheck disable=SC2086 # a list of packages
 	DEBIAN_FRONTEND=noninteractive "${apt[@]}" -y --no-install-recommends install $missing >&2 ||
 		die "cannot install $missing"
 }
 
-lock() {
+lock() { # lock FILE: flock it (one at a time), until unlock or exit
 	exec {LOCK_FD}>"$1"
 	flock -n "$LOCK_FD" && return 0
 	log "waiting for $1"
@@ -68,12 +59,10 @@ lock() {
 }
 unlock() { exec {LOCK_FD}>&-; }
 
-# Every fact the scripts need about a Debian architecture: KARCH (kbuild's
-# ARCH), TRIPLET (its compilers' GNU triplet), FLAVOUR (its kernels' ABI
-# suffix), QEMU_USER (qemu-user's name for it, in qemu-user-static), and
-# how its kernels boot: QEMU (qemu-system-*), QEMU_PKG (its package), CPU,
-# MACHINE (QEMU's arguments) and CONSOLE (the kernel's serial console
-# arguments). Debian's images of all five go to -kernel as they are.
+# What the scripts need to know of a Debian architecture: KARCH (kbuild's),
+# TRIPLET (its compilers'), FLAVOUR (its kernels' ABI suffix), QEMU_USER
+# (qemu-user-static's name), and how its kernels boot: QEMU, QEMU_PKG (its
+# package), CPU, MACHINE (QEMU's arguments), CONSOLE (the kernel's).
 arch_facts() { # arch_facts ARCH
 	local ppc_caps=cap-cfpc=broken,cap-sbbc=broken,cap-ibs=broken,cap-ccf-assist=off
 	CPU=max MACHINE=()
@@ -83,9 +72,9 @@ arch_facts() { # arch_facts ARCH
 		QEMU=qemu-system-x86_64 QEMU_PKG=qemu-system-x86 CONSOLE="ttyS0,115200 edd=off" ;;
 	arm64)
 		KARCH=arm64 TRIPLET=aarch64-linux-gnu FLAVOUR=arm64 QEMU_USER=aarch64
-		QEMU=qemu-system-aarch64 QEMU_PKG=qemu-system-arm CONSOLE=ttyAMA0 MACHINE=(-machine virt)
+		QEMU=qemu-system-aarch64 QEMU_PKG=qemu-system-arm CONSOLE=ttyAMA0
 		# Pointer authentication by QEMU's own cheap algorithm: boots twice as fast.
-		CPU=max,pauth-impdef=on ;;
+		CPU=max,pauth-impdef=on MACHINE=(-machine virt) ;;
 	ppc64el)
 		KARCH=powerpc TRIPLET=powerpc64le-linux-gnu FLAVOUR=powerpc64le QEMU_USER=ppc64le
 		QEMU=qemu-system-ppc64 QEMU_PKG=qemu-system-ppc CONSOLE=hvc0 CPU=power10
@@ -94,7 +83,6 @@ arch_facts() { # arch_facts ARCH
 		MACHINE=(-machine "pseries,x-vof=on,$ppc_caps" -vga none) ;;
 	riscv64)
 		KARCH=riscv TRIPLET=riscv64-linux-gnu FLAVOUR=riscv64 QEMU_USER=riscv64
-		# OpenSBI, QEMU's default firmware of virt.
 		QEMU=qemu-system-riscv64 QEMU_PKG=qemu-system-misc CONSOLE=ttyS0 CPU=rv64
 		MACHINE=(-machine virt) ;;
 	s390x)
@@ -105,7 +93,7 @@ arch_facts() { # arch_facts ARCH
 	esac
 }
 
-arch_of_abi() { # arch_of_abi ABI
+arch_of() { # arch_of ABI: the Debian architecture of a kernel, by its flavour
 	local arch
 	for arch in $ARCHES; do
 		arch_facts "$arch"
