@@ -5,8 +5,8 @@
 # resolved from each suite's own package lists (nothing here names a
 # version), and their build and boot environments.
 #
-#   kernels.sh [--arch ARCH] COMMAND ...   ARCH: a Debian architecture of
-#                            scripts/lib/common.sh (amd64 when not given)
+#   kernels.sh [--arch ARCH] COMMAND ...   ARCH: one of scripts/lib/common.sh
+#                            (amd64 when not given)
 #   kernels.sh list SUITE... "SUITE ABI" per generic kernel metapackage of the
 #                            suite (linux-image-amd64, linux-image-6.12-amd64):
 #                            the newest ABI it names, headers there too
@@ -40,61 +40,55 @@ trap 'rm -rf "$tmp"' EXIT
 # [.], not \., so that bash and awk read it alike.
 readonly ABI_RE="[0-9]+[.][0-9]+[.][0-9][0-9a-z.+~]*(-[0-9]+)?-$FLAVOUR"
 
-# The Packages files of SUITE in its ARCH chroot.
-suite_lists() {
-	local suite=$1 re="_dists_$1(-updates|-security)?_"
-	[[ $suite == *-backports ]] && re="_dists_${suite}_"
-	find "$("$CHROOT" path "$suite:$ARCH")/var/lib/apt/lists" -maxdepth 1 -type f \
-		-regextype posix-extended -regex ".*${re}main_binary-${ARCH}_Packages"
-}
-
-# What a user of the suite installs: each generic kernel metapackage
-# (linux-image-amd64, linux-image-6.12-amd64, ...) names one ABI; per
-# metapackage the newest across the suite's files, if its headers are there
-# too. Prints "ABI" lines, sorted.
-abis_in() {
-	awk -v re="^linux-image-($ABI_RE)\$" -v meta_re="^linux-image-([0-9]+[.][0-9]+-)?$FLAVOUR\$" '
-		$1 == "Package:" { pkg = $2; meta = "" }
-		$1 == "Package:" && pkg ~ meta_re { meta = pkg }
-		$1 == "Package:" && pkg ~ /^linux-headers-/ { headers[substr(pkg, 15)] = 1 }
-		$1 == "Depends:" && meta != "" {
-			n = split(substr($0, 10), deps, ",")
-			for (i = 1; i <= n; i++) {
-				split(deps[i], w, " ")
-				if (w[1] ~ re) print meta, substr(w[1], 13)
-			}
-		}
-		END { for (h in headers) print "headers", h }' "$@" |
-		sort -k1,1 -k2,2V | awk '
-		$1 == "headers" { headers[$2] = 1; next }
-		{ newest[$1] = $2 }
-		END { for (m in newest) if (newest[m] in headers) print newest[m] }' |
-		sort -V -u
-}
-
+# What a user of the suite installs: each generic kernel metapackage names
+# one ABI; per metapackage the newest across the suite's Packages files, if
+# its headers are there too.
 cmd_list() {
-	local suite lists abis abi
-	(($#)) || die "list: name at least one suite"
+	local suite re lists abis abi
+	(($#)) || usage "list: name at least one suite"
 	for suite in "$@"; do
 		"$CHROOT" ensure "$suite:$ARCH"
-		mapfile -t lists < <(suite_lists "$suite")
+		re="_dists_$suite(-updates|-security)?_"
+		[[ $suite == *-backports ]] && re="_dists_${suite}_"
+		mapfile -t lists < <(find "$("$CHROOT" path "$suite:$ARCH")/var/lib/apt/lists" \
+			-maxdepth 1 -type f -regextype posix-extended -regex ".*${re}main_binary-${ARCH}_Packages")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
-		abis=$(abis_in "${lists[@]}")
+		abis=$(awk -v re="^linux-image-($ABI_RE)\$" \
+			-v meta_re="^linux-image-([0-9]+[.][0-9]+-)?$FLAVOUR\$" '
+			$1 == "Package:" { pkg = $2; meta = "" }
+			$1 == "Package:" && pkg ~ meta_re { meta = pkg }
+			$1 == "Package:" && pkg ~ /^linux-headers-/ { headers[substr(pkg, 15)] = 1 }
+			$1 == "Depends:" && meta != "" {
+				n = split(substr($0, 10), deps, ",")
+				for (i = 1; i <= n; i++) {
+					split(deps[i], w, " ")
+					if (w[1] ~ re) print meta, substr(w[1], 13)
+				}
+			}
+			END { for (h in headers) print "headers", h }' "${lists[@]}" |
+			sort -k1,1 -k2,2V | awk '
+			$1 == "headers" { headers[$2] = 1; next }
+			{ newest[$1] = $2 }
+			END { for (m in newest) if (newest[m] in headers) print newest[m] }' |
+			sort -V -u)
 		[[ -n $abis ]] || die "$suite: no generic $ARCH kernel metapackage with headers"
-		while read -r abi; do printf '%s %s\n' "$suite" "$abi"; done <<<"$abis"
+		while read -r abi; do echo "$suite $abi"; done <<<"$abis"
 	done
 }
 
-# apt's queries and downloads for the suite's ARCH chroot, made by this
-# machine's apt on the chroot's files (a foreign chroot's own apt would
-# run under qemu-user, half a minute a call).
+# apt on the suite's ARCH chroot's files, run by this machine's apt (the
+# chroot's own would run under qemu-user, half a minute a call).
 arch_apt() { # arch_apt apt-cache|apt-get ARGS...
 	"$1" -o Dir="$arch_root" -o Dir::State::status="$arch_root/var/lib/dpkg/status" \
 		-o APT::Architecture="$ARCH" -o APT::Sandbox::User=root "${@:2}"
 }
 
-# apt-get download PKG..., the .debs unpacked into DIR; prints their names.
-unpack_debs() { # unpack_debs DIR PKG...
+has_pkg() { # has_pkg NAME: apt knows a candidate in the ARCH chroot
+	arch_apt apt-cache policy "$1" 2>/dev/null |
+		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
+}
+
+unpack_debs() { # unpack_debs DIR PKG...: apt-get download, unpacked into DIR
 	local dir=$1 deb
 	shift
 	tmp=$(mktemp -d "$CACHE/kernels/debs.XXXXXX")
@@ -105,14 +99,8 @@ unpack_debs() { # unpack_debs DIR PKG...
 	for deb in "$tmp"/*.deb; do
 		dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$dir" ||
 			die "unpacking $deb failed"
-		basename "$deb"
 	done
 	rm -rf "$tmp"
-}
-
-has_pkg() { # has_pkg NAME: apt knows a candidate in the ARCH chroot
-	arch_apt apt-cache policy "$1" 2>/dev/null |
-		awk '$1 == "Candidate:" { found = ($2 != "(none)") } END { exit !found }'
 }
 
 chroot_install() { # chroot_install PKG...: those missing in the suite's chroot
@@ -126,9 +114,8 @@ chroot_install() { # chroot_install PKG...: those missing in the suite's chroot
 
 cc_text() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1/.config"; }
 
-# The C and C++ compilers that match the kernel's C compiler, as package
-# names (none for a clang-built kernel, whose clang++ comes with clang):
-# gcc-N and g++-N, or their cross versions gcc-N-TRIPLET, g++-N-TRIPLET.
+# The kernel's gcc-N and g++-N (their cross versions gcc-N-TRIPLET for a
+# foreign ARCH); none for a clang-built kernel, whose clang++ comes with clang.
 compiler_packages() {
 	local text suffix=""
 	text=$(cc_text "$kdir")
@@ -136,13 +123,12 @@ compiler_packages() {
 	[[ $text =~ ^([a-z0-9_]+-linux-gnu-)?gcc-([0-9]+)\  ]] ||
 		die "cannot tell the gcc of $kdir from '$text'"
 	[[ $ARCH == "$NATIVE" ]] || suffix=-$TRIPLET
-	printf '%s\n' "gcc-${BASH_REMATCH[2]}$suffix" "g++-${BASH_REMATCH[2]}$suffix"
+	echo "gcc-${BASH_REMATCH[2]}$suffix g++-${BASH_REMATCH[2]}$suffix"
 }
 
 # A foreign kernel's kbuild tree: its headers and their -common package
-# unpacked (never installed: they would pull the foreign compiler), their
-# scripts/ and tools/ links resolving to the linux-kbuild package of the
-# same version, installed for the build machine.
+# unpacked (installing would pull the foreign compiler), their scripts/
+# and tools/ links resolving to the build machine's linux-kbuild package.
 unpack_foreign_headers() {
 	local deps common kbuild
 	deps=$(arch_apt apt-cache show --no-all-versions "linux-headers-$abi" |
@@ -150,17 +136,16 @@ unpack_foreign_headers() {
 	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
 	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild"
 	chroot_install "$kbuild"
-	unpack_debs "$build_root" "linux-headers-$abi" "$common" >/dev/null
+	unpack_debs "$build_root" "linux-headers-$abi" "$common"
 }
 
-# The packages holding ABI's vmlinuz, modules and their metadata
-# (modules.order, modules.builtin): before 7.0 the image, its -unsigned
-# one where the architecture signs its kernels; from 7.0 on
-# linux-binary-ABI, linux-modules-ABI and linux-base-ABI.
+# The packages of ABI's vmlinuz, modules and their metadata (modules.order,
+# modules.builtin): from 7.0 on linux-binary-ABI, linux-modules-ABI and
+# linux-base-ABI; before, the image, its -unsigned one where there is one.
 image_packages() {
 	local p
 	if has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
-		printf '%s\n' "linux-binary-$abi" "linux-modules-$abi"
+		echo "linux-binary-$abi" "linux-modules-$abi"
 		if has_pkg "linux-base-$abi"; then echo "linux-base-$abi"; fi
 		return 0
 	fi
@@ -179,17 +164,17 @@ first_file() { # first_file DIR PATH...: the first PATH there is under DIR
 }
 
 ensure_image() {
-	local dest=$CACHE/kernels/$abi list pkgs root m vmlinuz sysmap map=()
+	local dest=$CACHE/kernels/$abi pkgs root m vmlinuz sysmap map=()
 	[[ -f $dest/.complete && -e $dest/vmlinuz ]] && return 0
-	list=$(image_packages)
-	mapfile -t pkgs <<<"$list"
+	pkgs=$(image_packages)
 	root=$dest.tmp/root
 	rm -rf "$dest.tmp" && mkdir -p "$root"
-	unpack_debs "$root" "${pkgs[@]}" >"$dest.tmp/.debs"
-	m=$(first_file "$root" {,usr/}"lib/modules/$abi/kernel") || die "${pkgs[*]}: no modules of $abi"
+	# shellcheck disable=SC2086 # a list of packages
+	unpack_debs "$root" $pkgs
+	m=$(first_file "$root" {,usr/}"lib/modules/$abi/kernel") || die "$pkgs: no modules of $abi"
 	m=${m%"/$abi/kernel"}
 	vmlinuz=$(first_file "$root" "boot/vmlinuz-$abi" "boot/vmlinux-$abi" "$m/$abi/vmlinuz" \
-		"$m/$abi/vmlinux" "$m/$abi/vmlinuz.unsigned") || die "${pkgs[*]}: no vmlinuz of $abi"
+		"$m/$abi/vmlinux" "$m/$abi/vmlinuz.unsigned") || die "$pkgs: no vmlinuz of $abi"
 	ln -s "root/$vmlinuz" "$dest.tmp/vmlinuz"
 	ln -s "root/$m" "$dest.tmp/modules"
 	# The image ships no modules.dep (its postinst makes one).
@@ -198,7 +183,7 @@ ensure_image() {
 	fi
 	depmod -b "$root/${m%lib/modules}" "${map[@]}" "$abi" || die "depmod $abi failed"
 	for m in modules.dep modules.order modules.builtin; do
-		[[ -f $dest.tmp/modules/$abi/$m ]] || die "${pkgs[*]}: no $m for $abi"
+		[[ -f $dest.tmp/modules/$abi/$m ]] || die "$pkgs: no $m for $abi"
 	done
 	touch "$dest.tmp/.complete"
 	rm -rf "$dest"
@@ -232,8 +217,8 @@ cmd_fetch() {
 }
 
 cmd_facts() {
-	(($# == 2)) || usage
 	local root p
+	(($# == 2)) || usage
 	root=$("$CHROOT" path "$1")
 	printf '%s' "$(cc_text "$root/usr/src/linux-headers-$2")"
 	for p in libbpf-dev dwarves dkms; do
@@ -242,8 +227,7 @@ cmd_facts() {
 	printf '\n'
 }
 
-# The suite among those given whose Release file calls it "stable".
-cmd_stable() {
+cmd_stable() { # the suite whose Release file calls it "stable"
 	local suite root
 	for suite in "$@"; do
 		[[ $suite == *-backports ]] && continue
@@ -260,10 +244,7 @@ USAGE="[--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable 
 cmd=$1
 shift
 case $cmd in
-list) cmd_list "$@" ;;
-fetch) cmd_fetch "$@" ;;
-facts) cmd_facts "$@" ;;
-stable) cmd_stable "$@" ;;
-target) printf '%s %s %s\n' "$KARCH" "$TRIPLET" "$FLAVOUR" ;;
+list | fetch | facts | stable) "cmd_$cmd" "$@" ;;
+target) echo "$KARCH $TRIPLET $FLAVOUR" ;;
 *) usage "unknown command '$cmd'" ;;
 esac
