@@ -3,32 +3,25 @@
 #
 # Build a kernel from Debian's kernel source package, cached outside git.
 #
-#   kernel-build.sh [--source linux-source-6.12]
-#                   [--base tinyconfig|defconfig|allnoconfig]
+#   kernel-build.sh [--source linux-source-6.12] [--base tinyconfig|defconfig|allnoconfig]
 #                   --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
 #
-# `make BASE`, every fragment merged in order, `make olddefconfig`: an
-# option a fragment sets that olddefconfig dropped (unmet dependencies) is
-# an error. Then `nice -n 19 make -j2` bzImage and, with CONFIG_MODULES=y,
-# the modules, installed into the entry. --source: apt's candidate of it.
-# --prepare: `CMD <entry>/src` before each build (e.g.
-# scripts/pkg/intree-install.sh); it must replace files, never write into
-# them: the tree is hard-linked to the pristine one. --rebuild: the objects
-# under DIR (in the tree) removed first, so that this run's log has their
-# warnings.
+# `make BASE`, the fragments merged in order, `make olddefconfig` (an option
+# of a fragment that it dropped, its dependencies unmet, is an error), then
+# `nice -n 19 make -j2` bzImage and the modules (if CONFIG_MODULES=y). The
+# source is apt's candidate of --source. --prepare: `CMD <entry>/src` before
+# each build; it must replace files, not write into them (the tree is
+# hard-linked to the pristine one). --rebuild: DIR's objects (in the tree)
+# removed first, so that this run's log has their warnings.
 #
-# Cache: ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/kbuild/: dl/ (the
-# .debs), src/SRCVER/ (pristine trees), and an entry SRCVER-HASH per
-# source and configuration: key (what HASH is of: source version, base,
-# the fragments' options, --prepare, toolchain), src/, build/ (O=, a kbuild
-# tree), modules/, logs/, full-build-seconds. A reused entry runs `make`
-# again only for --prepare or --rebuild. Entries are locked while in use.
-#
-# Prints on stdout KEY=value lines for scripts/lib/host.sh's kernel_build:
-# K_ENTRY K_SRCVER K_SRC K_KDIR (build/) K_VMLINUZ K_MAP K_ABI (the kernel
-# release) K_MODDIR (empty without modules) K_LOG (this run's make log,
-# empty if make did not run) K_SECONDS (that make's) K_FULL_SECONDS (the
-# entry's first complete build's).
+# Cache: <cache>/kbuild/: dl/ (.debs), src/SRCVER/ (pristine trees) and an
+# entry SRCVER-HASH per source and configuration (key: what HASH is of;
+# src/, build/ (O=), modules/, logs/, full-build-seconds), locked while in
+# use; a reused entry runs `make` only for --prepare or --rebuild.
+# Prints KEY=value lines for scripts/lib/host.sh's kernel_build: K_ENTRY
+# K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR (empty without modules)
+# K_LOG (empty if make did not run) K_SECONDS K_FULL_SECONDS (the first
+# complete build's).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -180,7 +173,7 @@ fi
 
 kver=$(cat "$build/include/config/kernel.release")
 [[ ${targets[*]} == *modules ]] && moddir=$entry/modules/lib/modules/$kver
-printf 'K_%s\n' "ENTRY=$entry" "SRCVER=$srcver" "SRC=$src" "KDIR=$build" \
+printf 'K_%s\n' "ENTRY=$entry" "SRCVER=$srcver" "KDIR=$build" \
 	"VMLINUZ=$build/arch/x86/boot/bzImage" "MAP=$build/System.map" "ABI=$kver" \
 	"MODDIR=$moddir" "LOG=$run_log" "SECONDS=$seconds" \
 	"FULL_SECONDS=$(cat "$entry/full-build-seconds")"
