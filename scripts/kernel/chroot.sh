@@ -9,10 +9,9 @@
 #   chroot.sh ensure SUITE      debootstrap it once, refresh its package lists
 #                               when older than a day
 #   chroot.sh run SUITE [--bind DIR]... [--root ROOT] CMD...
-#                               CMD in it (or in ROOT, from `fresh`), in a
-#                               mount namespace of its own with /proc, /dev
-#                               and each DIR at its own path, in the working
-#                               directory when that is a DIR
+#                               CMD in it (or in ROOT, from `fresh`) with /proc,
+#                               /dev and each DIR mounted at its own path (in
+#                               the working directory if it is a DIR)
 #   chroot.sh apt SUITE ARGS... apt-get -y ARGS... in it
 #   chroot.sh fresh SUITE DIR   a new chroot of SUITE's release at DIR, as
 #                               debootstrap made it, with the release's sources
@@ -62,11 +61,10 @@ binfmt() {
 set_up() { # set_up ROOT
 	local root=$1 kr=/usr/share/keyrings/debian-archive-keyring.gpg
 	local entry="Types: deb\nURIs: %s\nSuites: %s\nComponents: main\nSigned-By: $kr\n"
+	# shellcheck disable=SC2059 # the format is ours
 	if [[ $RELEASE == sid || $RELEASE == unstable ]]; then
-		# shellcheck disable=SC2059 # the format is ours
 		printf "$entry" "$MIRROR" sid
 	else
-		# shellcheck disable=SC2059 # the format is ours
 		printf "$entry\n$entry" "$MIRROR" "$RELEASE $RELEASE-updates $RELEASE-backports" \
 			"$SECURITY_MIRROR" "$RELEASE-security"
 	fi >"$root/etc/apt/sources.list.d/debian.sources"

@@ -1,30 +1,25 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Debian's kernels, suite by suite and architecture by architecture,
-# resolved from each suite's own package lists (nothing here names a
-# version), and their build and boot environments.
+# Debian's kernels, suite by suite and architecture by architecture, from
+# each suite's own package lists (no version is named here), and their build
+# and boot environments. ARCH: one of scripts/lib/common.sh's, default amd64.
 #
-#   kernels.sh [--arch ARCH] COMMAND ...   ARCH: one of scripts/lib/common.sh
-#                            (amd64 when not given)
-#   kernels.sh list SUITE... "SUITE ABI" per generic kernel metapackage of the
-#                            suite (linux-image-amd64, linux-image-6.12-amd64):
-#                            the newest ABI it names, headers there too
-#   kernels.sh fetch SUITE ABI   linux-headers-ABI and the g++ of the kernel's
-#                            gcc into the suite's chroot (a foreign ARCH's
-#                            headers unpacked, with the build machine's
-#                            linux-kbuild and cross g++), the kernel image
-#                            and modules unpacked into <cache>/kernels/ABI/:
-#                            vmlinuz and modules/ABI (with modules.dep)
-#   kernels.sh facts SUITE ABI   for reports, tab-separated: the kernel's
-#                            compiler, the chroot's libbpf-dev, dwarves, dkms
+#   kernels.sh [--arch ARCH] list SUITE...   "SUITE ABI" per generic kernel
+#       metapackage of the suite (linux-image-amd64, linux-image-6.12-amd64):
+#       the newest ABI it names, headers there too
+#   kernels.sh [--arch ARCH] fetch SUITE ABI   linux-headers-ABI and the g++ of
+#       the kernel's gcc into the suite's chroot (a foreign ARCH's headers
+#       unpacked, with linux-kbuild and a cross g++), the image unpacked into
+#       <cache>/kernels/ABI/: vmlinuz, modules/ABI (with modules.dep)
+#   kernels.sh facts SUITE ABI   tab-separated: the kernel's compiler, the
+#       chroot's libbpf-dev, dwarves and dkms versions
 #   kernels.sh stable SUITE...   the one that is Debian's stable release
-#   kernels.sh target        "KARCH TRIPLET FLAVOUR" of ARCH
+#   kernels.sh [--arch ARCH] target   "KARCH TRIPLET FLAVOUR"
 #
 # A release means its main, -updates and -security archives (what its users
-# have by default), a -backports suite only the backports archive. ARCH's
-# package lists and .debs come from the release's chroot of ARCH (chroot.sh
-# SUITE:ARCH); builds run in the build machine's.
+# have by default), a -backports suite only its own. ARCH's package lists and
+# .debs come from the release's chroot of ARCH (chroot.sh SUITE:ARCH).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
