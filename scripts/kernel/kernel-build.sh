@@ -34,7 +34,7 @@ USAGE="[--source PKG] [--base BASE] --config FRAGMENT... [--prepare CMD] [--rebu
 source=linux-source-6.12 base=tinyconfig prepare="" config=() rebuild=()
 parse_options source base config prepare rebuild -- "$@"
 [[ $source =~ ^linux-source-[0-9]+\.[0-9]+$ ]] || die "--source: want linux-source-X.Y, got $source"
-[[ $base =~ ^(tinyconfig|defconfig|allnoconfig)$ ]] || die "--base: tinyconfig, defconfig or allnoconfig"
+[[ $base =~ ^(tinyconfig|defconfig|allnoconfig)$ ]] || die "bad --base $base"
 ((${#config[@]})) || usage "at least one --config fragment"
 for f in "${config[@]}"; do [[ -f $f ]] || die "config fragment $f not found"; done
 for d in "${rebuild[@]}"; do
@@ -123,12 +123,13 @@ fi
 verify_config() {
 	awk -v prog="${0##*/}" '
 		{ opt = "" }
-		/^CONFIG_[A-Za-z0-9_]+=/ { n = index($0, "="); opt = substr($0, 1, n - 1); val = substr($0, n + 1) }
+		/^CONFIG_[A-Za-z0-9_]+=/ { n = index($0, "="); opt = substr($0, 1, n - 1) }
+		/^CONFIG_[A-Za-z0-9_]+=/ { val = substr($0, n + 1) }
 		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { opt = $2; val = "n" }
 		opt == "" { next }
 		FNR == NR { got[opt] = val; next }
 		{ have = (opt in got) ? got[opt] : "n"; frag = FILENAME; sub(/.*\//, "", frag) }
-		have != val { printf "%s: %s: %s=%s requested, .config has %s\n", prog, frag, opt, val, have; bad = 1 }
+		have != val { bad = 1; printf "%s: %s: %s=%s, .config: %s\n", prog, frag, opt, val, have }
 		END { exit bad }' "$build/.config" "${config[@]}" >&2
 }
 
@@ -139,7 +140,7 @@ if [[ ! -f $entry/.configured ]]; then
 	kmake "$base" >&2
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "${config[@]}" >&2
 	kmake olddefconfig >&2
-	verify_config || die "the fragments ask for options olddefconfig did not keep (unmet dependencies?)"
+	verify_config || die "olddefconfig dropped options the fragments set (unmet dependencies?)"
 	touch "$entry/.configured"
 fi
 

@@ -89,7 +89,8 @@ boot() {
 boot
 if ! grep -aq -e "${MARKER}=" -e "$START" "$log"; then
 	cp "$log" "$log.first-boot"
-	log "the kernel died before /run-in-vm started (not a test failure; log $log.first-boot): booting once more"
+	log "the kernel died before /run-in-vm started (not a test failure; log $log.first-boot):" \
+		"booting once more"
 	boot
 fi
 
