@@ -26,8 +26,7 @@ USAGE="--kernel FILE --initrd FILE [--timeout SECS] [--log FILE] [--append ARGS]
 kernel="" initrd="" timeout=300 log="" append="" mem=1G arch=amd64
 parse_options kernel initrd timeout log append mem arch -- "$@"
 [[ -n $kernel && -n $initrd ]] || usage
-[[ -f $kernel ]] || die "kernel $kernel not found"
-[[ -f $initrd ]] || die "initrd $initrd not found"
+for f in "$kernel" "$initrd"; do [[ -f $f ]] || die "$f not found"; done
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 arch_facts "$arch"
 need "$QEMU_PKG"
