@@ -9,17 +9,13 @@
 #   chroot.sh ensure SUITE      debootstrap it once, refresh its package lists
 #                               when older than a day
 #   chroot.sh run SUITE [--bind DIR]... [--root ROOT] CMD...
-#                               CMD in it (or in ROOT, from `fresh`) with /proc,
-#                               /dev and each DIR mounted at its own path (in
-#                               the working directory if it is a DIR)
+#                               CMD in it (or in ROOT) with /proc, /dev and
+#                               each DIR, in the working directory if a DIR
 #   chroot.sh apt SUITE ARGS... apt-get -y ARGS... in it
-#   chroot.sh fresh SUITE DIR   a new chroot of SUITE's release at DIR, as
-#                               debootstrap made it, with the release's sources
+#   chroot.sh fresh SUITE DIR   DIR: SUITE's release as debootstrap made it
 #
-# A "-backports" suite lives in the chroot of its release. SUITE:ARCH is
-# the release's chroot of another architecture (scripts/lib/common.sh),
-# whose programs run under qemu-user. Chroots live in <cache>/chroot/RELEASE
-# or RELEASE-ARCH.
+# A -backports suite lives in its release's chroot. SUITE:ARCH: the release's
+# chroot of another architecture, run by qemu-user; <cache>/chroot/RELEASE-ARCH.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -40,9 +36,8 @@ RELEASE=${BASH_REMATCH[1]} SUITE_ARCH=${BASH_REMATCH[4]:-$NATIVE} NAME=${BASH_RE
 [[ $SUITE_ARCH == "$NATIVE" ]] || NAME+=-$SUITE_ARCH
 readonly RELEASE SUITE_ARCH NAME ROOT=$CACHE/chroot/$NAME BASE_TAR=$CACHE/chroot/$NAME.base.tar
 
-# qemu-user runs a foreign chroot's programs: binfmt_misc entries with the
-# F flag (the interpreter opened now, so it works inside the chroot), from
-# the entries qemu-user-static ships for systemd-binfmt.
+# qemu-user-static's binfmt_misc entries, with the F flag (the interpreter
+# opened now, so that it works inside the chroot).
 binfmt() {
 	local conf
 	arch_facts "$SUITE_ARCH"
@@ -84,8 +79,7 @@ set_up() { # set_up ROOT
 	touch "$root/.bpf-preload-no-initramfs"
 }
 
-# in_ns ROOT CMD...: CMD in ROOT with /proc, /dev and each of $BINDS, in
-# the working directory if it is one of them; the mounts go away with CMD.
+# in_ns ROOT CMD...: as `run` says, the BINDS; the mounts go away with CMD.
 BINDS=()
 in_ns() {
 	local root=$1 d

@@ -8,20 +8,17 @@
 #
 # `make BASE`, the fragments merged in order, `make olddefconfig` (an option
 # of a fragment that it dropped, its dependencies unmet, is an error), then
-# `nice -n 19 make -j2` bzImage and the modules (if CONFIG_MODULES=y). The
-# source is apt's candidate of --source. --prepare: `CMD <entry>/src` before
-# each build; it must replace files, not write into them (the tree is
-# hard-linked to the pristine one). --rebuild: DIR's objects (in the tree)
-# removed first, so that this run's log has their warnings.
+# `nice -n 19 make -j2` bzImage and the modules (if CONFIG_MODULES=y), from
+# apt's candidate of --source. --prepare: `CMD <entry>/src` before each
+# build; it must replace files, not write into them (the tree is hard-linked
+# to the pristine one). --rebuild: DIR's objects removed first, so that this
+# run's log has their warnings.
 #
-# Cache: <cache>/kbuild/: dl/ (.debs), src/SRCVER/ (pristine trees) and an
-# entry SRCVER-HASH per source and configuration (key: what HASH is of;
-# src/, build/ (O=), modules/, logs/, full-build-seconds), locked while in
-# use; a reused entry runs `make` only for --prepare or --rebuild.
-# Prints KEY=value lines for scripts/lib/host.sh's kernel_build: K_ENTRY
-# K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR (empty without modules)
-# K_LOG (empty if make did not run) K_SECONDS K_FULL_SECONDS (the first
-# complete build's).
+# Cache: <cache>/kbuild/: dl/, src/SRCVER/ (pristine), and an entry
+# SRCVER-HASH per source and configuration (key: what HASH is of), locked
+# while in use; a reused one runs `make` only for --prepare or --rebuild.
+# Prints K_ENTRY K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG
+# K_SECONDS K_FULL_SECONDS (KEY=value lines) for host.sh's kernel_build.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -55,7 +52,6 @@ srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
 mkdir -p "$KB/dl" "$KB/src"
 
-# The .deb stays in dl/ under apt's name for it.
 tmp=""
 trap 'rm -rf "$tmp"' EXIT
 unpack_source() {

@@ -1,25 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Debian's kernels, suite by suite and architecture by architecture, from
-# each suite's own package lists (no version is named here), and their build
-# and boot environments. ARCH: one of scripts/lib/common.sh's, default amd64.
+# Debian's kernels per suite and architecture, from each suite's own package
+# lists (no version is named here), and their build and boot environments.
+# ARCH: one of scripts/lib/common.sh's (amd64 when not given). A release
+# means its main, -updates and -security archives, a -backports suite only
+# its own; ARCH's lists and .debs come from the release's chroot of ARCH.
 #
 #   kernels.sh [--arch ARCH] list SUITE...   "SUITE ABI" per generic kernel
-#       metapackage of the suite (linux-image-amd64, linux-image-6.12-amd64):
-#       the newest ABI it names, headers there too
+#       metapackage (linux-image-amd64, linux-image-6.12-amd64): the newest
+#       ABI it names, headers there too
 #   kernels.sh [--arch ARCH] fetch SUITE ABI   linux-headers-ABI and the g++ of
-#       the kernel's gcc into the suite's chroot (a foreign ARCH's headers
-#       unpacked, with linux-kbuild and a cross g++), the image unpacked into
-#       <cache>/kernels/ABI/: vmlinuz, modules/ABI (with modules.dep)
-#   kernels.sh facts SUITE ABI   tab-separated: the kernel's compiler, the
-#       chroot's libbpf-dev, dwarves and dkms versions
+#       its gcc in the suite's chroot (a foreign ARCH's headers unpacked, with
+#       linux-kbuild and a cross g++); vmlinuz, modules/ABI in <cache>/kernels/ABI/
+#   kernels.sh facts SUITE ABI   tab-separated: compiler, libbpf-dev, dwarves, dkms
 #   kernels.sh stable SUITE...   the one that is Debian's stable release
 #   kernels.sh [--arch ARCH] target   "KARCH TRIPLET FLAVOUR"
-#
-# A release means its main, -updates and -security archives (what its users
-# have by default), a -backports suite only its own. ARCH's package lists and
-# .debs come from the release's chroot of ARCH (chroot.sh SUITE:ARCH).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,9 +31,8 @@ trap 'rm -rf "$tmp"' EXIT
 # [.], not \., so that bash and awk read it alike.
 readonly ABI_RE="[0-9]+[.][0-9]+[.][0-9][0-9a-z.+~]*(-[0-9]+)?-$FLAVOUR"
 
-# What a user of the suite installs: each generic kernel metapackage names
-# one ABI; per metapackage the newest across the suite's Packages files, if
-# its headers are there too.
+# What a user of the suite installs: per generic kernel metapackage, the
+# newest ABI it names across the suite's Packages files, if it has headers.
 cmd_list() {
 	local suite re lists abis abi
 	(($#)) || usage "list: name at least one suite"
@@ -89,8 +84,7 @@ unpack_debs() { # unpack_debs DIR PKG...: apt-get download, unpacked into DIR
 	tmp=$(mktemp -d "$CACHE/kernels/debs.XXXXXX")
 	log "$suite: downloading $*"
 	(cd "$tmp" && arch_apt apt-get -q download "$@") >&2 || die "apt-get download $* failed"
-	# A merged-/usr DIR keeps its /lib symlink (dpkg-deb -x would make
-	# it a directory of its own).
+	# A merged-/usr DIR keeps its /lib symlink (dpkg-deb -x would not).
 	for deb in "$tmp"/*.deb; do
 		dpkg-deb --fsys-tarfile "$deb" | tar -x --keep-directory-symlink -C "$dir" ||
 			die "unpacking $deb failed"
@@ -109,8 +103,7 @@ chroot_install() { # chroot_install PKG...: those missing in the suite's chroot
 
 cc_text() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1/.config"; }
 
-# The kernel's gcc-N and g++-N (their cross versions gcc-N-TRIPLET for a
-# foreign ARCH); none for a clang-built kernel, whose clang++ comes with clang.
+# The kernel's gcc-N and g++-N (-TRIPLET if foreign); none if clang built it.
 compiler_packages() {
 	local text suffix=""
 	text=$(cc_text "$kdir")
@@ -121,9 +114,8 @@ compiler_packages() {
 	echo "gcc-${BASH_REMATCH[2]}$suffix g++-${BASH_REMATCH[2]}$suffix"
 }
 
-# A foreign kernel's kbuild tree: its headers and their -common package
-# unpacked (installing would pull the foreign compiler), their scripts/
-# and tools/ links resolving to the build machine's linux-kbuild package.
+# A foreign kernel's headers and -common unpacked (installed, they would pull
+# its compiler); their scripts/ and tools/ are the build machine's linux-kbuild.
 unpack_foreign_headers() {
 	local deps common kbuild
 	deps=$(arch_apt apt-cache show --no-all-versions "linux-headers-$abi" |
@@ -134,9 +126,8 @@ unpack_foreign_headers() {
 	unpack_debs "$build_root" "linux-headers-$abi" "$common"
 }
 
-# The packages of ABI's vmlinuz, modules and their metadata (modules.order,
-# modules.builtin): from 7.0 on linux-binary-ABI, linux-modules-ABI and
-# linux-base-ABI; before, the image, its -unsigned one where there is one.
+# The packages of ABI's vmlinuz, modules, modules.order and .builtin: from 7.0
+# linux-binary-, linux-modules- and linux-base-ABI; before, the (-unsigned) image.
 image_packages() {
 	local p
 	if has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then

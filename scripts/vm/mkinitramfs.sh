@@ -4,15 +4,12 @@
 #   mkinitramfs.sh --out FILE.cpio.gz --root OVERLAY-DIR [--kver UNAME-R]
 #                  [--sysroot DIR]
 #
-# The guest's user space comes from --sysroot, a Debian system of the
-# guest's architecture (default /; the checks pass chroot.sh's SUITE:ARCH):
-# its busybox-static with every applet linked in /bin, /sbin, /usr/bin and
-# /usr/sbin, and its bpftool with its libraries and loader. Then /init
-# (below: mounts, /run-in-vm on the console, one line
-# BPF_PRELOAD_VM_EXIT=<rc>, poweroff), and the overlay on top (it must have
-# /run-in-vm). With --kver, /lib/modules/KVER is there, indexed by depmod
-# once the overlay added its modules. Kernel command line `KEY=value` words
-# that the kernel does not know reach /run-in-vm as environment variables.
+# From --sysroot (default /; the checks pass chroot.sh's SUITE:ARCH): its
+# busybox-static, every applet linked in /bin, /sbin, /usr/bin, /usr/sbin,
+# and bpftool with its libraries. /init (below) runs /run-in-vm on the
+# console, prints BPF_PRELOAD_VM_EXIT=<rc> and powers off; the overlay (with
+# /run-in-vm) goes on top. With --kver, /lib/modules/KVER, indexed by depmod.
+# Unknown `KEY=value` kernel arguments reach /run-in-vm as its environment.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -44,8 +41,7 @@ for d in sbin usr/bin usr/sbin; do
 	rm -f "$stage/$d/busybox"
 done
 
-# The file a path in the sysroot names, symlinks resolved in the sysroot
-# (an absolute link points into it).
+# A path's file in the sysroot, symlinks (absolute ones too) resolved in it.
 sysroot_path() {
 	local path=$1 link i=0
 	while [[ -L $sysroot$path ]]; do
@@ -61,9 +57,8 @@ for d in "$sysroot"/lib/*-linux-gnu* "$sysroot"/usr/lib/*-linux-gnu* "$sysroot"/
 	"$sysroot"/lib "$sysroot"/usr/lib; do
 	[[ -d $d ]] && libdirs+=("${d#"$sysroot"}")
 done
-# add_program PATH: the program at the same path (replacing, not writing
-# through, a busybox link there), its loader and, recursively, the
-# DT_NEEDED libraries, looked up in the sysroot's library dirs.
+# add_program PATH: the program (replacing, not writing through, a busybox
+# link), its loader and, recursively, its DT_NEEDED libraries.
 add_program() {
 	local bin=$1 elf interp lib dir found
 	[[ -e $stage$bin && ! -L $stage$bin ]] && return 0
@@ -135,8 +130,7 @@ fi
 # --remove-destination: replace busybox symlinks instead of writing through them.
 cp -a --remove-destination "$root/." "$stage/"
 chmod 755 "$stage/run-in-vm"
-# Index the modules the overlay put under /lib/modules/<kver>, so that
-# modprobe works without a depmod in the VM.
+# The overlay's modules indexed: modprobe works without a depmod in the VM.
 if [[ -n $kver && -n $(find "$stage/lib/modules/$kver" -name '*.ko*' -print -quit) ]]; then
 	depmod -b "$stage" "$kver" || die "depmod -b $stage $kver failed"
 fi

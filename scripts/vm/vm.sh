@@ -5,13 +5,11 @@
 #   vm.sh --kernel VMLINUZ --initrd CPIO.GZ [--timeout 300] [--log FILE]
 #         [--append "extra cmdline"] [--mem 1G] [--arch amd64]
 #
-# --arch: the kernel's Debian architecture, booted as scripts/lib/common.sh
-# says. Always TCG: nested KVM is not usable on our hosts. The console goes
-# to stdout and the log, without the serial line's \r and the firmware's
-# terminal escapes. The kernel runs with loglevel=4 (the tests read dmesg),
-# panic=-1 and oops=panic, and QEMU with -no-reboot: an oops ends the VM
-# instead of letting a test carry on. Exit status: the guest's
-# BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout (QEMU killed); 125 no such line
+# --arch: as scripts/lib/common.sh says. Always TCG (nested KVM is not usable
+# on our hosts). The console, without \r and terminal escapes, goes to stdout
+# and the log. loglevel=4 (the tests read dmesg), panic=-1, oops=panic and
+# -no-reboot: an oops ends the VM instead of letting a test carry on. Exit:
+# the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such line
 # (panic, crash, QEMU failed); 130 interrupted.
 set -euo pipefail
 
@@ -81,10 +79,9 @@ boot() {
 	fi
 }
 
-# A kernel that dies before /init starts /run-in-vm has run none of our code:
-# under TCG, Debian's 7.x kernels now and then oops in early boot while
-# patching their own text (int3 in __hrtimer_start_range_ns, 2 vCPUs). That
-# boot is tried once more, and said so; a second such death is a failure.
+# A kernel that dies before /run-in-vm ran none of our code: under TCG, Debian's
+# 7.x kernels now and then oops in early boot patching their own text (int3 in
+# __hrtimer_start_range_ns, 2 vCPUs). Once more, then; a second is a failure.
 boot
 if ! grep -aq -e "${MARKER}=" -e "$START" "$log"; then
 	cp "$log" "$log.first-boot"
