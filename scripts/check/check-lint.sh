@@ -32,6 +32,7 @@ if [ "$mode" != --in-env ]; then
 	# checkpatch.pl and the kernel's .clang-format come from the lint
 	# kernel's series' linux-source, as the release ships it.
 	series=$(cut -d. -f1,2 <<<"$abi")
+	mkdir -p build
 	tools=(bear jq git)
 	[ "$mode" = compile-commands ] ||
 		tools+=(clang-tidy clang-format clangd shellcheck lintian build-essential dpkg-dev
