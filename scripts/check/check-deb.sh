@@ -4,17 +4,12 @@
 # check-deb.sh   (make check-deb) the Debian package, end to end, in a fresh
 #                chroot of every release in $SUITES
 #
-# make deb once (scripts/pkg/deb-build.sh); then per release (its
-# -backports in $SUITES adds that suite's kernel as the release's second):
-# a fresh minimal chroot (scripts/kernel/chroot.sh fresh); the release's
-# first kernel with its headers, then `apt-get install ./<the .deb>`: it
-# must pull a C++ compiler DKMS can use, and DKMS must build and install the
-# module (zero warnings in make.log, indexed by depmod); a new kernel (the
-# release's next one) whose installation DKMS's hooks must build it for;
-# each kernel booted under QEMU with what DKMS installed
-# (tests/boot-check.sh autoload); apt-get purge removes it all; and the
-# same DKMS flow from a checkout (make dkms-add, dkms install, make
-# dkms-remove). Downloaded .debs are kept per release in
+# make deb once; per release (its -backports in $SUITES adds the second
+# kernel), in a fresh chroot: its first kernel and headers, the .deb (DKMS
+# builds, installs and indexes the module, zero warnings), the next kernel
+# (DKMS's hooks build it), each kernel booted (tests/boot-check.sh
+# autoload), purge; then the same from a checkout (make dkms-add, dkms
+# install, make dkms-remove). Downloaded .debs are kept in
 # $BPF_PRELOAD_CACHE/deb-archives/. Records "P F S" in $BPF_PRELOAD_RESULT.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
@@ -61,8 +56,7 @@ modules_deps() { # modules_deps KVER...: their modules.dep files
 	for k; do echo "$chr/lib/modules/$k/modules.dep"; done
 }
 
-# DKMS built and installed the module for KVER, make.log shows the link and
-# no warning, and depmod indexed it.
+# DKMS built (make.log: the link, no warning), installed and indexed it.
 dkms_ok() { # dkms_ok KVER
 	local k=$1 rc=0 status mlog ko
 	status=$(in_chroot dkms status -m bpf-preload -v "$version" -k "$k" 2>/dev/null)
@@ -84,7 +78,7 @@ dkms_ok() { # dkms_ok KVER
 	return "$rc"
 }
 
-# Boots KVER with what DKMS installed; nobody types a command.
+# Boots KVER with the module DKMS installed.
 boot() { # boot SUITE KVER
 	local k=$2 dir=$work/$release/vm-$2 ko
 	kernel_begin
@@ -120,8 +114,7 @@ release_flow() { # release_flow FIRST [UPDATE]
 	cp -l -n "$cache/$release/"*.deb "$chr/var/cache/apt/archives/" 2>/dev/null || true
 	must "$release: apt-get update" "$log/apt-update.log" apt_in_chroot update || return 0
 
-	# A kernel and its headers, as a user has them, then the package.
-	# (DKMS indexes the module only for a kernel whose modules are there.)
+	# DKMS indexes the module only for a kernel whose modules are there.
 	must "$release: install linux-image-$k1 and its headers" "$log/apt-headers-1.log" \
 		apt_in_chroot install "linux-image-$k1" "linux-headers-$k1" || return 0
 	cp "$deb" "$chr/tmp/"
@@ -171,8 +164,8 @@ release_flow() { # release_flow FIRST [UPDATE]
 	rm -rf --one-file-system "$chr"
 }
 
-# Every file of the module's source list, where dkms.conf says DKMS finds
-# them (dh_dkms writes a dkms.conf of its own even when none are there).
+# Every file of the source list (dh_dkms writes a dkms.conf of its own
+# even when none are there).
 ships_sources() {
 	local f
 	dpkg-deb -c "$deb" >"$work/deb-contents.txt"

@@ -4,16 +4,12 @@
 # check-install.sh   (make check-install) `make install` and `make uninstall`,
 #                    then loading the installed module at boot
 #
-# For every kernel of $SUITES, in a checkout copy under build/install/<abi>/
-# built in the suite's chroot: make install with DESTDIR and KDIR (module
-# under /lib/modules/<abi>/updates/, indexed, no modules-load.d entry), with
-# KVER alone and BOOTLOAD=1 (the modules-load.d entry), into a bare staging
-# DESTDIR (no depmod there), make uninstall, and both without DESTDIR in a
-# private mount namespace over scratch directories (the real paths, plain
-# `depmod -a`, host untouched). Then it boots the kernel with the first
-# install tree (tests/boot-check.sh autoload: the first /sys/fs/bpf mount
-# loads the module) and with the BOOTLOAD=1 tree (boot-check.sh
-# modules-load). Records "P F S" in $BPF_PRELOAD_RESULT if set.
+# Per kernel of $SUITES, from a checkout copy in build/install/<abi>/, in
+# the suite's chroot: install with DESTDIR and KDIR, with KVER and
+# BOOTLOAD=1, into a bare staging DESTDIR; uninstall; both without DESTDIR
+# in a private mount namespace over scratch directories; boots with the
+# first tree (tests/boot-check.sh autoload) and the BOOTLOAD=1 tree
+# (modules-load). Records "P F S" in $BPF_PRELOAD_RESULT if set.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -30,9 +26,8 @@ if [ "${1:-}" = ns-make ]; then
 	exec make "$@"
 fi
 
-# make ARGS... in the copy's checkout (in the build environment), its
-# output in LOG (and shown); passes if it succeeds without any warning.
-step() { # step DESC LOG MAKE-ARGS...
+# CMD in the build environment; passes if it succeeds without a warning.
+step() { # step DESC LOG CMD...
 	local desc=$1 log=$2 rc=0
 	shift 2
 	in_build_env "$@" >"$log" 2>&1 || rc=$?
@@ -62,8 +57,7 @@ check_kernel() { # check_kernel SUITE ABI
 	d=$w/dest b=$w/dest-bootload u=$w/dest-uninstall sc=$w/scratch
 	rm -rf "$w"
 	checkout_copy "$w/src"
-	# Each DESTDIR is a system image of this kernel (depmod warns about a
-	# tree that is not a kernel's); its modules themselves are not needed.
+	# Each DESTDIR is a system image (else depmod warns).
 	kernel_metadata "$d/$mods"
 	kernel_metadata "$b/$mods"
 	kernel_metadata "$sc/modules"

@@ -4,14 +4,9 @@
 # check-lint.sh                  (make lint, make check-lint) every check below
 # check-lint.sh compile-commands (make compile_commands.json) only write it
 #
-# Runs in the build environment (scripts/kernel/chroot.sh) of Debian's
-# current stable release among $SUITES, with that release's tools, against
-# its newest kernel (or KDIR); README.md lists the checks. bear records the
-# real kbuild build of a copy of the sources (build/lint/src) as
-# compile_commands.json; clang-tidy reads a database of its own
-# (build/lint/tidy/) that keeps only the flags that decide what the code
-# means, as clang does not know every gcc flag kbuild passes. Records
-# "P F S" in $BPF_PRELOAD_RESULT if set.
+# In the build environment of Debian's stable release among $SUITES, with
+# its tools, against its newest kernel (or KDIR); README.md lists the
+# checks. Records "P F S" in $BPF_PRELOAD_RESULT if set.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,7 +37,7 @@ if [ "$mode" != --in-env ]; then
 	rm -f build/lint-result
 	kcache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/lint
 	mkdir -p "$kcache"
-	# A git worktree's repository lives elsewhere: bind it too.
+	# A git worktree's repository, elsewhere, is bound too.
 	binds=(--bind "$top" --bind "$kcache")
 	gitdir=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || gitdir=""
 	case $gitdir in "" | "$top"/*) ;; *) binds+=(--bind "$gitdir") ;; esac
@@ -59,7 +54,7 @@ git config --global --add safe.directory "$top"
 w=$top/build/lint
 mkdir -p "$w"
 
-# --- compile_commands.json ---------------------------------------------------
+# bear records the real kbuild build of a copy of the sources.
 rm -rf "$w/src"
 scripts/pkg/dkms-source.sh "$w/src"
 if ! bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/build.log" 2>&1; then
@@ -88,8 +83,7 @@ result() { # result STATUS DESC: 0 passes
 	fi
 }
 
-# CMD's output in LOG; passes if CMD succeeds and no line matches
-# FINDINGS; the log is shown when it fails.
+# Passes if CMD succeeds and no line of its output (LOG) matches FINDINGS.
 no_findings() { # no_findings DESC LOG FINDINGS CMD...
 	local desc=$1 log=$2 findings=$3 rc=0
 	shift 3
@@ -111,18 +105,16 @@ each_file() { # each_file DESC LIST CMD...
 	result "${#bad[@]}" "$desc${bad[*]:+ (not: ${bad[*]})}"
 }
 
-# clang-tidy with database DB on FILEs, run from DIR: it takes
-# HeaderFilterRegex from the configuration of the directory it runs in. No
-# FILE is a failure.
+# From DIR: clang-tidy takes HeaderFilterRegex from the configuration of
+# the directory it runs in. No FILE is a failure.
 tidy_in() { # tidy_in DIR DB FILE...
 	local dir=$1 db=$2
 	shift 2
 	(($#)) && (cd "$dir" && clang-tidy -p "$db" "$@")
 }
 
-# clang-tidy on the user-space C++ (tests/, bench/), each directory with its
-# own .clang-tidy, from bear's record of their Makefiles building a fresh
-# copy (a built tree compiles nothing), with the meaning-bearing flags only.
+# tests/ and bench/, each with its own .clang-tidy, from bear's record of
+# their Makefiles building a fresh copy (a built tree compiles nothing).
 # Linked without -static: the release's static libelf wants more than the
 # Makefiles link, and linking is not what lint reads.
 tidy_user() {
@@ -149,9 +141,8 @@ tidy_user() {
 	done
 }
 
-# The kernel's checkpatch.pl (with the two lists it reads next to it) and
-# its .clang-format, from the release's linux-source package: extracted
-# once per package version into the cache. Prints the directory.
+# The kernel's checkpatch.pl (and the lists it reads) and .clang-format,
+# extracted once per linux-source version into the cache: the directory.
 kernel_files() {
 	local pkg=linux-source-$series ver dir
 	ver=$(dpkg-query -W -f='${Version}' "$pkg") || return
@@ -189,10 +180,9 @@ checkpatch() { # checkpatch KDIR FILE
 	! grep -E '(ERROR|WARNING):' <<<"$out"
 }
 
-# The C files in the kernel's style: its .clang-format, which governs only
-# them (the tree's own is for the C++), and checkpatch.
-# iterators/iterators.bpf.c is left to checkpatch alone: the skeletons
-# embed its lines (BTF line info), so a reflow means regenerating them.
+# The C files in the kernel's style. iterators/iterators.bpf.c gets
+# checkpatch alone: the skeletons embed its lines (BTF line info), so a
+# reflow means regenerating them.
 kernel_style() {
 	local kdir kformat=()
 	if ! kdir=$(kernel_files); then
@@ -206,9 +196,7 @@ kernel_style() {
 		cfiles checkpatch "$kdir"
 }
 
-# lintian on the package as `make deb` builds it, with this release's
-# debhelper and lintian. Root is fine for reading a .deb: its notice
-# about that is not a finding.
+# lintian on the package as `make deb` builds it with this release's tools.
 lintian_deb() {
 	local deb
 	if ! deb=$(scripts/pkg/deb-build.sh "$w/deb" 2>"$w/deb-build.log" | tail -n 1) || [ ! -f "$deb" ]; then
@@ -220,8 +208,7 @@ lintian_deb() {
 		lintian --fail-on error,warning "$deb"
 }
 
-# The database the checks below read must cover both files; lint's own
-# output, so a precondition rather than a test.
+# A precondition (lint's own output), not a test.
 files=$(jq -r '.[].file' compile_commands.json | sed "s|^$top/||" | LC_ALL=C sort | paste -sd ' ')
 [ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp" ] ||
 	{ echo "lint: compile_commands.json covers '$files', not the C++ core and the C glue" >&2; exit 1; }
@@ -237,7 +224,8 @@ mapfile -t cfiles < <(git ls-files '*.c' '*.h' | grep -v '\.lskel-.*-endian\.h$'
 
 each_file "clang-format: ${#cxx[@]} C++ files formatted" cxx clang-format --dry-run -Werror
 
-# The database clang-tidy reads: clang++-14, the meaning-bearing flags only.
+# clang does not know every gcc flag kbuild passes: clang-tidy's database
+# keeps the flags that decide what the code means.
 mkdir -p "$w/tidy"
 jq '[.[] | select(.file | endswith(".cpp"))
 	 | .arguments = ["clang++", "--target=x86_64-linux-gnu"]

@@ -100,82 +100,71 @@ run_check() { # run_check TREE CHECK LOG RESULT
 	return "$rc"
 }
 
-# What failed, one line each: the host checks' FAIL lines, then per guest
-# log (named by its directory) the "not ok" lines and what host.sh's
-# ktap_count finds wrong with the plans; for a guest that died, after which
-# test and with the kernel's first oops line.
-killers() { # killers TREE OUTPUT
-	local vmlog where problem last oops died
-	sed -n 's/^[a-z0-9-]*: FAIL - /FAIL - /p' "$2" | sed "s|$1/||g"
+# What failed, one line each as "SERIES<tab>CHECK: WHAT": the host checks'
+# FAIL lines, then per guest log (labelled by its directory) the "not ok"
+# lines and what host.sh's ktap_count finds wrong with the plans; for a
+# guest that died, after which test and the kernel's first oops line.
+# SERIES is the kernel's (6.1), its release in WHAT becomes ABI, so that
+# compact can merge the kernels.
+killers() { # killers CHECK TREE OUTPUT
+	local check=$1 tree=$2 line vmlog where label
+	while IFS= read -r line; do
+		by_kernel "$check: ${line//"$tree"\//}"
+	done < <(sed -n 's/^[a-z0-9-]*: FAIL - /FAIL - /p' "$3")
 	while IFS= read -r vmlog; do
-		where=${vmlog#"$1"/build/}
+		where=${vmlog#"$tree"/build/}
 		where=${where%/vm.log}
-		sed -n "s|^not ok [0-9]* |$where: &|p" "$vmlog"
-		died=0
-		while IFS= read -r problem; do
-			# A guest that died in its first suite also ran no suite through.
-			[[ $died = 1 && $problem == "no KTAP run"* ]] && continue
-			if [[ $problem != *"guest died"* ]]; then
-				echo "$where: # $problem"
-				continue
-			fi
-			died=1
-			last=$(grep -E '^(not )?ok [0-9]+ |^1\.\.[0-9]+$' "$vmlog" | tail -n 1)
-			[[ $last != 1..* ]] || last="the plan"
-			oops=$(grep -m 1 -E 'Kernel panic|BUG: |Oops|general protection fault' "$vmlog") || true
-			echo "$where: the guest died after \"$last\"${oops:+: $oops}"
-		done < <(ktap_count "$vmlog" 2>&1 >/dev/null)
-	done < <(find "$1/build" -name vm.log 2>/dev/null | sort)
+		label=${where##*/}
+		label=${label#vm}
+		label=${label#-}
+		guest_failures "$vmlog" | while IFS= read -r line; do
+			by_kernel "$check: ${label:+($label) }$line" "$where"
+		done
+	done < <(find "$tree/build" -name vm.log 2>/dev/null | sort)
 }
 
-# One item per killer test, with the kernel series it failed on
-# ("check-vm: not ok 4 maps.debug header ... [6.1, 6.12]"); a host FAIL line
-# once for all kernels, ABI standing for the kernel's release.
+by_kernel() { # by_kernel TEXT [WHERE]: SERIES<tab>TEXT, the release from WHERE
+	local abi="" series=""
+	if [[ ${2:-$1} =~ [0-9]+\.[0-9]+\.[0-9]+[-+][^\ /:,]* ]]; then
+		abi=${BASH_REMATCH[0]}
+		[[ $abi =~ ^[0-9]+\.[0-9]+ ]] && series=${BASH_REMATCH[0]}
+	fi
+	printf '%s\t%s\n' "$series" "${1//"$abi"/ABI}"
+}
+
+guest_failures() { # guest_failures VMLOG
+	local problem last oops died=0
+	# run.sh names the variant and kernel in one description.
+	sed -n -e "s/ the \(plain\|count\) format of kernel [^ ]*$/ the kernel's format/" \
+		-e '/^not ok [0-9]* /p' "$1"
+	while IFS= read -r problem; do
+		# A guest that died in its first suite also ran no suite through.
+		[[ $died = 1 && $problem == "no KTAP run"* ]] && continue
+		if [[ $problem != *"guest died"* ]]; then
+			echo "# $problem"
+			continue
+		fi
+		died=1
+		last=$(grep -E '^(not )?ok [0-9]+ |^1\.\.[0-9]+$' "$1" | tail -n 1)
+		[[ $last != 1..* ]] || last="the plan"
+		oops=$(grep -m 1 -E 'Kernel panic|BUG: |Oops|general protection fault' "$1" |
+			sed -e 's/\[ *[0-9.]*\] //g' -e 's/ for address: .*//') || true
+		echo "the guest died after \"$last\"${oops:+: $oops}"
+	done < <(ktap_count "$1" 2>&1 >/dev/null)
+}
+
+# Each failure once, with the kernel series it happened on.
 compact() { # compact KILLERS
-	awk '
-		function add(key, txt, series) {
-			if (!(key in text)) { order[++n] = key; text[key] = txt }
-			if (series != "" && index(" " kern[key] ",", " " series ",") == 0)
-				kern[key] = kern[key] (kern[key] == "" ? "" : ", ") series
+	awk -F '\t' '
+		!($2 in kern) { order[++n] = $2; kern[$2] = "" }
+		$1 != "" && index(", " kern[$2] ", ", ", " $1 ", ") == 0 {
+			kern[$2] = kern[$2] (kern[$2] == "" ? "" : ", ") $1
 		}
-		function cut_abi(s, re) { # sets abi, series
-			abi = series = ""
-			if (!match(s, re)) return
-			abi = substr(s, RSTART, RLENGTH)
-			match(abi, /^[0-9]+\.[0-9]+/); series = substr(abi, 1, RLENGTH)
-		}
-		{
-			check = $1; sub(/:$/, "", check)
-			rest = substr($0, length($1) + 2)
-			if (rest ~ /^FAIL - /) {
-				cut_abi(rest, "[0-9]+\\.[0-9]+\\.[0-9]+[-+][^ /:,]*")
-				while (abi != "" && (i = index(rest, abi)) > 0)
-					rest = substr(rest, 1, i - 1) "ABI" substr(rest, i + length(abi))
-				add(check SUBSEP rest, check ": " rest, series)
-				next
-			}
-			where = rest; sub(/: .*/, "", where)
-			what = substr(rest, length(where) + 3)
-			label = where
-			cut_abi(where, "[0-9]+\\.[0-9]+\\.[0-9]+[-+][^/]*")
-			if ((i = index(label, abi)) > 0 && abi != "")
-				label = substr(label, 1, i - 1) substr(label, i + length(abi))
-			# run.sh names the variant and kernel in one description.
-			sub(/ the (plain|count) format of kernel [^ ]+$/, " the kernel'"'"'s format", what)
-			sub(/.*\//, "", label); sub(/^vm-?/, "", label)
-			key = what
-			if (what ~ /^not ok [0-9]+ /) { split(what, w, " "); key = "not ok " w[3] }
-			if (what ~ /^the guest died/) {
-				gsub(/\[ *[0-9.]+\] /, "", what); sub(/ for address: .*/, "", what)
-				key = what
-			}
-			add(check SUBSEP label SUBSEP key, check ": " (label == "" ? "" : "(" label ") ") what, series)
-		}
-		END { for (i = 1; i <= n; i++) print text[order[i]] (kern[order[i]] == "" ? "" : " [" kern[order[i]] "]") }' "$1"
+		END { for (i = 1; i <= n; i++) print order[i] (kern[order[i]] == "" ? "" : " [" kern[order[i]] "]") }' "$1"
 }
 
 only_build_failed() { # only_build_failed KILLERS
-	! grep -qvE '^[a-z-]+: FAIL - .*(dkms build|builds|zero warnings|initramfs)' "$1"
+	! cut -f 2 "$1" | grep -qvE '^[a-z-]+: FAIL - .*(dkms build|builds|zero warnings|initramfs)'
 }
 
 md_cell() { sed 's/|/\\|/g'; }
@@ -243,7 +232,7 @@ if [ "$dry" = 0 ]; then
 			control_ok[$c]=1
 			log "control: ok - $c passes on the unmutated copy"
 		else
-			killers "$work/control/tree" "$work/control/$c.log" | indent "| "
+			killers "$c" "$work/control/tree" "$work/control/$c.log" | cut -f 2 | indent "| "
 			result fail "control: $c fails on the unmutated copy: its mutants prove nothing"
 		fi
 	done
@@ -273,9 +262,9 @@ for n in "${selected[@]}"; do
 		fi
 		ran+=("$c")
 		run_check "$d/tree" "$c" "$d/$c.log" "$d/$c.result" | indent "" || true
-		killers "$d/tree" "$d/$c.log" | sed "s/^/$c: /" >>"$d/killers"
+		killers "$c" "$d/tree" "$d/$c.log" >>"$d/killers"
 	done
-	indent "killer: " <"$d/killers"
+	cut -f 2 "$d/killers" | indent "killer: "
 	seconds=$((SECONDS - t0))
 	if [ -n "$verdict" ]; then
 		result fail "$n: not tested (a control failed)"

@@ -3,11 +3,9 @@
 #
 # deb-build.sh [OUTDIR]    build bpf-preload-dkms_<version>_all.deb (`make deb`)
 #
-# With Debian's own tooling (dpkg-buildpackage, debhelper, dh-dkms; installed
-# from apt when missing), in a staged copy of the sources under build/deb/ so
-# the working tree gets no build products. The package holds the DKMS source
-# tree /usr/src/bpf-preload-<version>/. The .deb goes to OUTDIR (default:
-# the top of the tree); its path is printed last.
+# dpkg-buildpackage (with debhelper and dh-dkms, installed when missing) in
+# a staged copy of the sources under build/deb/; the .deb goes to OUTDIR
+# (default: the top of the tree) and its path is printed last.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

@@ -3,25 +3,20 @@
 #
 # dkms-build.sh KVER KDIR OUTDIR
 #
-# Builds bpf_preload.ko for kernel KVER (kbuild tree KDIR) as a user's
-# machine does, with `dkms add` and `dkms build`, but in private DKMS trees
-# under OUTDIR/dkms/ (source, build and install trees, signing key): the
-# system's /usr/src, /var/lib/dkms and /lib/modules are not touched. On
-# success OUTDIR/bpf_preload.ko is the module DKMS built (stripped, signed,
-# decompressed) and OUTDIR/make.log its build log. DKMS's output and then
-# make.log go to stdout, for a caller to check for warnings. The exit status
-# is dkms's (77: DKMS declined this kernel, see BUILD_EXCLUSIVE_* in dkms.conf).
+# `dkms add` and `dkms build` for kernel KVER (kbuild tree KDIR) in private
+# DKMS trees under OUTDIR/dkms/, the system's untouched: OUTDIR/bpf_preload.ko
+# (as DKMS built it, decompressed) and OUTDIR/make.log. DKMS's output and
+# make.log go to stdout. The exit status is dkms's (77: declined this kernel,
+# BUILD_EXCLUSIVE_* in dkms.conf).
 set -euo pipefail
 
 [ $# -eq 3 ] || { echo "usage: $0 KVER KDIR OUTDIR" >&2; exit 2; }
 kver=$1 kdir=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
 die() { echo "dkms-build.sh: $*" >&2; exit 1; }
-command -v dkms >/dev/null || die "dkms missing (apt-get install dkms)"
 [ -d "$kdir" ] || die "no kbuild tree at $kdir"
 name=bpf-preload
 version=$("$top/scripts/pkg/dkms-source.sh" --version)
-[ -n "$version" ] || die "no PACKAGE_VERSION in dkms.conf"
 
 mkdir -p "$3"
 out=$(cd "$3" && pwd)

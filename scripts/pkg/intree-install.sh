@@ -3,18 +3,12 @@
 #
 # intree-install.sh <kernel-source-tree>
 #
-# Puts our sources into a kernel source tree as kernel/bpf/preload, in place
-# of the kernel's C implementation: everything there but its Kconfig
-# (BPF_PRELOAD, BPF_PRELOAD_UMD) is removed, then come the module's source
-# list (scripts/pkg/dkms-source.sh) less what only an out-of-tree build
-# reads. The tree then builds our C++ preload with CONFIG_BPF_PRELOAD=y and
-# CONFIG_BPF_PRELOAD_UMD=y (built in, loaded at late_initcall) or =m; the
-# skeleton's <bpf/skel_internal.h> comes from the tree's tools/lib. The
-# kernel needs the C++ front end of its C compiler; Kbuild says so if not.
-#
-# Idempotent. Files that already have the right content are left alone (so
-# kbuild rebuilds only what changed), others are replaced by new files, never
-# written through (the tree may be hard-linked to another copy, see
+# Our sources as the tree's kernel/bpf/preload: all there but its Kconfig
+# goes, then the module's source list less the out-of-tree build files.
+# CONFIG_BPF_PRELOAD(_UMD)=y or =m then builds our C++ preload, with the
+# tree's tools/lib/bpf/skel_internal.h. Idempotent: files already right are
+# left alone (kbuild rebuilds only what changed), others replaced by new
+# files, never written through (the tree may be hard-linked to another copy,
 # scripts/kernel/kernel-build.sh).
 set -euo pipefail
 

@@ -3,13 +3,10 @@
 #
 # skel-embedded.sh MODULE.ko [SKELETON.h...]
 #
-# Prints the name of every light skeleton header (default: all of
-# iterators/*.lskel-*.h) that MODULE.ko embeds, one per line; exits 0 if
-# there is at least one. A skeleton is embedded when both of its blobs, the
-# loader program (opts.insns) and its data (opts.data: BTF and the
-# programs' instructions), appear byte for byte in the module. The four
-# skeletons' blobs all differ (byte order, variant), so this tells which
-# one a build picked without trusting the preprocessor.
+# Prints every light skeleton header (default: iterators/*.lskel-*.h) that
+# MODULE.ko embeds, exit 0 if any: both of its blobs (opts.insns, opts.data)
+# appear byte for byte in the module. The four skeletons' blobs all differ,
+# so this tells which one a build picked without trusting the preprocessor.
 set -euo pipefail
 
 die() { printf 'skel-embedded.sh: %s\n' "$*" >&2; exit 2; }
