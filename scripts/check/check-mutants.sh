@@ -7,23 +7,16 @@
 # check-mutants.sh --dry-run  apply every mutant (regenerating the
 #                             skeletons of the BPF ones), run no check
 #
-# Each mutant, a deliberate bug in the module, the BPF program or the
-# packaging, is applied alone to a scratch copy of the tracked files
-# (build/mutants/<name>/tree/; the working tree is never edited), and the
-# checks named for it run there (`make -C tree <check>`); at least one must
-# fail, naming the tests that caught it. Controls first: the unmutated copy
-# (build/mutants/control/) passes every check used, else a kill proves
-# nothing. Each sed expression of an edit must change the file by itself. A
-# BPF mutant regenerates the little-endian skeletons (the checks boot amd64
-# kernels) and must change one. A mutant whose killers are only build
-# failures is not killed (it tests the compiler), unless marked "build" (a
-# packaging bug that DKMS must refuse).
+# Each mutant is applied alone to a scratch copy of the tracked files
+# (build/mutants/<name>/tree/) and the checks named for it run there; one
+# must fail. tests/README.md says more. A mutant whose killers are only
+# build failures is not killed (it tests the compiler) unless marked
+# "build" (a packaging bug that DKMS must refuse).
 #
 # Environment: MUTANTS_SUITES (SUITES of each check; default bookworm),
 # MUTANTS=a,b (only these), MUTANTS_ROBUST_APPEND (check-robust's
-# ROBUST_APPEND: shorter churn and race), VM_TIMEOUT (default 300).
-# Records "killed failed 0" in $BPF_PRELOAD_RESULT; the run's table is
-# build/mutants/table.md.
+# ROBUST_APPEND), VM_TIMEOUT (default 300). Records "killed failed 0" in
+# $BPF_PRELOAD_RESULT; the run's table is build/mutants/table.md.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
