@@ -2,20 +2,10 @@
 #
 # Installing like a distribution module, packaging and developer tooling.
 #
-#   make install          bpf_preload.ko -> /lib/modules/<KVER>/updates/, depmod
-#        BOOTLOAD=1       ... and /etc/modules-load.d/bpf_preload.conf
-#        DESTDIR=<dir>    ... under <dir> (depmod -b <dir> if it holds the
-#                         kernel's modules.order: a system image)
-#   make uninstall        remove both again, depmod
-#   make dkms-add         sources -> /usr/src/bpf-preload-<version>, dkms add
-#                         (to replace an earlier add: make dkms-remove first)
-#   make dkms-remove      dkms remove --all, remove /usr/src/bpf-preload-<version>
-#   make deb              ./bpf-preload-dkms_<version>_all.deb (dpkg-buildpackage)
-#   make compile_commands.json, make lint   scripts/check/check-lint.sh
-#
-# KDIR selects the kernel by its kbuild tree, KVER by its release; give
-# either: KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
-# takes KVER from the tree. Neither: the running kernel.
+# install [BOOTLOAD=1] [DESTDIR=...], uninstall, dkms-add, dkms-remove, deb,
+# compile_commands.json and lint: README.md's "Installing" and "Developer
+# tooling". KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
+# takes KVER from the tree; neither: the running kernel.
 
 ifneq ($(filter command line environment,$(origin KVER)),)
 ifeq ($(origin KDIR),file)

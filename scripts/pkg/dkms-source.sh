@@ -6,9 +6,7 @@
 # dkms-source.sh --version print PACKAGE_VERSION from dkms.conf
 #
 # The one list of the module's source files (DKMS's
-# /usr/src/bpf-preload-<version>/): make dkms-add, the Debian package, the
-# builds of the checks and bench and the in-tree install copy it from here.
-# DEST is created; files already in it are replaced.
+# /usr/src/bpf-preload-<version>/), for every copy of them.
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
