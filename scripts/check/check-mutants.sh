@@ -110,6 +110,7 @@ killers() { # killers CHECK TREE OUTPUT
 		label=${where##*/}
 		label=${label#vm}
 		label=${label#-}
+		[[ $label != [0-9]* ]] || label="" # the kernel's release (check-deb)
 		guest_failures "$vmlog" | while IFS= read -r line; do
 			by_kernel "$check: ${label:+($label) }$line" "$where"
 		done
@@ -175,14 +176,12 @@ case ${1:-} in
 esac
 
 results_begin mutants
-selected=("${names[@]}")
-if [ -n "${MUTANTS:-}" ]; then
-	selected=()
-	IFS=, read -r -a wanted <<<"$MUTANTS"
-	for n in "${wanted[@]}"; do
-		if [ -n "${m_file[$n]:-}" ]; then selected+=("$n"); else result fail "no mutant named '$n'"; fi
-	done
-fi
+wanted=("${names[@]}")
+[ -z "${MUTANTS:-}" ] || IFS=, read -r -a wanted <<<"$MUTANTS"
+selected=()
+for n in "${wanted[@]}"; do
+	if [ -n "${m_file[$n]:-}" ]; then selected+=("$n"); else result fail "no mutant named '$n'"; fi
+done
 ((${#selected[@]})) || results_end
 
 log "base: the tracked files of $TOP, test programs built once"
