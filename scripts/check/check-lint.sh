@@ -113,34 +113,6 @@ tidy_in() { # tidy_in DIR DB FILE...
 	(($#)) && (cd "$dir" && clang-tidy -p "$db" "$@")
 }
 
-# tests/ and bench/, each with its own .clang-tidy, from bear's record of
-# their Makefiles building a fresh copy (a built tree compiles nothing).
-# Linked without -static: the release's static libelf wants more than the
-# Makefiles link, and linking is not what lint reads.
-tidy_user() {
-	local u=$w/user d progs
-	rm -rf "$u" && mkdir -p "$u" "$w/tidy-user"
-	cp -r tests bench "$u/"
-	rm -rf "$u/tests/bin" "$u/bench/bin"
-	if ! bear --output "$w/user-bear.json" -- sh -c \
-		"make -C '$u/tests' LDFLAGS= && make -C '$u/bench' LDFLAGS=" >"$w/user-build.log" 2>&1; then
-		cat "$w/user-build.log"
-		result 1 "tests/ and bench/ build for clang-tidy"
-		return
-	fi
-	jq --arg from "$u" --arg to "$top" '
-		[.[] | walk(if type == "string" then gsub($from; $to) else . end)
-		     | .arguments = ["clang++"]
-			+ [.arguments[1:][] | select(test("^(-D|-I|-O|-std=|-W)") and . != "-Werror")]
-			+ ["-c", .file]]' "$w/user-bear.json" >"$w/tidy-user/compile_commands.json"
-	for d in tests bench; do
-		mapfile -t progs < <(jq -r --arg d "$top/$d/" \
-			'.[].file | select(startswith($d))' "$w/tidy-user/compile_commands.json")
-		no_findings "clang-tidy $d/: ${#progs[@]} programs, zero findings" "$w/tidy-$d.log" \
-			'(warning|error):' tidy_in "$d" "$w/tidy-user" "${progs[@]}"
-	done
-}
-
 # The kernel's checkpatch.pl (and the lists it reads) and .clang-format,
 # extracted once per linux-source version into the cache: the directory.
 kernel_files() {
@@ -180,34 +152,6 @@ checkpatch() { # checkpatch KDIR FILE
 	! grep -E '(ERROR|WARNING):' <<<"$out"
 }
 
-# The C files in the kernel's style. iterators/iterators.bpf.c gets
-# checkpatch alone: the skeletons embed its lines (BTF line info), so a
-# reflow means regenerating them.
-kernel_style() {
-	local kdir kformat=()
-	if ! kdir=$(kernel_files); then
-		result 1 "C files: checkpatch.pl and .clang-format from linux-source-$series"
-		return
-	fi
-	mapfile -t kformat < <(printf '%s\n' "${cfiles[@]}" | grep -vx iterators/iterators.bpf.c)
-	each_file "clang-format (the kernel's, $(cat "$kdir/.complete")): ${#kformat[@]} C files formatted" \
-		kformat clang-format --style="file:$kdir/.clang-format" --dry-run -Werror
-	each_file "checkpatch --no-tree: ${#cfiles[@]} C files, zero errors and warnings" \
-		cfiles checkpatch "$kdir"
-}
-
-# lintian on the package as `make deb` builds it with this release's tools.
-lintian_deb() {
-	local deb
-	if ! deb=$(scripts/pkg/deb-build.sh "$w/deb" 2>"$w/deb-build.log" | tail -n 1) || [ ! -f "$deb" ]; then
-		cat "$w/deb-build.log"
-		result 1 "lintian: make deb builds the package"
-		return
-	fi
-	no_findings "lintian ${deb##*/}: zero errors and warnings" "$w/lintian.log" '^[EW]: ' \
-		lintian --fail-on error,warning "$deb"
-}
-
 # A precondition (lint's own output), not a test.
 files=$(jq -r '.[].file' compile_commands.json | sed "s|^$top/||" | LC_ALL=C sort | paste -sd ' ')
 [ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp" ] ||
@@ -237,9 +181,53 @@ no_findings "clang-tidy bpf_preload_kern.cpp (fault-inject build): zero findings
 	"$w/tidy-fault-inject.log" '(warning|error):' \
 	tidy_in . "$w/tidy" --extra-arg=-DBPF_PRELOAD_FAULT_INJECT bpf_preload_kern.cpp
 
-tidy_user
-kernel_style
-lintian_deb
+# tests/ and bench/, each with its own .clang-tidy, from bear's record of
+# their Makefiles building a fresh copy (a built tree compiles nothing).
+# Linked without -static: the release's static libelf wants more than the
+# Makefiles link, and linking is not what lint reads.
+u=$w/user
+rm -rf "$u" && mkdir -p "$u" "$w/tidy-user"
+cp -r tests bench "$u/"
+rm -rf "$u/tests/bin" "$u/bench/bin"
+if ! bear --output "$w/user-bear.json" -- sh -c \
+	"make -C '$u/tests' LDFLAGS= && make -C '$u/bench' LDFLAGS=" >"$w/user-build.log" 2>&1; then
+	cat "$w/user-build.log"
+	result 1 "tests/ and bench/ build for clang-tidy"
+else
+	jq --arg from "$u" --arg to "$top" '
+		[.[] | walk(if type == "string" then gsub($from; $to) else . end)
+		     | .arguments = ["clang++"]
+			+ [.arguments[1:][] | select(test("^(-D|-I|-O|-std=|-W)") and . != "-Werror")]
+			+ ["-c", .file]]' "$w/user-bear.json" >"$w/tidy-user/compile_commands.json"
+	for d in tests bench; do
+		mapfile -t progs < <(jq -r --arg d "$top/$d/" \
+			'.[].file | select(startswith($d))' "$w/tidy-user/compile_commands.json")
+		no_findings "clang-tidy $d/: ${#progs[@]} programs, zero findings" "$w/tidy-$d.log" \
+			'(warning|error):' tidy_in "$d" "$w/tidy-user" "${progs[@]}"
+	done
+fi
+
+# The C files in the kernel's style. iterators/iterators.bpf.c gets
+# checkpatch alone: the skeletons embed its lines (BTF line info), so a
+# reflow means regenerating them.
+if ! kdir=$(kernel_files); then
+	result 1 "C files: checkpatch.pl and .clang-format from linux-source-$series"
+else
+	mapfile -t kformat < <(printf '%s\n' "${cfiles[@]}" | grep -vx iterators/iterators.bpf.c)
+	each_file "clang-format (the kernel's, $(cat "$kdir/.complete")): ${#kformat[@]} C files formatted" \
+		kformat clang-format --style="file:$kdir/.clang-format" --dry-run -Werror
+	each_file "checkpatch --no-tree: ${#cfiles[@]} C files, zero errors and warnings" \
+		cfiles checkpatch "$kdir"
+fi
+
+# lintian on the package as `make deb` builds it with this release's tools.
+if ! deb=$(scripts/pkg/deb-build.sh "$w/deb" 2>"$w/deb-build.log" | tail -n 1) || [ ! -f "$deb" ]; then
+	cat "$w/deb-build.log"
+	result 1 "lintian: make deb builds the package"
+else
+	no_findings "lintian ${deb##*/}: zero errors and warnings" "$w/lintian.log" '^[EW]: ' \
+		lintian --fail-on error,warning "$deb"
+fi
 each_file "shellcheck: ${#shells[@]} scripts clean" shells shellcheck
 
 echo "lint: $passed passed, $failed failed"
