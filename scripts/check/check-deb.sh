@@ -178,20 +178,14 @@ check "... ships the module's sources in /usr/src/bpf-preload-$version/" ships_s
 
 mapfile -t matrix < <(kernel_matrix) || true
 ((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
-# Releases in the order of SUITES; each with its kernels, backports last:
-# the first kernel, and the last other one as the update.
-releases=()
-for entry in "${matrix[@]}"; do
-	r=${entry%% *}
-	r=${r%-backports}
-	[[ " ${releases[*]} " == *" $r "* ]] || releases+=("$r")
-done
-for release in "${releases[@]}"; do
+# Per release, in the order of SUITES: its first kernel, and the last
+# other one (a -backports suite's last) as the update.
+while IFS=$'\t' read -r -u 3 release first update; do
 	mkdir -p "$work/$release"
-	mapfile -t kernels < <(printf '%s\n' "${matrix[@]}" | awk -v r="$release" \
-		'$1 == r { print } $1 == r "-backports" { b[++n] = $0 } END { for (i = 1; i <= n; i++) print b[i] }')
-	update=""
-	if ((${#kernels[@]} > 1)); then update=${kernels[-1]}; fi
-	release_flow "${kernels[0]}" "$update"
-done
+	release_flow "$first" "$update"
+done 3< <(printf '%s\n' "${matrix[@]}" | awk '
+	NF { r = $1; sub(/-backports$/, "", r); if (!(r in k)) order[++n] = r
+	     if ($1 == r) k[r] = k[r] SUBSEP $0; else bp[r] = bp[r] SUBSEP $0 }
+	END { for (i = 1; i <= n; i++) { r = order[i]; c = split(substr(k[r] bp[r], 2), all, SUBSEP)
+		print r "\t" all[1] "\t" (c > 1 ? all[c] : "") } }')
 results_end
