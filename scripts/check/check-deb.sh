@@ -180,12 +180,14 @@ mapfile -t matrix < <(kernel_matrix) || true
 ((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 # Per release, in the order of SUITES: its first kernel, and the last
 # other one (a -backports suite's last) as the update.
-while IFS=$'\t' read -r -u 3 release first update; do
-	mkdir -p "$work/$release"
-	release_flow "$first" "$update"
-done 3< <(printf '%s\n' "${matrix[@]}" | awk '
+mapfile -t flows < <(printf '%s\n' "${matrix[@]}" | awk '
 	NF { r = $1; sub(/-backports$/, "", r); if (!(r in k)) order[++n] = r
 	     if ($1 == r) k[r] = k[r] SUBSEP $0; else bp[r] = bp[r] SUBSEP $0 }
 	END { for (i = 1; i <= n; i++) { r = order[i]; c = split(substr(k[r] bp[r], 2), all, SUBSEP)
 		print r "\t" all[1] "\t" (c > 1 ? all[c] : "") } }')
+for flow in "${flows[@]}"; do
+	IFS=$'\t' read -r release first update <<<"$flow"
+	mkdir -p "$work/$release"
+	release_flow "$first" "$update"
+done
 results_end
