@@ -147,8 +147,8 @@ checkpatch() { # checkpatch KDIR FILE
 		ignore=(--ignore "LINUX_VERSION_CODE,CONSTANT_COMPARISON") ;;
 	iterators/skel_nojit.h) ignore=(--ignore RCU_TASKS_TRACE) ;;
 	esac
-	out=$(perl "$1/scripts/checkpatch.pl" --no-tree -f --terse --show-types "${ignore[@]}" "$2" 2>&1) ||
-		{ echo "$out"; return 1; }
+	out=$(perl "$1/scripts/checkpatch.pl" --no-tree -f --terse --show-types "${ignore[@]}" \
+		"$2" 2>&1) || { echo "$out"; return 1; }
 	! grep -E '(ERROR|WARNING):' <<<"$out"
 }
 
@@ -221,7 +221,8 @@ else
 fi
 
 # lintian on the package as `make deb` builds it with this release's tools.
-if ! deb=$(scripts/pkg/deb-build.sh "$w/deb" 2>"$w/deb-build.log" | tail -n 1) || [ ! -f "$deb" ]; then
+if ! deb=$(scripts/pkg/deb-build.sh "$w/deb" 2>"$w/deb-build.log" | tail -n 1) ||
+	[ ! -f "$deb" ]; then
 	cat "$w/deb-build.log"
 	result 1 "lintian: make deb builds the package"
 else

@@ -154,7 +154,10 @@ compact() { # compact KILLERS
 		$1 != "" && index(", " kern[$2] ", ", ", " $1 ", ") == 0 {
 			kern[$2] = kern[$2] (kern[$2] == "" ? "" : ", ") $1
 		}
-		END { for (i = 1; i <= n; i++) print order[i] (kern[order[i]] == "" ? "" : " [" kern[order[i]] "]") }' "$1"
+		END {
+			for (i = 1; i <= n; i++)
+				print order[i] (kern[order[i]] == "" ? "" : " [" kern[order[i]] "]")
+		}' "$1"
 }
 
 only_build_failed() { # only_build_failed KILLERS

@@ -20,7 +20,8 @@ done
 if ((${#missing[@]})); then
 	[ "$(id -u)" -eq 0 ] || die "install ${missing[*]} (as root)"
 	echo "deb-build.sh: installing ${missing[*]}"
-	apt_install=(apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}")
+	apt_install=(apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends
+		"${missing[@]}")
 	DEBIAN_FRONTEND=noninteractive "${apt_install[@]}" >/dev/null ||
 		{ apt-get -qq update && DEBIAN_FRONTEND=noninteractive "${apt_install[@]}" >/dev/null; }
 fi

@@ -28,7 +28,9 @@ grep -Eq '^obj-\$\(CONFIG_BPF_PRELOAD\)[[:space:]]*\+=[[:space:]]*preload/' "$tr
 	die "$tree/kernel/bpf/Makefile does not descend into preload/ for CONFIG_BPF_PRELOAD"
 [[ -f $tree/tools/lib/bpf/skel_internal.h ]] || die "$tree/tools/lib/bpf/skel_internal.h missing"
 
-mapfile -t files < <(scripts/pkg/dkms-source.sh --list | grep -vx -e dkms.conf -e Makefile -e 'scripts/.*')
+# The module's source list, less what only an out-of-tree build reads.
+mapfile -t files < <(scripts/pkg/dkms-source.sh --list |
+	grep -vx -e dkms.conf -e Makefile -e 'scripts/.*')
 declare -A keep=([Kconfig]=1)
 for f in "${files[@]}"; do keep[$f]=1; done
 
