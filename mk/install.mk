@@ -2,26 +2,10 @@
 #
 # Installing like a distribution module, packaging and developer tooling.
 #
-#   make install          bpf_preload.ko -> /lib/modules/<KVER>/updates/, depmod
-#        BOOTLOAD=1       ... and /etc/modules-load.d/bpf_preload.conf
-#        DESTDIR=<dir>    ... under <dir> (depmod -b <dir> if it holds the
-#                         kernel's modules.order: a system image)
-#   make uninstall        remove both again, depmod
-#   make dkms-add         sources -> /usr/src/bpf-preload-<version>, dkms add;
-#                         then `dkms install bpf-preload/<version>` per kernel
-#                         (to replace an earlier add: make dkms-remove first)
-#   make dkms-remove      dkms remove --all, remove /usr/src/bpf-preload-<version>
-#   make deb              ./bpf-preload-dkms_<version>_all.deb (dpkg-buildpackage)
-#   make compile_commands.json   for clangd (bear), C++ core and C glue
-#   make lint             clang-tidy (module, tests, bench), clangd, clang-format
-#                         (C++; the kernel's for C), checkpatch, lintian, shellcheck
-#
-# KDIR selects the kernel by its kbuild tree, KVER by its release; give
-# either: KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
-# takes KVER from the tree. Neither: the running kernel.
-#
-# make check runs check-install (install/uninstall and boot-time loading in
-# VMs), check-lint, and check-deb (the package in a debootstrap chroot).
+# install [BOOTLOAD=1] [DESTDIR=...], uninstall, dkms-add, dkms-remove, deb,
+# compile_commands.json and lint: README.md's "Installing" and "Developer
+# tooling". KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
+# takes KVER from the tree; neither: the running kernel.
 
 ifneq ($(filter command line environment,$(origin KVER)),)
 ifeq ($(origin KDIR),file)
@@ -40,6 +24,7 @@ bpf_preload_moddir = $(DESTDIR)/lib/modules/$(KVER)
 bpf_preload_ko = $(bpf_preload_moddir)/$(INSTALL_MOD_DIR)/bpf_preload.ko
 bpf_preload_load_conf = $(DESTDIR)$(MODULES_LOAD_DIR)/bpf_preload.conf
 bpf_preload_version = $(shell scripts/pkg/dkms-source.sh --version)
+bpf_preload_system_map = $(wildcard /boot/System.map-$(KVER))
 
 # depmod for KVER: the system's index, or the one of the system image under
 # DESTDIR. A DESTDIR without the kernel's modules.order is a staging area
@@ -50,17 +35,11 @@ bpf_preload_depmod = \
 		echo "  DEPMOD  skipped: no $(bpf_preload_moddir)"; \
 	elif [ -n "$(DESTDIR)" ] && [ ! -f "$(bpf_preload_moddir)/modules.order" ]; then \
 		echo "  DEPMOD  skipped: $(bpf_preload_moddir) has no modules.order (not a system image)"; \
-	elif [ -n "$(DESTDIR)" ]; then \
-		echo "  DEPMOD  -b $(DESTDIR) $(KVER)"; \
-		$(DEPMOD) -b "$(DESTDIR)" "$(KVER)"; \
-	elif [ -f "/boot/System.map-$(KVER)" ]; then \
-		echo "  DEPMOD  $(KVER)"; \
-		$(DEPMOD) -a -F "/boot/System.map-$(KVER)" "$(KVER)"; \
 	else \
-		echo "  DEPMOD  $(KVER)"; \
-		$(DEPMOD) -a "$(KVER)"; \
+		echo "  DEPMOD  $(if $(DESTDIR),-b $(DESTDIR) )$(KVER)"; \
+		$(DEPMOD) $(if $(DESTDIR),-b "$(DESTDIR)",-a $(if $(bpf_preload_system_map),-F \
+			"$(bpf_preload_system_map)")) "$(KVER)"; \
 	fi
-
 
 .PHONY: install uninstall dkms-add dkms-remove deb lint compile_commands.json \
 	check-install check-lint check-deb
@@ -99,14 +78,8 @@ deb:
 compile_commands.json:
 	@scripts/check/check-lint.sh compile-commands
 
-lint:
+lint check-lint:
 	@scripts/check/check-lint.sh
 
-check-install:
-	@scripts/check/check-install.sh
-
-check-lint:
-	@scripts/check/check-lint.sh
-
-check-deb:
-	@scripts/check/check-deb.sh
+check-install check-deb:
+	@scripts/check/$@.sh

@@ -264,3 +264,20 @@ vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
 		result fail "$name: VM exit status $rc"
 	fi
 }
+
+# For check-install and check-deb (packaging): what `make install` and `make
+# dkms-add` need of a checkout (the module's sources, mk/install.mk and the
+# source list) into DEST; the kernel's module metadata into DIR, as an
+# installed system has it (depmod reads it); file tests.
+checkout_copy() { # checkout_copy DEST
+	scripts/pkg/dkms-source.sh "$1"
+	tar -C "$TOP" -c mk/install.mk scripts/pkg/dkms-source.sh | tar -x -C "$1"
+}
+kernel_metadata() { # kernel_metadata DIR
+	mkdir -p "$1" && cp "$K_MODDIR"/modules.{order,builtin,builtin.modinfo} "$1/"
+}
+absent() { # absent PATH...: none of them exists
+	local p
+	for p; do [ ! -e "$p" ] || return 1; done
+}
+unlisted() { ! grep -q bpf_preload "$@"; } # unlisted FILE...: none names the module

@@ -3,46 +3,35 @@
 #
 # dkms-build.sh KVER KDIR OUTDIR
 #
-# Builds bpf_preload.ko for kernel KVER (kbuild tree KDIR) the way a user's
-# machine does it, with `dkms add` and `dkms build`, but in private DKMS
-# trees under OUTDIR/dkms/ (source, build and install trees, signing key):
-# the system's /usr/src, /var/lib/dkms and /lib/modules are not touched.
-#
-# On success OUTDIR/bpf_preload.ko is the module DKMS built (stripped and
-# signed as DKMS does on Debian; decompressed if DKMS compressed it) and
-# OUTDIR/make.log its build log. DKMS's
-# output and then make.log go to stdout, so a caller can check the whole
-# build for warnings. The exit status is dkms's (77: DKMS declined this
-# kernel, see BUILD_EXCLUSIVE_* in dkms.conf).
+# `dkms add` and `dkms build` for kernel KVER (kbuild tree KDIR) in private
+# DKMS trees under OUTDIR/dkms/, the system's untouched: OUTDIR/bpf_preload.ko
+# (as DKMS built it, decompressed) and OUTDIR/make.log. DKMS's output and
+# make.log go to stdout. The exit status is dkms's (77: declined this kernel,
+# BUILD_EXCLUSIVE_* in dkms.conf).
 set -euo pipefail
 
 [ $# -eq 3 ] || { echo "usage: $0 KVER KDIR OUTDIR" >&2; exit 2; }
-kver=$1 kdir=$2 out=$3
+kver=$1 kdir=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
-command -v dkms >/dev/null || { echo "dkms-build.sh: dkms missing (apt-get install dkms)" >&2; exit 1; }
-[ -d "$kdir" ] || { echo "dkms-build.sh: no kbuild tree at $kdir" >&2; exit 1; }
-
+die() { echo "dkms-build.sh: $*" >&2; exit 1; }
+[ -d "$kdir" ] || die "no kbuild tree at $kdir"
 name=bpf-preload
 version=$("$top/scripts/pkg/dkms-source.sh" --version)
-[ -n "$version" ] || { echo "dkms-build.sh: no PACKAGE_VERSION in dkms.conf" >&2; exit 1; }
 
-mkdir -p "$out"
-out=$(cd "$out" && pwd)
+mkdir -p "$3"
+out=$(cd "$3" && pwd)
 d=$out/dkms
 rm -rf "$d" "$out/bpf_preload.ko" "$out/make.log"
 mkdir -p "$d/source" "$d/tree" "$d/install"
 "$top/scripts/pkg/dkms-source.sh" "$d/source/$name-$version"
-
-trees=(--sourcetree "$d/source" --dkmstree "$d/tree" --installtree "$d/install")
-# DKMS signs what it builds, with a key it creates on first use; keep that
-# key here too, not in /var/lib/dkms.
+# DKMS signs what it builds, with a key it creates on first use: here too.
 export mok_signing_key=$d/mok.key mok_certificate=$d/mok.pub
 
 # DKMS asks readelf whether the kernel was built by clang; Debian's 6.12
 # vmlinux has no .comment section, and readelf says so as a "Warning" that is
 # about neither the build nor this module: drop exactly that line.
 run_dkms() {
-	dkms "$@" "${trees[@]}" 2>&1 |
+	dkms "$@" --sourcetree "$d/source" --dkmstree "$d/tree" --installtree "$d/install" 2>&1 |
 		sed "/^readelf: Warning: Section '.comment' was not dumped because it does not exist\$/d"
 	return "${PIPESTATUS[0]}"
 }
@@ -53,27 +42,26 @@ if [ "$rc" -eq 0 ]; then
 	run_dkms build -m "$name" -v "$version" -k "$kver" --kernelsourcedir "$kdir" \
 		-j "${BPF_PRELOAD_JOBS:-2}" || rc=$?
 fi
-
 built=$d/tree/$name/$version/$kver/$(uname -m)
-log=$built/log/make.log
-[ -f "$log" ] || log=$d/tree/$name/$version/build/make.log
-if [ -f "$log" ]; then
+for log in "$built/log/make.log" "$d/tree/$name/$version/build/make.log"; do
+	[ -f "$log" ] || continue
 	echo "--- $log"
 	cat "$log"
 	cp "$log" "$out/make.log"
-fi
+	break
+done
 [ "$rc" -eq 0 ] || exit "$rc"
 # A log without the link step would make a zero-warning check meaningless.
 grep -Eq 'LD \[M\] +(.*/)?bpf_preload\.ko$' "$out/make.log" ||
-	{ echo "dkms-build.sh: make.log does not show bpf_preload.ko being linked" >&2; exit 1; }
+	die "make.log does not show bpf_preload.ko being linked"
 
 # DKMS compresses the module the way the kernel's own are (6.12: xz).
 ko=$(find "$built/module" -maxdepth 1 -name 'bpf_preload.ko*' -print -quit)
 case $ko in
-*.ko) cp "$ko" "$out/bpf_preload.ko" ;;
-*.ko.xz) xz -dc "$ko" >"$out/bpf_preload.ko" ;;
-*.ko.gz) gzip -dc "$ko" >"$out/bpf_preload.ko" ;;
-*.ko.zst) zstd -qdc "$ko" >"$out/bpf_preload.ko" ;;
-*) echo "dkms-build.sh: dkms reported success but built no module in $built/module" >&2; exit 1 ;;
-esac
+*.ko) cat "$ko" ;;
+*.ko.xz) xz -dc "$ko" ;;
+*.ko.gz) gzip -dc "$ko" ;;
+*.ko.zst) zstd -qdc "$ko" ;;
+*) die "dkms reported success but built no module in $built/module" ;;
+esac >"$out/bpf_preload.ko"
 run_dkms status -m "$name" -v "$version" -k "$kver"

@@ -3,21 +3,13 @@
 #
 # intree-install.sh <kernel-source-tree>
 #
-# Puts our sources into a kernel source tree as kernel/bpf/preload, in place
-# of the kernel's C implementation: everything in that directory except its
-# Kconfig (BPF_PRELOAD, BPF_PRELOAD_UMD) is removed, then come our Kbuild,
-# bpf_preload.h (the ABI kernel/bpf/inode.c includes as
-# "preload/bpf_preload.h"), the C glue, the C++ core, and iterators/ with
-# the BPF source and its committed light skeletons. The tree then builds our
-# C++ preload with CONFIG_BPF_PRELOAD=y and CONFIG_BPF_PRELOAD_UMD=y (built
-# into vmlinux, loaded at late_initcall) or =m (bpf_preload.ko). The
-# skeleton's <bpf/skel_internal.h> comes from the tree's tools/lib.
-#
-# Idempotent. Files that already have the right content are left alone (so
-# kbuild rebuilds only what changed), others are replaced by new files, never
-# written through (the tree may be hard-linked to another copy, see
-# scripts/kernel/kernel-build.sh). The kernel needs a C++ compiler matching its C
-# compiler (g++ for gcc); Kbuild says so if it is missing.
+# Our sources as the tree's kernel/bpf/preload: all there but its Kconfig
+# goes, then the module's source list less the out-of-tree build files.
+# CONFIG_BPF_PRELOAD(_UMD)=y or =m then builds our C++ preload, with the
+# tree's tools/lib/bpf/skel_internal.h. Idempotent: files already right are
+# left alone (kbuild rebuilds only what changed), others replaced by new
+# files, never written through (the tree may be hard-linked to another copy,
+# scripts/kernel/kernel-build.sh).
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -31,46 +23,33 @@ dest=$tree/kernel/bpf/preload
 
 [[ -f $tree/Makefile && -f $tree/kernel/bpf/Makefile ]] || die "$tree is not a kernel source tree"
 [[ -f $dest/Kconfig ]] || die "$dest/Kconfig missing: this kernel has no BPF preload to replace"
-grep -q '^config BPF_PRELOAD_UMD$' "$dest/Kconfig" ||
-	die "$dest/Kconfig has no BPF_PRELOAD_UMD"
+grep -q '^config BPF_PRELOAD_UMD$' "$dest/Kconfig" || die "$dest/Kconfig has no BPF_PRELOAD_UMD"
 grep -Eq '^obj-\$\(CONFIG_BPF_PRELOAD\)[[:space:]]*\+=[[:space:]]*preload/' "$tree/kernel/bpf/Makefile" ||
 	die "$tree/kernel/bpf/Makefile does not descend into preload/ for CONFIG_BPF_PRELOAD"
 [[ -f $tree/tools/lib/bpf/skel_internal.h ]] || die "$tree/tools/lib/bpf/skel_internal.h missing"
 
-# Ours, relative to the repository and to kernel/bpf/preload alike: the
-# module's source list (scripts/pkg/dkms-source.sh) less what only an
-# out-of-tree build reads (dkms.conf, the Makefile and its checks).
-mapfile -t files < <("$top/scripts/pkg/dkms-source.sh" --list |
+# The module's source list, less what only an out-of-tree build reads.
+mapfile -t files < <(scripts/pkg/dkms-source.sh --list |
 	grep -vx -e dkms.conf -e Makefile -e 'scripts/.*')
-for f in Kbuild bpf_preload.h bpf_preload_glue.c bpf_preload_kern.cpp iterators/iterators.lskel.h; do
-	[[ -f $top/$f ]] || die "$top/$f missing"
-done
+declare -A keep=([Kconfig]=1)
+for f in "${files[@]}"; do keep[$f]=1; done
 
-# Remove everything that is neither the Kconfig nor ours (the kernel's C
-# implementation, its Makefile, iterators/ Makefile and README, ...).
-is_ours() {
-	local f
-	for f in Kconfig "${files[@]}"; do [[ $1 == "$f" ]] && return 0; done
-	return 1
-}
+# Everything else goes: the kernel's C implementation, its Makefiles, ...
 removed=0
 while IFS= read -r -d '' path; do
-	rel=${path#"$dest"/}
-	if ! is_ours "$rel"; then
-		rm -f -- "$path"
-		removed=$((removed + 1))
-	fi
+	[ -n "${keep[${path#"$dest"/}]:-}" ] && continue
+	rm -f -- "$path"
+	removed=$((removed + 1))
 done < <(find "$dest" \( -type f -o -type l \) -print0)
 find "$dest" -mindepth 1 -type d -empty -delete
 
 copied=0
 for f in "${files[@]}"; do
-	if ! cmp -s "$top/$f" "$dest/$f"; then
-		mkdir -p "$(dirname "$dest/$f")"
-		# New inode, then rename: never write through a hard link.
-		cp "$top/$f" "$dest/$f.tmp.$$"
-		mv -f "$dest/$f.tmp.$$" "$dest/$f"
-		copied=$((copied + 1))
-	fi
+	cmp -s "$f" "$dest/$f" && continue
+	mkdir -p "$(dirname "$dest/$f")"
+	# New inode, then rename: never write through a hard link.
+	cp "$f" "$dest/$f.tmp.$$"
+	mv -f "$dest/$f.tmp.$$" "$dest/$f"
+	copied=$((copied + 1))
 done
 echo "$PROG: $dest: $copied file(s) updated, $removed removed, Kconfig kept"

@@ -3,36 +3,23 @@
 #
 # skel-embedded.sh MODULE.ko [SKELETON.h...]
 #
-# Prints the name of every light skeleton header (default: all of
-# iterators/*.lskel-*.h) that MODULE.ko embeds, one per line, and exits 0 if
-# there is at least one. A skeleton counts as embedded when both of its
-# blobs, the loader program (opts.insns) and the loader data (opts.data,
-# BTF and the programs' instructions), appear byte for byte in the module
-# file. The blobs of the four skeletons differ from each other in both
-# byte order and variant, so this tells which one a build picked without
-# trusting the preprocessor: e.g. an s390x module must embed exactly one
-# *-big-endian.h.
+# Prints every light skeleton header (default: iterators/*.lskel-*.h) that
+# MODULE.ko embeds, exit 0 if any: both of its blobs (opts.insns, opts.data)
+# appear byte for byte in the module. The four skeletons' blobs all differ,
+# so this tells which one a build picked without trusting the preprocessor.
 set -euo pipefail
 
 die() { printf 'skel-embedded.sh: %s\n' "$*" >&2; exit 2; }
-
 (($#)) || die "usage: skel-embedded.sh MODULE.ko [SKELETON.h...]"
 module=$1
 shift
 [[ -f $module ]] || die "$module: no such file"
-if (($#)); then
-	skels=("$@")
-else
-	top=$(cd "$(dirname "$0")/../.." && pwd)
-	skels=("$top"/iterators/*.lskel-*-endian.h)
-fi
+skels=("$@")
+(($#)) || skels=("$(dirname "$0")"/../../iterators/*.lskel-*-endian.h)
 
-# The file as one line of " xx" tokens (two hex digits each).
-hex_of_file() { od -An -v -tx1 "$1" | tr -d '\n'; }
-
-# Blob $2 (insns or data) of skeleton header $1 as " xx" tokens. bpftool
-# writes it as a C string literal of \xNN and \0 escapes split by
-# backslash-newline continuations.
+# Blob $2 (insns or data) of skeleton header $1 as " xx" tokens, as od
+# prints bytes. bpftool writes it as a C string literal of \xNN and \0
+# escapes split by backslash-newline continuations.
 hex_of_blob() {
 	awk -v want="opts.$2 = (void *)\"" '
 		index($0, want) { on = 1; next }
@@ -43,20 +30,19 @@ hex_of_blob() {
 		sed -e 's/\\x\([0-9a-f][0-9a-f]\)/ \1/g' -e 's/\\0/ 00/g'
 }
 
-module_hex=$(hex_of_file "$module")
+module_hex=$(od -An -v -tx1 "$module" | tr -d '\n')
 found=0
 for h in "${skels[@]}"; do
 	[[ -f $h ]] || die "$h: no such file"
-	ok=1
+	embedded=1
 	for blob in insns data; do
 		b=$(hex_of_blob "$h" "$blob")
 		# Anything but " xx" tokens means the header format changed.
 		[[ -n $b && -z ${b//[ 0-9a-f]/} ]] || die "$h: cannot read its opts.$blob blob"
-		[[ $module_hex == *"$b"* ]] || { ok=0; break; }
+		[[ $module_hex == *"$b"* ]] || { embedded=0; break; }
 	done
-	if ((ok)); then
-		basename "$h"
-		found=$((found + 1))
-	fi
+	((embedded)) || continue
+	basename "$h"
+	found=$((found + 1))
 done
 ((found > 0))
