@@ -84,40 +84,44 @@ refused() {
 t_unsigned() { refused $SB/unsigned.ko; }
 t_wrongkey() { refused $SB/wrongkey.ko; }
 
-# measure WHAT: after a load attempt, "# measured:" lines: loaded or not,
-# the kernel's lines since the last drain; served or not by a fresh mount.
-# Status 0 if the mount served valid files or nothing loaded and the
-# kernel said why.
+# measure WHAT: after a load attempt, "# measured:" lines: the kernel's
+# lines since the last drain, loaded or not, and if loaded, what the bpffs
+# at MNT serves. Status 0 if it serves valid files, or if nothing loaded
+# and the kernel said why.
 measure() {
 	klog_drain
 	sed "s/^/# measured: $1: kernel: /" "$TMP/klog.new"
-	if mod_loaded && has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
+	if ! mod_loaded; then
+		echo "# measured: $1: not loaded"
+		[ -s "$TMP/klog.new" ]
+		return
+	fi
+	if has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
 		echo "# measured: $1: loaded, serves valid maps.debug and progs.debug"
-		head -n 4 $MNT/progs.debug | sed "s/^/# measured: $1: progs.debug: /"
+		sed "s/^/# measured: $1: progs.debug: /" $MNT/progs.debug
 		return 0
 	fi
 	diag_file "$TMP/rows"
 	find $MNT -mindepth 1 | sed "s/^/# measured: $1: in the mount: /"
-	if mod_loaded; then
-		echo "# measured: $1: loaded, but the mount has no valid files"
-		return 1
-	fi
-	echo "# measured: $1: not loaded"
-	[ -s "$TMP/klog.new" ]
+	echo "# measured: $1: loaded, but the mount has no valid files"
+	return 1
 }
 
+# The C module by insmod: if it loads, a mount shows what it serves. (A
+# mount while it is not loaded would autoload ours.)
 t_c_module() {
 	klog_drain
 	run insmod $SB/c_module.ko
 	sed "s/^/# measured: C module: insmod: /" "$OUT"
-	mount_at $MNT
+	! mod_loaded || mount_at $MNT
 	measure "C module"
 	_m=$?
-	umount $MNT
+	! is_mounted $MNT || umount $MNT
 	! mod_loaded || rmmod_retry $MODNAME
 	return $_m
 }
 
+# Ours, signed and installed: the first bpffs mount loads it.
 t_ours() {
 	klog_drain
 	mount_at $MNT
