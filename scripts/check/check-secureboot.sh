@@ -172,7 +172,8 @@ sb_boot() {
 		-global driver=cfi.pflash01,property=secure,value=on \
 		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF/OVMF_CODE_4M.secboot.fd" \
 		-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
-		-drive "if=virtio,format=raw,file=$dir/esp.img" </dev/null 2>&1 |
+		-drive "if=none,id=esp,format=raw,file=$dir/esp.img" -device virtio-blk-pci,drive=esp,bootindex=0 \
+		</dev/null 2>&1 |
 		sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c78]//g' >"$dir/vm.log" || rc=$?
 	marker=$(grep -aoE 'BPF_PRELOAD_VM_EXIT=[0-9]+' "$dir/vm.log" | tail -n 1) || true
 	[ -z "$marker" ] || return "${marker#*=}"
