@@ -126,8 +126,10 @@ t_c_module() {
 	return $_m
 }
 
-# Ours, signed and installed: the first bpffs mount loads it.
+# Ours, signed and installed: the first bpffs mount loads it (after the
+# C module's notices, 6 s again).
 t_ours() {
+	sleep 6
 	klog_drain
 	mount_at $MNT
 	sed "s/^/# measured: ours: mount: /" "$OUT"
