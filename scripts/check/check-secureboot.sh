@@ -11,9 +11,9 @@
 # linux-binary-<abi>, which is signed) and a busybox initramfs with the
 # guest suites; OVMF with Secure Boot on and Microsoft's keys
 # (OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd; q35 with SMM); QEMU TCG.
-# The module is built and signed by DKMS in the suite's chroot (dkms_build:
-# DKMS makes its mok.key and mok.pub on first use) and installed where DKMS
-# puts it; DKMS's certificate goes into the firmware's MokList offline
+# The module is built and signed by DKMS in the suite's chroot with its
+# default trees (ns-dkms below: it makes /var/lib/dkms/mok.key and mok.pub
+# on first use, one key for the run) and installed where DKMS puts it; DKMS's certificate goes into the firmware's MokList offline
 # (virt-fw-vars --add-mok, python3-virt-firmware in a trixie chroot of our
 # own), which is what `mokutil --import` and MokManager do on a user's
 # machine. Three boots per kernel:
