@@ -1,0 +1,298 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# check-secureboot.sh   (make check-secureboot) the module on a UEFI Secure
+#                       Boot machine, as a Debian user has it
+#
+# For every kernel of $SUITES (mk/secureboot.mk: bookworm and trixie), a
+# disk whose EFI system partition holds Debian's signed shim (shim-signed)
+# as the removable-media loader, the signed grub (grub-efi-amd64-signed)
+# next to it, the signed kernel (linux-image-<abi>, not -unsigned; from 7.0
+# linux-binary-<abi>, which is signed) and a busybox initramfs with the
+# guest suites; OVMF with Secure Boot on and Microsoft's keys
+# (OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd; q35 with SMM); QEMU TCG.
+# The module is built and signed by DKMS in the suite's chroot with its
+# default trees (ns-dkms below: it makes /var/lib/dkms/mok.key and mok.pub
+# on first use, one key for the run) and installed where DKMS puts it; DKMS's certificate goes into the firmware's MokList offline
+# (virt-fw-vars --add-mok, python3-virt-firmware in a trixie chroot of our
+# own), which is what `mokutil --import` and MokManager do on a user's
+# machine. Three boots per kernel:
+#   1. tests/boot-check.sh autoload (the first bpffs mount loads the signed
+#      module, the files are right), then tests/secureboot.sh integrity
+#      (SecureBoot read from the EFI variable, lockdown "integrity", the
+#      kernel took the MOK, an unsigned build and one signed with a key
+#      nobody enrolled are refused with the kernel's message, nothing left)
+#   2. the negative control: the same disk, no MOK enrolled: the load test
+#      must fail
+#   3. lockdown=confidentiality on grub's kernel command line:
+#      tests/secureboot.sh confidentiality measures the kernel's C module
+#      (bench/cmodule.sh, signed with DKMS's key) and ours; its "# measured:"
+#      lines are shown here
+# Every boot is bounded (SB_TIMEOUT, default 600 s). Caches: signed kernels
+# and the virt-fw-vars chroot in ${BPF_PRELOAD_CACHE}/secureboot/. Logs:
+# build/secureboot/<abi>/. Records "P F S" in $BPF_PRELOAD_RESULT if set.
+set -euo pipefail
+
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../lib/host.sh"
+cd "$TOP"
+
+# ns-dkms VARDIR SRCTREE VERSION KVER, in the build environment and a mount
+# namespace of its own: DKMS with its default trees, as on a user's machine
+# (/lib/modules/KVER/build: the headers; on trixie that is where DKMS finds
+# sign-file), except that /var/lib/dkms is VARDIR. DKMS makes its key there
+# on first use, mok.key and mok.pub, and signs with it.
+if [ "${1:-}" = ns-dkms ]; then
+	mount --bind "$2" /var/lib/dkms
+	[ -d "/var/lib/dkms/bpf-preload/$4" ] || dkms add -m bpf-preload -v "$4" --sourcetree "$3"
+	exec dkms build -m bpf-preload -v "$4" -k "$5" --sourcetree "$3"
+fi
+readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/secureboot
+readonly OVMF=/usr/share/OVMF VARS_ROOT=$CACHE/vars-trixie
+# DKMS's /var/lib/dkms for this run: one key for every kernel.
+readonly DKMS_VAR=$TOP/build/secureboot/var-lib-dkms
+# mokutil's owner of MOK entries: shim's GUID.
+readonly SHIM_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
+: "${SB_TIMEOUT:=600}"
+
+host_packages() {
+	local p missing=()
+	for p in ovmf mtools fdisk qemu-system-x86; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
+		install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# virt-fw-vars ARGS... (python3-virt-firmware: trixie has it, bookworm only
+# in its backports), in a trixie chroot of ours, made once.
+virt_fw_vars() {
+	if [ ! -f "$VARS_ROOT/.complete" ]; then
+		"$CHROOT" fresh trixie "$VARS_ROOT" && "$CHROOT" run trixie --root "$VARS_ROOT" sh -c \
+			'apt-get -qq update && apt-get install -y -qq --no-install-recommends python3-virt-firmware' \
+			>/dev/null && touch "$VARS_ROOT/.complete" || return 1
+	fi
+	"$CHROOT" run trixie --root "$VARS_ROOT" --bind "$TOP" virt-fw-vars "$@"
+}
+
+# deb_extract DIR PKG PATTERN...: K_SUITE's PKG (apt-get download in its
+# chroot), its members matching PATTERNs unpacked into DIR.
+deb_extract() {
+	local dir=$1 pkg=$2 tmp rc=0
+	shift 2
+	mkdir -p "$dir" && tmp=$(mktemp -d "$CACHE/deb.XXXXXX")
+	# shellcheck disable=SC2016 # the inner shell expands them
+	"$CHROOT" run "$K_SUITE" --bind "$tmp" sh -c \
+		'cd "$1" && apt-get -qq -o APT::Sandbox::User=root download "$2"' sh "$tmp" "$pkg" &&
+		dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dir" --wildcards "$@" || rc=$?
+	rm -rf "$tmp"
+	return $rc
+}
+
+# pe_signed IMAGE: the PE image has a certificate table (Authenticode).
+pe_signed() {
+	local pe size
+	pe=$(od -An -tu4 -j60 -N4 "$1" | tr -d ' ')
+	size=$(od -An -tu4 -j$((pe + 24 + 112 + 36)) -N4 "$1" | tr -d ' ')
+	[ "${size:-0}" -gt 0 ]
+}
+
+# The signed kernel and its signed efivarfs module: SB_VMLINUZ, SB_MODDIR.
+# From 7.0 Debian's image packages are the signed ones (kernel_use has
+# them); before, linux-image-<abi>, cached here.
+signed_kernel() {
+	local d=$CACHE/kernels/$K_ABI m
+	SB_VMLINUZ=$K_VMLINUZ SB_MODDIR=$K_MODDIR
+	pe_signed "$K_VMLINUZ" && return 0
+	SB_VMLINUZ=$d/vmlinuz SB_MODDIR=$d/lib/modules/$K_ABI
+	[ -f "$d/.complete" ] && return 0
+	rm -rf "$d" "$d.tmp"
+	deb_extract "$d.tmp" "linux-image-$K_ABI" "./boot/vmlinuz-$K_ABI" '*/modules.order' \
+		'*/modules.builtin*' '*/fs/efivarfs/*' || return 1
+	m=$(find "$d.tmp" -type d -path "*/modules/$K_ABI" -print -quit)
+	mkdir -p "$d/lib/modules" && mv "$m" "$d/lib/modules/" && mv "$d.tmp/boot/vmlinuz-$K_ABI" "$d/vmlinuz" &&
+		depmod -b "$d" "$K_ABI" && pe_signed "$d/vmlinuz" && rm -rf "$d.tmp" && touch "$d/.complete"
+}
+
+# DKMS builds and signs the module (ns-dkms): $W/bpf_preload.ko.
+sb_dkms() {
+	local ver ko
+	ver=$(scripts/pkg/dkms-source.sh --version)
+	scripts/pkg/dkms-source.sh "$W/src/bpf-preload-$ver"
+	mkdir -p "$DKMS_VAR"
+	in_build_env unshare --mount --propagation unchanged "$TOP/scripts/check/check-secureboot.sh" \
+		ns-dkms "$DKMS_VAR" "$TOP/$W/src" "$ver" "$K_ABI" >"$W/dkms.log" 2>&1 ||
+		{ tail -n 20 "$W/dkms.log"; return 1; }
+	grep -E '^(Sign|Signing|Public)' "$W/dkms.log" | sed "s/^/$R_NAME: $K_ABI: dkms: /"
+	ko=$(find "$DKMS_VAR/bpf-preload/$ver/$K_ABI" -path '*/module/bpf_preload.ko*' -print -quit)
+	case $ko in
+	*.ko) cp "$ko" "$W/bpf_preload.ko" ;;
+	*.ko.xz) xz -dc "$ko" >"$W/bpf_preload.ko" ;;
+	*.ko.zst) zstd -qdc "$ko" >"$W/bpf_preload.ko" ;;
+	*) echo "no module from dkms build (log $W/dkms.log)"; return 1 ;;
+	esac
+}
+
+signer_is() { [ "$(/sbin/modinfo -F signer "$1")" = "$2" ]; }
+unsigned() { [ -z "$(/sbin/modinfo -F sig_id "$1")" ]; }
+
+# sign KEY CERT IN OUT: the kernel's sign-file, with its hash.
+sign() {
+	local hash
+	hash=$(sed -n 's/^CONFIG_MODULE_SIG_HASH="\(.*\)"$/\1/p' "$K_KDIR_HOST/.config")
+	in_build_env "$K_KDIR/scripts/sign-file" "$hash" "$@"
+}
+
+# The ESP of one boot: DIR/esp.img (GPT, one FAT partition), grub's kernel
+# command line ending in APPEND.
+esp_image() { # esp_image DIR APPEND
+	local img=$1/esp.img p
+	mkdir -p "$1"
+	printf 'set timeout=0\nlinux /vmlinuz console=ttyS0,115200 panic=-1 oops=panic loglevel=4 rdinit=/init %s\ninitrd /initrd.cpio.gz\nboot\n' \
+		"$2" >"$1/grub.cfg"
+	rm -f "$img" && truncate -s 128M "$img"
+	printf 'label: gpt\nstart=2048, size=258048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' |
+		sfdisk -q "$img" || return 1
+	p=$img@@1M
+	mformat -i "$p" -T 258048 -h 64 -s 32 -F :: && mmd -i "$p" ::/EFI ::/EFI/BOOT &&
+		mcopy -i "$p" "$W/shimx64.efi" ::/EFI/BOOT/BOOTX64.EFI &&
+		mcopy -i "$p" "$W/grubx64.efi" "$1/grub.cfg" ::/EFI/BOOT/ &&
+		mcopy -i "$p" "$SB_VMLINUZ" ::/vmlinuz && mcopy -i "$p" "$W/initrd.cpio.gz" ::/
+}
+
+# sb_boot DIR VARS: boots DIR/esp.img under OVMF with Secure Boot, a copy of
+# VARS as its variable store; the console in DIR/vm.log. Status: the
+# guest's (mkinitramfs's marker), 124 on timeout, else 125.
+sb_boot() {
+	local dir=$1 rc=0 marker
+	cp "$2" "$dir/vars.fd"
+	echo "$R_NAME: booting $dir/esp.img (timeout ${SB_TIMEOUT}s)"
+	timeout --kill-after=10 "$SB_TIMEOUT" qemu-system-x86_64 -machine q35,smm=on -accel tcg \
+		-cpu max -m 1G -smp 2 -nographic -no-reboot -nic none \
+		-global driver=cfi.pflash01,property=secure,value=on \
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF/OVMF_CODE_4M.secboot.fd" \
+		-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
+		-drive "if=none,id=esp,format=raw,file=$dir/esp.img" -device virtio-blk-pci,drive=esp,bootindex=0 \
+		</dev/null 2>&1 |
+		sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c78]//g' >"$dir/vm.log" || rc=$?
+	marker=$(grep -aoE 'BPF_PRELOAD_VM_EXIT=[0-9]+' "$dir/vm.log" | tail -n 1) || true
+	[ -z "$marker" ] || return "${marker#*=}"
+	[ "$rc" -eq 124 ] || rc=125
+	return "$rc"
+}
+
+# sb_suite NAME DIR VARS RUNS: sb_boot, its KTAP results added to ours;
+# RUNS complete suites required.
+sb_suite() {
+	local rc=0 p f s runs
+	sb_boot "$2" "$3" || rc=$?
+	read -r p f s runs < <(ktap_count "$2/vm.log")
+	echo "$R_NAME: $1: $p passed, $f failed, $s skipped in $runs run(s) in the VM (rc $rc)"
+	R_PASS=$((R_PASS + p)) R_FAIL=$((R_FAIL + f)) R_SKIP=$((R_SKIP + s))
+	[ "$runs" -eq "$4" ] || result fail "$1: all $4 in-VM suites ran to completion ($runs did; rc $rc)"
+}
+
+# The suite's signed shim and grub: $W/shimx64.efi, $W/grubx64.efi.
+loaders() {
+	deb_extract "$W/deb" shim-signed '*/shimx64.efi.signed' &&
+		deb_extract "$W/deb" grub-efi-amd64-signed '*/grubx64.efi.signed' &&
+		cp "$W/deb/usr/lib/shim/shimx64.efi.signed" "$W/shimx64.efi" &&
+		cp "$W/deb/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" "$W/grubx64.efi"
+}
+
+# enroll CERT: $W/vars-nomok.fd, Microsoft's keys as Debian's OVMF has
+# them, and $W/vars-mok.fd, the same with CERT (DER) in MokList.
+enroll() {
+	cp "$OVMF/OVMF_VARS_4M.ms.fd" "$W/vars-nomok.fd"
+	in_build_env openssl x509 -inform DER -in "$1" -out "$TOP/$W/mok.pem" &&
+		virt_fw_vars -i "$TOP/$W/vars-nomok.fd" -o "$TOP/$W/vars-mok.fd" \
+			--add-mok "$SHIM_GUID" "$TOP/$W/mok.pem" >"$W/vars.log" 2>&1
+}
+
+# boot NAME DIR APPEND mok|nomok RUNS: an ESP for APPEND, booted (sb_suite).
+boot() {
+	if esp_image "$W/$2" "$3"; then
+		sb_suite "$1" "$W/$2" "$W/vars-$4.fd" "$5"
+	else
+		result fail "$1: the disk image"
+	fi
+}
+
+test_programs
+host_packages
+
+check_kernel() { # check_kernel SUITE ABI (after kernel_use)
+	local abi=$2 t=$SECONDS root key cert c_ko
+	W=build/secureboot/$abi root=build/secureboot/$abi/root
+	rm -rf "$W" && mkdir -p "$root/secureboot" "$root/lib/modules/$abi/updates/dkms"
+	# As on a user's machine: DKMS builds, signs with its own key, installs.
+	sb_dkms || { result fail "$K_SUITE $abi: dkms build (log $W/dkms.log)"; return 0; }
+	result ok "$K_SUITE $abi: dkms build"
+	key=$DKMS_VAR/mok.key cert=$DKMS_VAR/mok.pub
+	check "$abi: DKMS signed it with the key it made, $cert" \
+		signer_is "$W/bpf_preload.ko" "DKMS module signing key"
+	cp "$W/bpf_preload.ko" "$root/lib/modules/$abi/updates/dkms/"
+	# A plain kbuild build (unsigned), and the same signed with a key of
+	# ours that nobody enrolls.
+	rm -rf "$W/plain" && scripts/pkg/dkms-source.sh "$W/plain"
+	if module_make "$TOP/$W/plain" >"$W/plain.log" 2>&1 && unsigned "$W/plain/bpf_preload.ko"; then
+		result ok "$abi: an unsigned build (make)"
+		cp "$W/plain/bpf_preload.ko" "$root/secureboot/unsigned.ko"
+	else
+		tail -n 20 "$W/plain.log"
+		result fail "$abi: an unsigned build (make; log $W/plain.log)"
+	fi
+	# shellcheck disable=SC2016 # the inner shell expands them
+	check "$abi: the same signed with a key not enrolled" in_build_env sh -c \
+		'openssl req -new -x509 -nodes -days 1 -subj "/CN=not enrolled" -newkey rsa:2048 \
+			-keyout "$1.key" -outform DER -out "$1.der" >/dev/null 2>&1' sh "$TOP/$W/other"
+	sign "$TOP/$W/other.key" "$TOP/$W/other.der" "$TOP/$W/plain/bpf_preload.ko" "$TOP/$root/secureboot/wrongkey.ko" ||
+		result fail "$abi: sign-file with the other key"
+	# The kernel's own C module, signed with DKMS's key.
+	if c_ko=$(c_module 2>"$W/c_module.log") && cp "$c_ko" "$W/c_module.ko" &&
+		sign "$key" "$cert" "$TOP/$W/c_module.ko" "$TOP/$root/secureboot/c_module.ko"; then
+		result ok "$abi: the kernel's C module, signed with DKMS's key"
+	else
+		cat "$W/c_module.log"
+		result fail "$abi: the kernel's C module, signed with DKMS's key"
+	fi
+
+	# The boot chain and the firmware's variables: with and without the MOK.
+	check "$abi: Debian's signed kernel" signed_kernel
+	check "$abi: $K_SUITE's shim-signed and grub-efi-amd64-signed" loaders
+	check "$abi: DKMS's certificate enrolled as a MOK (virt-fw-vars --add-mok)" enroll "$cert"
+
+	guest_tree "$root"
+	# shellcheck disable=SC2016 # the guest's shell expands it
+	printf '%s\n' '#!/bin/sh' 'mkdir -p /tmp && dmesg >/tmp/boot.dmesg' \
+		'grep -q lockdown=confidentiality /proc/cmdline && exec /tests/secureboot.sh confidentiality' \
+		'rc=0; /tests/boot-check.sh autoload || rc=1; /tests/secureboot.sh integrity || rc=1; exit $rc' \
+		>"$root/run-in-vm"
+	chmod +x "$root/run-in-vm"
+	if ! "$TOP/scripts/vm/mkinitramfs.sh" --out "$W/initrd.cpio.gz" --root "$root" --sysroot \
+		"$("$CHROOT" path "$GUEST_SYSTEM")" --moddir "$SB_MODDIR" --kmod efivarfs >"$W/mkinitramfs.log" 2>&1; then
+		cat "$W/mkinitramfs.log"
+		result fail "$abi: the initramfs"
+		return 0
+	fi
+
+	boot "$abi: Secure Boot, MOK enrolled" integrity "" mok 2
+
+	# The control: without the MOK the same load test must fail; its own
+	# results are not counted.
+	local p0=$R_PASS f0=$R_FAIL s0=$R_SKIP
+	boot "$abi: control, no MOK" no-mok "" nomok 2
+	R_PASS=$p0 R_FAIL=$f0 R_SKIP=$s0
+	grep -a '^not ok' "$W/no-mok/vm.log" | sed "s/^/$R_NAME: $abi: control: /" || true
+	check "$abi: negative control: without the MOK the load test fails" \
+		grep -aq '^not ok [0-9]* the mount loaded the module' "$W/no-mok/vm.log"
+
+	boot "$abi: lockdown=confidentiality" confidentiality lockdown=confidentiality mok 1
+	grep -a '^# measured:' "$W/confidentiality/vm.log" | sed "s/^/$R_NAME: $abi: /" || true
+	echo "$R_NAME: $abi: $((SECONDS - t)) s"
+}
+
+results_begin secureboot
+rm -rf "$DKMS_VAR"
+for_each_kernel check_kernel
+results_end

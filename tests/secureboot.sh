@@ -1,0 +1,156 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# secureboot.sh integrity|confidentiality   the module under UEFI Secure
+#     Boot, in the VM that scripts/check/check-secureboot.sh boots through
+#     Debian's signed shim, grub and kernel (KTAP)
+#
+# The VM holds, as DKMS installed it, /lib/modules/$(uname -r)/updates/dkms/
+# bpf_preload.ko signed with DKMS's key, which the firmware's MokList holds,
+# and under /secureboot/: unsigned.ko (a plain kbuild build of the module),
+# wrongkey.ko (the same, signed with a key nobody enrolled) and c_module.ko
+# (the kernel's own C module, signed with DKMS's key).
+#
+#   integrity        after boot-check.sh autoload: Secure Boot on (the EFI
+#                    variable), lockdown "integrity", the kernel took the
+#                    MOK, and unsigned.ko and wrongkey.ko are refused with
+#                    the kernel's message, leaving nothing behind
+#   confidentiality  booted with lockdown=confidentiality: the same state
+#                    checks, then what happens to the C module (insmod) and
+#                    to ours (the first bpffs mount loads it), each told in
+#                    "# measured:" lines with the kernel's messages; a test
+#                    fails only if the outcome is neither "serves valid
+#                    files" nor "refused with a kernel message"
+
+set -u
+
+MODE=${1:-}
+TMP=/tmp/secureboot
+# shellcheck source=lib/ktap.sh
+. "$(dirname "$0")/lib/ktap.sh"
+SB=/secureboot
+EFIVARS=/sys/firmware/efi/efivars
+# What the kernel printed while booting; /run-in-vm keeps it before any
+# suite clears the log.
+BOOT_LOG=/tmp/boot.dmesg
+case $MODE in integrity | confidentiality) ;; *) usage "integrity|confidentiality" ;; esac
+
+t_secure_boot() {
+	[ -d /sys/firmware/efi ] || { diag "not booted through UEFI"; return 1; }
+	if ! grep -q " $EFIVARS efivarfs " /proc/mounts; then
+		run modprobe efivarfs && run mount -t efivarfs efivarfs $EFIVARS || return 1
+	fi
+	# 4 bytes of attributes, then the value (efivarfs reads whole).
+	_sb=$(od -An -tu1 "$EFIVARS/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
+	diag "EFI variable SecureBoot, attributes and value: ${_sb:-unreadable}"
+	grep -i 'secure boot' "$BOOT_LOG" | sed 's/^/#   /'
+	# shellcheck disable=SC2086 # the bytes as words
+	set -- $_sb
+	[ $# -eq 5 ] && [ "$5" = 1 ]
+}
+
+t_lockdown() {
+	grep -q ' securityfs ' /proc/mounts || run mount -t securityfs securityfs /sys/kernel/security
+	_ld=$(cat /sys/kernel/security/lockdown)
+	diag "/sys/kernel/security/lockdown: $_ld"
+	grep -i 'lockdown' "$BOOT_LOG" | sed 's/^/#   /'
+	case $_ld in *"[$MODE]"*) ;; *) return 1 ;; esac
+}
+
+# The kernel loaded DKMS's certificate from shim's MokListRT.
+t_mok() {
+	grep -E 'integrity: |X.509' "$BOOT_LOG" | sed 's/^/#   /'
+	grep -q "Loaded X.509 cert 'DKMS module signing key" "$BOOT_LOG"
+}
+
+# refused KO LINE: insmod KO fails with EKEYREJECTED, the kernel logs LINE
+# (Debian's kernel enforces module signatures under Secure Boot), none of
+# the module's code ran and nothing of it is left.
+refused() {
+	klog_drain
+	if run insmod "$1"; then
+		fail "$1 was loaded"
+		rmmod_retry $MODNAME
+	fi
+	grep -q 'Key was rejected by service' "$OUT" || fail "insmod did not fail with EKEYREJECTED"
+	klog_drain
+	diag "kernel log:"
+	diag_file "$TMP/klog.new"
+	grep -qx "$2" "$TMP/klog.new" || fail "the kernel did not log: $2"
+	! grep -q "$MODNAME" "$TMP/klog.new" || fail "the module's own code ran"
+	not_loaded || fail "/sys/module/$MODNAME exists"
+	iterators_gone || fail "iterator programs or links exist"
+	! bpftool map show 2>/dev/null | grep -q 'iterator.rodata' || fail "a map iterator.rodata exists"
+}
+
+t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected'; }
+t_wrongkey() { refused $SB/wrongkey.ko 'Loading of module with unavailable key is rejected'; }
+
+# measure WHAT: after a load attempt, "# measured:" lines: the kernel's
+# lines since the last drain, loaded or not, and if loaded, what the bpffs
+# at MNT serves. Status 0 if it serves valid files, or if nothing loaded
+# and the kernel said why.
+measure() {
+	klog_drain
+	sed "s/^/# measured: $1: kernel: /" "$TMP/klog.new"
+	if ! mod_loaded; then
+		echo "# measured: $1: not loaded"
+		[ -s "$TMP/klog.new" ]
+		return
+	fi
+	if has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
+		echo "# measured: $1: loaded, serves valid maps.debug and progs.debug"
+		sed "s/^/# measured: $1: progs.debug: /" $MNT/progs.debug
+		return 0
+	fi
+	diag_file "$TMP/rows"
+	find $MNT -mindepth 1 | sed "s/^/# measured: $1: in the mount: /"
+	echo "# measured: $1: loaded, but the mount has no valid files"
+	return 1
+}
+
+# The C module by insmod: if it loads, a mount shows what it serves. (A
+# mount while it is not loaded would autoload ours.) The kernel rate-limits
+# its lockdown notices (10 in 5 s) and the boot's use them up: first 6 s
+# without any.
+t_c_module() {
+	sleep 6
+	klog_drain
+	run insmod $SB/c_module.ko
+	sed "s/^/# measured: C module: insmod: /" "$OUT"
+	! mod_loaded || mount_at $MNT
+	measure "C module"
+	_m=$?
+	! is_mounted $MNT || umount $MNT
+	! mod_loaded || rmmod_retry $MODNAME
+	return $_m
+}
+
+# Ours, signed and installed: the first bpffs mount loads it (after the
+# C module's notices, 6 s again).
+t_ours() {
+	sleep 6
+	klog_drain
+	mount_at $MNT
+	sed "s/^/# measured: ours: mount: /" "$OUT"
+	measure ours
+}
+
+if [ "$MODE" = integrity ]; then
+	ktap_suite "
+secure_boot|Secure Boot on (EFI variable SecureBoot = 1)
+lockdown|lockdown is integrity
+mok|the kernel loaded DKMS's key from the MOK list
+unsigned|an unsigned build is refused, nothing left
+wrongkey|a build signed with a key not enrolled is refused, nothing left
+dmesg|no warning or error in dmesg
+" "secureboot: $MODE on $KREL"
+else
+	ktap_suite "
+secure_boot|Secure Boot on (EFI variable SecureBoot = 1)
+lockdown|lockdown is confidentiality
+mok|the kernel loaded DKMS's key from the MOK list
+c_module|the kernel's C module, signed with DKMS's key: measured
+ours|ours, autoloaded by the first bpffs mount: measured
+" "secureboot: $MODE on $KREL"
+fi
