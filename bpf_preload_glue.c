@@ -6,13 +6,20 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/build_bug.h>
 #include <linux/err.h>
+#include <linux/errno.h>
 #include <linux/init.h>
+#include <linux/kstrtox.h>
 #include <linux/module.h>
 #include <linux/printk.h>
 #include <linux/version.h>
-#include "bpf_preload_glue.h"
+#include "bpf_preload_core.h"
+#include "bpf_preload_kernel.h"
 #include "iterators/iterators.lskel.h"
+
+static_assert(BPF_PRELOAD_ENOMEM == ENOMEM);
+static_assert(BPF_PRELOAD_EBUSY == EBUSY);
 
 /*
  * The bpf_preload_skel_*() functions run only while the module loads, and
@@ -90,10 +97,34 @@ late_initcall(bpf_preload_module_init);
 module_exit(bpf_preload_module_exit);
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
+char *bpf_preload_fault_step;
+int bpf_preload_fault_errno = ENOMEM;
+
+/* An errno of 0 or below would turn the injected failure into a success. */
+static int fault_errno_set(const char *val, const struct kernel_param *kp)
+{
+	int err;
+	int ret = kstrtoint(val, 0, &err);
+
+	if (ret)
+		return ret;
+	if (err < 1 || err > MAX_ERRNO) {
+		pr_err("fault_errno=%d: not an errno (1..%d)\n", err, MAX_ERRNO);
+		return -EINVAL;
+	}
+	*(int *)kp->arg = err;
+	return 0;
+}
+
+static const struct kernel_param_ops fault_errno_ops = {
+	.set = fault_errno_set,
+	.get = param_get_int,
+};
+
 module_param_named(fault_step, bpf_preload_fault_step, charp, 0400);
 MODULE_PARM_DESC(fault_step, "init step to fail (test build)");
-module_param_named(fault_errno, bpf_preload_fault_errno, int, 0400);
-MODULE_PARM_DESC(fault_errno, "errno the failed step returns (test build)");
+module_param_cb(fault_errno, &fault_errno_ops, &bpf_preload_fault_errno, 0400);
+MODULE_PARM_DESC(fault_errno, "errno the failed step returns, 1..4095 (test build)");
 MODULE_INFO(fault_inject, "test build, not for production");
 #endif
 

@@ -5,35 +5,20 @@
 // every bpffs mount shows maps.debug and progs.debug.
 //
 // Freestanding C++20: no exceptions, no RTTI, no library, no global
-// constructors. Everything the kernel headers hide behind macros or inline
-// functions is reached through bpf_preload_glue.h.
+// constructors. The kernel is reached through the C glue
+// (bpf_preload_kernel.h); what the glue calls is in bpf_preload_core.h.
 
-#include "bpf_preload_glue.h"
+#include "bpf_preload_core.h"
+#include "bpf_preload_kernel.h"
+#include "freestanding.hpp"
 
 namespace {
 
-// -- Utilities the standard library would give us -------------------------
-
-template <typename T> struct remove_reference {
-	using type = T;
-};
-template <typename T> struct remove_reference<T &> {
-	using type = T;
-};
-
-template <typename T>
-constexpr typename remove_reference<T>::type &&move(T &&value)
-{
-	return static_cast<typename remove_reference<T>::type &&>(value);
-}
-
-template <typename T, typename U = T>
-constexpr T exchange(T &object, U &&replacement)
-{
-	T old = move(object);
-	object = static_cast<U &&>(replacement);
-	return old;
-}
+using freestanding::Error;
+using freestanding::ErrorOr;
+using freestanding::exchange;
+using freestanding::ManualLifetime;
+using freestanding::move;
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Only the fault-injecting test build compares strings.
@@ -44,55 +29,6 @@ constexpr bool equal(const char *a, const char *b)
 	return *a == *b;
 }
 #endif
-
-constexpr int kENOMEM = 12;
-constexpr int kEBUSY = 16;
-
-// -- Errors as values ------------------------------------------------------
-
-// A failed step, named for the error message, and its negative errno.
-// code == 0 means "no error".
-struct Error {
-	const char *step = nullptr;
-	int code = 0;
-};
-
-template <typename T> class [[nodiscard]] ErrorOr {
-public:
-	ErrorOr(T &&value) : value_(move(value)) {}
-	ErrorOr(Error error) : error_(error) {}
-
-	[[nodiscard]] bool is_error() const { return error_.code != 0; }
-	[[nodiscard]] Error error() const { return error_; }
-	T release_value() { return move(value_); }
-
-private:
-	T value_{};
-	Error error_{};
-};
-
-template <> class [[nodiscard]] ErrorOr<void> {
-public:
-	ErrorOr() = default;
-	ErrorOr(Error error) : error_(error) {}
-
-	[[nodiscard]] bool is_error() const { return error_.code != 0; }
-	[[nodiscard]] Error error() const { return error_; }
-	void release_value() {}
-
-private:
-	Error error_{};
-};
-
-// Evaluates an ErrorOr expression; returns its error from the enclosing
-// function, or yields its value.
-#define TRY(expression)                                                        \
-	({                                                                     \
-		auto _result = (expression);                                   \
-		if (_result.is_error())                                        \
-			return _result.error();                                \
-		_result.release_value();                                       \
-	})
 
 // -- Steps -----------------------------------------------------------------
 
@@ -118,7 +54,8 @@ constexpr Step kRegister = {.id = "register",
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Test build only: fails the step named by the fault_step module parameter
-// with -fault_errno, before the step does anything.
+// with -fault_errno (1..MAX_ERRNO, checked by the glue), before the step
+// does anything.
 [[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
 {
 	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
@@ -172,8 +109,7 @@ public:
 		return LinkRef(link);
 	}
 
-	// Gives up ownership; the caller now holds the reference.
-	[[nodiscard]] bpf_link *leak() { return exchange(link_, nullptr); }
+	[[nodiscard]] bpf_link *get() const { return link_; }
 
 private:
 	void reset(bpf_link *link)
@@ -221,7 +157,7 @@ public:
 		iterators *skel = nullptr;
 		TRY(attempt(kOpen, [&] {
 			skel = bpf_preload_skel_open();
-			return skel ? 0 : -kENOMEM;
+			return skel ? 0 : -BPF_PRELOAD_ENOMEM;
 		}));
 		return Skeleton(skel);
 	}
@@ -311,25 +247,52 @@ constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 
 // -- Module state ----------------------------------------------------------
 
-// The references the module holds between init and exit. Raw pointers keep
-// the state constant-initialised and free of destructors: hold() and
-// drop_held() move ownership in and out of it.
-constinit bpf_link *held_links[BPF_PRELOAD_LINKS] = {};
-
 constinit struct bpf_preload_ops ops = {.preload = bpf_preload_fill,
 					.owner = nullptr};
 
-void hold(PreloadLinks links)
-{
-	for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
-		held_links[i] = links.link[i].leak();
-}
+// Everything the module holds from init to exit: a reference on each link
+// bpffs pins, and our ops while they are published. The ops are cleared
+// before the links they hand out are dropped.
+class Module {
+public:
+	explicit Module(PreloadLinks &&links) : links_(move(links)) {}
+	Module(const Module &) = delete;
+	Module &operator=(const Module &) = delete;
+	Module(Module &&) = delete;
+	Module &operator=(Module &&) = delete;
+	~Module()
+	{
+		if (published_)
+			bpf_preload_ops_cmpxchg(&ops, nullptr);
+	}
 
-void drop_held()
-{
-	for (bpf_link *&held : held_links)
-		const LinkRef dropped(exchange(held, nullptr));
-}
+	// Publishes our ops unless someone else's are there: the kernel's own
+	// preload code would overwrite them silently, we refuse with -EBUSY.
+	[[nodiscard]] ErrorOr<void> publish()
+	{
+		ops.owner = bpf_preload_this_module();
+		TRY(attempt(kRegister, [] {
+			return bpf_preload_ops_cmpxchg(nullptr, &ops)
+				       ? -BPF_PRELOAD_EBUSY
+				       : 0;
+		}));
+		published_ = true;
+		return {};
+	}
+
+	[[nodiscard]] bpf_link *link(int i) const
+	{
+		return links_.link[i].get();
+	}
+
+private:
+	PreloadLinks links_;
+	bool published_ = false;
+};
+
+// The module's state between init and exit; bpffs reads the links from
+// here once the ops are published.
+constinit ManualLifetime<Module> state;
 
 void copy_name(char (&dst)[16], const char *src)
 {
@@ -340,36 +303,20 @@ void copy_name(char (&dst)[16], const char *src)
 		dst[i] = '\0';
 }
 
-// Publishes our ops unless someone else's are there: the kernel's own
-// preload code would overwrite them silently, we refuse with -EBUSY.
-[[nodiscard]] ErrorOr<void> register_ops()
-{
-	ops.owner = bpf_preload_this_module();
-	TRY(attempt(kRegister, [] {
-		return bpf_preload_ops_cmpxchg(nullptr, &ops) ? -kEBUSY : 0;
-	}));
-	return {};
-}
-
 [[nodiscard]] ErrorOr<void> init()
 {
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
-	// so the links are held first.
-	hold(TRY(load_links()));
-	if (const ErrorOr<void> registered = register_ops();
-	    registered.is_error()) {
-		drop_held();
-		return registered.error();
+	// so the links are in place first.
+	Module &loaded = state.emplace(TRY(load_links()));
+	if (const ErrorOr<void> published = loaded.publish();
+	    published.is_error()) {
+		state.reset();
+		return published.error();
 	}
 	return {};
 }
 
 } // namespace
-
-#ifdef BPF_PRELOAD_FAULT_INJECT
-constinit char *bpf_preload_fault_step = nullptr;
-constinit int bpf_preload_fault_errno = kENOMEM;
-#endif
 
 // Called by bpffs, under its preload mutex and with a reference on our
 // module, to learn which links to pin into a new mount.
@@ -377,7 +324,7 @@ int bpf_preload_fill(bpf_preload_info *info)
 {
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
 		copy_name(info[i].link_name, kLinkNames[i]);
-		info[i].link = held_links[i];
+		info[i].link = state.get().link(i);
 	}
 	return 0;
 }
@@ -393,8 +340,7 @@ int bpf_preload_init(void)
 
 void bpf_preload_exit(void)
 {
-	// Only our own ops are cleared. The module loader only gets here with
-	// no reference held on us, so no bpf_preload_fill() call is in flight.
-	bpf_preload_ops_cmpxchg(&ops, nullptr);
-	drop_held();
+	// The module loader only gets here with no reference held on us, so
+	// no bpf_preload_fill() call is in flight.
+	state.reset();
 }
