@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * C glue for the C++ core: the module macros, the light skeleton (whose
- * header needs kernel headers) and the kernel helpers that are inline or
- * macros. Everything here forwards; the decisions are in bpf_preload_kern.cpp.
+ * C glue for the C++ core: the module macros and parameters, and the kernel
+ * helpers that are inline or macros (the light skeleton is in
+ * bpf_preload_skel.c). Everything here forwards; the decisions are in
+ * bpf_preload_kern.cpp.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bpf.h>
 #include <linux/build_bug.h>
 #include <linux/err.h>
 #include <linux/errno.h>
@@ -16,52 +18,11 @@
 #include <linux/version.h>
 #include "bpf_preload_core.h"
 #include "bpf_preload_kernel.h"
-#include "iterators/iterators.lskel.h"
 
 static_assert(BPF_PRELOAD_ENOMEM == ENOMEM);
 static_assert(BPF_PRELOAD_EBUSY == EBUSY);
 
-/*
- * The bpf_preload_skel_*() functions run only while the module loads, and
- * the skeleton's blobs with whatever else the compiler put in this file's
- * .rodata are in .init.rodata (see Kbuild): they are __ref.
- */
-struct iterators *__ref bpf_preload_skel_open(void)
-{
-	return iterators__open();
-}
-
-int __ref bpf_preload_skel_load(struct iterators *skel)
-{
-	return iterators__load(skel);
-}
-
-int __ref bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel)
-{
-	return iterators__dump_bpf_map__attach(skel);
-}
-
-int __ref bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel)
-{
-	return iterators__dump_bpf_prog__attach(skel);
-}
-
-void __ref bpf_preload_skel_get_fds(struct iterators *skel,
-				    struct bpf_preload_skel_fds *fds)
-{
-	fds->link[0] = &skel->links.dump_bpf_map_fd;
-	fds->link[1] = &skel->links.dump_bpf_prog_fd;
-	fds->prog[0] = &skel->progs.dump_bpf_map.prog_fd;
-	fds->prog[1] = &skel->progs.dump_bpf_prog.prog_fd;
-	fds->rodata_map = &skel->maps.rodata.map_fd;
-}
-
-void __ref bpf_preload_skel_destroy(struct iterators *skel)
-{
-	iterators__destroy(skel);
-}
-
-int bpf_preload_link_get(int fd, struct bpf_link **link)
+int __init bpf_preload_link_get(int fd, struct bpf_link **link)
 {
 	*link = bpf_link_get_from_fd(fd);
 	return PTR_ERR_OR_ZERO(*link);
@@ -73,12 +34,12 @@ struct bpf_preload_ops *bpf_preload_ops_cmpxchg(struct bpf_preload_ops *old,
 	return cmpxchg(&bpf_preload_ops, old, new_ops);
 }
 
-struct module *bpf_preload_this_module(void)
+struct module *__init bpf_preload_this_module(void)
 {
 	return THIS_MODULE;
 }
 
-void bpf_preload_report(const char *step, int err)
+void __init bpf_preload_report(const char *step, int err)
 {
 	pr_err("%s failed: %pe\n", step, ERR_PTR(err));
 }

@@ -20,6 +20,11 @@ using freestanding::exchange;
 using freestanding::ManualLifetime;
 using freestanding::move;
 
+// Code that runs only while the module initialises: the kernel's init
+// section, freed once init returns. modpost reports any reference to it
+// from resident code.
+#define INIT [[gnu::section(".init.text"), gnu::cold]]
+
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Only the fault-injecting test build compares strings.
 constexpr bool equal(const char *a, const char *b)
@@ -56,7 +61,7 @@ constexpr Step kRegister = {.id = "register",
 // Test build only: fails the step named by the fault_step module parameter
 // with -fault_errno (1..MAX_ERRNO, checked by the glue), before the step
 // does anything.
-[[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
+INIT [[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
 {
 	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
 		return Error{.step = step.what,
@@ -101,7 +106,8 @@ public:
 	LinkRef &operator=(const LinkRef &) = delete;
 	~LinkRef() { reset(nullptr); }
 
-	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step, int fd)
+	INIT [[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step,
+							   int fd)
 	{
 		bpf_link *link = nullptr;
 		TRY(attempt(step,
@@ -139,7 +145,7 @@ public:
 	Skeleton(const Skeleton &) = delete;
 	Skeleton &operator=(const Skeleton &) = delete;
 
-	~Skeleton()
+	INIT ~Skeleton()
 	{
 		// clang-tidy's analyzer runs this destructor when the TRY
 		// in `Skeleton skel = TRY(...)` returns before skel is
@@ -152,7 +158,7 @@ public:
 		bpf_preload_skel_destroy(skel_);
 	}
 
-	[[nodiscard]] static ErrorOr<Skeleton> open()
+	INIT [[nodiscard]] static ErrorOr<Skeleton> open()
 	{
 		iterators *skel = nullptr;
 		TRY(attempt(kOpen, [&] {
@@ -162,7 +168,7 @@ public:
 		return Skeleton(skel);
 	}
 
-	[[nodiscard]] ErrorOr<void> load()
+	INIT [[nodiscard]] ErrorOr<void> load()
 	{
 		TRY(attempt(kLoad,
 			    [&] { return bpf_preload_skel_load(skel_); }));
@@ -172,7 +178,7 @@ public:
 
 	// Attaches program i (0: dump_bpf_map, 1: dump_bpf_prog) and returns
 	// the fd of its iterator link, which the skeleton keeps.
-	[[nodiscard]] ErrorOr<int> attach(int i)
+	INIT [[nodiscard]] ErrorOr<int> attach(int i)
 	{
 		int fd = TRY(attempt(kAttach[i],
 				     [&] { return kAttachFn[i](skel_); }));
@@ -189,7 +195,7 @@ private:
 
 	explicit Skeleton(iterators *skel) : skel_(skel) {}
 
-	[[nodiscard]] bpf_preload_skel_fds slots() const
+	INIT [[nodiscard]] bpf_preload_skel_fds slots() const
 	{
 		bpf_preload_skel_fds fds{};
 		bpf_preload_skel_get_fds(skel_, &fds);
@@ -198,7 +204,7 @@ private:
 
 	// Closes the fds we know to be real and zeroes every slot, so that
 	// the generated destructor only frees memory.
-	void close_fds()
+	INIT void close_fds()
 	{
 		const bpf_preload_skel_fds fds = slots();
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
@@ -208,7 +214,7 @@ private:
 		close_slot(fds.rodata_map, loaded_);
 	}
 
-	static void close_slot(int *slot, bool real)
+	INIT static void close_slot(int *slot, bool real)
 	{
 		if (real)
 			close_fd(static_cast<unsigned int>(*slot));
@@ -225,14 +231,17 @@ struct PreloadLinks {
 	LinkRef link[BPF_PRELOAD_LINKS];
 };
 
-constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
-						       "progs.debug"};
+// A name as bpf_preload_info holds it: the whole array, NUL-padded.
+using LinkName = char[sizeof(bpf_preload_info::link_name)];
+
+constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
+						    "progs.debug"};
 
 // Loads and attaches both iterators and returns a reference on each link.
 // The skeleton, and with it every fd this created in the calling task, is
 // gone on return, success or not: the references keep links, programs and
 // the rodata map alive.
-[[nodiscard]] ErrorOr<PreloadLinks> load_links()
+INIT [[nodiscard]] ErrorOr<PreloadLinks> load_links()
 {
 	Skeleton skel = TRY(Skeleton::open());
 	TRY(skel.load());
@@ -255,7 +264,7 @@ constinit struct bpf_preload_ops ops = {.preload = bpf_preload_fill,
 // before the links they hand out are dropped.
 class Module {
 public:
-	explicit Module(PreloadLinks &&links) : links_(move(links)) {}
+	INIT explicit Module(PreloadLinks &&links) : links_(move(links)) {}
 	Module(const Module &) = delete;
 	Module &operator=(const Module &) = delete;
 	Module(Module &&) = delete;
@@ -268,7 +277,7 @@ public:
 
 	// Publishes our ops unless someone else's are there: the kernel's own
 	// preload code would overwrite them silently, we refuse with -EBUSY.
-	[[nodiscard]] ErrorOr<void> publish()
+	INIT [[nodiscard]] ErrorOr<void> publish()
 	{
 		ops.owner = bpf_preload_this_module();
 		TRY(attempt(kRegister, [] {
@@ -294,16 +303,13 @@ private:
 // here once the ops are published.
 constinit ManualLifetime<Module> state;
 
-void copy_name(char (&dst)[16], const char *src)
+void copy_name(LinkName &dst, const LinkName &src)
 {
-	unsigned int i = 0;
-	for (; src[i] != '\0' && i + 1 < sizeof(dst); i++)
+	for (unsigned int i = 0; i < sizeof(dst); i++)
 		dst[i] = src[i];
-	for (; i < sizeof(dst); i++)
-		dst[i] = '\0';
 }
 
-[[nodiscard]] ErrorOr<void> init()
+INIT [[nodiscard]] ErrorOr<void> init()
 {
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
 	// so the links are in place first.
@@ -329,7 +335,7 @@ int bpf_preload_fill(bpf_preload_info *info)
 	return 0;
 }
 
-int bpf_preload_init(void)
+INIT int bpf_preload_init(void)
 {
 	const ErrorOr<void> result = init();
 	if (!result.is_error())

@@ -18,7 +18,7 @@ cd "$top"
 
 files() {
 	printf '%s\n' dkms.conf Makefile Kbuild bpf_preload.h bpf_preload_core.h \
-		bpf_preload_kernel.h bpf_preload_glue.c bpf_preload_kern.cpp freestanding.hpp \
+		bpf_preload_kernel.h bpf_preload_glue.c bpf_preload_skel.c bpf_preload_kern.cpp freestanding.hpp \
 		scripts/check-kernel.sh
 	# The dispatcher, the generated skeletons it picks from and the BPF
 	# source they are generated from.
