@@ -19,7 +19,7 @@ cd "$top"
 files() {
 	printf '%s\n' dkms.conf Makefile Kbuild bpf_preload.h bpf_preload_core.h \
 		bpf_preload_kernel.h bpf_preload_glue.c bpf_preload_skel.c bpf_preload_kern.cpp freestanding.hpp \
-		scripts/check-kernel.sh
+		scripts/check-kernel.sh scripts/pahole-cxx.sh
 	# The dispatcher, the generated skeletons it picks from and the BPF
 	# source they are generated from.
 	find iterators -maxdepth 1 \( -name '*.h' -o -name '*.bpf.c' \) | LC_ALL=C sort
