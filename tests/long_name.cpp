@@ -87,7 +87,8 @@ int load_prog(const FunctionBtf *btf)
 	};
 	const bpf_func_info info = {.insn_off = 0,
 				    .type_id = btf ? btf->type_id : 0};
-	LIBBPF_OPTS(bpf_prog_load_opts, opts);
+	bpf_prog_load_opts opts{};
+	opts.sz = sizeof(opts);
 	if (btf) {
 		opts.prog_btf_fd = btf->fd;
 		opts.func_info = &info;
