@@ -45,12 +45,12 @@ all: modules
 
 # kbuild reads ./Kbuild; .skel_include lets the generated skeleton find
 # libbpf's <bpf/skel_internal.h> without putting all of /usr/include on the
-# kernel's include path.
+# kernel's include path. PAHOLE: the module's BTF leaves C++ out (Kbuild).
 modules:
 	@scripts/check-kernel.sh "$(KDIR)" "$(LIBBPF_SKEL_INTERNAL)"
 	@mkdir -p .skel_include/bpf
 	@ln -sf "$(LIBBPF_SKEL_INTERNAL)" .skel_include/bpf/skel_internal.h
-	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" modules
+	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" PAHOLE="$(CURDIR)/scripts/pahole-cxx.sh" modules
 
 deps:
 	@scripts/deps.sh

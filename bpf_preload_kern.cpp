@@ -5,35 +5,25 @@
 // every bpffs mount shows maps.debug and progs.debug.
 //
 // Freestanding C++20: no exceptions, no RTTI, no library, no global
-// constructors. Everything the kernel headers hide behind macros or inline
-// functions is reached through bpf_preload_glue.h.
+// constructors. The kernel is reached through the C glue
+// (bpf_preload_kernel.h); what the glue calls is in bpf_preload_core.h.
 
-#include "bpf_preload_glue.h"
+#include "bpf_preload_core.h"
+#include "bpf_preload_kernel.h"
+#include "freestanding.hpp"
 
 namespace {
 
-// -- Utilities the standard library would give us -------------------------
+using freestanding::Error;
+using freestanding::ErrorOr;
+using freestanding::exchange;
+using freestanding::ManualLifetime;
+using freestanding::move;
 
-template <typename T> struct remove_reference {
-	using type = T;
-};
-template <typename T> struct remove_reference<T &> {
-	using type = T;
-};
-
-template <typename T>
-constexpr typename remove_reference<T>::type &&move(T &&value)
-{
-	return static_cast<typename remove_reference<T>::type &&>(value);
-}
-
-template <typename T, typename U = T>
-constexpr T exchange(T &object, U &&replacement)
-{
-	T old = move(object);
-	object = static_cast<U &&>(replacement);
-	return old;
-}
+// Code that runs only while the module initialises: the kernel's init
+// section, freed once init returns. modpost reports any reference to it
+// from resident code.
+#define INIT [[gnu::section(".init.text"), gnu::cold]]
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Only the fault-injecting test build compares strings.
@@ -44,55 +34,6 @@ constexpr bool equal(const char *a, const char *b)
 	return *a == *b;
 }
 #endif
-
-constexpr int kENOMEM = 12;
-constexpr int kEBUSY = 16;
-
-// -- Errors as values ------------------------------------------------------
-
-// A failed step, named for the error message, and its negative errno.
-// code == 0 means "no error".
-struct Error {
-	const char *step = nullptr;
-	int code = 0;
-};
-
-template <typename T> class [[nodiscard]] ErrorOr {
-public:
-	ErrorOr(T &&value) : value_(move(value)) {}
-	ErrorOr(Error error) : error_(error) {}
-
-	[[nodiscard]] bool is_error() const { return error_.code != 0; }
-	[[nodiscard]] Error error() const { return error_; }
-	T release_value() { return move(value_); }
-
-private:
-	T value_{};
-	Error error_{};
-};
-
-template <> class [[nodiscard]] ErrorOr<void> {
-public:
-	ErrorOr() = default;
-	ErrorOr(Error error) : error_(error) {}
-
-	[[nodiscard]] bool is_error() const { return error_.code != 0; }
-	[[nodiscard]] Error error() const { return error_; }
-	void release_value() {}
-
-private:
-	Error error_{};
-};
-
-// Evaluates an ErrorOr expression; returns its error from the enclosing
-// function, or yields its value.
-#define TRY(expression)                                                        \
-	({                                                                     \
-		auto _result = (expression);                                   \
-		if (_result.is_error())                                        \
-			return _result.error();                                \
-		_result.release_value();                                       \
-	})
 
 // -- Steps -----------------------------------------------------------------
 
@@ -118,8 +59,9 @@ constexpr Step kRegister = {.id = "register",
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Test build only: fails the step named by the fault_step module parameter
-// with -fault_errno, before the step does anything.
-[[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
+// with -fault_errno (1..MAX_ERRNO, checked by the glue), before the step
+// does anything.
+INIT [[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
 {
 	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
 		return Error{.step = step.what,
@@ -164,7 +106,8 @@ public:
 	LinkRef &operator=(const LinkRef &) = delete;
 	~LinkRef() { reset(nullptr); }
 
-	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step, int fd)
+	INIT [[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step,
+							   int fd)
 	{
 		bpf_link *link = nullptr;
 		TRY(attempt(step,
@@ -172,8 +115,7 @@ public:
 		return LinkRef(link);
 	}
 
-	// Gives up ownership; the caller now holds the reference.
-	[[nodiscard]] bpf_link *leak() { return exchange(link_, nullptr); }
+	[[nodiscard]] bpf_link *get() const { return link_; }
 
 private:
 	void reset(bpf_link *link)
@@ -203,7 +145,7 @@ public:
 	Skeleton(const Skeleton &) = delete;
 	Skeleton &operator=(const Skeleton &) = delete;
 
-	~Skeleton()
+	INIT ~Skeleton()
 	{
 		// clang-tidy's analyzer runs this destructor when the TRY
 		// in `Skeleton skel = TRY(...)` returns before skel is
@@ -216,17 +158,17 @@ public:
 		bpf_preload_skel_destroy(skel_);
 	}
 
-	[[nodiscard]] static ErrorOr<Skeleton> open()
+	INIT [[nodiscard]] static ErrorOr<Skeleton> open()
 	{
 		iterators *skel = nullptr;
 		TRY(attempt(kOpen, [&] {
 			skel = bpf_preload_skel_open();
-			return skel ? 0 : -kENOMEM;
+			return skel ? 0 : -BPF_PRELOAD_ENOMEM;
 		}));
 		return Skeleton(skel);
 	}
 
-	[[nodiscard]] ErrorOr<void> load()
+	INIT [[nodiscard]] ErrorOr<void> load()
 	{
 		TRY(attempt(kLoad,
 			    [&] { return bpf_preload_skel_load(skel_); }));
@@ -236,7 +178,7 @@ public:
 
 	// Attaches program i (0: dump_bpf_map, 1: dump_bpf_prog) and returns
 	// the fd of its iterator link, which the skeleton keeps.
-	[[nodiscard]] ErrorOr<int> attach(int i)
+	INIT [[nodiscard]] ErrorOr<int> attach(int i)
 	{
 		int fd = TRY(attempt(kAttach[i],
 				     [&] { return kAttachFn[i](skel_); }));
@@ -253,7 +195,7 @@ private:
 
 	explicit Skeleton(iterators *skel) : skel_(skel) {}
 
-	[[nodiscard]] bpf_preload_skel_fds slots() const
+	INIT [[nodiscard]] bpf_preload_skel_fds slots() const
 	{
 		bpf_preload_skel_fds fds{};
 		bpf_preload_skel_get_fds(skel_, &fds);
@@ -262,7 +204,7 @@ private:
 
 	// Closes the fds we know to be real and zeroes every slot, so that
 	// the generated destructor only frees memory.
-	void close_fds()
+	INIT void close_fds()
 	{
 		const bpf_preload_skel_fds fds = slots();
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
@@ -272,7 +214,7 @@ private:
 		close_slot(fds.rodata_map, loaded_);
 	}
 
-	static void close_slot(int *slot, bool real)
+	INIT static void close_slot(int *slot, bool real)
 	{
 		if (real)
 			close_fd(static_cast<unsigned int>(*slot));
@@ -289,14 +231,17 @@ struct PreloadLinks {
 	LinkRef link[BPF_PRELOAD_LINKS];
 };
 
-constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
-						       "progs.debug"};
+// A name as bpf_preload_info holds it: the whole array, NUL-padded.
+using LinkName = char[sizeof(bpf_preload_info::link_name)];
+
+constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
+						    "progs.debug"};
 
 // Loads and attaches both iterators and returns a reference on each link.
 // The skeleton, and with it every fd this created in the calling task, is
 // gone on return, success or not: the references keep links, programs and
 // the rodata map alive.
-[[nodiscard]] ErrorOr<PreloadLinks> load_links()
+INIT [[nodiscard]] ErrorOr<PreloadLinks> load_links()
 {
 	Skeleton skel = TRY(Skeleton::open());
 	TRY(skel.load());
@@ -311,65 +256,73 @@ constexpr const char *kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 
 // -- Module state ----------------------------------------------------------
 
-// The references the module holds between init and exit. Raw pointers keep
-// the state constant-initialised and free of destructors: hold() and
-// drop_held() move ownership in and out of it.
-constinit bpf_link *held_links[BPF_PRELOAD_LINKS] = {};
-
 constinit struct bpf_preload_ops ops = {.preload = bpf_preload_fill,
 					.owner = nullptr};
 
-void hold(PreloadLinks links)
-{
-	for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
-		held_links[i] = links.link[i].leak();
-}
+// Everything the module holds from init to exit: a reference on each link
+// bpffs pins, and our ops while they are published. The ops are cleared
+// before the links they hand out are dropped.
+class Module {
+public:
+	INIT explicit Module(PreloadLinks &&links) : links_(move(links)) {}
+	Module(const Module &) = delete;
+	Module &operator=(const Module &) = delete;
+	Module(Module &&) = delete;
+	Module &operator=(Module &&) = delete;
+	~Module()
+	{
+		if (published_)
+			bpf_preload_ops_cmpxchg(&ops, nullptr);
+	}
 
-void drop_held()
-{
-	for (bpf_link *&held : held_links)
-		const LinkRef dropped(exchange(held, nullptr));
-}
+	// Publishes our ops unless someone else's are there: the kernel's own
+	// preload code would overwrite them silently, we refuse with -EBUSY.
+	INIT [[nodiscard]] ErrorOr<void> publish()
+	{
+		ops.owner = bpf_preload_this_module();
+		TRY(attempt(kRegister, [] {
+			return bpf_preload_ops_cmpxchg(nullptr, &ops)
+				       ? -BPF_PRELOAD_EBUSY
+				       : 0;
+		}));
+		published_ = true;
+		return {};
+	}
 
-void copy_name(char (&dst)[16], const char *src)
+	[[nodiscard]] bpf_link *link(int i) const
+	{
+		return links_.link[i].get();
+	}
+
+private:
+	PreloadLinks links_;
+	bool published_ = false;
+};
+
+// The module's state between init and exit; bpffs reads the links from
+// here once the ops are published.
+constinit ManualLifetime<Module> state;
+
+void copy_name(LinkName &dst, const LinkName &src)
 {
-	unsigned int i = 0;
-	for (; src[i] != '\0' && i + 1 < sizeof(dst); i++)
+	for (unsigned int i = 0; i < sizeof(dst); i++)
 		dst[i] = src[i];
-	for (; i < sizeof(dst); i++)
-		dst[i] = '\0';
 }
 
-// Publishes our ops unless someone else's are there: the kernel's own
-// preload code would overwrite them silently, we refuse with -EBUSY.
-[[nodiscard]] ErrorOr<void> register_ops()
-{
-	ops.owner = bpf_preload_this_module();
-	TRY(attempt(kRegister, [] {
-		return bpf_preload_ops_cmpxchg(nullptr, &ops) ? -kEBUSY : 0;
-	}));
-	return {};
-}
-
-[[nodiscard]] ErrorOr<void> init()
+INIT [[nodiscard]] ErrorOr<void> init()
 {
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
-	// so the links are held first.
-	hold(TRY(load_links()));
-	if (const ErrorOr<void> registered = register_ops();
-	    registered.is_error()) {
-		drop_held();
-		return registered.error();
+	// so the links are in place first.
+	Module &loaded = state.emplace(TRY(load_links()));
+	if (const ErrorOr<void> published = loaded.publish();
+	    published.is_error()) {
+		state.reset();
+		return published.error();
 	}
 	return {};
 }
 
 } // namespace
-
-#ifdef BPF_PRELOAD_FAULT_INJECT
-constinit char *bpf_preload_fault_step = nullptr;
-constinit int bpf_preload_fault_errno = kENOMEM;
-#endif
 
 // Called by bpffs, under its preload mutex and with a reference on our
 // module, to learn which links to pin into a new mount.
@@ -377,12 +330,12 @@ int bpf_preload_fill(bpf_preload_info *info)
 {
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
 		copy_name(info[i].link_name, kLinkNames[i]);
-		info[i].link = held_links[i];
+		info[i].link = state.get().link(i);
 	}
 	return 0;
 }
 
-int bpf_preload_init(void)
+INIT int bpf_preload_init(void)
 {
 	const ErrorOr<void> result = init();
 	if (!result.is_error())
@@ -393,8 +346,7 @@ int bpf_preload_init(void)
 
 void bpf_preload_exit(void)
 {
-	// Only our own ops are cleared. The module loader only gets here with
-	// no reference held on us, so no bpf_preload_fill() call is in flight.
-	bpf_preload_ops_cmpxchg(&ops, nullptr);
-	drop_held();
+	// The module loader only gets here with no reference held on us, so
+	// no bpf_preload_fill() call is in flight.
+	state.reset();
 }

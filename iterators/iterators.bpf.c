@@ -71,9 +71,15 @@ struct btf_type {
 	__u32 name_off;
 } __co_re;
 
+struct btf_header {
+	__u32 str_len;
+} __co_re;
+
 struct btf {
 	struct btf_type **types;
 	char *strings;
+	struct btf_header hdr;
+	__u32 nr_types;
 } __co_re;
 
 struct bpf_func_info {
@@ -148,15 +154,21 @@ int dump_bpf_map(struct bpf_iter__bpf_map *ctx)
 /*
  * aux->name is cut at 15 characters, so prefer the full function name
  * that the program's BTF records for its main function, when it has one.
+ * The type id and the name's offset are checked against the BTF they
+ * index: anything out of range falls back to aux->name.
  */
 static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 {
 	struct bpf_func_info *finfo = aux->func_info;
 	struct btf *btf = aux->btf;
 	struct btf_type *t = NULL;
-	__u32 name_off;
+	__u32 type_id, name_off;
 
 	if (!finfo || !btf)
+		return aux->name;
+
+	type_id = finfo->type_id;
+	if (type_id >= btf->nr_types)
 		return aux->name;
 
 	/*
@@ -165,12 +177,11 @@ static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 	 * variable, and a pointer-to-pointer read comes back as a plain
 	 * number anyway, so fetch the slot with a probe read.
 	 */
-	if (bpf_probe_read_kernel(&t, sizeof(t), btf->types + finfo->type_id) ||
-	    !t)
+	if (bpf_probe_read_kernel(&t, sizeof(t), btf->types + type_id) || !t)
 		return aux->name;
 
 	name_off = BPF_CORE_READ(t, name_off);
-	if (!name_off)
+	if (!name_off || name_off >= btf->hdr.str_len)
 		return aux->name;
 
 	/* bpf_seq_printf() copies %s strings with a fault-safe read. */

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The one C/C++ boundary. The C glue (bpf_preload_glue.c) wraps what only C
- * can reach: the generated light skeleton, inline kernel helpers and the
- * module macros. The C++ core (bpf_preload_kern.cpp) implements the module.
+ * What the C glue (bpf_preload_glue.c) gives the C++ core: the generated
+ * light skeleton, inline kernel helpers and module facts, which only C can
+ * reach, as plain functions. The other direction is bpf_preload_core.h.
  * Errors cross as negative errno values.
  */
-#ifndef BPF_PRELOAD_GLUE_H
-#define BPF_PRELOAD_GLUE_H
+#ifndef BPF_PRELOAD_KERNEL_H
+#define BPF_PRELOAD_KERNEL_H
 
 #include "bpf_preload.h"
 
@@ -17,6 +17,15 @@ struct bpf_preload_skel_fds {
 	int *link[BPF_PRELOAD_LINKS]; /* dump_bpf_map, dump_bpf_prog */
 	int *prog[BPF_PRELOAD_LINKS];
 	int *rodata_map;
+};
+
+/*
+ * The errno values the core returns on its own; the C++ side sees no kernel
+ * header, so the glue checks each against the kernel's at compile time.
+ */
+enum bpf_preload_errno {
+	BPF_PRELOAD_ENOMEM = 12,
+	BPF_PRELOAD_EBUSY = 16,
 };
 
 #ifdef __cplusplus
@@ -50,13 +59,11 @@ void bpf_preload_report(const char *step, int err);
 void bpf_link_put(struct bpf_link *link);
 int close_fd(unsigned int fd);
 
-/* Implemented in C++. */
-int bpf_preload_init(void);
-void bpf_preload_exit(void);
-int bpf_preload_fill(struct bpf_preload_info *info);
-
 #ifdef BPF_PRELOAD_FAULT_INJECT
-/* Test build (make FAULT_INJECT=1): module parameters fault_step, fault_errno. */
+/*
+ * Test build (make FAULT_INJECT=1): the module parameters fault_step and
+ * fault_errno; the glue accepts only 1..MAX_ERRNO for the latter.
+ */
 extern char *bpf_preload_fault_step;
 extern int bpf_preload_fault_errno;
 #endif
@@ -65,4 +72,4 @@ extern int bpf_preload_fault_errno;
 }
 #endif
 
-#endif /* BPF_PRELOAD_GLUE_H */
+#endif /* BPF_PRELOAD_KERNEL_H */
