@@ -30,7 +30,8 @@ LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
 # $$BPF_PRELOAD_RESULT); the targets are defined here and in mk/*.mk.
 # Slower tiers stay out: check-intree, check-debug, check-mutants, bench.
 CHECKS := check-skeletons check-vm check-bench check-install check-lint \
-	check-deb check-kbuild-errors check-robust check-vm-arm64 check-vm-s390x
+	check-deb check-kbuild-errors check-robust check-vm-arm64 check-vm-s390x \
+	check-secureboot-stable
 # make check ARCH=arm64|ppc64el|riscv64|s390: the checks of that
 # architecture's kernels (mk/arch.mk), by Debian's name for it (kbuild's
 # s390 is Debian's s390x).
