@@ -1,31 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# bench.sh [--quick]
+# bench.sh [--quick]   `make bench`: for each kernel of $SUITES, this module
+# and the kernel's own C module (bench/cmodule.sh) built in the suite's chroot,
+# one QEMU boot running bench/vm-bench.sh (the two modules alternately over
+# the same pinned objects, bpftool on them, an ftrace profile of insmod, a
+# listing sweep), and the report: bench/results/<suite>-<series>.md and
+# <suite>-<series>-listing.png (gnuplot). Logs in build/bench/<abi>/. Under
+# QEMU TCG (no KVM here) every time is emulated: the ratios are what counts.
 #
-# `make bench`: for each kernel of $SUITES (scripts/lib/host.sh) build this
-# module and the kernel's own C module (bench/cmodule.sh) in the suite's
-# chroot, boot the kernel once under QEMU and run bench/vm-bench.sh there:
-# 2,000 maps and 1,000 programs pinned, rounds alternating the two modules
-# and bpftool map/prog show on the same objects, an ftrace profile of insmod,
-# a sweep listing N = 100 .. 10,000 programs. Writes per kernel a table
-# (median, min, max, ratio this module / C module) to the terminal and to
-# bench/results/<suite>-<series>.md, and the sweep plot
-# bench/results/<suite>-<series>-listing.png (gnuplot). Logs: build/bench/<abi>/.
-#
-# --quick (`make check-bench`): 2 rounds, few objects, small N, into
-# build/bench/quick/. It checks that every figure was measured and records
-# "0 <failed> 0" in $BPF_PRELOAD_RESULT (its steps are not tests of the
-# module). Timings are reported, never checked.
-#
-# Environment overrides: BENCH_ROUNDS, BENCH_MAPS, BENCH_PROGS, BENCH_SWEEP
-# ("100 1000 ..."), BENCH_REPS, BENCH_PROFILE (traced insmods per module),
-# BENCH_TIMEOUT (seconds per VM), BENCH_OURS_DIR=<dir>: measure
-# <dir>/<abi>/bpf_preload.ko (e.g. a patched build) instead of the working
-# tree's, into build/bench/variant/.
-#
-# The guest runs under QEMU TCG (no KVM here): every time is emulated time,
-# useful for ratios measured side by side, not as absolute numbers.
+# --quick (`make check-bench`): few rounds and objects, into build/bench/quick/;
+# checks that every figure was measured and records "0 <failed> 0" (the
+# bench's steps are not tests of the module). Timings are never checked.
+# Overrides: BENCH_ROUNDS, BENCH_MAPS, BENCH_PROGS, BENCH_SWEEP ("100 1000 ..."),
+# BENCH_REPS, BENCH_PROFILE (traced insmods per module), BENCH_TIMEOUT (s per
+# VM), BENCH_OURS_DIR=<dir> (measure <dir>/<abi>/bpf_preload.ko, e.g. a
+# patched build, instead of the working tree's; into build/bench/variant/).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
@@ -54,7 +44,6 @@ fi
 
 scripts/deps.sh
 if ! command -v gnuplot >/dev/null; then
-	echo "bench: installing gnuplot-nox"
 	apt-get -o DPkg::Lock::Timeout=600 update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
 		--no-install-recommends gnuplot-nox >/dev/null

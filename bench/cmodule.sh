@@ -2,16 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # cmodule.sh <abi>   build the kernel's own C bpf_preload module
-#                    (kernel/bpf/preload) for Debian kernel <abi>, out of
-#                    tree, and print the path of its .ko on stdout.
+#                    (kernel/bpf/preload) for Debian kernel <abi> out of tree
+#                    and print the path of its .ko (other output: stderr).
 #
-# Runs in the kernel's suite chroot (scripts/lib/host.sh's c_module), where
-# scripts/kernel/kernels.sh fetch installed linux-headers-<abi>. Of the
-# suite's linux-source-<series> of exactly that version, only
-# kernel/bpf/preload/ and tools/lib/bpf/skel_internal.h are kept, in
-#   ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src
-# and the module is built once in .../build-<abi>/, never in the git tree.
-# apt chatter and build output go to stderr.
+# Runs in the suite's chroot (scripts/lib/host.sh's c_module), which has
+# linux-headers-<abi>. Only kernel/bpf/preload/ and skel_internal.h of the
+# linux-source-<series> of that exact version are kept, in
+# ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src, and the
+# module is built once in .../build-<abi>/ (never in the git tree).
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -55,7 +53,7 @@ if [[ ! -f $src/.complete ]]; then
 	mv "$tmp/src" "$src"
 fi
 
-if [[ ! -f $build/.complete || ! -f $build/bpf_preload.ko ]]; then
+if [[ ! -f $build/.complete ]]; then
 	rm -rf "$build"
 	mkdir -p "$build/tools/lib/bpf"
 	cp -r "$src/kernel/bpf/preload/." "$build/"
@@ -72,7 +70,6 @@ KBUILD
 	log "building the C module for $abi in $build"
 	make -C "$kdir" M="$build" -j2 modules >"$build/build.log" 2>&1 ||
 		{ cat "$build/build.log" >&2; die "C module build failed"; }
-	[[ -f $build/bpf_preload.ko ]] || die "no bpf_preload.ko in $build"
 	touch "$build/.complete"
 fi
 printf '%s\n' "$build/bpf_preload.ko"

@@ -1,13 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# vm-bench.sh: the part of `make bench` that runs inside the QEMU guest
-# (busybox sh, as root). bench/bench.sh puts it at /bench/vm-bench.sh with
-#   /bench/bpfbench   the timing and object-creating helper (bench/bpfbench.cpp)
-#   /bench/ours.ko    this module, /bench/c.ko the kernel's own C module
-#   /bench/config     ROUNDS MAPS PROGS SWEEP REPS PROFILE (shell assignments)
-#
-# It prints machine-readable lines that bench.sh collects from the console:
+# vm-bench.sh: `make bench` in the QEMU guest (busybox sh, as root), from
+# /bench (bench/bench.sh): bpfbench (bench/bpfbench.cpp), ours.ko, c.ko (the
+# kernel's own C module), config (ROUNDS MAPS PROGS SWEEP REPS PROFILE).
+# It prints the lines bench.sh reads from the console:
 #   BENCH <figure> <ours|c|bpftool> <round> <value>   (times in ns)
 #   SWEEP <N> <ours|c|bpftool> <rep> <ns> <lines>
 #   PROF <ours|c> <round> <function> <call> <ns>      (ftrace function_graph)
@@ -63,9 +60,8 @@ bpftool_round() { # bpftool_round ROUND
 	done
 }
 
-# --- where insmod time goes: ftrace function_graph on chosen functions -------
-# Kernel functions on the insmod path; those the running kernel cannot trace
-# (inlined, renamed) are skipped and the rest reported in PROFFUNCS.
+# Where insmod time goes: ftrace function_graph on these functions of its
+# path; those the running kernel cannot trace (inlined, renamed) are skipped.
 PROF_CANDIDATES="load_module module_sig_check layout_and_allocate
 simplify_symbols apply_relocations post_relocation complete_formation
 mod_sysfs_setup do_init_module do_one_initcall kern_sys_bpf
@@ -79,8 +75,6 @@ prof_setup() {
 	grep -qw function_graph "$T/available_tracers" ||
 		{ echo "NOTE no function_graph tracer; profile skipped"; return 1; }
 	echo 0 >"$T/tracing_on"
-	echo nop >"$T/current_tracer"
-	: >"$T/set_ftrace_filter"
 	funcs=""
 	for f in $PROF_CANDIDATES; do
 		if echo "$f" >>"$T/set_ftrace_filter" 2>/dev/null; then funcs="$funcs $f"; fi
@@ -182,8 +176,6 @@ for n in $points; do
 	if [ "$n" -eq "$PROGS" ]; then main_rounds; fi
 done
 
-if dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace' >/dev/null; then
-	dmesg | grep -E -A5 'WARNING:|BUG:|Oops|Call Trace' | head -40
-	die "kernel warnings during the bench"
-fi
+oops=$(dmesg | grep -E -A5 'WARNING:|BUG:|Oops|Call Trace' | head -40)
+[ -z "$oops" ] || die "kernel warnings during the bench: $oops"
 echo "vm-bench: done"
