@@ -51,116 +51,7 @@ fi
 test_programs
 mkdir -p "$outdir"
 
-# --- statistics -----------------------------------------------------------------
-# summary: "median min max count" of the numbers on stdin ("- - - 0": none).
-summary() {
-	sort -g | awk '{ v[NR] = $1 }
-		END {
-			if (NR == 0) { print "- - - 0"; exit }
-			m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-			printf "%s %s %s %d\n", m, v[1], v[NR], NR
-		}'
-}
-
-# stats FILE TAG KEY WHO: summary of the 5th field of FILE's "TAG KEY WHO" lines.
-stats() {
-	awk -v t="$2" -v k="$3" -v w="$4" '$1 == t && $2 == k && $3 == w { print $5 }' "$1" | summary
-}
-
-# paired LOG FIGURE: median over rounds of this module's value divided by
-# the C module's value of the same round (the two ran back to back, so
-# slow phases of a shared host hit both).
-paired() {
-	awk -v f="$2" '$1 == "BENCH" && $2 == f && $3 == "ours" { a[$4] = $5 }
-		$1 == "BENCH" && $2 == f && $3 == "c" { c[$4] = $5 }
-		END { for (r in a) if ((r in c) && c[r] > 0) print a[r] / c[r] }' "$1" |
-		summary | awk '{ print ($1 == "-") ? "-" : sprintf("%.2f", $1) }'
-}
-
-# prof_median LOG WHO FUNC: "time calls" of the traced insmod with the median
-# summed time of FUNC's calls (the lower one of an even count).
-prof_median() {
-	awk -v w="$2" -v f="$3" '$1 == "PROF" && $2 == w && $4 == f { s[$3] += $6; c[$3]++ }
-		END { for (r in s) print s[r], c[r] }' "$1" |
-		sort -g | awk '{ v[NR] = $1 " " $2 } END { print NR ? v[int((NR + 1) / 2)] : "- -" }'
-}
-
-# prof_derive LOG: per traced insmod, the steps of the "step by step"
-# table as lines "PROFD <step> <ours|c> <round> <ns>".
-prof_derive() {
-	awk '$1 == "PROF" {
-		k = $2 " " $3
-		rounds[k] = 1
-		sum[k, $4] += $6
-		call[k, $4, $5] = $6
-	}
-	END {
-		for (k in rounds) {
-			v["total"] = sum[k, "load_module"]
-			v["modload"] = v["total"] - sum[k, "do_init_module"]
-			v["after_init"] = sum[k, "do_init_module"] - sum[k, "do_one_initcall"]
-			v["loader_verify"] = call[k, "bpf_check", 1]
-			v["loader_jit"] = call[k, "bpf_int_jit_compile", 1]
-			v["loader_other"] = call[k, "bpf_prog_load", 1] - v["loader_verify"] - v["loader_jit"]
-			v["btf"] = sum[k, "btf_new_fd"]
-			v["maps"] = sum[k, "map_create"]
-			v["map_verify"] = call[k, "bpf_check", 2]
-			v["map_jit"] = call[k, "bpf_int_jit_compile", 2]
-			v["prog_verify"] = call[k, "bpf_check", 3]
-			v["prog_jit"] = call[k, "bpf_int_jit_compile", 3]
-			v["iters_other"] = call[k, "bpf_prog_load", 2] + call[k, "bpf_prog_load", 3] - \
-				v["map_verify"] - v["map_jit"] - v["prog_verify"] - v["prog_jit"]
-			v["attach"] = sum[k, "bpf_iter_link_attach"]
-			v["closefd"] = sum[k, "close_fd"]
-			v["init_rest"] = sum[k, "do_one_initcall"] - sum[k, "bpf_prog_load"] - v["btf"] - \
-				v["maps"] - v["attach"] - v["closefd"]
-			for (s in v)
-				printf "PROFD %s %s %.0f\n", s, k, v[s]
-		}
-	}' "$1"
-}
-
-ms() { awk -v v="$1" 'BEGIN { if (v == "-") print "-"; else printf "%.3f", v / 1e6 }'; }
-ratio() {
-	awk -v a="$1" -v b="$2" \
-		'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
-}
-# holds RATIO <=|>= TARGET: yes, **no** or - (no ratio).
-holds() {
-	awk -v r="$1" -v op="$2" -v t="$3" 'BEGIN {
-		ok = (op == "<=") ? (r + 0 <= t + 0) : (r + 0 >= t + 0)
-		print (r == "-") ? "-" : ok ? "yes" : "**no**"
-	}'
-}
-# span UNIT MEDIAN MIN MAX: "median (min - max)", times (UNIT ms) from ns to ms.
-span() {
-	local unit=$1
-	shift
-	[ "$unit" != ms ] || set -- "$(ms "$1")" "$(ms "$2")" "$(ms "$3")"
-	echo "$1 ($2 - $3)"
-}
-
-# missing_figures LOG: " figure/who" for each figure without a value in
-# every round (sweep: every repetition); empty when complete.
-missing_figures() {
-	local log=$1 key f n
-	for key in {insmod,mount,maps_read,progs_read,umount,rmmod,coresize}/{ours,c} \
-		{maps,progs}_lines/{ours,c} bpftool_{map,prog}{,_lines}/bpftool; do
-		read -r _ _ _ n < <(stats "$log" BENCH "${key%/*}" "${key#*/}")
-		[ "$n" -eq "$rounds" ] || printf ' %s' "${key%/bpftool}"
-	done
-	for f in $sweep; do
-		for key in ours c bpftool; do
-			read -r _ _ _ n < <(stats "$log" SWEEP "$f" "$key")
-			[ "$n" -eq "$reps" ] || printf ' sweep-%s/%s' "$f" "$key"
-		done
-	done
-	for key in ours c; do
-		[ "$profile" -eq 0 ] || grep -q "^PROF $key .* bpf_check " "$log" ||
-			printf ' profile/%s' "$key"
-	done
-}
-
+# --- the report for one kernel ---------------------------------------------------
 # core_bytes KO: bytes of the sections the module loader keeps after init
 # (SHF_ALLOC, minus .init* and the metadata it drops), before the page
 # rounding that /sys/module/*/coresize shows.
@@ -175,16 +66,249 @@ core_bytes() {
 	echo "$total"
 }
 
-# --- the report for one kernel --------------------------------------------------
-report() { # report SERIES ABI LOG OURS_KO C_KO LOAD_BEFORE
-	local s=$1 abi=$2 log=$3 ours_ko=$4 c_ko=$5 fig label unit op target goal
-	local am amin amax cm cmin cmax rmin bm bmin bmax bl om omin omax obj f n a c row load_after
-	local -a ours_size c_size
-	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
-	cat <<-EOF
-		# bpf_preload bench: Debian $abi
+# The tables of a report from vm-bench.sh's lines; the sweep's figures (N,
+# then median, min and max in ms of each listing) to the file dat for the
+# plot, and the figures short of a value in a round (or sweep repetition)
+# to the file missing. Times in ns, shown in ms.
+read -r -d '' REPORT_TABLES <<'EOF' || true
+$1 == "BENCH" {
+	V[$2, $3] = V[$2, $3] " " $5
+	R[$2, $3, $4] = $5
+}
+$1 == "SWEEP" { V[$2, $3] = V[$2, $3] " " $5 }
+$1 == "PROF" {
+	k = $2 " " $3
+	traced[k] = $2
+	sum[k, $4] += $6
+	call[k, $4, $5] = $6
+	calls[k, $4]++
+	if ($4 == "bpf_check")
+		checked[$2] = 1
+}
+$1 == "PROFFUNCS" { funcs = substr($0, 11) }
+$1 == "NOTE" { notes = notes "- " substr($0, 6) "\n" }
 
-		Measured $(date -u +%Y-%m-%d) by \`make bench\` in one boot of $abi under
+# stat(list[, lower]): sets MED (of an even count the mean of the middle two,
+# or the lower one), MIN and MAX of a list of numbers ("-": none); its count.
+function stat(list, lower,   v, n, i, j, t) {
+	n = split(list, v, " ")
+	for (i = 2; i <= n; i++)
+		for (j = i; j > 1 && v[j - 1] + 0 > v[j] + 0; j--) {
+			t = v[j]
+			v[j] = v[j - 1]
+			v[j - 1] = t
+		}
+	MED = MIN = MAX = "-"
+	if (n) {
+		MED = (n % 2 || lower) ? v[int((n + 1) / 2)] : (v[n / 2] + v[n / 2 + 1]) / 2 ""
+		MIN = v[1]
+		MAX = v[n]
+	}
+	return n
+}
+function ms(v) { return v == "-" ? "-" : sprintf("%.3f", v / 1e6) }
+function ratio(a, b) { return (a == "-" || b == "-" || b == 0) ? "-" : sprintf("%.2f", a / b) }
+function holds(r, op, t) {
+	if (r == "-")
+		return "-"
+	return (op == "<=" ? r + 0 <= t + 0 : r + 0 >= t + 0) ? "yes" : "**no**"
+}
+function span(in_ms) { return in_ms ? ms(MED) " (" ms(MIN) " - " ms(MAX) ")" : MED " (" MIN " - " MAX ")" }
+
+# A row of the main table. "paired": the median over rounds of this module's
+# value divided by the C module's of the same round (the two ran back to
+# back, so slow phases of a shared host hit both).
+function row(fig, label, in_ms, op, target,   a, am, amin, r, list) {
+	stat(V[fig, "ours"])
+	a = span(in_ms)
+	am = MED
+	amin = MIN
+	for (r = 1; r <= rounds; r++)
+		if (R[fig, "c", r] > 0 && ((fig, "ours", r) in R))
+			list = list " " R[fig, "ours", r] / R[fig, "c", r]
+	stat(list)
+	list = MED == "-" ? "-" : sprintf("%.2f", MED)
+	stat(V[fig, "c"])
+	r = ratio(amin, MIN)
+	print "| " label " | " a " | " span(in_ms) " | " ratio(am, MED) "x | " list "x | " r "x | " \
+		(op ? op " " target "x | " holds(r, op, target) : "- | -") " |"
+}
+
+# The traced insmod whose summed time in function f is the median (the
+# lower one of an even count): "time calls".
+function prof_median(who, f,   k, list) {
+	for (k in traced)
+		if (traced[k] == who && calls[k, f])
+			list = list " " sum[k, f]
+	if (stat(list, 1))
+		for (k in traced)
+			if (traced[k] == who && calls[k, f] && sum[k, f] == MED)
+				return MED " " calls[k, f]
+	return "- -"
+}
+
+# A step of insmod in the traced insmod K, from the sums (S) and the
+# single calls (C, numbered in completion order) of the traced functions.
+function S(f) { return sum[K, f] }
+function C(f, n) { return call[K, f, n] }
+function step(label, v) {
+	if (!(label in seen))
+		steps[++nsteps] = label
+	seen[label] = 1
+	D[label, traced[K]] = D[label, traced[K]] " " sprintf("%.0f", v)
+}
+
+END {
+	split("ours c bpftool", W, " ")
+	row("insmod", "insmod (finit_module)", 1, "<=", "1.05")
+	row("mount", "mount bpffs", 1)
+	row("maps_read", "read maps.debug", 1, "<=", "1.05")
+	row("progs_read", "read progs.debug", 1, "<=", "1.05")
+	row("umount", "umount", 1)
+	row("rmmod", "rmmod (delete_module)", 1)
+	row("coresize", "/sys/module/bpf_preload/coresize (bytes, whole pages)", 0, "<=", "1.0")
+	row("maps_lines", "maps.debug lines")
+	row("progs_lines", "progs.debug lines")
+	split(core, v, " ")
+	r = ratio(v[1], v[2])
+	print "| resident sections before page rounding (bytes, from the .ko) | " v[1] " | " v[2] \
+		" | " r "x | - | - | <= 1.0x | " holds(r, "<=", "1.0") " |"
+
+	print "\nListing the same objects with bpftool (same rounds; ratio = bpftool / this module's file, higher is better):\n"
+	print "| figure | median (min - max) | lines | vs this module | target | holds |"
+	print "| --- | --- | --- | --- | --- | --- |"
+	split("map prog", obj, " ")
+	for (i = 1; i <= 2; i++) {
+		stat(V["bpftool_" obj[i] "_lines", "bpftool"])
+		lines = MED
+		stat(V[obj[i] "s_read", "ours"])
+		om = MED
+		omin = MIN
+		stat(V["bpftool_" obj[i], "bpftool"])
+		r = ratio(MIN, omin)
+		print "| bpftool " obj[i] " show | " span(1) " | " lines " | " ratio(MED, om) "x slower than " \
+			obj[i] "s.debug" (i == 1 ? " | - | -" : " (minimums: " r "x) | >= 5x | " holds(r, ">=", 5)) " |"
+	}
+
+	print "\nSize of the .ko files (`size`, bytes):\n"
+	print "| module | text | data | bss | dec |\n| --- | --- | --- | --- | --- |"
+	split(size, v, " ")
+	print "| this module | " v[1] " | " v[2] " | " v[3] " | " v[4] " |"
+	print "| C module | " v[5] " | " v[6] " | " v[7] " | " v[8] " |"
+	print "| ratio | " ratio(v[1], v[5]) "x | " ratio(v[2], v[6]) "x | " ratio(v[3], v[7]) "x | " \
+		ratio(v[4], v[8]) "x |\n"
+
+	if (funcs != "") {
+		print "Where insmod time goes: ftrace function_graph on the functions below,"
+		print profile " traced insmods per module after the timed rounds (tracing adds"
+		print "overhead; times include nested calls, so rows overlap). Per function:"
+		print "median over traced insmods of the summed time of its calls, in ms.\n"
+		print "| function | calls (this / C) | this module | C module | ratio |\n| --- | --- | --- | --- | --- |"
+		n = split(funcs, f, " ")
+		for (i = 1; i <= n; i++) {
+			split(prof_median("ours", f[i]), a, " ")
+			split(prof_median("c", f[i]), c, " ")
+			if (a[1] != "-" || c[1] != "-")
+				print "| " f[i] " | " a[2] " / " c[2] " | " ms(a[1]) " | " ms(c[1]) " | " ratio(a[1], c[1]) "x |"
+		}
+		for (K in traced) {
+			step("module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)",
+				S("load_module") - S("do_init_module"))
+			step("skeleton loader program: verification (bpf_check #1)", C("bpf_check", 1))
+			step("skeleton loader program: JIT (bpf_int_jit_compile #1)", C("bpf_int_jit_compile", 1))
+			step("skeleton loader program: rest of its BPF_PROG_LOAD",
+				C("bpf_prog_load", 1) - C("bpf_check", 1) - C("bpf_int_jit_compile", 1))
+			step("BTF load (btf_new_fd)", S("btf_new_fd"))
+			step("map creation: loader data map, rodata map (map_create)", S("map_create"))
+			step("dump_bpf_map: verification (bpf_check #2)", C("bpf_check", 2))
+			step("dump_bpf_map: JIT (#2)", C("bpf_int_jit_compile", 2))
+			step("dump_bpf_prog: verification (bpf_check #3)", C("bpf_check", 3))
+			step("dump_bpf_prog: JIT (#3)", C("bpf_int_jit_compile", 3))
+			step("iterators: rest of their BPF_PROG_LOAD", C("bpf_prog_load", 2) + C("bpf_prog_load", 3) - \
+				C("bpf_check", 2) - C("bpf_int_jit_compile", 2) - C("bpf_check", 3) - C("bpf_int_jit_compile", 3))
+			step("attach both iterators (bpf_iter_link_attach)", S("bpf_iter_link_attach"))
+			step("close the skeleton's fds (close_fd)", S("close_fd"))
+			step("rest of the module's init function (loader run, map updates, module code)",
+				S("do_one_initcall") - S("bpf_prog_load") - S("btf_new_fd") - S("map_create") - \
+				S("bpf_iter_link_attach") - S("close_fd"))
+			step("do_init_module after the init function", S("do_init_module") - S("do_one_initcall"))
+			step("total traced (load_module)", S("load_module"))
+		}
+		print "\nInsmod step by step: each step's median and minimum over the traced insmods, in ms"
+		print "(call numbers in completion order: #1 is the skeleton's loader program,"
+		print "#2 dump_bpf_map, #3 dump_bpf_prog; medians do not add up exactly):\n"
+		print "| step | this module: median (min) | C module: median (min) | ratio | min |\n| --- | --- | --- | --- | --- |"
+		for (i = 1; i <= nsteps; i++) {
+			stat(D[steps[i], "ours"])
+			am = MED
+			amin = MIN
+			stat(D[steps[i], "c"])
+			print "| " steps[i] " | " ms(am) " (" ms(amin) ") | " ms(MED) " (" ms(MIN) ") | " \
+				ratio(am, MED) "x | " ratio(amin, MIN) "x |"
+		}
+		print ""
+	}
+
+	print "Listing N programs: median (min - max) of " reps " reads each, ms, and the"
+	print "median per program (time / N):\n"
+	print "| N | progs.debug, this module | progs.debug, C module | bpftool prog show | bpftool / this module |"
+	print "| --- | --- | --- | --- | --- |"
+	n = split(sweep, N, " ")
+	for (i = 1; i <= n; i++) {
+		line = "| " N[i]
+		printf "%s", N[i] > dat
+		for (j = 1; j <= 3; j++) {
+			stat(V[N[i], W[j]])
+			line = line " | " (MED == "-" ? "-" : span(1) sprintf(", %.2f µs/prog", MED / N[i] / 1e3))
+			printf " %s %s %s", ms(MED), ms(MIN), ms(MAX) > dat
+			med[j] = MED
+			low[j] = ms(MIN)
+		}
+		print "" > dat
+		print line " | " ratio(med[3], med[1]) "x |"
+		if (i > 1)
+			cost = cost sprintf("| %d | %d | %.2f | %.2f | %.2f |\n", N[i - 1], N[i],
+				(low[1] - prev[1]) * 1e3 / (N[i] - N[i - 1]), (low[2] - prev[2]) * 1e3 / (N[i] - N[i - 1]),
+				(low[3] - prev[3]) * 1e3 / (N[i] - N[i - 1]))
+		for (j = 1; j <= 3; j++)
+			prev[j] = low[j]
+	}
+	print "\nCost per added program between sweep points, from the minimums (µs per"
+	print "program; roughly equal rows mean linear in N):\n"
+	print "| from N | to N | progs.debug, this module | progs.debug, C module | bpftool prog show |"
+	print "| --- | --- | --- | --- | --- |"
+	printf "%s\n![listing time against N](%s)\n\n%s", cost, png, notes
+
+	split("insmod mount maps_read progs_read umount rmmod coresize maps_lines progs_lines", F, " ")
+	for (i = 1; i <= 9; i++)
+		for (j = 1; j <= 2; j++)
+			if (stat(V[F[i], W[j]]) != rounds)
+				missed = missed " " F[i] "/" W[j]
+	split("bpftool_map bpftool_prog bpftool_map_lines bpftool_prog_lines", F, " ")
+	for (i = 1; i <= 4; i++)
+		if (stat(V[F[i], "bpftool"]) != rounds)
+			missed = missed " " F[i]
+	for (i = 1; i <= n; i++)
+		for (j = 1; j <= 3; j++)
+			if (stat(V[N[i], W[j]]) != reps)
+				missed = missed " sweep-" N[i] "/" W[j]
+	for (j = 1; j <= 2; j++)
+		if (profile > 0 && !checked[W[j]])
+			missed = missed " profile/" W[j]
+	printf "%s", missed > missing
+}
+EOF
+
+report() { # report SERIES ABI LOG OURS_KO C_KO LOAD_BEFORE
+	local -a size_ours size_c
+	local load_after
+	load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+	read -ra size_ours < <(size "$4" | tail -1)
+	read -ra size_c < <(size "$5" | tail -1)
+	cat <<-EOF
+		# bpf_preload bench: Debian $2
+
+		Measured $(date -u +%Y-%m-%d) by \`make bench\` in one boot of $2 under
 		QEMU **TCG** (software emulation, no KVM: times are emulated, several
 		times slower than hardware; compare the ratios, which come from the
 		two modules measured alternately in the same boot).
@@ -203,155 +327,10 @@ report() { # report SERIES ABI LOG OURS_KO C_KO LOAD_BEFORE
 		| figure | this module: median (min - max) | C module: median (min - max) | ratio | paired | min | target | holds |
 		| --- | --- | --- | --- | --- | --- | --- | --- |
 	EOF
-	while IFS='|' read -r fig label unit op target; do
-		read -r am amin amax _ < <(stats "$log" BENCH "$fig" ours)
-		read -r cm cmin cmax _ < <(stats "$log" BENCH "$fig" c)
-		rmin=$(ratio "$amin" "$cmin")
-		goal="- | -"
-		[ "$target" = - ] || goal="$op ${target}x | $(holds "$rmin" "$op" "$target")"
-		echo "| $label | $(span "$unit" "$am" "$amin" "$amax") |" \
-			"$(span "$unit" "$cm" "$cmin" "$cmax") | $(ratio "$am" "$cm")x |" \
-			"$(paired "$log" "$fig")x | ${rmin}x | $goal |"
-	done <<-'EOF'
-		insmod|insmod (finit_module)|ms|<=|1.05
-		mount|mount bpffs|ms|-|-
-		maps_read|read maps.debug|ms|<=|1.05
-		progs_read|read progs.debug|ms|<=|1.05
-		umount|umount|ms|-|-
-		rmmod|rmmod (delete_module)|ms|-|-
-		coresize|/sys/module/bpf_preload/coresize (bytes, whole pages)|B|<=|1.0
-		maps_lines|maps.debug lines|n|-|-
-		progs_lines|progs.debug lines|n|-|-
-	EOF
-	a=$(core_bytes "$ours_ko") c=$(core_bytes "$c_ko")
-	echo "| resident sections before page rounding (bytes, from the .ko) | $a | $c |" \
-		"$(ratio "$a" "$c")x | - | - | <= 1.0x | $(holds "$(ratio "$a" "$c")" "<=" 1.0) |"
-	echo
-	echo "Listing the same objects with bpftool (same rounds; ratio = bpftool / this module's file, higher is better):"
-	echo
-	echo "| figure | median (min - max) | lines | vs this module | target | holds |"
-	echo "| --- | --- | --- | --- | --- | --- |"
-	for obj in map prog; do
-		read -r bm bmin bmax _ < <(stats "$log" BENCH "bpftool_$obj" bpftool)
-		read -r bl _ < <(stats "$log" BENCH "bpftool_${obj}_lines" bpftool)
-		read -r om omin _ < <(stats "$log" BENCH "${obj}s_read" ours)
-		rmin=$(ratio "$bmin" "$omin")
-		goal=" | - | -"
-		[ "$obj" = map ] || goal=" (minimums: ${rmin}x) | >= 5x | $(holds "$rmin" ">=" 5)"
-		echo "| bpftool $obj show | $(span ms "$bm" "$bmin" "$bmax") | $bl |" \
-			"$(ratio "$bm" "$om")x slower than ${obj}s.debug$goal |"
-	done
-	echo
-	echo "Size of the .ko files (\`size\`, bytes):"
-	echo
-	echo "| module | text | data | bss | dec |"
-	echo "| --- | --- | --- | --- | --- |"
-	read -ra ours_size < <(size "$ours_ko" | tail -1)
-	read -ra c_size < <(size "$c_ko" | tail -1)
-	printf '| this module | %s | %s | %s | %s |\n' "${ours_size[@]:0:4}"
-	printf '| C module | %s | %s | %s | %s |\n' "${c_size[@]:0:4}"
-	row="| ratio |"
-	for n in 0 1 2 3; do row+=" $(ratio "${ours_size[n]}" "${c_size[n]}")x |"; done
-	echo "$row"
-	echo
-	f=$(sed -n 's/^PROFFUNCS //p' "$log" | tail -1)
-	[ -z "$f" ] || profile_tables "$log" "$f"
-	echo "Listing N programs: median (min - max) of $reps reads each, ms, and the"
-	echo "median per program (time / N):"
-	echo
-	echo "| N | progs.debug, this module | progs.debug, C module | bpftool prog show | bpftool / this module |"
-	echo "| --- | --- | --- | --- | --- |"
-	: >"$work/sweep.dat"
-	for n in $sweep; do
-		read -r om omin omax _ < <(stats "$log" SWEEP "$n" ours)
-		read -r cm cmin cmax _ < <(stats "$log" SWEEP "$n" c)
-		read -r bm bmin bmax _ < <(stats "$log" SWEEP "$n" bpftool)
-		echo "| $n | $(sweep_cell "$n" "$om" "$omin" "$omax") | $(sweep_cell "$n" "$cm" "$cmin" "$cmax") |" \
-			"$(sweep_cell "$n" "$bm" "$bmin" "$bmax") | $(ratio "$bm" "$om")x |"
-		row=$n
-		for f in "$om" "$omin" "$omax" "$cm" "$cmin" "$cmax" "$bm" "$bmin" "$bmax"; do
-			row+=" $(ms "$f")"
-		done
-		echo "$row" >>"$work/sweep.dat"
-	done
-	cat <<-EOF
-
-		Cost per added program between sweep points, from the minimums (µs per
-		program; roughly equal rows mean linear in N):
-
-		| from N | to N | progs.debug, this module | progs.debug, C module | bpftool prog show |
-		| --- | --- | --- | --- | --- |
-	EOF
-	awk 'NR > 1 {
-		d = $1 - n0
-		printf "| %d | %d | %.2f | %.2f | %.2f |\n", n0, $1, ($3 - o0) * 1e3 / d, ($6 - c0) * 1e3 / d, ($9 - b0) * 1e3 / d
-	}
-	{ n0 = $1; o0 = $3; c0 = $6; b0 = $9 }' "$work/sweep.dat"
-	echo
-	echo "![listing time against N]($s-listing.png)"
-	echo
-	sed -n 's/^NOTE /- /p' "$log"
-}
-
-# sweep_cell N MEDIAN MIN MAX: "median (min - max), x µs/prog", in ms.
-sweep_cell() {
-	local per
-	if [ "$2" = - ]; then echo -; return; fi
-	per=$(awk -v n="$1" -v m="$2" 'BEGIN { printf "%.2f", m / n / 1e3 }')
-	echo "$(span ms "$2" "$3" "$4"), $per µs/prog"
-}
-
-profile_tables() { # profile_tables LOG FUNCS
-	local log=$1 f pa pc ka kc key label dm dc dmin cmin
-	cat <<-EOF
-		Where insmod time goes: ftrace function_graph on the functions below,
-		$profile traced insmods per module after the timed rounds (tracing adds
-		overhead; times include nested calls, so rows overlap). Per function:
-		median over traced insmods of the summed time of its calls, in ms.
-
-		| function | calls (this / C) | this module | C module | ratio |
-		| --- | --- | --- | --- | --- |
-	EOF
-	for f in $2; do
-		read -r pa ka < <(prof_median "$log" ours "$f")
-		read -r pc kc < <(prof_median "$log" c "$f")
-		[ "$pa" != "-" ] || [ "$pc" != "-" ] || continue
-		echo "| $f | $ka / $kc | $(ms "$pa") | $(ms "$pc") | $(ratio "$pa" "$pc")x |"
-	done
-	cat <<-EOF
-
-		Insmod step by step: each step's median and minimum over the traced insmods, in ms
-		(call numbers in completion order: #1 is the skeleton's loader program,
-		#2 dump_bpf_map, #3 dump_bpf_prog; medians do not add up exactly):
-
-		| step | this module: median (min) | C module: median (min) | ratio | min |
-		| --- | --- | --- | --- | --- |
-	EOF
-	prof_derive "$log" >"$work/profd"
-	while IFS='|' read -r key label; do
-		read -r dm dmin _ < <(stats "$work/profd" PROFD "$key" ours)
-		read -r dc cmin _ < <(stats "$work/profd" PROFD "$key" c)
-		echo "| $label | $(ms "$dm") ($(ms "$dmin")) | $(ms "$dc") ($(ms "$cmin")) |" \
-			"$(ratio "$dm" "$dc")x | $(ratio "$dmin" "$cmin")x |"
-	done <<-'EOF'
-		modload|module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)
-		loader_verify|skeleton loader program: verification (bpf_check #1)
-		loader_jit|skeleton loader program: JIT (bpf_int_jit_compile #1)
-		loader_other|skeleton loader program: rest of its BPF_PROG_LOAD
-		btf|BTF load (btf_new_fd)
-		maps|map creation: loader data map, rodata map (map_create)
-		map_verify|dump_bpf_map: verification (bpf_check #2)
-		map_jit|dump_bpf_map: JIT (#2)
-		prog_verify|dump_bpf_prog: verification (bpf_check #3)
-		prog_jit|dump_bpf_prog: JIT (#3)
-		iters_other|iterators: rest of their BPF_PROG_LOAD
-		attach|attach both iterators (bpf_iter_link_attach)
-		closefd|close the skeleton's fds (close_fd)
-		init_rest|rest of the module's init function (loader run, map updates, module code)
-		after_init|do_init_module after the init function
-		total|total traced (load_module)
-	EOF
-	echo
+	awk -v rounds="$rounds" -v reps="$reps" -v profile="$profile" -v sweep="$sweep" \
+		-v core="$(core_bytes "$4") $(core_bytes "$5")" -v size="${size_ours[*]:0:4} ${size_c[*]:0:4}" \
+		-v png="$1-listing.png" -v dat="$work/sweep.dat" -v missing="$work/missing" \
+		"$REPORT_TABLES" "$3"
 }
 
 plot() { # plot ABI PNG
@@ -414,7 +393,7 @@ bench_kernel() { # bench_kernel SUITE ABI
 	report "$s" "$abi" "$dir/vm.log" "$dir/src/bpf_preload.ko" "$c_ko" "$load_before" >"$md"
 	check "$abi: plot $outdir/$s-listing.png" plot "$abi" "$outdir/$s-listing.png"
 	cat "$md"
-	missing=$(missing_figures "$dir/vm.log")
+	missing=$(cat "$work/missing")
 	if [ -z "$missing" ]; then
 		result ok "$abi: every figure of $md measured"
 	else
