@@ -58,10 +58,9 @@ mkdir -p "$outdir"
 core_bytes() {
 	local name size flags total=0
 	while read -r name _ _ _ size _ flags _; do
-		if [[ $flags == *A* && $name != .init* && $name != __versions && $name != .modinfo ]]
-		then
-			total=$((total + 16#$size))
-		fi
+		[[ $flags == *A* && $name != .init* && $name != __versions && $name != .modinfo ]] ||
+			continue
+		total=$((total + 16#$size))
 	done < <(readelf -SW "$1" | sed -nE 's/^ *\[ *[0-9]+\] //p')
 	echo "$total"
 }
@@ -113,7 +112,9 @@ function holds(r, op, t) {
 		return "-"
 	return (op == "<=" ? r + 0 <= t + 0 : r + 0 >= t + 0) ? "yes" : "**no**"
 }
-function span(in_ms) { return in_ms ? ms(MED) " (" ms(MIN) " - " ms(MAX) ")" : MED " (" MIN " - " MAX ")" }
+function span(in_ms) {
+	return in_ms ? ms(MED) " (" ms(MIN) " - " ms(MAX) ")" : MED " (" MIN " - " MAX ")"
+}
 
 # A row of the main table. "paired": the median over rounds of this module's
 # value divided by the C module's of the same round (the two ran back to
@@ -130,8 +131,8 @@ function row(fig, label, in_ms, op, target,   a, am, amin, r, list) {
 	list = MED == "-" ? "-" : sprintf("%.2f", MED)
 	stat(V[fig, "c"])
 	r = ratio(amin, MIN)
-	print "| " label " | " a " | " span(in_ms) " | " ratio(am, MED) "x | " list "x | " r "x | " \
-		(op ? op " " target "x | " holds(r, op, target) : "- | -") " |"
+	print "| " label " | " a " | " span(in_ms) " | " ratio(am, MED) "x | " list "x | " r \
+		"x | " (op ? op " " target "x | " holds(r, op, target) : "- | -") " |"
 }
 
 # The traced insmod whose summed time in function f is the median (the
@@ -147,15 +148,42 @@ function prof_median(who, f,   k, list) {
 	return "- -"
 }
 
-# A step of insmod in the traced insmod K, from the sums (S) and the
-# single calls (C, numbered in completion order) of the traced functions.
+# The steps of each traced insmod K, from the summed times of the traced
+# functions (S) and the single calls of bpf_prog_load, bpf_check and
+# bpf_int_jit_compile, numbered in completion order.
 function S(f) { return sum[K, f] }
-function C(f, n) { return call[K, f, n] }
+function load(n) { return call[K, "bpf_prog_load", n] }
+function verify(n) { return call[K, "bpf_check", n] }
+function jit(n) { return call[K, "bpf_int_jit_compile", n] }
 function step(label, v) {
 	if (!(label in seen))
 		steps[++nsteps] = label
 	seen[label] = 1
 	D[label, traced[K]] = D[label, traced[K]] " " sprintf("%.0f", v)
+}
+function insmod_steps() {
+	for (K in traced) {
+		step("module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)",
+			S("load_module") - S("do_init_module"))
+		step("skeleton loader program: verification (bpf_check #1)", verify(1))
+		step("skeleton loader program: JIT (bpf_int_jit_compile #1)", jit(1))
+		step("skeleton loader program: rest of its BPF_PROG_LOAD", load(1) - verify(1) - jit(1))
+		step("BTF load (btf_new_fd)", S("btf_new_fd"))
+		step("map creation: loader data map, rodata map (map_create)", S("map_create"))
+		step("dump_bpf_map: verification (bpf_check #2)", verify(2))
+		step("dump_bpf_map: JIT (#2)", jit(2))
+		step("dump_bpf_prog: verification (bpf_check #3)", verify(3))
+		step("dump_bpf_prog: JIT (#3)", jit(3))
+		step("iterators: rest of their BPF_PROG_LOAD",
+			load(2) + load(3) - verify(2) - jit(2) - verify(3) - jit(3))
+		step("attach both iterators (bpf_iter_link_attach)", S("bpf_iter_link_attach"))
+		step("close the skeleton's fds (close_fd)", S("close_fd"))
+		step("rest of the module's init function (loader run, map updates, module code)",
+			S("do_one_initcall") - S("bpf_prog_load") - S("btf_new_fd") - S("map_create") - \
+			S("bpf_iter_link_attach") - S("close_fd"))
+		step("do_init_module after the init function", S("do_init_module") - S("do_one_initcall"))
+		step("total traced (load_module)", S("load_module"))
+	}
 }
 
 END {
@@ -186,8 +214,9 @@ END {
 		omin = MIN
 		stat(V["bpftool_" obj[i], "bpftool"])
 		r = ratio(MIN, omin)
-		print "| bpftool " obj[i] " show | " span(1) " | " lines " | " ratio(MED, om) "x slower than " \
-			obj[i] "s.debug" (i == 1 ? " | - | -" : " (minimums: " r "x) | >= 5x | " holds(r, ">=", 5)) " |"
+		goal = i == 1 ? " | - | -" : " (minimums: " r "x) | >= 5x | " holds(r, ">=", 5)
+		print "| bpftool " obj[i] " show | " span(1) " | " lines " | " ratio(MED, om) \
+			"x slower than " obj[i] "s.debug" goal " |"
 	}
 
 	print "\nSize of the .ko files (`size`, bytes):\n"
@@ -195,8 +224,8 @@ END {
 	split(size, v, " ")
 	print "| this module | " v[1] " | " v[2] " | " v[3] " | " v[4] " |"
 	print "| C module | " v[5] " | " v[6] " | " v[7] " | " v[8] " |"
-	print "| ratio | " ratio(v[1], v[5]) "x | " ratio(v[2], v[6]) "x | " ratio(v[3], v[7]) "x | " \
-		ratio(v[4], v[8]) "x |\n"
+	print "| ratio | " ratio(v[1], v[5]) "x | " ratio(v[2], v[6]) "x | " ratio(v[3], v[7]) \
+		"x | " ratio(v[4], v[8]) "x |\n"
 
 	if (funcs != "") {
 		print "Where insmod time goes: ftrace function_graph on the functions below,"
@@ -209,31 +238,10 @@ END {
 			split(prof_median("ours", f[i]), a, " ")
 			split(prof_median("c", f[i]), c, " ")
 			if (a[1] != "-" || c[1] != "-")
-				print "| " f[i] " | " a[2] " / " c[2] " | " ms(a[1]) " | " ms(c[1]) " | " ratio(a[1], c[1]) "x |"
+				print "| " f[i] " | " a[2] " / " c[2] " | " ms(a[1]) " | " ms(c[1]) " | " \
+					ratio(a[1], c[1]) "x |"
 		}
-		for (K in traced) {
-			step("module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)",
-				S("load_module") - S("do_init_module"))
-			step("skeleton loader program: verification (bpf_check #1)", C("bpf_check", 1))
-			step("skeleton loader program: JIT (bpf_int_jit_compile #1)", C("bpf_int_jit_compile", 1))
-			step("skeleton loader program: rest of its BPF_PROG_LOAD",
-				C("bpf_prog_load", 1) - C("bpf_check", 1) - C("bpf_int_jit_compile", 1))
-			step("BTF load (btf_new_fd)", S("btf_new_fd"))
-			step("map creation: loader data map, rodata map (map_create)", S("map_create"))
-			step("dump_bpf_map: verification (bpf_check #2)", C("bpf_check", 2))
-			step("dump_bpf_map: JIT (#2)", C("bpf_int_jit_compile", 2))
-			step("dump_bpf_prog: verification (bpf_check #3)", C("bpf_check", 3))
-			step("dump_bpf_prog: JIT (#3)", C("bpf_int_jit_compile", 3))
-			step("iterators: rest of their BPF_PROG_LOAD", C("bpf_prog_load", 2) + C("bpf_prog_load", 3) - \
-				C("bpf_check", 2) - C("bpf_int_jit_compile", 2) - C("bpf_check", 3) - C("bpf_int_jit_compile", 3))
-			step("attach both iterators (bpf_iter_link_attach)", S("bpf_iter_link_attach"))
-			step("close the skeleton's fds (close_fd)", S("close_fd"))
-			step("rest of the module's init function (loader run, map updates, module code)",
-				S("do_one_initcall") - S("bpf_prog_load") - S("btf_new_fd") - S("map_create") - \
-				S("bpf_iter_link_attach") - S("close_fd"))
-			step("do_init_module after the init function", S("do_init_module") - S("do_one_initcall"))
-			step("total traced (load_module)", S("load_module"))
-		}
+		insmod_steps()
 		print "\nInsmod step by step: each step's median and minimum over the traced insmods, in ms"
 		print "(call numbers in completion order: #1 is the skeleton's loader program,"
 		print "#2 dump_bpf_map, #3 dump_bpf_prog; medians do not add up exactly):\n"
@@ -243,8 +251,8 @@ END {
 			am = MED
 			amin = MIN
 			stat(D[steps[i], "c"])
-			print "| " steps[i] " | " ms(am) " (" ms(amin) ") | " ms(MED) " (" ms(MIN) ") | " \
-				ratio(am, MED) "x | " ratio(amin, MIN) "x |"
+			print "| " steps[i] " | " ms(am) " (" ms(amin) ") | " ms(MED) " (" ms(MIN) \
+				") | " ratio(am, MED) "x | " ratio(amin, MIN) "x |"
 		}
 		print ""
 	}
@@ -259,17 +267,18 @@ END {
 		printf "%s", N[i] > dat
 		for (j = 1; j <= 3; j++) {
 			stat(V[N[i], W[j]])
-			line = line " | " (MED == "-" ? "-" : span(1) sprintf(", %.2f µs/prog", MED / N[i] / 1e3))
+			per = MED == "-" ? "" : sprintf(", %.2f µs/prog", MED / N[i] / 1e3)
+			line = line " | " (MED == "-" ? "-" : span(1) per)
 			printf " %s %s %s", ms(MED), ms(MIN), ms(MAX) > dat
 			med[j] = MED
 			low[j] = ms(MIN)
 		}
 		print "" > dat
 		print line " | " ratio(med[3], med[1]) "x |"
+		d = N[i] - N[i - 1]
 		if (i > 1)
 			cost = cost sprintf("| %d | %d | %.2f | %.2f | %.2f |\n", N[i - 1], N[i],
-				(low[1] - prev[1]) * 1e3 / (N[i] - N[i - 1]), (low[2] - prev[2]) * 1e3 / (N[i] - N[i - 1]),
-				(low[3] - prev[3]) * 1e3 / (N[i] - N[i - 1]))
+				(low[1] - prev[1]) * 1e3 / d, (low[2] - prev[2]) * 1e3 / d, (low[3] - prev[3]) * 1e3 / d)
 		for (j = 1; j <= 3; j++)
 			prev[j] = low[j]
 	}
@@ -279,8 +288,9 @@ END {
 	print "| --- | --- | --- | --- | --- |"
 	printf "%s\n![listing time against N](%s)\n\n%s", cost, png, notes
 
-	split("insmod mount maps_read progs_read umount rmmod coresize maps_lines progs_lines", F, " ")
-	for (i = 1; i <= 9; i++)
+	nf = split("insmod mount maps_read progs_read umount rmmod coresize maps_lines progs_lines",
+		F, " ")
+	for (i = 1; i <= nf; i++)
 		for (j = 1; j <= 2; j++)
 			if (stat(V[F[i], W[j]]) != rounds)
 				missed = missed " " F[i] "/" W[j]
@@ -328,9 +338,9 @@ report() { # report SERIES ABI LOG OURS_KO C_KO LOAD_BEFORE
 		| --- | --- | --- | --- | --- | --- | --- | --- |
 	EOF
 	awk -v rounds="$rounds" -v reps="$reps" -v profile="$profile" -v sweep="$sweep" \
-		-v core="$(core_bytes "$4") $(core_bytes "$5")" -v size="${size_ours[*]:0:4} ${size_c[*]:0:4}" \
-		-v png="$1-listing.png" -v dat="$work/sweep.dat" -v missing="$work/missing" \
-		"$REPORT_TABLES" "$3"
+		-v core="$(core_bytes "$4") $(core_bytes "$5")" \
+		-v size="${size_ours[*]:0:4} ${size_c[*]:0:4}" -v png="$1-listing.png" \
+		-v dat="$work/sweep.dat" -v missing="$work/missing" "$REPORT_TABLES" "$3"
 }
 
 plot() { # plot ABI PNG
@@ -381,8 +391,8 @@ bench_kernel() { # bench_kernel SUITE ABI
 	printf '%s\n' "ROUNDS=$rounds" "MAPS=$maps" "PROGS=$progs" "SWEEP=\"$sweep\"" "REPS=$reps" \
 		"PROFILE=$profile" >"$dir/root/bench/config"
 	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-	VM_TIMEOUT=${BENCH_TIMEOUT:-3600} vm_boot "$dir" /bench/vm-bench.sh -- --mem 2G >/dev/null ||
-		rc=$?
+	VM_TIMEOUT=${BENCH_TIMEOUT:-3600} vm_boot "$dir" /bench/vm-bench.sh -- --mem 2G \
+		>/dev/null || rc=$?
 	if [ "$rc" -ne 0 ] || ! grep -q '^vm-bench: done' "$dir/vm.log"; then
 		grep -E 'vm-bench|FAIL|Kernel panic' "$dir/vm.log" | tail -20 || true
 		result fail "$abi: bench ran in the VM (vm.sh rc $rc, log $dir/vm.log)"
