@@ -36,11 +36,8 @@ else
 	sweep=${BENCH_SWEEP:-100 1000 5000 10000} reps=${BENCH_REPS:-7} profile=${BENCH_PROFILE:-15}
 	outdir=bench/results
 fi
-ours_dir=${BENCH_OURS_DIR:-}
-if [ -n "$ours_dir" ]; then
-	ours_dir=$(cd "$ours_dir" && pwd)
-	((quick)) || outdir=build/bench/variant
-fi
+ours_dir=${BENCH_OURS_DIR:+$(cd "$BENCH_OURS_DIR" && pwd)}
+[ -z "$ours_dir" ] || ((quick)) || outdir=build/bench/variant
 
 scripts/deps.sh
 if ! command -v gnuplot >/dev/null; then

@@ -4,16 +4,15 @@
 # vm-bench.sh: `make bench` in the QEMU guest (busybox sh, as root), from
 # /bench (bench/bench.sh): bpfbench (bench/bpfbench.cpp), ours.ko, c.ko (the
 # kernel's own C module), config (ROUNDS MAPS PROGS SWEEP REPS PROFILE).
-# It prints the lines bench.sh reads from the console:
+# Both modules are named bpf_preload and set bpf_preload_ops, so they are
+# loaded one at a time: each round cycles both (insmod, mount bpffs, read
+# maps.debug and progs.debug, umount, rmmod; which goes first alternates),
+# then runs bpftool map show and prog show. It prints, on the console:
 #   BENCH <figure> <ours|c|bpftool> <round> <value>   (times in ns)
 #   SWEEP <N> <ours|c|bpftool> <rep> <ns> <lines>
 #   PROF <ours|c> <round> <function> <call> <ns>      (ftrace function_graph)
 #   PROFFUNCS <function>...                           (functions traced)
 #   NOTE <text>
-# Both modules are named bpf_preload and set bpf_preload_ops, so they are
-# loaded one at a time: each round cycles both (insmod, mount bpffs, read
-# maps.debug and progs.debug, umount, rmmod; which goes first alternates),
-# then runs bpftool map show and prog show. An unrecorded round comes first.
 set -eu
 
 # shellcheck source=/dev/null
