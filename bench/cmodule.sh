@@ -2,23 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # cmodule.sh <abi>   build the kernel's own C bpf_preload module
-#                    (kernel/bpf/preload) for Debian kernel <abi>, out of
-#                    tree, and print the path of its .ko on stdout.
+#                    (kernel/bpf/preload) for Debian kernel <abi> out of tree
+#                    and print the path of its .ko (other output: stderr).
 #
-# Runs in the kernel's suite chroot (bench/bench.sh): the sources come from
-# the suite's linux-source-<series> package of exactly the version of
-# linux-headers-<abi> (installed there by scripts/kernel/kernels.sh fetch). Only kernel/bpf/preload/ and tools/lib/bpf/skel_internal.h are
-# extracted from it, into
-#   ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src
-# and the .deb is deleted again. The module is built in .../build-<abi>/ with
-# a kbuild file generated here, once (later calls reuse it). Nothing of it is
-# ever placed in the git tree.
-# apt chatter and build output go to stderr.
+# Runs in the suite's chroot (scripts/lib/host.sh's c_module), which has
+# linux-headers-<abi>. Only kernel/bpf/preload/ and skel_internal.h of the
+# linux-source-<series> of that exact version are kept, in
+# ${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/<version>/src, and the
+# module is built once in .../build-<abi>/ (never in the git tree).
 set -euo pipefail
 
 readonly PROG=${0##*/}
-readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
-readonly -a APT_OPTS=(-o DPkg::Lock::Timeout=600 -o Acquire::Retries=3)
+readonly APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
 
 die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
 log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
@@ -26,64 +21,46 @@ log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
 [[ $# -eq 1 ]] || { echo "usage: $PROG <abi>" >&2; exit 2; }
 abi=$1
 kdir=/usr/src/linux-headers-$abi
-[[ -f $kdir/Makefile ]] || die "$kdir missing: run scripts/kernel/kernels.sh fetch <suite> $abi first"
+[[ -f $kdir/Makefile ]] || die "$kdir missing: scripts/kernel/kernels.sh fetch <suite> $abi"
 version=$(dpkg-query -W -f='${Version}' "linux-headers-$abi")
-series=$(sed -E 's/^([0-9]+\.[0-9]+).*/\1/' <<<"$abi")
-pkg=linux-source-$series
-top=$CACHE/cmodule/$version
+pkg=linux-source-$(cut -d. -f1,2 <<<"$abi")
+top=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/$version
 src=$top/src
+build=$top/build-$abi
 
-fetch_sources() {
-	mkdir -p "$top"
-	exec {lockfd}>"$top/.lock"
-	flock "$lockfd"
-	if [[ ! -f $src/.complete ]]; then
-		local tmp
-		tmp=$(mktemp -d "$top/.tmp.XXXXXX")
-		if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-		log "downloading $pkg=$version"
-		if ! (cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$pkg=$version" >&2); then
-			apt-get "${APT_OPTS[@]}" -qq update >&2
-			(cd "$tmp" && apt-get "${APT_OPTS[@]}" -qq download "$pkg=$version" >&2) ||
-				{ rm -rf "$tmp"; die "apt-get download $pkg=$version failed"; }
-		fi
-		local deb inner="linux-source-$series"
-		deb=$(find "$tmp" -maxdepth 1 -name '*.deb' -print -quit)
-		[[ -n $deb ]] || { rm -rf "$tmp"; die "no .deb downloaded for $pkg"; }
-		log "extracting kernel/bpf/preload and skel_internal.h from $(basename "$deb")"
-		mkdir "$tmp/src"
-		# The package holds /usr/src/linux-source-<series>.tar.xz; stream it.
-		dpkg-deb --fsys-tarfile "$deb" |
-			tar -xO "./usr/src/$inner.tar.xz" |
-			tar -xJ -C "$tmp/src" --strip-components=1 \
-				"$inner/kernel/bpf/preload" "$inner/tools/lib/bpf/skel_internal.h" ||
-			{ rm -rf "$tmp"; die "extracting $inner.tar.xz failed"; }
-		rm -f "$deb"
-		touch "$tmp/src/.complete"
-		rm -rf "$src"
-		mv "$tmp/src" "$src"
-		rm -rf "$tmp"
-	fi
-	flock -u "$lockfd"
-	exec {lockfd}>&-
-}
+# Concurrent checks and benches share the cache.
+mkdir -p "$top"
+exec {lock}>"$top/.lock"
+flock "$lock"
 
-build_module() {
-	local build=$top/build-$abi
-	# Concurrent benches (make bench, make check) share the build.
-	exec {buildlock}>"$top/.lock-build-$abi"
-	flock "$buildlock"
-	if [[ -f $build/.complete && -f $build/bpf_preload.ko ]]; then
-		printf '%s\n' "$build/bpf_preload.ko"
-		return 0
-	fi
+download() { (cd "$tmp" && "${APT[@]}" download "$pkg=$version" >&2); }
+if [[ ! -f $src/.complete ]]; then
+	tmp=$(mktemp -d "$top/.tmp.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+	log "downloading $pkg=$version"
+	download || { "${APT[@]}" update >&2 && download; } ||
+		die "apt-get download $pkg=$version failed"
+	log "extracting kernel/bpf/preload and skel_internal.h"
+	mkdir "$tmp/src"
+	# The package holds /usr/src/linux-source-<series>.tar.xz; stream it.
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -xO "./usr/src/$pkg.tar.xz" |
+		tar -xJ -C "$tmp/src" --strip-components=1 \
+			"$pkg/kernel/bpf/preload" "$pkg/tools/lib/bpf/skel_internal.h" ||
+		die "extracting $pkg.tar.xz failed"
+	touch "$tmp/src/.complete"
+	rm -rf "$src"
+	mv "$tmp/src" "$src"
+fi
+
+if [[ ! -f $build/.complete ]]; then
 	rm -rf "$build"
 	mkdir -p "$build/tools/lib/bpf"
 	cp -r "$src/kernel/bpf/preload/." "$build/"
-	# The in-tree Makefile builds under CONFIG_BPF_PRELOAD_UMD only; ours
-	# builds the same object unconditionally (kbuild reads Kbuild first).
-	rm -f "$build/Makefile"
 	cp "$src/tools/lib/bpf/skel_internal.h" "$build/tools/lib/bpf/"
+	# The in-tree Makefile builds under CONFIG_BPF_PRELOAD_UMD only; this
+	# Kbuild (kbuild reads it first) builds the same object unconditionally.
+	rm -f "$build/Makefile"
 	cat >"$build/Kbuild" <<'KBUILD'
 # Generated by bench/cmodule.sh: the kernel's kernel/bpf/preload module.
 obj-m := bpf_preload.o
@@ -93,10 +70,6 @@ KBUILD
 	log "building the C module for $abi in $build"
 	make -C "$kdir" M="$build" -j2 modules >"$build/build.log" 2>&1 ||
 		{ cat "$build/build.log" >&2; die "C module build failed"; }
-	[[ -f $build/bpf_preload.ko ]] || die "no bpf_preload.ko in $build"
 	touch "$build/.complete"
-	printf '%s\n' "$build/bpf_preload.ko"
-}
-
-fetch_sources
-build_module
+fi
+printf '%s\n' "$build/bpf_preload.ko"
