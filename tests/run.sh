@@ -5,14 +5,10 @@
 #   run.sh show    load the module, mount bpffs and show what a user sees:
 #                  maps.debug, progs.debug and `bpftool prog show`
 #
-# Expected layout: the module at /bpf_preload.ko (override: BPF_PRELOAD_KO),
-# the test programs in bin/ next to this script, busybox and bpftool on PATH,
-# /proc, /sys and /dev mounted, /lib/modules/$(uname -r)/ present.
-#
-# The suite loads and unloads the module, mounts and unmounts bpffs at
-# /sys/fs/bpf, and installs the module under /lib/modules for the autoload
-# test (removed again afterwards). Nothing here needs a fixed sleep: waits
-# for deferred frees poll for at most 5 s in 0.1 s steps.
+# Layout in tests/README.md. The autoload test installs the module under
+# /lib/modules (removed afterwards). BPF_PRELOAD_BUILTIN=1: the preload is
+# built in (check-intree.sh); the tests that load, unload or install a
+# module are skipped.
 
 set -u
 
@@ -20,44 +16,37 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 EXTRA=/lib/modules/$KREL/extra
-
-# BPF_PRELOAD_BUILTIN=1: the preload is built into the kernel
-# (CONFIG_BPF_PRELOAD_UMD=y, see scripts/check/check-intree.sh); the tests that
-# load, unload or install a module are reported as skipped.
 BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
-MODULE_TESTS=" insmod rmmod_mounted after_rmmod iterators_freed no_module_mount same_as_c_module autoload autoload_cleanup insmod_twice stress "
 
 # KTAP_PRE: skip the module tests when the preload is built in.
 builtin_skip() {
-	case $BUILTIN:$MODULE_TESTS in
-	1:*" $1 "*)
+	case $BUILTIN:$1 in
+	1:insmod | 1:rmmod_mounted | 1:after_rmmod | 1:iterators_freed | 1:no_module_mount | \
+		1:same_as_c_module | 1:autoload | 1:autoload_cleanup | 1:insmod_twice | 1:stress)
 		SKIP_REASON="built into the kernel: no module to load, unload or install"
 		return 4
 		;;
 	esac
 }
 
-# --- tests (t_NAME, see lib/ktap.sh) ---------------------------------------------
-
 t_insmod() {
 	run insmod "$MODULE" || return 1
-	mod_loaded || { diag "/sys/module/$MODNAME missing after insmod"; return 1; }
+	mod_loaded || { diag "/sys/module/$MODNAME missing after insmod" && return 1; }
 	diag "initstate: $(cat /sys/module/$MODNAME/initstate 2>&1)"
 }
 
 t_mount() {
 	mount_at "$MNT" || return 1
-	is_mounted "$MNT" || { diag "$MNT not in /proc/mounts"; return 1; }
+	is_mounted "$MNT" || { diag "$MNT not in /proc/mounts" && return 1; }
 }
 
 t_modes() { files_ok "$MNT"; }
 
-# t_format maps|progs: debug_check checks the header line exactly (for
-# maps.debug the variant of this kernel, see maps_variant) and reprints
-# every row in the kernel's format.
+# t_format maps|progs: the exact header (of this kernel's variant) and every
+# row in the kernel's format.
 t_format() {
 	run "$BIN/debug_check" "$1" "$MNT/$1.debug" || fail
-	cat "$MNT/$1.debug" >"$TMP/$1" && diag_file -e "$TMP/$1"
+	diag_file -e "$MNT/$1.debug"
 }
 
 t_maps_rodata() {
@@ -97,19 +86,17 @@ t_bpftool_links() {
 	run "$BIN/bpf_objs" links
 }
 
-t_bpffs_ops() {
-	run "$BIN/bpffs_ops" "$TMP"
-}
+t_bpffs_ops() { run "$BIN/bpffs_ops" "$TMP"; }
 
 t_rmmod_mounted() {
 	cat "$MNT/maps.debug" >"$TMP/maps.before" 2>&1
 	cat "$MNT/progs.debug" >"$TMP/progs.before" 2>&1
 	# Kept open across rmmod, read in the next test. (A redirection that
 	# fails on exec would end the shell: check first.)
-	[ -r "$MNT/progs.debug" ] || { diag "$MNT/progs.debug: cannot read"; return 1; }
+	[ -r "$MNT/progs.debug" ] || { diag "$MNT/progs.debug: cannot read" && return 1; }
 	exec 3<"$MNT/progs.debug"
 	run rmmod $MODNAME || return 1
-	not_loaded || { diag "/sys/module/$MODNAME still exists"; return 1; }
+	not_loaded || { diag "/sys/module/$MODNAME still exists" && return 1; }
 }
 
 # Rows for our own objects (the rest may come and go, e.g. __loader.map or
@@ -119,28 +106,28 @@ our_rows() {
 }
 
 t_after_rmmod() {
-	# Opened before rmmod, read after it.
 	cat <&3 >"$TMP/progs.fd3" 2>&1
 	exec 3<&-
 	unloaded_first || return 1
-	same "$TMP/progs.before" "$TMP/progs.fd3" "progs.debug opened before rmmod, read after it" || return 1
+	same "$TMP/progs.before" "$TMP/progs.fd3" \
+		"progs.debug opened before rmmod, read after it" || return 1
 	run debug_ok "$MNT" || return 1
 	our_rows "$TMP/maps.before" "$TMP/progs.before" >"$TMP/rows.before"
-	cat "$MNT/maps.debug" "$MNT/progs.debug" >"$TMP/after"
-	our_rows "$TMP/after" >"$TMP/rows.after"
-	same "$TMP/rows.before" "$TMP/rows.after" "rows for iterator.rodata/dump_bpf_* changed across rmmod" || return 1
+	our_rows "$MNT/maps.debug" "$MNT/progs.debug" >"$TMP/rows.after"
+	same "$TMP/rows.before" "$TMP/rows.after" \
+		"rows for iterator.rodata/dump_bpf_* changed across rmmod" || return 1
 	diag "same rows before and after rmmod:"
 	diag_file -e "$TMP/rows.after"
 }
 
 t_umount() {
 	run umount "$MNT" || return 1
-	! is_mounted "$MNT" || { diag "$MNT still mounted"; return 1; }
+	! is_mounted "$MNT" || { diag "$MNT still mounted" && return 1; }
 }
 
 t_iterators_freed() {
 	unloaded_first || return 1
-	! is_mounted "$MNT" || { diag "precondition: $MNT unmounted"; return 1; }
+	! is_mounted "$MNT" || { diag "precondition: $MNT unmounted" && return 1; }
 	wait_iterators_gone || return 1
 	run "$BIN/bpf_objs" progs
 }
@@ -154,15 +141,15 @@ t_no_module_mount() {
 	fi
 	unloaded_first || return 1
 	no_debug_files "$TMP/none" || fail
-	not_loaded || { fail "$MODNAME got loaded although it is not installed"; rmmod $MODNAME; }
+	not_loaded || { fail "$MODNAME got loaded although it is not installed" && rmmod $MODNAME; }
 }
 
 # The kernel's own C module (kernel/bpf/preload of the same kernel version,
-# /c_module/bpf_preload.ko when the host built one) and ours, in turn, over
-# the same objects: both files byte for byte the same, each module's own
-# rows aside (its iterators, their data map and the skeleton's loader map,
-# which the kernel frees a moment after loading).
-C_MODULE=${BPF_PRELOAD_C_KO:-/c_module/bpf_preload.ko}
+# when the host built one) and ours, in turn, over the same objects: both
+# files byte for byte the same, each module's own rows aside (its
+# iterators, their data map and the skeleton's loader map, which the kernel
+# frees a moment after loading).
+C_MODULE=/c_module/bpf_preload.ko
 # read_with MODULE DIR: load MODULE, copy both files into DIR, unload.
 read_with() {
 	run insmod "$1" &&
@@ -192,7 +179,8 @@ t_same_as_c_module() {
 			grep -vE '^ *[0-9]+ (iterator\.rodata|__loader\.map|dump_bpf_map|dump_bpf_prog) ' \
 				"$TMP/$_m/$_f" >"$TMP/$_m/$_f.others"
 		done
-		same "$TMP/c/$_f.others" "$TMP/ours/$_f.others" "$_f.debug differs from the C module's (C first, then ours)" || fail
+		same "$TMP/c/$_f.others" "$TMP/ours/$_f.others" \
+			"$_f.debug differs from the C module's (C first, then ours)" || fail
 		diag "$_f.debug: $(wc -l <"$TMP/ours/$_f.others") lines besides the modules' own"
 	done
 }
@@ -202,7 +190,7 @@ t_autoload() {
 	diag "modprobe helper: $(cat /proc/sys/kernel/modprobe 2>&1)"
 	mkdir -p "$EXTRA" && run cp "$MODULE" "$EXTRA/$MODNAME.ko" || return 1
 	run depmod || return 1
-	grep "$MODNAME" "/lib/modules/$KREL/modules.dep" | sed 's/^/#   modules.dep: /'
+	grep "$MODNAME" "/lib/modules/$KREL/modules.dep" | diag_file
 	mount_at "$TMP/auto" || return 1
 	run ls -la "$TMP/auto"
 	mod_loaded || fail "/sys/module/$MODNAME missing: not autoloaded"
@@ -242,7 +230,11 @@ t_stress() {
 	_r=0 _seen=0
 	while [ "$_r" -lt 10 ] && [ "$KTAP_FAILED" -eq 0 ]; do
 		_r=$((_r + 1))
-		insmod "$MODULE" >"$OUT" 2>&1 || { fail "round $_r: insmod failed:"; diag_file "$OUT"; break; }
+		if ! insmod "$MODULE" >"$OUT" 2>&1; then
+			fail "round $_r: insmod failed:"
+			diag_file "$OUT"
+			break
+		fi
 		rm -f "$TMP"/stress.*.*
 		for _k in 1 2 3; do
 			mount_loop "$TMP/stress.$_k" 10 debug_ok >"$TMP/stress.$_k.log" 2>&1 &
@@ -260,8 +252,9 @@ t_stress() {
 			_seen=$((_seen + _s))
 			[ "$_v" -gt 0 ] ||
 				fail "round $_r: reader $_k never got the debug files while the module was loaded"
-			[ "$_v" -eq "$_s" ] || fail "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
-			[ ! -s "$TMP/stress.$_k.log" ] || { diag_logs "$TMP/stress.$_k.log"; fail; }
+			[ "$_v" -eq "$_s" ] ||
+				fail "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
+			[ ! -s "$TMP/stress.$_k.log" ] || { diag_logs "$TMP/stress.$_k.log" && fail; }
 		done
 	done
 	diag "$_r round(s) of insmod, 3 concurrent mount/read/umount loops, rmmod"
@@ -270,8 +263,9 @@ t_stress() {
 	wait_iterators_gone
 }
 
-# name|description, in running order.
-VARIANT=$(maps_variant 2>&1)
+# name|description, in running order. debug_check knows the maps.debug
+# variant of this kernel (t::maps_variant() in common.hpp).
+VARIANT=$("$BIN/debug_check" --expected-variant 2>&1)
 TESTS="
 insmod|insmod $MODULE succeeds
 mount|mount bpffs at $MNT
@@ -299,16 +293,9 @@ dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
 "
 
 # show CMD...: CMD as the user typed it, then its output; fails the show.
-show() { echo "\$ $*"; "$@" || _rc=1; }
-
-cmd_show() {
-	_rc=0
-	[ "$BUILTIN" = 1 ] || mod_loaded || show insmod "$MODULE"
-	is_mounted "$MNT" || show mount -t bpf bpf "$MNT"
-	show cat "$MNT/maps.debug"
-	show cat "$MNT/progs.debug"
-	show bpftool prog show
-	return $_rc
+show() {
+	echo "\$ $*"
+	"$@" || _rc=1
 }
 
 case ${1:-} in
@@ -321,6 +308,14 @@ check)
 	[ "$BUILTIN" != 1 ] || _what="preload built in"
 	ktap_suite "$TESTS" "kernel $KREL, $_what"
 	;;
-show) cmd_show ;;
+show)
+	_rc=0
+	[ "$BUILTIN" = 1 ] || mod_loaded || show insmod "$MODULE"
+	is_mounted "$MNT" || show mount -t bpf bpf "$MNT"
+	show cat "$MNT/maps.debug"
+	show cat "$MNT/progs.debug"
+	show bpftool prog show
+	exit $_rc
+	;;
 *) usage "check|show" ;;
 esac
