@@ -51,7 +51,7 @@ t_installed() {
 	_rel=${_files#"$MODDIR"/}
 	grep "^$_rel:" "$MODDIR/modules.dep" | diag_file
 	grep -q "^$_rel:" "$MODDIR/modules.dep" ||
-		{ diag "$_rel is not in modules.dep (depmod not run?)" && return 1; }
+		{ diag "$_rel is not in modules.dep (depmod not run?)"; return 1; }
 }
 
 t_not_preloaded() {
@@ -98,7 +98,7 @@ t_mount() {
 }
 
 t_autoloaded() {
-	mod_loaded || { diag "/sys/module/$MODNAME missing: not loaded by the mount" && return 1; }
+	mod_loaded || { diag "/sys/module/$MODNAME missing: not loaded by the mount"; return 1; }
 	diag "initstate: $(cat /sys/module/$MODNAME/initstate 2>&1)"
 }
 

@@ -32,7 +32,7 @@ iterators_loaded() {
 
 t_no_module() {
 	find / -xdev -name '*.ko*' >"$TMP/ko" 2>/dev/null
-	[ ! -s "$TMP/ko" ] || { fail "module files in the root filesystem:" && diag_file "$TMP/ko"; }
+	[ ! -s "$TMP/ko" ] || { fail "module files in the root filesystem:"; diag_file "$TMP/ko"; }
 	! grep -q "^$MODNAME " /proc/modules || fail "$MODNAME is in /proc/modules"
 	diag "/proc/modules has $(wc -l </proc/modules) line(s)"
 }
@@ -42,14 +42,14 @@ t_boot_loaded() { no_bpffs && iterators_loaded; }
 # The boot log is in $TMP/klog.before (suite_start).
 t_initcall() {
 	grep -qw initcall_debug /proc/cmdline ||
-		{ diag "initcall_debug is not on the command line: $(cat /proc/cmdline)" && return 1; }
+		{ diag "initcall_debug is not on the command line: $(cat /proc/cmdline)"; return 1; }
 	grep -E "calling +$INITFN\+0x|initcall $INITFN\+0x" "$TMP/klog.before" >"$TMP/ours"
 	diag_file "$TMP/ours"
 	grep -Eq "calling +$INITFN\+0x" "$TMP/ours" || fail "no 'calling $INITFN' line"
 	grep -Eq "initcall $INITFN\+0x[0-9a-f]+/0x[0-9a-f]+ returned 0 " "$TMP/ours" ||
 		fail "no 'initcall $INITFN ... returned 0' line"
 	! grep -E "$MODNAME: .*failed" "$TMP/klog.before" >"$TMP/err" ||
-		{ fail "errors logged:" && diag_file "$TMP/err"; }
+		{ fail "errors logged:"; diag_file "$TMP/err"; }
 }
 
 # Built in, the preload loads in PID 1's context before the kernel opens the
@@ -74,7 +74,7 @@ t_init_fds() {
 
 t_every_mount() {
 	for _i in 1 2 3; do
-		mount_at "$TMP/m$_i" || { fail && continue; }
+		mount_at "$TMP/m$_i" || { fail; continue; }
 		run debug_ok "$TMP/m$_i" || fail
 	done
 	# A mount in a new mount namespace.

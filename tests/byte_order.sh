@@ -53,7 +53,7 @@ t_kernel_order() {
 }
 
 t_control_fails() {
-	[ -f "$CONTROL" ] || { diag "$CONTROL missing" && return 1; }
+	[ -f "$CONTROL" ] || { diag "$CONTROL missing"; return 1; }
 	unloaded_first && load_fails_cleanly "$CONTROL"
 }
 
@@ -67,7 +67,7 @@ t_module_loads() {
 }
 
 t_no_btf() {
-	[ -e /sys/kernel/btf/vmlinux ] || { diag "no /sys/kernel/btf/vmlinux" && return 0; }
+	[ -e /sys/kernel/btf/vmlinux ] || { diag "no /sys/kernel/btf/vmlinux"; return 0; }
 	diag "/sys/kernel/btf/vmlinux exists: run run.sh check on this kernel"
 	return 1
 }

@@ -94,17 +94,17 @@ faulty_load() {
 	fi
 	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
 	if [ "$_o" = loaded ]; then
-		[ "$_ours" -eq 0 ] || { diag "loaded, yet reported a failure" && _c=1; }
+		[ "$_ours" -eq 0 ] || { diag "loaded, yet reported a failure"; _c=1; }
 		if ! mount_serves "$TMP/m" >"$TMP/serve.out" 2>&1; then
 			diag "loaded, but a mount is not served right:"
 			diag_file "$TMP/serve.out"
 			_c=1
 		fi
-		poll rmmod $MODNAME 2>/dev/null || { diag "rmmod failed" && _c=1; }
+		poll rmmod $MODNAME 2>/dev/null || { diag "rmmod failed"; _c=1; }
 		_what="loaded"
 	else
-		! mod_loaded || { diag "$_o, but /sys/module/$MODNAME exists" && _c=1 && rmmod $MODNAME; }
-		[ "$_ours" -le 1 ] || { diag "$_ours failure lines of ours" && _c=1; }
+		! mod_loaded || { diag "$_o, but /sys/module/$MODNAME exists"; _c=1; rmmod $MODNAME; }
+		[ "$_ours" -le 1 ] || { diag "$_ours failure lines of ours"; _c=1; }
 		_step=$(sed -n "s/^$MODNAME: \(.*\) failed: .*/\1/p" "$TMP/klog.new")
 		_what="failed $_o with no line of ours (the loader failed before our init)"
 		[ -z "$_step" ] || _what="failed $_o in our step: $_step"
@@ -114,7 +114,7 @@ faulty_load() {
 			_c=1
 		fi
 	fi
-	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 || { diag_file "$OUT" && _c=1; }
+	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 || { diag_file "$OUT"; _c=1; }
 	if grep -Eq "$KLOG_BAD" "$TMP/klog.new"; then
 		diag "kernel log:"
 		diag_file "$TMP/klog.new"
@@ -139,11 +139,11 @@ outcomes() {
 
 # fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
 fault_rounds() {
-	fail_all "$1" || { diag "cannot set up $1" && return 1; }
+	fail_all "$1" || { diag "cannot set up $1"; return 1; }
 	outcomes_start || return 1
 	for _s in $SETTINGS; do
 		for _i in $(seq "$ROUNDS"); do
-			fail_set "$1" "${_s%%:*}" "${_s#*:}" || { diag "cannot set up $1" && return 1; }
+			fail_set "$1" "${_s%%:*}" "${_s#*:}" || { diag "cannot set up $1"; return 1; }
 			faulty_load -f || fail "probability ${_s%%:*}% times ${_s#*:} round $_i: see above"
 			echo 0 >"$1/probability"
 			echo 0 >"$1/times"

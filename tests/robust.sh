@@ -70,7 +70,7 @@ load_cycle() {
 	case ${1:-} in -z) _lc=$1 && shift ;; esac
 	# shellcheck disable=SC2086 # an option or nothing
 	run "$BIN/kmod_fds" $_lc "$MODULE" || fail
-	mod_loaded || { fail && return; }
+	mod_loaded || { fail; return; }
 	serves || fail
 	[ $# -eq 0 ] || "$@" || fail
 	rmmod_retry || fail
@@ -175,7 +175,7 @@ t_other_first() {
 
 t_other_removed() {
 	[ -d /sys/module/other_ops ] ||
-		{ diag "precondition: other_ops loaded (by other_first)" && return 1; }
+		{ diag "precondition: other_ops loaded (by other_first)"; return 1; }
 	run rmmod other_ops || return 1
 	# Ours loads now; while it is in place, other_ops cannot take the hook.
 	load_cycle other_refused
@@ -194,7 +194,7 @@ t_wrong_kernel() {
 	_theirs=$(modinfo_of "$FOREIGN_KO" | sed -n 's/^vermagic=//p')
 	diag "vermagic of this kernel's build: $_ours"
 	diag "vermagic of $FOREIGN_KO: $_theirs"
-	[ "$_ours" != "$_theirs" ] || { diag "same vermagic: not a foreign module" && return 1; }
+	[ "$_ours" != "$_theirs" ] || { diag "same vermagic: not a foreign module"; return 1; }
 	klog_drain
 	run "$BIN/kmod_fds" -z -e ENOEXEC "$FOREIGN_KO" || fail
 	# The kernel's own refusal, from whichever of its checks comes first
@@ -274,7 +274,7 @@ w_reader() {
 	own_namespace || return 1
 	_d=$TMP/race.r
 	mkdir -p "$_d"
-	mount -t bpf bpf "$_d" || { echo "reader: mount failed" && return 1; }
+	mount -t bpf bpf "$_d" || { echo "reader: mount failed"; return 1; }
 	if ! debug_ok "$_d" >"$_d.out" 2>&1; then
 		echo "reader: first read:"
 		cat "$_d.out"
@@ -285,9 +285,9 @@ w_reader() {
 	while [ "$_i" -lt 100000 ] && [ ! -e "$TMP/stop" ]; do
 		_i=$((_i + 1))
 		debug_ok "$_d" >"$_d.out" 2>&1 ||
-			{ echo "reader round $_i:" && cat "$_d.out" && _bad=1; }
+			{ echo "reader round $_i:"; cat "$_d.out"; _bad=1; }
 	done
-	umount "$_d" || { echo "reader: umount failed" && _bad=1; }
+	umount "$_d" || { echo "reader: umount failed"; _bad=1; }
 	echo "$_i" >"$_d.rounds"
 	return $_bad
 }
@@ -303,7 +303,7 @@ w_loader() {
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
 		_n0=$(lines "$TMP"/race.m*.seen)
-		insmod "$MODULE" || { echo "loader round $_i: insmod failed" && return 1; }
+		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
 		if ! poll seen "$_n0"; then
 			echo "loader round $_i: no mounter got the debug files within 5 s of insmod"
 			rmmod $MODNAME 2>&1
@@ -329,11 +329,11 @@ t_race() {
 	# header included (kernel behaviour, the same with the kernel's own
 	# preload module). The held map keeps this race about the module.
 	hold_start || fail
-	run insmod "$MODULE" || { hold_stop && return 1; }
+	run insmod "$MODULE" || { hold_stop; return 1; }
 	timeout 600 unshare -m "$SELF" _reader >"$TMP/race.r.log" 2>&1 4>&- &
 	_others=$!
 	poll test -e "$TMP/race.ready" ||
-		{ fail "reader did not get going:" && diag_file "$TMP/race.r.log"; }
+		{ fail "reader did not get going:"; diag_file "$TMP/race.r.log"; }
 	rmmod_retry || fail
 	for _k in 1 2 3; do
 		timeout 600 unshare -m "$SELF" _mounter "$_k" >"$TMP/race.m$_k.log" 2>&1 4>&- &
@@ -370,8 +370,8 @@ t_race() {
 	[ "$_w" -ge "$RACE_LOADS" ] || fail "$_w mount(s) with debug files for $RACE_LOADS loads"
 	diag "race took $(($(now) - _t0)) s"
 	grep " $TMP/race" /proc/mounts >"$OUT" &&
-		{ fail "a namespace's mount leaked into the initial namespace:" && diag_file "$OUT"; }
-	not_loaded || { fail "$MODNAME left loaded" && rmmod $MODNAME; }
+		{ fail "a namespace's mount leaked into the initial namespace:"; diag_file "$OUT"; }
+	not_loaded || { fail "$MODNAME left loaded"; rmmod $MODNAME; }
 	settled 30000
 }
 

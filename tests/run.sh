@@ -31,13 +31,13 @@ builtin_skip() {
 
 t_insmod() {
 	run insmod "$MODULE" || return 1
-	mod_loaded || { diag "/sys/module/$MODNAME missing after insmod" && return 1; }
+	mod_loaded || { diag "/sys/module/$MODNAME missing after insmod"; return 1; }
 	diag "initstate: $(cat /sys/module/$MODNAME/initstate 2>&1)"
 }
 
 t_mount() {
 	mount_at "$MNT" || return 1
-	is_mounted "$MNT" || { diag "$MNT not in /proc/mounts" && return 1; }
+	is_mounted "$MNT" || { diag "$MNT not in /proc/mounts"; return 1; }
 }
 
 t_modes() { files_ok "$MNT"; }
@@ -93,10 +93,10 @@ t_rmmod_mounted() {
 	cat "$MNT/progs.debug" >"$TMP/progs.before" 2>&1
 	# Kept open across rmmod, read in the next test. (A redirection that
 	# fails on exec would end the shell: check first.)
-	[ -r "$MNT/progs.debug" ] || { diag "$MNT/progs.debug: cannot read" && return 1; }
+	[ -r "$MNT/progs.debug" ] || { diag "$MNT/progs.debug: cannot read"; return 1; }
 	exec 3<"$MNT/progs.debug"
 	run rmmod $MODNAME || return 1
-	not_loaded || { diag "/sys/module/$MODNAME still exists" && return 1; }
+	not_loaded || { diag "/sys/module/$MODNAME still exists"; return 1; }
 }
 
 # Rows for our own objects (the rest may come and go, e.g. __loader.map or
@@ -122,12 +122,12 @@ t_after_rmmod() {
 
 t_umount() {
 	run umount "$MNT" || return 1
-	! is_mounted "$MNT" || { diag "$MNT still mounted" && return 1; }
+	! is_mounted "$MNT" || { diag "$MNT still mounted"; return 1; }
 }
 
 t_iterators_freed() {
 	unloaded_first || return 1
-	! is_mounted "$MNT" || { diag "precondition: $MNT unmounted" && return 1; }
+	! is_mounted "$MNT" || { diag "precondition: $MNT unmounted"; return 1; }
 	wait_iterators_gone || return 1
 	run "$BIN/bpf_objs" progs
 }
@@ -141,7 +141,7 @@ t_no_module_mount() {
 	fi
 	unloaded_first || return 1
 	no_debug_files "$TMP/none" || fail
-	not_loaded || { fail "$MODNAME got loaded although it is not installed" && rmmod $MODNAME; }
+	not_loaded || { fail "$MODNAME got loaded although it is not installed"; rmmod $MODNAME; }
 }
 
 # The kernel's own C module (kernel/bpf/preload of the same kernel version,
@@ -254,7 +254,7 @@ t_stress() {
 				fail "round $_r: reader $_k never got the debug files while the module was loaded"
 			[ "$_v" -eq "$_s" ] ||
 				fail "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
-			[ ! -s "$TMP/stress.$_k.log" ] || { diag_logs "$TMP/stress.$_k.log" && fail; }
+			[ ! -s "$TMP/stress.$_k.log" ] || { diag_logs "$TMP/stress.$_k.log"; fail; }
 		done
 	done
 	diag "$_r round(s) of insmod, 3 concurrent mount/read/umount loops, rmmod"

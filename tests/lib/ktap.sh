@@ -33,7 +33,7 @@ diag() { printf '# %s\n' "$*"; }
 # -e ends each with `|` so that trailing spaces stay visible.
 diag_file() {
 	_df='s/^/#   /'
-	[ "${1:-}" != -e ] || { _df="$_df;s/\$/|/" && shift; }
+	[ "${1:-}" != -e ] || { _df="$_df;s/\$/|/"; shift; }
 	sed -e "$_df" ${1:+"$1"}
 }
 
@@ -121,7 +121,7 @@ bpftool_has() {
 	shift
 	_bh=0
 	for _re in "$@"; do
-		grep -Eq "$_re" "$OUT" || { diag "no line matches $_re" && _bh=1; }
+		grep -Eq "$_re" "$OUT" || { diag "no line matches $_re"; _bh=1; }
 	done
 	return $_bh
 }
@@ -137,7 +137,7 @@ iter_links_ok() {
 		"^[0-9]+: iter .*target_name bpf_prog( |\$)" || return 1
 	_n=$(grep -Ec '^[0-9]+: iter ' "$OUT")
 	diag "$_n iter link(s)"
-	[ "$_n" -eq 2 ] || { diag "expected 2 iter links" && return 1; }
+	[ "$_n" -eq 2 ] || { diag "expected 2 iter links"; return 1; }
 }
 
 wait_iterators_gone() {
@@ -163,7 +163,7 @@ hold_start() {
 }
 hold_stop() {
 	exec 4>&-
-	wait "$HOLD_PID" || { diag "bpf_churn hold failed" && return 1; }
+	wait "$HOLD_PID" || { diag "bpf_churn hold failed"; return 1; }
 }
 
 # hook_free: bpf_preload_ops is NULL: other_ops, which only loads while the
@@ -172,7 +172,7 @@ hook_free() {
 	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
 	_h=$(cat /sys/module/other_ops/parameters/installed)
 	run rmmod other_ops || return 1
-	[ "$_h" = Y ] || { diag "other_ops/installed: $_h" && return 1; }
+	[ "$_h" = Y ] || { diag "other_ops/installed: $_h"; return 1; }
 	diag "bpf_preload_ops was NULL: other_ops could take it"
 }
 
@@ -182,10 +182,10 @@ hook_free() {
 files_ok() {
 	_fo=0
 	for _f in maps.debug progs.debug; do
-		[ -f "$1/$_f" ] || { diag "$1/$_f: not a regular file" && _fo=1 && continue; }
+		[ -f "$1/$_f" ] || { diag "$1/$_f: not a regular file"; _fo=1; continue; }
 		_m=$(stat -c '%A %u:%g' "$1/$_f")
 		diag "$_f: $_m"
-		[ "$_m" = "-r-------- 0:0" ] || { diag "$_f: expected -r-------- 0:0" && _fo=1; }
+		[ "$_m" = "-r-------- 0:0" ] || { diag "$_f: expected -r-------- 0:0"; _fo=1; }
 	done
 	run ls -la "$1"
 	return $_fo
@@ -219,7 +219,7 @@ mount_serves() {
 # no_debug_files DIR: a fresh bpffs at DIR has neither file; unmounted. A
 # mount that fails is a failure: it proves nothing about the files.
 no_debug_files() {
-	mount_at "$1" || { diag "the bpffs mount failed" && return 1; }
+	mount_at "$1" || { diag "the bpffs mount failed"; return 1; }
 	_nd=0
 	if has_files "$1"; then
 		diag "a new bpffs mount has debug files:"
@@ -240,7 +240,7 @@ mount_loop() {
 	_i=0 _bad=0
 	while [ "$_i" -lt "$2" ] && [ ! -e "$TMP/stop" ]; do
 		_i=$((_i + 1))
-		mount -t bpf bpf "$1" || { echo "$1: mount failed" && return 1; }
+		mount -t bpf bpf "$1" || { echo "$1: mount failed"; return 1; }
 		if has_files "$1"; then
 			echo "$_i" >>"$1.seen"
 			if "$3" "$1" >"$OUT" 2>&1; then
@@ -251,7 +251,7 @@ mount_loop() {
 				_bad=1
 			fi
 		fi
-		umount "$1" || { echo "$1: umount failed" && return 1; }
+		umount "$1" || { echo "$1: umount failed"; return 1; }
 	done
 	echo "$_i" >"$1.rounds"
 	return $_bad
