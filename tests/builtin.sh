@@ -63,11 +63,14 @@ t_init_fds() {
 		_p=${_fd#/proc/}
 		_p=${_p%%/*}
 		_n=${_fd##*/}
-		if [ "$_p" = 1 ] && [ "$_n" -gt 2 ]; then
-			case $_l in /dev/console | anon_inode:bpf*) fail "PID 1 holds fd $_n -> $_l" ;; esac
-		fi
-		case $_l in anon_inode:bpf*)
-			[ "$_p" = "$$" ] || fail "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))" ;;
+		case $_p:$_l in
+		1:/dev/console | 1:anon_inode:bpf*)
+			[ "$_n" -le 2 ] || fail "PID 1 holds fd $_n -> $_l"
+			;;
+		esac
+		case $_p:$_l in
+		"$$":*) ;;
+		*:anon_inode:bpf*) fail "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))" ;;
 		esac
 	done
 }

@@ -46,7 +46,8 @@ load_fails_cleanly() {
 # The kernel's from the magic number at the start of its BTF (0xeb9f, in the
 # kernel's byte order), user space's from the first byte of the 16-bit 1.
 t_kernel_order() {
-	_k=$(order_of eb9f 9feb "$(od -An -tx1 -N2 /sys/kernel/btf/vmlinux 2>/dev/null | tr -d ' \n')")
+	_k=$(od -An -tx1 -N2 /sys/kernel/btf/vmlinux 2>/dev/null | tr -d ' \n')
+	_k=$(order_of eb9f 9feb "$_k")
 	_u=$(order_of 256 1 "$(printf '\001\000' | od -An -tu2 | tr -d ' \n')")
 	diag "$(uname -m): kernel BTF magic says $_k-endian, user space $_u-endian"
 	[ "$_k" = "$ORDER" ] && [ "$_u" = "$ORDER" ]

@@ -143,8 +143,9 @@ fault_rounds() {
 	outcomes_start || return 1
 	for _s in $SETTINGS; do
 		for _i in $(seq "$ROUNDS"); do
-			fail_set "$1" "${_s%%:*}" "${_s#*:}" || { diag "cannot set up $1"; return 1; }
-			faulty_load -f || fail "probability ${_s%%:*}% times ${_s#*:} round $_i: see above"
+			_prob=${_s%%:*} _times=${_s#*:}
+			fail_set "$1" "$_prob" "$_times" || { diag "cannot set up $1"; return 1; }
+			faulty_load -f || fail "probability $_prob% times $_times round $_i: see above"
 			echo 0 >"$1/probability"
 			echo 0 >"$1/times"
 		done

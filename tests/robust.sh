@@ -389,8 +389,9 @@ builds|modinfo: only the FAULT_INJECT build has fault_step, fault_errno and the 
 detectors|the checks can fail: kmod_fds sees a new fd 0, bpf_count sees a held map and program
 load_free_fds|normal load with fds 0-2 free (as at late_initcall): no fd left in the loading task or pid 1, serves, unloads clean
 $(echo "$FAULTS" | grep '|' | while IFS='|' read -r _id _desc _en _n; do
-	echo "fault $_id|fault '$_id': insmod fails with -$_en and one line '$_desc failed: -$_en'," \
-		"no fd, prog, map or link left, bpf_preload_ops untouched, normal build loads after"
+	echo "fault $_id|fault '$_id': insmod fails with -$_en and one line" \
+		"'$_desc failed: -$_en', no fd, prog, map or link left, bpf_preload_ops" \
+		"untouched, normal build loads after"
 done)
 other_first|someone else's ops first: insmod fails with -EBUSY, their ops stay installed and in use, nothing left
 other_removed|after their module is removed ours loads and serves, and theirs cannot take the hook from ours

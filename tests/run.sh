@@ -41,16 +41,13 @@ t_mount() {
 }
 
 t_modes() { files_ok "$MNT"; }
+t_maps_rodata() { run "$BIN/debug_check" --print --map iterator.rodata maps "$MNT/maps.debug"; }
 
 # t_format maps|progs: the exact header (of this kernel's variant) and every
 # row in the kernel's format.
 t_format() {
 	run "$BIN/debug_check" "$1" "$MNT/$1.debug" || fail
 	diag_file -e "$MNT/$1.debug"
-}
-
-t_maps_rodata() {
-	run "$BIN/debug_check" --print --map iterator.rodata maps "$MNT/maps.debug"
 }
 
 t_progs_iters() {
@@ -80,12 +77,7 @@ t_small_reads() {
 }
 
 t_bpftool_progs() { iter_progs_ok; }
-
-t_bpftool_links() {
-	iter_links_ok || fail
-	run "$BIN/bpf_objs" links
-}
-
+t_bpftool_links() { iter_links_ok && run "$BIN/bpf_objs" links; }
 t_bpffs_ops() { run "$BIN/bpffs_ops" "$TMP"; }
 
 t_rmmod_mounted() {
@@ -230,18 +222,13 @@ t_stress() {
 	_r=0 _seen=0
 	while [ "$_r" -lt 10 ] && [ "$KTAP_FAILED" -eq 0 ]; do
 		_r=$((_r + 1))
-		if ! insmod "$MODULE" >"$OUT" 2>&1; then
-			fail "round $_r: insmod failed:"
-			diag_file "$OUT"
-			break
-		fi
+		run insmod "$MODULE" || { fail "round $_r: insmod failed"; break; }
 		rm -f "$TMP"/stress.*.*
 		for _k in 1 2 3; do
 			mount_loop "$TMP/stress.$_k" 10 debug_ok >"$TMP/stress.$_k.log" 2>&1 &
 		done
 		# Unload once every reader got valid files, while they go on
-		# mounting. EBUSY while a mount holds a reference on the
-		# module is fine, so retry for up to 5 s.
+		# mounting (EBUSY while a mount holds the module: retried).
 		poll all_readers_served ||
 			fail "round $_r: within 5 s of insmod not every reader got valid debug files"
 		poll rmmod $MODNAME 2>/dev/null || fail "round $_r: rmmod kept failing"

@@ -25,8 +25,6 @@ OUT=$TMP/out
 # Kernel log lines that are bugs, whoever caused them; a suite may widen it.
 KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace|KASAN|suspected memory leak'
 
-# --- output and verdicts -----------------------------------------------------
-
 diag() { printf '# %s\n' "$*"; }
 
 # diag_file [-e] [FILE]: FILE's lines (stdin's without one) as diagnostics;
@@ -72,7 +70,6 @@ same() {
 
 # lines FILE...: their number of lines together, 0 for none.
 lines() { cat "$@" 2>/dev/null | wc -l; }
-
 now() { cut -d. -f1 /proc/uptime; }
 
 # poll CMD...: every 0.1 s until it succeeds, for at most 5 s.
@@ -88,6 +85,12 @@ poll() {
 
 mod_loaded() { [ -d /sys/module/$MODNAME ]; }
 not_loaded() { ! mod_loaded; }
+installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
+unload() { run rmmod $MODNAME && wait_iterators_gone; }
+is_mounted() { grep -q " $1 bpf " /proc/mounts; }
+bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
+mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
+has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
 
 # unloaded_first: the precondition of a test that loads the module itself.
 unloaded_first() {
@@ -96,19 +99,11 @@ unloaded_first() {
 	return 1
 }
 
-installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
-
 # rmmod_retry [NAME]: retried for up to 5 s while a mount holds the module.
 rmmod_retry() {
 	poll rmmod "${1:-$MODNAME}" 2>/dev/null && return 0
 	run rmmod "${1:-$MODNAME}"
 }
-
-unload() { run rmmod $MODNAME && wait_iterators_gone; }
-
-is_mounted() { grep -q " $1 bpf " /proc/mounts; }
-bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
-mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
 
 iterators_gone() {
 	! bpftool prog show 2>/dev/null | grep -Eq 'name dump_bpf_(map|prog) ' &&
@@ -205,8 +200,6 @@ rows_ok() {
 		"$BIN/debug_check" progs "$1/progs.debug"
 }
 
-has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
-
 # mount_serves DIR: a fresh bpffs at DIR gets valid debug files; unmounted.
 mount_serves() {
 	mount_at "$1" || return 1
@@ -273,12 +266,10 @@ klog_expect_one() {
 	klog_drain
 	grep "$MODNAME" "$TMP/klog.new" | grep -v -e 'taints kernel\.$' \
 		-e ' - tainting kernel$' -e ': kernel tainted\.$' >"$TMP/klog.ours"
-	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ]; then
-		for _want in "$@"; do
-			[ "$(cat "$TMP/klog.ours")" = "$_want" ] || continue
-			diag "kernel log: $_want"
-			return 0
-		done
+	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ] &&
+		printf '%s\n' "$@" | grep -Fxq -f "$TMP/klog.ours"; then
+		diag "kernel log: $(cat "$TMP/klog.ours")"
+		return 0
 	fi
 	diag "expected exactly one kernel log line, one of:"
 	printf '#   %s\n' "$@"
