@@ -18,15 +18,12 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 EXTRA=/lib/modules/$KREL/extra
 BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
 
-# KTAP_PRE: skip the module tests when the preload is built in.
-builtin_skip() {
-	case $BUILTIN:$1 in
-	1:insmod | 1:rmmod_mounted | 1:after_rmmod | 1:iterators_freed | 1:no_module_mount | \
-		1:same_as_c_module | 1:autoload | 1:autoload_cleanup | 1:insmod_twice | 1:stress)
-		SKIP_REASON="built into the kernel: no module to load, unload or install"
-		return 4
-		;;
-	esac
+# Built in, the tests that load, unload or install a module are skipped.
+MODULE_TESTS="insmod|rmmod_mounted|after_rmmod|iterators_freed|no_module_mount|same_as_c_module"
+MODULE_TESTS="$MODULE_TESTS|autoload|autoload_cleanup|insmod_twice|stress"
+t_builtin() {
+	SKIP_REASON="built into the kernel: no module to load, unload or install"
+	return 4
 }
 
 t_insmod() {
@@ -290,10 +287,12 @@ check)
 	# Leftovers of an earlier run (e.g. `run.sh show`).
 	! is_mounted "$MNT" || umount "$MNT"
 	not_loaded || rmmod $MODNAME
-	KTAP_PRE=builtin_skip
-	_what="module $MODULE"
-	[ "$BUILTIN" != 1 ] || _what="preload built in"
-	ktap_suite "$TESTS" "kernel $KREL, $_what"
+	if [ "$BUILTIN" = 1 ]; then
+		ktap_suite "$(echo "$TESTS" | sed -E "s/^($MODULE_TESTS)\|/builtin|/")" \
+			"kernel $KREL, preload built in"
+	else
+		ktap_suite "$TESTS" "kernel $KREL, module $MODULE"
+	fi
 	;;
 show)
 	_rc=0

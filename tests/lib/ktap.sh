@@ -3,14 +3,14 @@
 # Sourced, after the suite has set TMP (its scratch directory), as
 # `. "$(dirname "$0")/lib/ktap.sh"`. Busybox sh; locals start with `_`.
 #
-# ktap_run LIST [DIAG]: LIST has one test per line, "NAME [ARG]|description";
+# ktap_suite LIST [DIAG]: LIST has one test per line, "NAME [ARG]|description";
 # it runs t_NAME [ARG] for each and prints KTAP: the plan, "ok N desc", "not
 # ok N desc" or "ok N desc # SKIP reason", and a "# Totals:" line. A test
 # returns 0 (pass), 4 (skip, SKIP_REASON says why) or else (fail); `fail`
-# fails it whatever it returns and lets it go on checking. Optional hooks:
-# KTAP_PRE NAME (4 skips the test), KTAP_POST STATUS (replaces the status).
-# A plan that does not match what ran, or a shell that exits mid-suite (an
-# `exit`, an unset variable under `set -u`), counts one more failure.
+# fails it whatever it returns and lets it go on checking. KTAP_POST, if set,
+# is called with a test's status and its status replaces it. A plan that
+# does not match what ran, or a shell that exits mid-suite (an `exit`, an
+# unset variable under `set -u`), counts one more failure.
 
 MODNAME=bpf_preload
 # shellcheck disable=SC2034 # used by the suites
@@ -318,9 +318,21 @@ ktap_aborted() {
 	exit 1
 }
 
-# ktap_run LIST [DIAG]: see the top of this file; DIAG is printed after the
-# plan. Status 0 only if no test failed and the plan held.
-ktap_run() {
+# suite_start: a fresh TMP; the kernel log so far goes to $TMP/klog.before,
+# not counted, and the log is cleared.
+suite_start() {
+	rm -rf "$TMP"
+	mkdir -p "$TMP" || exit 1
+	dmesg -c >"$TMP/klog.before" 2>&1
+	: >"$TMP/klog.all"
+}
+
+# ktap_suite LIST [DIAG]: see the top of this file; DIAG is printed after the
+# plan. suite_start unless the suite did; at the end no module of ours or
+# other_ops loaded, no bpffs at MNT, TMP removed. Status 0 only if no test
+# failed and the plan held.
+ktap_suite() {
+	[ -d "$TMP" ] || suite_start
 	_kt_list=$(printf '%s\n' "$1" | grep '|')
 	_kt_plan=$(printf '%s\n' "$_kt_list" | grep -c '|')
 	echo "TAP version 13"
@@ -332,21 +344,17 @@ ktap_run() {
 	# may read theirs).
 	while IFS= read -r _kt_t <&5; do
 		[ -n "$_kt_t" ] || continue
-		_kt_name=${_kt_t%%|*}
-		SKIP_REASON='' KTAP_FAILED=0 _kt_rc=0
-		[ -z "${KTAP_PRE:-}" ] || "$KTAP_PRE" "${_kt_name%% *}" || _kt_rc=$?
-		if [ "$_kt_rc" -eq 0 ]; then
-			_kt_t0=$(now)
-			# shellcheck disable=SC2086 # function name and argument
-			t_$_kt_name
+		SKIP_REASON='' KTAP_FAILED=0
+		_kt_t0=$(now)
+		# shellcheck disable=SC2086 # function name and argument
+		t_${_kt_t%%|*}
+		_kt_rc=$?
+		[ "$KTAP_FAILED" -eq 0 ] || _kt_rc=1
+		if [ -n "${KTAP_POST:-}" ]; then
+			"$KTAP_POST" "$_kt_rc"
 			_kt_rc=$?
-			[ "$KTAP_FAILED" -eq 0 ] || _kt_rc=1
-			if [ -n "${KTAP_POST:-}" ]; then
-				"$KTAP_POST" "$_kt_rc"
-				_kt_rc=$?
-			fi
-			diag "($(($(now) - _kt_t0)) s)"
 		fi
+		diag "($(($(now) - _kt_t0)) s)"
 		KTAP_NUM=$((KTAP_NUM + 1))
 		_kt_desc=${_kt_t#*|}
 		if [ "$_kt_rc" -eq 0 ]; then
@@ -362,22 +370,6 @@ ktap_run() {
 		$_kt_list
 	EOF
 	ktap_totals "$_kt_plan"
-}
-
-# suite_start: a fresh TMP; the kernel log so far goes to $TMP/klog.before,
-# not counted, and the log is cleared.
-suite_start() {
-	rm -rf "$TMP"
-	mkdir -p "$TMP" || exit 1
-	dmesg -c >"$TMP/klog.before" 2>&1
-	: >"$TMP/klog.all"
-}
-
-# ktap_suite LIST DIAG: suite_start unless the suite did, ktap_run, then no
-# module of ours or other_ops loaded, no bpffs at MNT, TMP removed.
-ktap_suite() {
-	[ -d "$TMP" ] || suite_start
-	ktap_run "$@"
 	_ks=$?
 	! is_mounted "$MNT" || umount "$MNT"
 	for _m in $MODNAME other_ops; do
