@@ -32,7 +32,7 @@ iterators_loaded() {
 
 t_no_module() {
 	find / -xdev -name '*.ko*' >"$TMP/ko" 2>/dev/null
-	[ ! -s "$TMP/ko" ] || { fail "module files in the root filesystem:"; diag_file "$TMP/ko"; }
+	[ ! -s "$TMP/ko" ] || fail "module files in the root filesystem:" "$TMP/ko"
 	! grep -q "^$MODNAME " /proc/modules || fail "$MODNAME is in /proc/modules"
 	diag "/proc/modules has $(wc -l </proc/modules) line(s)"
 }
@@ -49,7 +49,7 @@ t_initcall() {
 	grep -Eq "initcall $INITFN\+0x[0-9a-f]+/0x[0-9a-f]+ returned 0 " "$TMP/ours" ||
 		fail "no 'initcall $INITFN ... returned 0' line"
 	! grep -E "$MODNAME: .*failed" "$TMP/klog.before" >"$TMP/err" ||
-		{ fail "errors logged:"; diag_file "$TMP/err"; }
+		fail "errors logged:" "$TMP/err"
 }
 
 # Built in, the preload loads in PID 1's context before the kernel opens the

@@ -75,6 +75,13 @@ fail_set() {
 		echo 0 >"$1/space"
 }
 
+# unclean MESSAGE [FILE]: the load in faulty_load was not clean.
+unclean() {
+	diag "$1"
+	[ $# -lt 2 ] || diag_file "$2"
+	_c=1
+}
+
 # faulty_load KMOD_FDS_OPTION...: one load under fault injection (-f:
 # make-it-fail, -n N: fail-nth), its outcome appended to $TMP/outcomes.
 # Clean load: serves a mount, unloads, leaves nothing. Clean failure: no
@@ -87,39 +94,26 @@ faulty_load() {
 	_o=$(sed -n 's/^kmod_fds: outcome: //p' "$OUT")
 	_reached=$(sed -n 's/^kmod_fds: fail-nth: .*, \([0-9]*\) points reached$/\1/p' "$OUT")
 	_c=0
-	if [ "$_rc" -ne 0 ]; then
-		diag "kmod_fds (fd tables, outcome):"
-		diag_file "$OUT"
-		_c=1
-	fi
+	[ "$_rc" -eq 0 ] || unclean "kmod_fds (fd tables, outcome):" "$OUT"
 	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
 	if [ "$_o" = loaded ]; then
-		[ "$_ours" -eq 0 ] || { diag "loaded, yet reported a failure"; _c=1; }
-		if ! mount_serves "$TMP/m" >"$TMP/serve.out" 2>&1; then
-			diag "loaded, but a mount is not served right:"
-			diag_file "$TMP/serve.out"
-			_c=1
-		fi
-		poll rmmod $MODNAME 2>/dev/null || { diag "rmmod failed"; _c=1; }
+		[ "$_ours" -eq 0 ] || unclean "loaded, yet reported a failure"
+		mount_serves "$TMP/m" >"$TMP/serve.out" 2>&1 ||
+			unclean "loaded, but a mount is not served right:" "$TMP/serve.out"
+		poll rmmod $MODNAME 2>/dev/null || unclean "rmmod failed"
 		_what="loaded"
 	else
-		! mod_loaded || { diag "$_o, but /sys/module/$MODNAME exists"; _c=1; rmmod $MODNAME; }
-		[ "$_ours" -le 1 ] || { diag "$_ours failure lines of ours"; _c=1; }
+		! mod_loaded || { unclean "$_o, but /sys/module/$MODNAME exists"; rmmod $MODNAME; }
+		[ "$_ours" -le 1 ] || unclean "$_ours failure lines of ours"
 		_step=$(sed -n "s/^$MODNAME: \(.*\) failed: .*/\1/p" "$TMP/klog.new")
 		_what="failed $_o with no line of ours (the loader failed before our init)"
 		[ -z "$_step" ] || _what="failed $_o in our step: $_step"
-		if ! hook_free >"$TMP/hook.out" 2>&1; then
-			diag "other_ops could not take the hook:"
-			diag_file "$TMP/hook.out"
-			_c=1
-		fi
+		hook_free >"$TMP/hook.out" 2>&1 ||
+			unclean "other_ops could not take the hook:" "$TMP/hook.out"
 	fi
-	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 || { diag_file "$OUT"; _c=1; }
-	if grep -Eq "$KLOG_BAD" "$TMP/klog.new"; then
-		diag "kernel log:"
-		diag_file "$TMP/klog.new"
-		_c=1
-	fi
+	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
+		unclean "objects left:" "$OUT"
+	! grep -Eq "$KLOG_BAD" "$TMP/klog.new" || unclean "kernel log:" "$TMP/klog.new"
 	if [ $_c -eq 0 ]; then
 		echo "clean: $_what" >>"$TMP/outcomes"
 	else

@@ -237,8 +237,7 @@ churn() {
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
 		"$2" "$_d" >"$OUT" 2>&1 && continue
-		fail "cycle $_i failed:"
-		diag_file "$OUT"
+		fail "cycle $_i failed:" "$OUT"
 		break
 	done
 	diag "$_i cycle(s) of $3 in $(($(now) - _t0)) s"
@@ -333,7 +332,7 @@ t_race() {
 	timeout 600 unshare -m "$SELF" _reader >"$TMP/race.r.log" 2>&1 4>&- &
 	_others=$!
 	poll test -e "$TMP/race.ready" ||
-		{ fail "reader did not get going:"; diag_file "$TMP/race.r.log"; }
+		fail "reader did not get going:" "$TMP/race.r.log"
 	rmmod_retry || fail
 	for _k in 1 2 3; do
 		timeout 600 unshare -m "$SELF" _mounter "$_k" >"$TMP/race.m$_k.log" 2>&1 4>&- &
@@ -369,8 +368,8 @@ t_race() {
 	_w=$(lines "$TMP"/race.m*.seen)
 	[ "$_w" -ge "$RACE_LOADS" ] || fail "$_w mount(s) with debug files for $RACE_LOADS loads"
 	diag "race took $(($(now) - _t0)) s"
-	grep " $TMP/race" /proc/mounts >"$OUT" &&
-		{ fail "a namespace's mount leaked into the initial namespace:"; diag_file "$OUT"; }
+	! grep " $TMP/race" /proc/mounts >"$OUT" ||
+		fail "a namespace's mount leaked into the initial namespace:" "$OUT"
 	not_loaded || { fail "$MODNAME left loaded"; rmmod $MODNAME; }
 	settled 30000
 }

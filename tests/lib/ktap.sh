@@ -54,9 +54,11 @@ run() {
 	return "$_run_rc"
 }
 
-# fail [MESSAGE]: the running test fails; status 0, so `CHECK || fail` goes on.
+# fail [MESSAGE [FILE]]: the running test fails; MESSAGE and FILE's lines as
+# diagnostics. Status 0, so `CHECK || fail` goes on.
 fail() {
-	[ $# -eq 0 ] || diag "$*"
+	[ $# -eq 0 ] || diag "$1"
+	[ $# -lt 2 ] || diag_file "$2"
 	KTAP_FAILED=1
 }
 
