@@ -49,7 +49,7 @@ t_installed() {
 		return 1
 	fi
 	_rel=${_files#"$MODDIR"/}
-	grep "^$_rel:" "$MODDIR/modules.dep" | diag_file
+	grep "^$_rel:" "$MODDIR/modules.dep" | sed 's/^/#   modules.dep: /'
 	grep -q "^$_rel:" "$MODDIR/modules.dep" ||
 		{ diag "$_rel is not in modules.dep (depmod not run?)"; return 1; }
 }
