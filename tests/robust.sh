@@ -1,24 +1,16 @@
 #!/bin/sh
 # bpf_preload robustness suite: fault injection on every init step, object and
 # fd accounting, load/unload churn, races, someone else's ops, a module built
-# for another kernel. Runs inside the test VM as root (busybox sh), prints
-# KTAP like run.sh and exits 0 only if every test passed.
+# for another kernel. KTAP, in the test VM as root (busybox sh); its layout
+# (scripts/check/check-robust.sh builds it) and tests: tests/README.md.
 #
 #   robust.sh check
-#
-# Layout (scripts/check/check-robust.sh builds it): /bpf_preload.ko, and in
-# /robust/ bpf_preload_fault.ko (make FAULT_INJECT=1), other_ops.ko
-# (tests/other_ops) and foreign.ko (the normal build for the other kernel,
-# optional); bin/ next to this script. The module must not be installed
-# under /lib/modules (a bpffs mount must not autoload it).
 #
 # Tunables, from the environment (vm.sh --append "KEY=value" sets them):
 # ROBUST_CHURN=200 and ROBUST_CHURN_MOUNTED=50 cycles, ROBUST_RACE_LOADS=50
 # loads and ROBUST_RACE_OBJECTS=1000 objects in the race, ROBUST_ONLY=a,b
-# (only these tests, names as in TESTS).
-#
-# Every wait is a poll with a deadline: a leak shows up as a timeout, never
-# hides behind a fixed sleep.
+# (only these tests, names as in TESTS). Every wait is a poll with a
+# deadline: a leak shows up as a timeout, never hides behind a fixed sleep.
 
 set -u
 
