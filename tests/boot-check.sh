@@ -4,22 +4,17 @@
 # boot-check.sh autoload|modules-load    boot-time loading of an installed
 #                                        bpf_preload.ko, in the test VM (KTAP)
 #
-# Runs as the VM's /run-in-vm, that is right after /init mounted proc, sysfs
-# and devtmpfs, on a kernel whose /lib/modules/$(uname -r) holds the module
-# as an installer left it (make install, or DKMS from the Debian package) and
-# indexed by depmod. Nothing loads the module explicitly except as below.
+# Runs as the VM's /run-in-vm, right after /init mounted proc, sysfs and
+# devtmpfs, on a kernel whose /lib/modules/$(uname -r) holds the module as an
+# installer left it (make install, or DKMS from the Debian package).
 #
 #   autoload       mounts bpffs at /sys/fs/bpf first thing, as systemd does
-#                  at boot: the kernel must load the module itself
-#                  (request_module) and the mount must show maps.debug and
-#                  progs.debug.
+#                  at boot: the kernel must load the module (request_module)
 #   modules-load   does what systemd-modules-load does with modules-load.d
 #                  (make install BOOTLOAD=1): the module must be loaded from
-#                  that list before any bpffs exists; a mount then shows the
-#                  files.
+#                  that list before any bpffs exists
 #
-# Needs bin/debug_check next to this script. Prints KTAP with a
-# "# Totals:" line; exits 0 only if every test passed.
+# Either way a mount then shows both files. Needs bin/debug_check.
 
 set -u
 
@@ -28,8 +23,7 @@ TMP=/tmp/boot-check
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 MODDIR=/lib/modules/$KREL
-# Kernel messages since the test began: the module's own error line
-# ("bpf_preload: <step> failed: <errno>") or any warning, bug or oops.
+# The module's own error line ("bpf_preload: <step> failed: <errno>") too.
 KLOG_BAD="$KLOG_BAD|$MODNAME: .* failed: -"
 
 # The state before anything else happens; for autoload the mount comes
@@ -47,20 +41,17 @@ modules-load) ;;
 *) usage "autoload|modules-load" ;;
 esac
 
-# The module file under /lib/modules and its modules.dep entry.
 t_installed() {
 	_files=$(installed_copies | sort)
 	diag "installed: $(echo "$_files" | tr '\n' ' ')"
-	[ "$(echo "$_files" | grep -c .)" -eq 1 ] || {
+	if [ "$(echo "$_files" | grep -c .)" -ne 1 ]; then
 		diag "want exactly one $MODNAME.ko* under $MODDIR"
 		return 1
-	}
+	fi
 	_rel=${_files#"$MODDIR"/}
 	grep "^$_rel:" "$MODDIR/modules.dep" | sed 's/^/#   modules.dep: /'
-	grep -q "^$_rel:" "$MODDIR/modules.dep" || {
-		diag "$_rel is not in modules.dep (depmod not run?)"
-		return 1
-	}
+	grep -q "^$_rel:" "$MODDIR/modules.dep" ||
+		{ diag "$_rel is not in modules.dep (depmod not run?)"; return 1; }
 }
 
 t_not_preloaded() {
@@ -71,18 +62,16 @@ t_not_preloaded() {
 # modules-load.d as systemd-modules-load reads it: *.conf files in these
 # directories, a file name in an earlier directory hiding the same name in
 # later ones; one module name per line, '#' and ';' start comments.
-MODULES_LOAD_DIRS="/etc/modules-load.d /run/modules-load.d /usr/local/lib/modules-load.d /usr/lib/modules-load.d /lib/modules-load.d"
 modules_load_list() {
 	_seen=" "
-	for _d in $MODULES_LOAD_DIRS; do
-		for _f in "$_d"/*.conf; do
-			[ -f "$_f" ] || continue
-			_b=${_f##*/}
-			case $_seen in *" $_b "*) continue ;; esac
-			_seen="$_seen$_b "
-			sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$_f" |
-				grep -v -e '^$' -e '^#' -e '^;'
-		done
+	for _f in /etc/modules-load.d/*.conf /run/modules-load.d/*.conf \
+		/usr/local/lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf \
+		/lib/modules-load.d/*.conf; do
+		[ -f "$_f" ] || continue
+		case $_seen in *" ${_f##*/} "*) continue ;; esac
+		_seen="$_seen${_f##*/} "
+		sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$_f" |
+			grep -v -e '^$' -e '^#' -e '^;'
 	done
 }
 
@@ -104,11 +93,9 @@ t_loaded_without_mount() {
 }
 
 t_mount() {
-	if [ "$MODE" = autoload ]; then
-		diag_file "$TMP/mount.out"
-		return "$mount_rc"
-	fi
-	mount_at $MNT
+	[ "$MODE" = autoload ] || { mount_at $MNT; return; }
+	diag_file "$TMP/mount.out"
+	return "$mount_rc"
 }
 
 t_autoloaded() {
@@ -120,16 +107,16 @@ t_files() { files_ok "$MNT"; }
 
 t_content() { run debug_ok $MNT; }
 
+FILES_TESTS="files|maps.debug and progs.debug present, mode 0400
+content|maps.debug and progs.debug list the iterators
+dmesg|no warning or error in dmesg"
 if [ "$MODE" = autoload ]; then
 	ktap_suite "
 installed|module installed and in modules.dep
 not_preloaded|module not loaded and no bpffs before the first mount
 mount|first thing: mount -t bpf bpf $MNT
 autoloaded|the mount loaded the module (request_module)
-files|maps.debug and progs.debug present, mode 0400
-content|maps.debug and progs.debug list the iterators
-dmesg|no warning or error in dmesg
-" "boot-check: $MODE on $KREL"
+$FILES_TESTS" "boot-check: $MODE on $KREL"
 else
 	ktap_suite "
 installed|module installed and in modules.dep
@@ -138,8 +125,5 @@ listed|modules-load.d lists $MODNAME
 modules_load|modprobe every listed module (systemd-modules-load)
 loaded_without_mount|module loaded from the list, before any bpffs mount
 mount|mount -t bpf bpf $MNT
-files|maps.debug and progs.debug present, mode 0400
-content|maps.debug and progs.debug list the iterators
-dmesg|no warning or error in dmesg
-" "boot-check: $MODE on $KREL"
+$FILES_TESTS" "boot-check: $MODE on $KREL"
 fi

@@ -3,14 +3,11 @@
 #
 # builtin.sh check   checks for a kernel with our preload built into vmlinux
 #                    (kernel/bpf/preload from scripts/pkg/intree-install.sh,
-#                    CONFIG_BPF_PRELOAD_UMD=y); KTAP, exit 0 only if every
-#                    test passed
+#                    CONFIG_BPF_PRELOAD_UMD=y); KTAP
 #
 # Runs in the test VM as the first thing /run-in-vm does, before anything
-# mounted bpffs (scripts/check/check-intree.sh runs it, then
-# `BPF_PRELOAD_BUILTIN=1 run.sh check` for the rest of the suite). The
-# kernel must boot with initcall_debug. Needs bin/debug_check next to this
-# script, bpftool and busybox (unshare) on PATH.
+# mounted bpffs (scripts/check/check-intree.sh; then `BPF_PRELOAD_BUILTIN=1
+# run.sh check`). The kernel must boot with initcall_debug.
 
 set -u
 
@@ -19,41 +16,40 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_builtin.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 
+# no_bpffs: the precondition of the tests before and after the mounts.
+no_bpffs() {
+	bpffs_mounted || return 0
+	diag "precondition: no bpffs mounted"
+	run cat /proc/mounts
+	return 1
+}
+
 # Both iterator programs and their two iter links exist.
 iterators_loaded() {
 	iter_progs_ok || fail
 	iter_links_ok || fail
 }
 
-# --- tests --------------------------------------------------------------------
-
 t_no_module() {
 	find / -xdev -name '*.ko*' >"$TMP/ko" 2>/dev/null
-	[ ! -s "$TMP/ko" ] || { fail "module files in the root filesystem:"; diag_file "$TMP/ko"; }
+	[ ! -s "$TMP/ko" ] || fail "module files in the root filesystem:" "$TMP/ko"
 	! grep -q "^$MODNAME " /proc/modules || fail "$MODNAME is in /proc/modules"
 	diag "/proc/modules has $(wc -l </proc/modules) line(s)"
 }
 
-t_boot_loaded() {
-	if bpffs_mounted; then
-		diag "precondition: no bpffs mounted yet"
-		run cat /proc/mounts
-		return 1
-	fi
-	iterators_loaded
-}
+t_boot_loaded() { no_bpffs && iterators_loaded; }
 
+# The boot log is in $TMP/klog.before (suite_start).
 t_initcall() {
 	grep -qw initcall_debug /proc/cmdline ||
 		{ diag "initcall_debug is not on the command line: $(cat /proc/cmdline)"; return 1; }
-	# The boot log, as ktap_suite's klog_start found it.
 	grep -E "calling +$INITFN\+0x|initcall $INITFN\+0x" "$TMP/klog.before" >"$TMP/ours"
 	diag_file "$TMP/ours"
 	grep -Eq "calling +$INITFN\+0x" "$TMP/ours" || fail "no 'calling $INITFN' line"
 	grep -Eq "initcall $INITFN\+0x[0-9a-f]+/0x[0-9a-f]+ returned 0 " "$TMP/ours" ||
 		fail "no 'initcall $INITFN ... returned 0' line"
 	! grep -E "$MODNAME: .*failed" "$TMP/klog.before" >"$TMP/err" ||
-		{ fail "errors logged:"; diag_file "$TMP/err"; }
+		fail "errors logged:" "$TMP/err"
 }
 
 # Built in, the preload loads in PID 1's context before the kernel opens the
@@ -62,22 +58,19 @@ t_initcall() {
 # redirects 0-2 only, would still hold it as fd 3.
 t_init_fds() {
 	run ls -l /proc/1/fd
-	for _fd in /proc/1/fd/*; do
-		_n=${_fd##*/}
-		[ "$_n" -le 2 ] && continue
-		_l=$(readlink "$_fd")
-		case $_l in
-		/dev/console | anon_inode:bpf*) fail "PID 1 holds fd $_n -> $_l" ;;
-		esac
-	done
 	for _fd in /proc/[0-9]*/fd/*; do
 		_l=$(readlink "$_fd" 2>/dev/null) || continue
-		case $_l in
-		anon_inode:bpf*)
-			_p=${_fd#/proc/}
-			_p=${_p%%/*}
-			[ "$_p" = "$$" ] || fail "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))"
+		_p=${_fd#/proc/}
+		_p=${_p%%/*}
+		_n=${_fd##*/}
+		case $_p:$_l in
+		1:/dev/console | 1:anon_inode:bpf*)
+			[ "$_n" -le 2 ] || fail "PID 1 holds fd $_n -> $_l"
 			;;
+		esac
+		case $_p:$_l in
+		"$$":*) ;;
+		*:anon_inode:bpf*) fail "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))" ;;
 		esac
 	done
 }
@@ -99,26 +92,21 @@ t_every_mount() {
 	done
 }
 
+# Nothing can unload a built-in preload: its links stay.
 t_after_umount() {
-	if bpffs_mounted; then
-		diag "precondition: no bpffs mounted"
-		return 1
-	fi
-	# Nothing can unload a built-in preload: its links stay.
+	no_bpffs || return 1
 	iterators_loaded
 	[ "$KTAP_FAILED" -eq 0 ] && mount_serves "$TMP/again"
 }
 
-TESTS="
+case ${1:-} in
+check) ktap_suite "
 no_module|no module file in the root filesystem, $MODNAME not in /proc/modules
 boot_loaded|before any bpffs mount, dump_bpf_map and dump_bpf_prog are loaded with two iter links
 initcall|initcall_debug: $INITFN was called at boot and returned 0, no error logged
 init_fds|PID 1 has no fd above 2 on the console or a BPF object; no process holds a BPF fd
 every_mount|three bpffs mounts and one in a new mount namespace each show valid debug files
 after_umount|with no bpffs mounted the iterators stay; a new mount shows the files again
-"
-
-case ${1:-} in
-check) ktap_suite "$TESTS" "kernel $KREL, $MODNAME built in" ;;
+" "kernel $KREL, $MODNAME built in" ;;
 *) usage check ;;
 esac

@@ -1,38 +1,30 @@
 #!/bin/sh
 # Debug-kernel checks for bpf_preload (KASAN, kmemleak, lockdep, fault
-# injection kernel from scripts/kconfig/debug.config); runs inside the test
-# VM as root (busybox sh) around tests/run.sh and tests/robust.sh:
+# injection: scripts/kconfig/debug.config); run inside the test VM as root
+# (busybox sh) around tests/run.sh and tests/robust.sh, KTAP:
 #
-#   debug.sh pre    KTAP: the debug features are there; forget what kmemleak
-#                   found during boot (echo clear)
-#   debug.sh post   KTAP: loads under failslab and under fail_function on
-#                   should_fail_alloc_page(), each restricted to the loading
-#                   task (task-filter, /proc/self/make-it-fail), with a
-#                   bounded probability and failure count, and a fail-nth
-#                   sweep (/proc/self/fail-nth: the Nth allocation fails):
-#                   every load ends in a clean load or a clean failure;
-#                   then a kmemleak scan
-#                   finds nothing of bpf_preload; lockdep is still on; the
-#                   kernel log has no KASAN, lockdep, BUG or WARNING (the
-#                   allocation failure reports of warn_alloc are expected)
+#   debug.sh pre    the debug features are there; kmemleak's boot findings
+#                   cleared
+#   debug.sh post   loads under failslab, fail_function and a fail-nth sweep,
+#                   each a clean load or a clean failure; then kmemleak finds
+#                   nothing of ours, lockdep is still on, the log is clean
 #
 # Same layout as robust.sh (/bpf_preload.ko, /robust/other_ops.ko, bin/).
-# Tunables: DEBUG_FAIL_ROUNDS=8 rounds per (probability, times) setting,
-# DEBUG_FAIL_NTH_LOADS=40 loads spread over the fail-nth sweep and
-# DEBUG_FAIL_NTH_TAIL=60 more, one for each of a load's last 60 points.
 
 set -u
 
-TMP=${DEBUG_TMP:-${TMPDIR:-/tmp}/bpf_preload_debug}
+TMP=${TMPDIR:-/tmp}/bpf_preload_debug
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 BASELINE=$TMP/baseline
 DBG=/sys/kernel/debug
-ROUNDS=${DEBUG_FAIL_ROUNDS:-8}
-FAIL_NTH_LOADS=${DEBUG_FAIL_NTH_LOADS:-40}
-FAIL_NTH_TAIL=${DEBUG_FAIL_NTH_TAIL:-60}
+ROUNDS=8 # loads per setting
 # probability (percent) and times (most failures per load), per setting
 SETTINGS="1:1 5:1 10:2 25:3 50:5"
+# fail-nth: loads spread over all of a load's points, then one per point of
+# the last FAIL_NTH_TAIL (our attach steps and the loader's work after init).
+FAIL_NTH_LOADS=40
+FAIL_NTH_TAIL=60
 
 # Bugs, not reports: an injected allocation failure makes the kernel print
 # "page allocation failure" or "vmalloc error" with a Call Trace (warn_alloc),
@@ -41,8 +33,6 @@ SETTINGS="1:1 5:1 10:2 25:3 50:5"
 # atomic context "BUG:", lockdep "WARNING: possible ... locking ...".
 KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|cut here|KASAN|general protection'
 
-# --- pre ------------------------------------------------------------------------
-
 # lockdep still on: debug_locks is 1 (a splat turns it off).
 lockdep_on() {
 	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
@@ -50,50 +40,52 @@ lockdep_on() {
 	[ "$_dl" = 1 ]
 }
 
-# The boot log is in $TMP/klog.before (ktap_suite's klog_start).
+# The boot log is in $TMP/klog.before (suite_start).
 t_features() {
 	for _p in "$DBG/kmemleak" "$DBG/failslab/probability" \
 		"$DBG/fail_function/inject" "$DBG/fail_page_alloc/probability" \
 		/proc/self/make-it-fail /proc/lockdep_stats; do
 		[ -e "$_p" ] || fail "missing: $_p"
 	done
-	grep -E 'KernelAddressSanitizer|kmemleak' "$TMP/klog.before" | sed 's/^/#   /'
+	grep -E 'KernelAddressSanitizer|kmemleak' "$TMP/klog.before" | diag_file
 	grep -q 'KernelAddressSanitizer initialized' "$TMP/klog.before" || fail "KASAN did not initialize"
 	lockdep_on || fail
 	# Boot-time findings are not ours; only what follows counts.
 	echo clear >"$DBG/kmemleak"
 }
 
-# --- post: fault injection --------------------------------------------------------
-
-# fail_setup DIR PROBABILITY TIMES: fail at most TIMES allocations, each with
-# PROBABILITY percent, of tasks that set make-it-fail; quietly.
-# Sleeping (GFP_KERNEL) and order-0 allocations count too, not only the
-# atomic ones that failslab and fail_page_alloc pick by default.
-fail_setup() {
-	fail_all "$1" &&
-		echo Y >"$1/task-filter" &&
-		echo "$2" >"$1/probability" &&
-		echo 1 >"$1/interval" &&
-		echo "$3" >"$1/times" &&
-		echo 0 >"$1/space" &&
-		echo 0 >"$1/verbose"
-}
+# fail_all DIR: sleeping (GFP_KERNEL) and order-0 allocations can fail too,
+# not only the atomic ones failslab and fail_page_alloc pick by default;
+# quietly.
 fail_all() {
 	for _k in ignore-gfp-wait ignore-gfp-highmem cache-filter; do
 		[ ! -e "$1/$_k" ] || echo N >"$1/$_k" || return 1
 	done
-	[ ! -e "$1/min-order" ] || echo 0 >"$1/min-order"
-}
-fail_off() {
-	echo 0 >"$1/probability"
-	echo 0 >"$1/times"
+	[ ! -e "$1/min-order" ] || echo 0 >"$1/min-order" || return 1
+	echo 0 >"$1/verbose"
 }
 
-# One load under fault injection; records the outcome in $TMP/outcomes.
+# fail_set DIR PROBABILITY TIMES: fail at most TIMES allocations, each with
+# PROBABILITY percent, of tasks that set make-it-fail.
+fail_set() {
+	echo Y >"$1/task-filter" &&
+		echo "$2" >"$1/probability" &&
+		echo 1 >"$1/interval" &&
+		echo "$3" >"$1/times" &&
+		echo 0 >"$1/space"
+}
+
+# unclean MESSAGE [FILE]: the load in faulty_load was not clean.
+unclean() {
+	diag "$1"
+	[ $# -lt 2 ] || diag_file "$2"
+	_c=1
+}
+
+# faulty_load KMOD_FDS_OPTION...: one load under fault injection (-f:
+# make-it-fail, -n N: fail-nth), its outcome appended to $TMP/outcomes.
 # Clean load: serves a mount, unloads, leaves nothing. Clean failure: no
 # module, no fd, no object left, the hook free, at most one line of ours.
-# faulty_load KMOD_FDS_OPTION...: -f (make-it-fail) or -n N (fail-nth)
 faulty_load() {
 	klog_drain
 	"$BIN/kmod_fds" -a -z "$@" "$MODULE" >"$OUT" 2>&1
@@ -102,102 +94,60 @@ faulty_load() {
 	_o=$(sed -n 's/^kmod_fds: outcome: //p' "$OUT")
 	_reached=$(sed -n 's/^kmod_fds: fail-nth: .*, \([0-9]*\) points reached$/\1/p' "$OUT")
 	_c=0
-	if [ "$_rc" -ne 0 ]; then
-		diag "kmod_fds (fd tables, outcome):"
-		diag_file "$OUT"
-		_c=1
-	fi
+	[ "$_rc" -eq 0 ] || unclean "kmod_fds (fd tables, outcome):" "$OUT"
 	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
 	if [ "$_o" = loaded ]; then
-		[ "$_ours" -eq 0 ] || { diag "loaded, yet reported a failure"; _c=1; }
+		[ "$_ours" -eq 0 ] || unclean "loaded, yet reported a failure"
 		mount_serves "$TMP/m" >"$TMP/serve.out" 2>&1 ||
-			{ diag "loaded, but a mount is not served right:"; diag_file "$TMP/serve.out"; _c=1; }
-		poll rmmod $MODNAME 2>/dev/null || { diag "rmmod failed"; _c=1; }
+			unclean "loaded, but a mount is not served right:" "$TMP/serve.out"
+		poll rmmod $MODNAME 2>/dev/null || unclean "rmmod failed"
 		_what="loaded"
 	else
-		mod_loaded && { diag "$_o, but /sys/module/$MODNAME exists"; _c=1; rmmod $MODNAME; }
-		[ "$_ours" -le 1 ] || { diag "$_ours failure lines of ours"; _c=1; }
+		! mod_loaded || { unclean "$_o, but /sys/module/$MODNAME exists"; rmmod $MODNAME; }
+		[ "$_ours" -le 1 ] || unclean "$_ours failure lines of ours"
 		_step=$(sed -n "s/^$MODNAME: \(.*\) failed: .*/\1/p" "$TMP/klog.new")
-		if [ -n "$_step" ]; then
-			_what="failed $_o in our step: $_step"
-		else
-			_what="failed $_o with no line of ours (the loader failed before our init)"
-		fi
-		# The hook is free: other_ops can take it.
+		_what="failed $_o with no line of ours (the loader failed before our init)"
+		[ -z "$_step" ] || _what="failed $_o in our step: $_step"
 		hook_free >"$TMP/hook.out" 2>&1 ||
-			{ diag "other_ops could not take the hook:"; diag_file "$TMP/hook.out"; _c=1; }
+			unclean "other_ops could not take the hook:" "$TMP/hook.out"
 	fi
 	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
-		{ diag_file "$OUT"; _c=1; }
-	if grep -Eq "$KLOG_BAD" "$TMP/klog.new"; then
-		diag "kernel log:"
-		diag_file "$TMP/klog.new"
-		_c=1
+		unclean "objects left:" "$OUT"
+	! grep -Eq "$KLOG_BAD" "$TMP/klog.new" || unclean "kernel log:" "$TMP/klog.new"
+	if [ $_c -eq 0 ]; then
+		echo "clean: $_what" >>"$TMP/outcomes"
+	else
+		echo "NOT CLEAN: $_what" >>"$TMP/outcomes"
 	fi
-	[ $_c -eq 0 ] && _what="clean: $_what" || _what="NOT CLEAN: $_what"
-	echo "$_what" >>"$TMP/outcomes"
 	return $_c
+}
+
+outcomes_start() {
+	: >"$TMP/outcomes"
+	run "$BIN/bpf_count" snap "$BASELINE"
+}
+outcomes() {
+	diag "outcomes (count, outcome):"
+	sort "$TMP/outcomes" | uniq -c | diag_file
 }
 
 # fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
 fault_rounds() {
-	_dir=$1
-	: >"$TMP/outcomes"
-	run "$BIN/bpf_count" snap "$BASELINE" || return 1
+	fail_all "$1" || { diag "cannot set up $1"; return 1; }
+	outcomes_start || return 1
 	for _s in $SETTINGS; do
-		_prob=${_s%%:*} _times=${_s#*:}
-		_i=0
-		while [ "$_i" -lt "$ROUNDS" ]; do
-			_i=$((_i + 1))
-			fail_setup "$_dir" "$_prob" "$_times" || { diag "cannot set up $_dir"; return 1; }
+		for _i in $(seq "$ROUNDS"); do
+			_prob=${_s%%:*} _times=${_s#*:}
+			fail_set "$1" "$_prob" "$_times" || { diag "cannot set up $1"; return 1; }
 			faulty_load -f || fail "probability $_prob% times $_times round $_i: see above"
-			fail_off "$_dir"
+			echo 0 >"$1/probability"
+			echo 0 >"$1/times"
 		done
 	done
 	outcomes
 }
 
-outcomes() {
-	diag "outcomes (count, outcome):"
-	sort "$TMP/outcomes" | uniq -c | sed 's/^/#   /'
-}
-
-t_failslab() {
-	fault_rounds "$DBG/failslab"
-}
-
-# Systematic: count the fault injection points one load reaches (failslab
-# and fail_page_alloc sites, every allocation), then fail the Nth point for
-# FAIL_NTH_LOADS values of N spread over that range, one load each.
-t_fail_nth() {
-	for _d in "$DBG/failslab" "$DBG/fail_page_alloc"; do
-		if ! { fail_all "$_d" && echo 0 >"$_d/probability" && echo 0 >"$_d/verbose"; }; then
-			diag "cannot set up $_d"
-			return 1
-		fi
-	done
-	: >"$TMP/outcomes"
-	run "$BIN/bpf_count" snap "$BASELINE" || return 1
-	faulty_load -n 1000000 || fail
-	_k=$_reached
-	diag "a load reaches $_k fault injection points"
-	[ -n "$_k" ] && [ "$_k" -gt 1 ] || return 1
-	# Spread over all points, then every one of the last FAIL_NTH_TAIL: our
-	# attach steps and the loader's work after init are the last few.
-	_i=0
-	while [ "$_i" -lt "$FAIL_NTH_LOADS" ]; do
-		_n=$((1 + _i * (_k - 1) / (FAIL_NTH_LOADS - 1)))
-		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
-		_i=$((_i + 1))
-	done
-	_n=$((_k - FAIL_NTH_TAIL + 1))
-	[ "$_n" -ge 1 ] || _n=1
-	while [ "$_n" -le "$_k" ]; do
-		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
-		_n=$((_n + 1))
-	done
-	outcomes
-}
+t_failslab() { fault_rounds "$DBG/failslab"; }
 
 t_fail_function() {
 	echo should_fail_alloc_page >"$DBG/fail_function/inject" || return 1
@@ -206,7 +156,32 @@ t_fail_function() {
 	echo >"$DBG/fail_function/inject" || :
 }
 
-# --- post: leaks and locking ---------------------------------------------------
+# Systematic: count the fault injection points one load reaches (failslab
+# and fail_page_alloc sites, every allocation), then fail the Nth point, one
+# load per N.
+t_fail_nth() {
+	for _d in "$DBG/failslab" "$DBG/fail_page_alloc"; do
+		if ! { fail_all "$_d" && echo 0 >"$_d/probability"; }; then
+			diag "cannot set up $_d"
+			return 1
+		fi
+	done
+	outcomes_start || return 1
+	faulty_load -n 1000000 || fail
+	_k=$_reached
+	diag "a load reaches $_k fault injection points"
+	[ -n "$_k" ] && [ "$_k" -gt 1 ] || return 1
+	_tail=$((_k - FAIL_NTH_TAIL + 1))
+	[ "$_tail" -ge 1 ] || _tail=1
+	for _i in $(seq 0 $((FAIL_NTH_LOADS - 1))); do
+		_n=$((1 + _i * (_k - 1) / (FAIL_NTH_LOADS - 1)))
+		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
+	done
+	for _n in $(seq "$_tail" "$_k"); do
+		faulty_load -n "$_n" || fail "fail-nth $_n: see above"
+	done
+	outcomes
+}
 
 # kmemleak's report as one line per object: "comm <name> | frames ...".
 kmemleak_objects() {
@@ -224,19 +199,20 @@ t_kmemleak() {
 	echo scan >"$DBG/kmemleak" || return 1
 	cat "$DBG/kmemleak" >"$TMP/kmemleak"
 	kmemleak_objects "$TMP/kmemleak" >"$TMP/kmemleak.objects"
-	diag "kmemleak: $(wc -l <"$TMP/kmemleak.objects") unreferenced object(s) since the suite started ($(($(now) - _t0)) s to scan)"
+	diag "kmemleak: $(wc -l <"$TMP/kmemleak.objects") unreferenced object(s) since the suite" \
+		"started ($(($(now) - _t0)) s to scan)"
 	# Ours: a frame in bpf_preload or other_ops, a frame that no longer
 	# resolves (an unloaded module's text), or allocated by a loading task.
-	grep -E "\[(bpf_preload|other_ops)\]|bpf_preload_|\] 0x[0-9a-f]+$|\] 0x[0-9a-f]+ \||comm \"(insmod|kmod_fds|kmod_load|rmmod|modprobe)\"" \
+	_re='\[(bpf_preload|other_ops)\]|bpf_preload_|\] 0x[0-9a-f]+$|\] 0x[0-9a-f]+ \|'
+	grep -E "$_re|comm \"(insmod|kmod_fds|kmod_load|rmmod|modprobe)\"" \
 		"$TMP/kmemleak.objects" >"$TMP/kmemleak.ours"
 	if [ -s "$TMP/kmemleak.objects" ]; then
 		diag "report:"
 		diag_file "$TMP/kmemleak"
 	fi
-	if [ -s "$TMP/kmemleak.ours" ]; then
-		diag "$(wc -l <"$TMP/kmemleak.ours") of them from bpf_preload or its loading"
-		return 1
-	fi
+	[ -s "$TMP/kmemleak.ours" ] || return 0
+	diag "$(wc -l <"$TMP/kmemleak.ours") of them from bpf_preload or its loading"
+	return 1
 }
 
 t_lockdep() { lockdep_on; }

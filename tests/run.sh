@@ -5,14 +5,10 @@
 #   run.sh show    load the module, mount bpffs and show what a user sees:
 #                  maps.debug, progs.debug and `bpftool prog show`
 #
-# Expected layout: the module at /bpf_preload.ko (override: BPF_PRELOAD_KO),
-# the test programs in bin/ next to this script, busybox and bpftool on PATH,
-# /proc, /sys and /dev mounted, /lib/modules/$(uname -r)/ present.
-#
-# The suite loads and unloads the module, mounts and unmounts bpffs at
-# /sys/fs/bpf, and installs the module under /lib/modules for the autoload
-# test (removed again afterwards). Nothing here needs a fixed sleep: waits
-# for deferred frees poll for at most 5 s in 0.1 s steps.
+# Layout in tests/README.md. The autoload test installs the module under
+# /lib/modules (removed afterwards). BPF_PRELOAD_BUILTIN=1: the preload is
+# built in (check-intree.sh); the tests that load, unload or install a
+# module are skipped.
 
 set -u
 
@@ -20,24 +16,15 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 EXTRA=/lib/modules/$KREL/extra
-
-# BPF_PRELOAD_BUILTIN=1: the preload is built into the kernel
-# (CONFIG_BPF_PRELOAD_UMD=y, see scripts/check/check-intree.sh); the tests that
-# load, unload or install a module are reported as skipped.
 BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
-MODULE_TESTS=" insmod rmmod_mounted after_rmmod iterators_freed no_module_mount same_as_c_module autoload autoload_cleanup insmod_twice stress "
 
-# KTAP_PRE: skip the module tests when the preload is built in.
-builtin_skip() {
-	case $BUILTIN:$MODULE_TESTS in
-	1:*" $1 "*)
-		SKIP_REASON="built into the kernel: no module to load, unload or install"
-		return 4
-		;;
-	esac
+# Built in, the tests that load, unload or install a module are skipped.
+MODULE_TESTS="insmod|rmmod_mounted|after_rmmod|iterators_freed|no_module_mount|same_as_c_module"
+MODULE_TESTS="$MODULE_TESTS|autoload|autoload_cleanup|insmod_twice|stress"
+t_builtin() {
+	SKIP_REASON="built into the kernel: no module to load, unload or install"
+	return 4
 }
-
-# --- tests (t_NAME, see lib/ktap.sh) ---------------------------------------------
 
 t_insmod() {
 	run insmod "$MODULE" || return 1
@@ -51,17 +38,13 @@ t_mount() {
 }
 
 t_modes() { files_ok "$MNT"; }
+t_maps_rodata() { run "$BIN/debug_check" --print --map iterator.rodata maps "$MNT/maps.debug"; }
 
-# t_format maps|progs: debug_check checks the header line exactly (for
-# maps.debug the variant of this kernel, see maps_variant) and reprints
-# every row in the kernel's format.
+# t_format maps|progs: the exact header (of this kernel's variant) and every
+# row in the kernel's format.
 t_format() {
 	run "$BIN/debug_check" "$1" "$MNT/$1.debug" || fail
-	cat "$MNT/$1.debug" >"$TMP/$1" && diag_file -e "$TMP/$1"
-}
-
-t_maps_rodata() {
-	run "$BIN/debug_check" --print --map iterator.rodata maps "$MNT/maps.debug"
+	diag_file -e "$MNT/$1.debug"
 }
 
 t_progs_iters() {
@@ -91,15 +74,8 @@ t_small_reads() {
 }
 
 t_bpftool_progs() { iter_progs_ok; }
-
-t_bpftool_links() {
-	iter_links_ok || fail
-	run "$BIN/bpf_objs" links
-}
-
-t_bpffs_ops() {
-	run "$BIN/bpffs_ops" "$TMP"
-}
+t_bpftool_links() { iter_links_ok && run "$BIN/bpf_objs" links; }
+t_bpffs_ops() { run "$BIN/bpffs_ops" "$TMP"; }
 
 t_rmmod_mounted() {
 	cat "$MNT/maps.debug" >"$TMP/maps.before" 2>&1
@@ -119,16 +95,16 @@ our_rows() {
 }
 
 t_after_rmmod() {
-	# Opened before rmmod, read after it.
 	cat <&3 >"$TMP/progs.fd3" 2>&1
 	exec 3<&-
 	unloaded_first || return 1
-	same "$TMP/progs.before" "$TMP/progs.fd3" "progs.debug opened before rmmod, read after it" || return 1
+	same "$TMP/progs.before" "$TMP/progs.fd3" \
+		"progs.debug opened before rmmod, read after it" || return 1
 	run debug_ok "$MNT" || return 1
 	our_rows "$TMP/maps.before" "$TMP/progs.before" >"$TMP/rows.before"
-	cat "$MNT/maps.debug" "$MNT/progs.debug" >"$TMP/after"
-	our_rows "$TMP/after" >"$TMP/rows.after"
-	same "$TMP/rows.before" "$TMP/rows.after" "rows for iterator.rodata/dump_bpf_* changed across rmmod" || return 1
+	our_rows "$MNT/maps.debug" "$MNT/progs.debug" >"$TMP/rows.after"
+	same "$TMP/rows.before" "$TMP/rows.after" \
+		"rows for iterator.rodata/dump_bpf_* changed across rmmod" || return 1
 	diag "same rows before and after rmmod:"
 	diag_file -e "$TMP/rows.after"
 }
@@ -158,11 +134,11 @@ t_no_module_mount() {
 }
 
 # The kernel's own C module (kernel/bpf/preload of the same kernel version,
-# /c_module/bpf_preload.ko when the host built one) and ours, in turn, over
-# the same objects: both files byte for byte the same, each module's own
-# rows aside (its iterators, their data map and the skeleton's loader map,
-# which the kernel frees a moment after loading).
-C_MODULE=${BPF_PRELOAD_C_KO:-/c_module/bpf_preload.ko}
+# when the host built one) and ours, in turn, over the same objects: both
+# files byte for byte the same, each module's own rows aside (its
+# iterators, their data map and the skeleton's loader map, which the kernel
+# frees a moment after loading).
+C_MODULE=/c_module/bpf_preload.ko
 # read_with MODULE DIR: load MODULE, copy both files into DIR, unload.
 read_with() {
 	run insmod "$1" &&
@@ -192,7 +168,8 @@ t_same_as_c_module() {
 			grep -vE '^ *[0-9]+ (iterator\.rodata|__loader\.map|dump_bpf_map|dump_bpf_prog) ' \
 				"$TMP/$_m/$_f" >"$TMP/$_m/$_f.others"
 		done
-		same "$TMP/c/$_f.others" "$TMP/ours/$_f.others" "$_f.debug differs from the C module's (C first, then ours)" || fail
+		same "$TMP/c/$_f.others" "$TMP/ours/$_f.others" \
+			"$_f.debug differs from the C module's (C first, then ours)" || fail
 		diag "$_f.debug: $(wc -l <"$TMP/ours/$_f.others") lines besides the modules' own"
 	done
 }
@@ -242,14 +219,13 @@ t_stress() {
 	_r=0 _seen=0
 	while [ "$_r" -lt 10 ] && [ "$KTAP_FAILED" -eq 0 ]; do
 		_r=$((_r + 1))
-		insmod "$MODULE" >"$OUT" 2>&1 || { fail "round $_r: insmod failed:"; diag_file "$OUT"; break; }
+		run insmod "$MODULE" || { fail "round $_r: insmod failed"; break; }
 		rm -f "$TMP"/stress.*.*
 		for _k in 1 2 3; do
 			mount_loop "$TMP/stress.$_k" 10 debug_ok >"$TMP/stress.$_k.log" 2>&1 &
 		done
 		# Unload once every reader got valid files, while they go on
-		# mounting. EBUSY while a mount holds a reference on the
-		# module is fine, so retry for up to 5 s.
+		# mounting (EBUSY while a mount holds the module: retried).
 		poll all_readers_served ||
 			fail "round $_r: within 5 s of insmod not every reader got valid debug files"
 		poll rmmod $MODNAME 2>/dev/null || fail "round $_r: rmmod kept failing"
@@ -260,7 +236,8 @@ t_stress() {
 			_seen=$((_seen + _s))
 			[ "$_v" -gt 0 ] ||
 				fail "round $_r: reader $_k never got the debug files while the module was loaded"
-			[ "$_v" -eq "$_s" ] || fail "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
+			[ "$_v" -eq "$_s" ] ||
+				fail "round $_r: reader $_k: $_s mount(s) with debug files, only $_v valid"
 			[ ! -s "$TMP/stress.$_k.log" ] || { diag_logs "$TMP/stress.$_k.log"; fail; }
 		done
 	done
@@ -270,8 +247,9 @@ t_stress() {
 	wait_iterators_gone
 }
 
-# name|description, in running order.
-VARIANT=$(maps_variant 2>&1)
+# name|description, in running order. debug_check knows the maps.debug
+# variant of this kernel (t::maps_variant() in common.hpp).
+VARIANT=$("$BIN/debug_check" --expected-variant 2>&1)
 TESTS="
 insmod|insmod $MODULE succeeds
 mount|mount bpffs at $MNT
@@ -299,16 +277,9 @@ dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
 "
 
 # show CMD...: CMD as the user typed it, then its output; fails the show.
-show() { echo "\$ $*"; "$@" || _rc=1; }
-
-cmd_show() {
-	_rc=0
-	[ "$BUILTIN" = 1 ] || mod_loaded || show insmod "$MODULE"
-	is_mounted "$MNT" || show mount -t bpf bpf "$MNT"
-	show cat "$MNT/maps.debug"
-	show cat "$MNT/progs.debug"
-	show bpftool prog show
-	return $_rc
+show() {
+	echo "\$ $*"
+	"$@" || _rc=1
 }
 
 case ${1:-} in
@@ -316,11 +287,21 @@ check)
 	# Leftovers of an earlier run (e.g. `run.sh show`).
 	! is_mounted "$MNT" || umount "$MNT"
 	not_loaded || rmmod $MODNAME
-	KTAP_PRE=builtin_skip
-	_what="module $MODULE"
-	[ "$BUILTIN" != 1 ] || _what="preload built in"
-	ktap_suite "$TESTS" "kernel $KREL, $_what"
+	if [ "$BUILTIN" = 1 ]; then
+		ktap_suite "$(echo "$TESTS" | sed -E "s/^($MODULE_TESTS)\|/builtin|/")" \
+			"kernel $KREL, preload built in"
+	else
+		ktap_suite "$TESTS" "kernel $KREL, module $MODULE"
+	fi
 	;;
-show) cmd_show ;;
+show)
+	_rc=0
+	[ "$BUILTIN" = 1 ] || mod_loaded || show insmod "$MODULE"
+	is_mounted "$MNT" || show mount -t bpf bpf "$MNT"
+	show cat "$MNT/maps.debug"
+	show cat "$MNT/progs.debug"
+	show bpftool prog show
+	exit $_rc
+	;;
 *) usage "check|show" ;;
 esac

@@ -1,27 +1,17 @@
 # shellcheck shell=sh
-# The helpers every in-VM suite shares (run.sh, robust.sh, debug.sh,
-# builtin.sh, byte_order.sh, boot-check.sh) and their KTAP runner; see
-# tests/README.md. Sourced, after the suite has set TMP (its scratch
-# directory), as `. "$(dirname "$0")/lib/ktap.sh"`: the VM holds it as
-# /tests/lib/ktap.sh next to the suites. Busybox sh; every function's locals
-# start with an underscore.
+# The helpers and the KTAP runner every in-VM suite shares (tests/README.md).
+# Sourced, after the suite has set TMP (its scratch directory), as
+# `. "$(dirname "$0")/lib/ktap.sh"`. Busybox sh; locals start with `_`.
 #
-# The runner: ktap_run LIST [DIAG], LIST one test per line as
-# "NAME [ARG]|description", runs t_NAME [ARG] for each and prints "TAP
-# version 13", "1..N", a line "ok N description", "not ok N description" or
-# "ok N description # SKIP reason" per test, and
-# "# Totals: pass:P fail:F xfail:0 xpass:0 skip:S error:0".
-# A test function returns 0 (pass), 4 (skip, SKIP_REASON says why) or
-# anything else (fail); calling `fail` fails it whatever it returns, and it
-# goes on checking. KTAP_PRE, if set, names a function called with the
-# test's NAME before it runs: 4 skips the test (SKIP_REASON set), 0 runs it.
-# KTAP_POST, if set, names a function called with the test's status after
-# it ran, whose own status replaces it. The plan is checked at the end: if
-# the plan's N is not ok + not ok + skip, or the shell exits in the middle
-# of the suite (an `exit`, an unset variable under `set -u`), the Totals
-# say so and count one more failure. ktap_suite wraps it for a whole suite.
+# ktap_suite LIST [DIAG]: LIST has one test per line, "NAME [ARG]|description";
+# it runs t_NAME [ARG] for each and prints KTAP: the plan, "ok N desc", "not
+# ok N desc" or "ok N desc # SKIP reason", and a "# Totals:" line. A test
+# returns 0 (pass), 4 (skip, SKIP_REASON says why) or else (fail); `fail`
+# fails it whatever it returns and lets it go on checking. KTAP_POST, if set,
+# is called with a test's status and its status replaces it. A plan that
+# does not match what ran, or a shell that exits mid-suite (an `exit`, an
+# unset variable under `set -u`), counts one more failure.
 
-# The module under test, other_ops (tests/other_ops) and where bpffs goes.
 MODNAME=bpf_preload
 # shellcheck disable=SC2034 # used by the suites
 MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
@@ -35,18 +25,14 @@ OUT=$TMP/out
 # Kernel log lines that are bugs, whoever caused them; a suite may widen it.
 KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace|KASAN|suspected memory leak'
 
-# --- output and verdicts ----------------------------------------------------------
-
 diag() { printf '# %s\n' "$*"; }
 
-# diag_file [-e] FILE: a file's lines as diagnostics; -e ends each line with
-# `|` so that trailing spaces stay visible.
+# diag_file [-e] [FILE]: FILE's lines (stdin's without one) as diagnostics;
+# -e ends each with `|` so that trailing spaces stay visible.
 diag_file() {
-	if [ "$1" = -e ]; then
-		sed -e 's/^/#   /' -e 's/$/|/' "$2"
-	else
-		sed -e 's/^/#   /' "$1"
-	fi
+	_df='s/^/#   /'
+	[ "${1:-}" != -e ] || { _df="$_df;s/\$/|/"; shift; }
+	sed -e "$_df" ${1:+"$1"}
 }
 
 # diag_logs FILE...: each file that is not empty, named, as diagnostics.
@@ -58,8 +44,7 @@ diag_logs() {
 	done
 }
 
-# run CMD...: run it, the command and its output (stdout and stderr) as
-# diagnostics; its exit status.
+# run CMD...: the command and its output as diagnostics; its exit status.
 run() {
 	diag "\$ $*"
 	"$@" >"$OUT" 2>&1
@@ -69,44 +54,45 @@ run() {
 	return "$_run_rc"
 }
 
-# fail [MESSAGE]: the running test fails, whatever it returns; MESSAGE as a
-# diagnostic. Status 0, so that `CHECK || fail MESSAGE` goes on.
+# fail [MESSAGE [FILE]]: the running test fails; MESSAGE and FILE's lines as
+# diagnostics. Status 0, so `CHECK || fail` goes on.
 fail() {
-	[ $# -eq 0 ] || diag "$*"
+	[ $# -eq 0 ] || diag "$1"
+	[ $# -lt 2 ] || diag_file "$2"
 	KTAP_FAILED=1
 }
 
-# same A B WHAT: files A and B are the same; else WHAT and a diff, line
-# ends marked with `|`.
+# same A B WHAT: files A and B are the same; else WHAT and a diff.
 same() {
 	cmp -s "$1" "$2" && return 0
 	diag "$3:"
-	diff -u "$1" "$2" | sed -e 's/^/#   /' -e 's/$/|/'
+	diff -u "$1" "$2" | diag_file -e
 	return 1
 }
 
 # lines FILE...: their number of lines together, 0 for none.
 lines() { cat "$@" 2>/dev/null | wc -l; }
-
-# --- waiting --------------------------------------------------------------------
-
 now() { cut -d. -f1 /proc/uptime; }
 
 # poll CMD...: every 0.1 s until it succeeds, for at most 5 s.
 poll() {
-	_poll_n=0
-	while [ "$_poll_n" -lt 50 ]; do
+	for _poll_n in $(seq 50); do
 		"$@" && return 0
 		sleep 0.1
-		_poll_n=$((_poll_n + 1))
 	done
 	"$@"
 }
 
-# --- module, mounts, objects ----------------------------------------------------
+# --- module, mounts, objects -------------------------------------------------
 
 mod_loaded() { [ -d /sys/module/$MODNAME ]; }
 not_loaded() { ! mod_loaded; }
+installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
+unload() { run rmmod $MODNAME && wait_iterators_gone; }
+is_mounted() { grep -q " $1 bpf " /proc/mounts; }
+bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
+mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
+has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
 
 # unloaded_first: the precondition of a test that loads the module itself.
 unloaded_first() {
@@ -115,34 +101,18 @@ unloaded_first() {
 	return 1
 }
 
-# installed_copies: the module files of ours under /lib/modules/$KREL.
-installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
-
-# rmmod_retry [NAME]: rmmod, retried for up to 5 s while a mount holds a
-# reference on the module.
+# rmmod_retry [NAME]: retried for up to 5 s while a mount holds the module.
 rmmod_retry() {
 	poll rmmod "${1:-$MODNAME}" 2>/dev/null && return 0
 	run rmmod "${1:-$MODNAME}"
 }
 
-# unload: rmmod, then every iterator program and link goes away.
-unload() { run rmmod $MODNAME && wait_iterators_gone; }
-
-# is_mounted DIR: a bpffs is mounted at DIR. bpffs_mounted: one is anywhere.
-is_mounted() { grep -q " $1 bpf " /proc/mounts; }
-bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
-
-# mount_at DIR: a fresh bpffs at DIR.
-mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
-
-# Our iterator programs and links, as bpftool reports them.
 iterators_gone() {
 	! bpftool prog show 2>/dev/null | grep -Eq 'name dump_bpf_(map|prog) ' &&
 		! bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
 }
 
-# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` has a line matching
-# each REGEX.
+# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` matches every REGEX.
 bpftool_has() {
 	run bpftool "$1" show || return 1
 	shift
@@ -153,13 +123,12 @@ bpftool_has() {
 	return $_bh
 }
 
-# bpftool lists both iterator programs, as tracing programs.
 iter_progs_ok() {
 	bpftool_has prog "^[0-9]+: tracing +name dump_bpf_map " \
 		"^[0-9]+: tracing +name dump_bpf_prog "
 }
 
-# bpftool lists exactly two iter links, on bpf_map and bpf_prog.
+# Exactly two iter links, on bpf_map and bpf_prog.
 iter_links_ok() {
 	bpftool_has link "^[0-9]+: iter .*target_name bpf_map( |\$)" \
 		"^[0-9]+: iter .*target_name bpf_prog( |\$)" || return 1
@@ -168,7 +137,6 @@ iter_links_ok() {
 	[ "$_n" -eq 2 ] || { diag "expected 2 iter links"; return 1; }
 }
 
-# Wait (5 s at most) until no dump_bpf_* program and no iter link is left.
 wait_iterators_gone() {
 	poll iterators_gone && return 0
 	diag "iterator programs or links still there after 5 s:"
@@ -205,15 +173,9 @@ hook_free() {
 	diag "bpf_preload_ops was NULL: other_ops could take it"
 }
 
-# --- the debug files --------------------------------------------------------------
+# --- the debug files ---------------------------------------------------------
 
-# The maps.debug layout the module must print on this kernel, "count" (with
-# cur_entries) or "plain": debug_check derives it (t::maps_variant() in
-# common.hpp), the one place that knows the rule.
-maps_variant() { "$BIN/debug_check" --expected-variant; }
-
-# files_ok DIR: maps.debug and progs.debug are regular files of root's,
-# mode 0400 (-r--------).
+# files_ok DIR: both debug files are regular files, root's, -r--------.
 files_ok() {
 	_fo=0
 	for _f in maps.debug progs.debug; do
@@ -226,8 +188,8 @@ files_ok() {
 	return $_fo
 }
 
-# debug_ok DIR: both files there, header of this kernel's variant and every
-# row in the kernel's format, our own map and programs listed.
+# debug_ok DIR: both files valid for this kernel (debug_check), our map and
+# programs listed. rows_ok DIR: valid, whatever objects exist.
 debug_ok() {
 	"$BIN/debug_check" --map iterator.rodata maps "$1/maps.debug" &&
 		"$BIN/debug_check" \
@@ -235,18 +197,12 @@ debug_ok() {
 			--prog dump_bpf_prog:bpf_iter_bpf_prog \
 			progs "$1/progs.debug"
 }
-
-# rows_ok DIR: the same for whatever objects exist at the time.
 rows_ok() {
 	"$BIN/debug_check" maps "$1/maps.debug" &&
 		"$BIN/debug_check" progs "$1/progs.debug"
 }
 
-# has_files DIR: the bpffs at DIR has either debug file.
-has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
-
-# mount_serves DIR: a fresh bpffs mount at DIR gets valid debug files; it is
-# unmounted again.
+# mount_serves DIR: a fresh bpffs at DIR gets valid debug files; unmounted.
 mount_serves() {
 	mount_at "$1" || return 1
 	_ms=0
@@ -255,10 +211,8 @@ mount_serves() {
 	return $_ms
 }
 
-# no_debug_files DIR: a fresh bpffs mount at DIR works and has neither file
-# (bpf_preload_ops is NULL and nothing can be autoloaded, or someone else's
-# ops declined); it is unmounted again. A mount that fails is a failure:
-# it proves nothing about the files.
+# no_debug_files DIR: a fresh bpffs at DIR has neither file; unmounted. A
+# mount that fails is a failure: it proves nothing about the files.
 no_debug_files() {
 	mount_at "$1" || { diag "the bpffs mount failed"; return 1; }
 	_nd=0
@@ -271,13 +225,12 @@ no_debug_files() {
 	return $_nd
 }
 
-# mount_loop DIR ROUNDS CHECK: a worker (run in the background, output only
-# on failure): ROUNDS times, or until $TMP/stop exists, mount a fresh bpffs
-# at DIR, CHECK DIR whatever debug files it got, umount. A line goes to
-# DIR.seen for every mount with a file, to DIR.valid for every one that
-# passed; the rounds done to DIR.rounds.
+# mount_loop DIR ROUNDS CHECK: a background worker, silent unless it fails:
+# ROUNDS times, or until $TMP/stop exists, mount a bpffs at DIR, CHECK DIR
+# if it got a debug file, umount. Counts: a line to DIR.seen per mount with
+# a file, to DIR.valid per one that passed; the rounds to DIR.rounds.
 mount_loop() {
-	OUT=$1.run # a background subshell: a scratch file of its own
+	OUT=$1.run # a scratch file of this subshell's own
 	mkdir -p "$1"
 	_i=0 _bad=0
 	while [ "$_i" -lt "$2" ] && [ ! -e "$TMP/stop" ]; do
@@ -299,14 +252,7 @@ mount_loop() {
 	return $_bad
 }
 
-# --- kernel log -------------------------------------------------------------------
-
-# klog_start: what the kernel logged so far is not the suite's; it goes to
-# $TMP/klog.before and the log is cleared.
-klog_start() {
-	dmesg -c >"$TMP/klog.before" 2>&1
-	: >"$TMP/klog.all"
-}
+# --- kernel log --------------------------------------------------------------
 
 # klog_drain: the lines logged since the last drain, timestamps stripped,
 # into $TMP/klog.new; all of them are kept in $TMP/klog.all.
@@ -317,17 +263,15 @@ klog_drain() {
 }
 
 # klog_expect_one LINE...: since the last drain, the only line about the
-# module (other than the loader's taint notices) is exactly one of LINEs.
+# module (the loader's taint notices aside) is exactly one of LINEs.
 klog_expect_one() {
 	klog_drain
-	grep "$MODNAME" "$TMP/klog.new" |
-		grep -v -e 'taints kernel\.$' -e ' - tainting kernel$' -e ': kernel tainted\.$' >"$TMP/klog.ours"
-	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ]; then
-		for _want in "$@"; do
-			[ "$(cat "$TMP/klog.ours")" = "$_want" ] || continue
-			diag "kernel log: $_want"
-			return 0
-		done
+	grep "$MODNAME" "$TMP/klog.new" | grep -v -e 'taints kernel\.$' \
+		-e ' - tainting kernel$' -e ': kernel tainted\.$' >"$TMP/klog.ours"
+	if [ "$(wc -l <"$TMP/klog.ours")" -eq 1 ] &&
+		printf '%s\n' "$@" | grep -Fxq -f "$TMP/klog.ours"; then
+		diag "kernel log: $(cat "$TMP/klog.ours")"
+		return 0
 	fi
 	diag "expected exactly one kernel log line, one of:"
 	printf '#   %s\n' "$@"
@@ -336,123 +280,98 @@ klog_expect_one() {
 	return 1
 }
 
-# klog_clean: no line matching KLOG_BAD was logged since klog_start; shows
-# what the suite logged about bpf. t_dmesg, the test every suite ends with.
-klog_clean() {
+# t_dmesg, every suite's last test: no KLOG_BAD line since suite_start.
+t_dmesg() {
 	klog_drain
-	if grep -Eq "$KLOG_BAD" "$TMP/klog.before" 2>/dev/null; then
+	if grep -Eq "$KLOG_BAD" "$TMP/klog.before"; then
 		diag "in the kernel log before the suite (not counted):"
-		grep -E "$KLOG_BAD" "$TMP/klog.before" | sed 's/^/#   /'
+		grep -E "$KLOG_BAD" "$TMP/klog.before" | diag_file
 	fi
 	diag "kernel messages about bpf during the suite:"
-	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | sed 's/^/#   /'
-	if grep -Eq "$KLOG_BAD" "$TMP/klog.all"; then
-		diag "offending lines:"
-		grep -E "$KLOG_BAD" "$TMP/klog.all" | sed 's/^/#   /'
-		return 1
-	fi
+	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | diag_file
+	grep -Eq "$KLOG_BAD" "$TMP/klog.all" || return 0
+	diag "offending lines:"
+	grep -E "$KLOG_BAD" "$TMP/klog.all" | diag_file
+	return 1
 }
-t_dmesg() { klog_clean; }
 
-# --- KTAP -------------------------------------------------------------------------
-
-# ktap_result STATUS DESCRIPTION: one result line, counted.
-ktap_result() {
-	KTAP_NUM=$((KTAP_NUM + 1))
-	if [ "$1" -eq 0 ]; then
-		echo "ok $KTAP_NUM $2"
-		KTAP_PASS=$((KTAP_PASS + 1))
-	elif [ "$1" -eq 4 ]; then
-		echo "ok $KTAP_NUM $2 # SKIP ${SKIP_REASON:-no reason given}"
-		KTAP_SKIP=$((KTAP_SKIP + 1))
-	else
-		echo "not ok $KTAP_NUM $2"
-		KTAP_FAIL=$((KTAP_FAIL + 1))
-	fi
-}
+# --- KTAP --------------------------------------------------------------------
 
 # ktap_totals PLAN: the Totals line; a plan that is not what ran, or an
 # empty one, is one more failure. Status 0 only if nothing failed.
 ktap_totals() {
 	trap - EXIT
-	_kt_ran=$((KTAP_PASS + KTAP_FAIL + KTAP_SKIP))
 	_kt_fail=$KTAP_FAIL
-	if [ "$_kt_ran" -ne "$1" ]; then
-		diag "plan mismatch: planned $1, ran $_kt_ran"
+	if [ "$KTAP_NUM" -ne "$1" ]; then
+		diag "plan mismatch: planned $1, ran $KTAP_NUM"
 		_kt_fail=$((_kt_fail + 1))
 	elif [ "$1" -eq 0 ]; then
 		diag "empty plan: no test ran"
 		_kt_fail=$((_kt_fail + 1))
 	fi
-	echo "# Totals: pass:$KTAP_PASS fail:$_kt_fail xfail:0 xpass:0 skip:$KTAP_SKIP error:0"
+	echo "# Totals: pass:$((KTAP_NUM - KTAP_FAIL - KTAP_SKIP)) fail:$_kt_fail xfail:0" \
+		"xpass:0 skip:$KTAP_SKIP error:0"
 	[ "$_kt_fail" -eq 0 ]
 }
 
-# The shell exits while the runner is in the middle of the suite.
 ktap_aborted() {
-	_kt_rc=$?
-	diag "the suite exited (status $_kt_rc) after $KTAP_NUM of $_kt_plan test(s)"
+	diag "the suite exited (status $?) after $KTAP_NUM of $_kt_plan test(s)"
 	ktap_totals "$_kt_plan"
 	exit 1
 }
 
-# ktap_run LIST [DIAG]: run the tests of LIST (see the top of this file);
-# DIAG is a diagnostic line printed after the plan. Status 0 only if every
-# test passed or was skipped and the plan held.
-ktap_run() {
+# suite_start: a fresh TMP; the kernel log so far goes to $TMP/klog.before,
+# not counted, and the log is cleared.
+suite_start() {
+	rm -rf "$TMP"
+	mkdir -p "$TMP" || exit 1
+	dmesg -c >"$TMP/klog.before" 2>&1
+	: >"$TMP/klog.all"
+}
+
+# ktap_suite LIST [DIAG]: see the top of this file; DIAG is printed after the
+# plan. suite_start unless the suite did; at the end no module of ours or
+# other_ops loaded, no bpffs at MNT, TMP removed. Status 0 only if no test
+# failed and the plan held.
+ktap_suite() {
+	[ -d "$TMP" ] || suite_start
 	_kt_list=$(printf '%s\n' "$1" | grep '|')
 	_kt_plan=$(printf '%s\n' "$_kt_list" | grep -c '|')
 	echo "TAP version 13"
 	echo "1..$_kt_plan"
 	[ -z "${2:-}" ] || diag "$2"
-	KTAP_NUM=0 KTAP_PASS=0 KTAP_FAIL=0 KTAP_SKIP=0
+	KTAP_NUM=0 KTAP_FAIL=0 KTAP_SKIP=0
 	trap ktap_aborted EXIT
-	# Not a pipe: the counters must survive the loop.
-	IFS='
-'
-	for _kt_t in $_kt_list; do
-		IFS=' 	
-'
-		_kt_name=${_kt_t%%|*}
-		SKIP_REASON=
-		KTAP_FAILED=0
-		_kt_rc=0
-		if [ -n "${KTAP_PRE:-}" ]; then
-			"$KTAP_PRE" "${_kt_name%% *}"
+	# Not a pipe (the counters must survive the loop), not stdin (tests
+	# may read theirs).
+	while IFS= read -r _kt_t <&5; do
+		[ -n "$_kt_t" ] || continue
+		SKIP_REASON='' KTAP_FAILED=0
+		_kt_t0=$(now)
+		# shellcheck disable=SC2086 # function name and argument
+		t_${_kt_t%%|*}
+		_kt_rc=$?
+		[ "$KTAP_FAILED" -eq 0 ] || _kt_rc=1
+		if [ -n "${KTAP_POST:-}" ]; then
+			"$KTAP_POST" "$_kt_rc"
 			_kt_rc=$?
 		fi
+		diag "($(($(now) - _kt_t0)) s)"
+		KTAP_NUM=$((KTAP_NUM + 1))
+		_kt_desc=${_kt_t#*|}
 		if [ "$_kt_rc" -eq 0 ]; then
-			_kt_t0=$(now)
-			# shellcheck disable=SC2086 # function name and argument
-			t_$_kt_name
-			_kt_rc=$?
-			[ "$KTAP_FAILED" -eq 0 ] || _kt_rc=1
-			if [ -n "${KTAP_POST:-}" ]; then
-				"$KTAP_POST" "$_kt_rc"
-				_kt_rc=$?
-			fi
-			diag "($(($(now) - _kt_t0)) s)"
+			echo "ok $KTAP_NUM $_kt_desc"
+		elif [ "$_kt_rc" -eq 4 ]; then
+			echo "ok $KTAP_NUM $_kt_desc # SKIP ${SKIP_REASON:-no reason given}"
+			KTAP_SKIP=$((KTAP_SKIP + 1))
+		else
+			echo "not ok $KTAP_NUM $_kt_desc"
+			KTAP_FAIL=$((KTAP_FAIL + 1))
 		fi
-		ktap_result "$_kt_rc" "${_kt_t#*|}"
-	done
-	IFS=' 	
-'
+	done 5<<-EOF
+		$_kt_list
+	EOF
 	ktap_totals "$_kt_plan"
-}
-
-# suite_start: a fresh TMP; the kernel log counts from here (klog_start).
-suite_start() {
-	rm -rf "$TMP"
-	mkdir -p "$TMP" || exit 1
-	klog_start
-}
-
-# ktap_suite LIST DIAG: a whole suite: suite_start unless the suite did,
-# ktap_run, then no module of ours or other_ops left loaded, no bpffs at
-# MNT, TMP removed. Its status is ktap_run's.
-ktap_suite() {
-	[ -d "$TMP" ] || suite_start
-	ktap_run "$@"
 	_ks=$?
 	! is_mounted "$MNT" || umount "$MNT"
 	for _m in $MODNAME other_ops; do
@@ -462,7 +381,6 @@ ktap_suite() {
 	return $_ks
 }
 
-# usage TEXT: the suite's usage on stderr, exit status 2.
 usage() {
 	echo "usage: $0 $*" >&2
 	exit 2
