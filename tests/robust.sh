@@ -142,6 +142,21 @@ t_fault() {
 	load_cycle
 }
 
+# t_fault_errno: a fault_errno that is no errno (0 or below would make the
+# failed init a success to the loader, above 4095 is none) is refused while
+# the parameters are parsed, with one line naming it, before init runs.
+t_fault_errno() {
+	for _e in 0 -12 4096; do
+		klog_drain
+		run "$BIN/kmod_fds" -e EINVAL -p "fault_step=open fault_errno=$_e" "$FAULT_KO" || fail
+		klog_drain
+		grep -Fxq "$MODNAME: fault_errno=$_e: not an errno (1..4095)" "$TMP/klog.new" ||
+			fail "fault_errno=$_e: no line naming it" "$TMP/klog.new"
+		! grep -q 'skeleton failed' "$TMP/klog.new" || fail "fault_errno=$_e: init ran"
+		gone
+	done
+}
+
 # other_ops/installed is Y.
 other_installed() {
 	diag "other_ops/installed: $(cat $OTHER/installed)"
@@ -384,6 +399,7 @@ $(echo "$FAULTS" | grep '|' | while IFS='|' read -r _id _desc _en _n; do
 		"'$_desc failed: -$_en', no fd, prog, map or link left, bpf_preload_ops" \
 		"untouched, normal build loads after"
 done)
+fault_errno|fault_errno 0, -12 or 4096: insmod fails with EINVAL and a line naming it, before init runs, nothing left
 other_first|someone else's ops first: insmod fails with -EBUSY, their ops stay installed and in use, nothing left
 other_removed|after their module is removed ours loads and serves, and theirs cannot take the hook from ours
 wrong_kernel|module built for the other kernel: ENOEXEC with the kernel's own message, nothing loaded

@@ -20,7 +20,7 @@ BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
 
 # Built in, the tests that load, unload or install a module are skipped.
 MODULE_TESTS="insmod|rmmod_mounted|after_rmmod|iterators_freed|no_module_mount|same_as_c_module"
-MODULE_TESTS="$MODULE_TESTS|autoload|autoload_cleanup|insmod_twice|stress"
+MODULE_TESTS="$MODULE_TESTS|autoload|autoload_cleanup|insmod_twice|stress|module_btf"
 t_builtin() {
 	SKIP_REASON="built into the kernel: no module to load, unload or install"
 	return 4
@@ -52,6 +52,23 @@ t_progs_iters() {
 		--prog dump_bpf_map:bpf_iter_bpf_map \
 		--prog dump_bpf_prog:bpf_iter_bpf_prog \
 		progs "$MNT/progs.debug"
+}
+
+t_long_name() { run "$BIN/long_name" "$MNT/progs.debug"; }
+t_abi() { run "$BIN/abi_check"; }
+
+# The module's BTF, when its build made one (headers with a vmlinux; not
+# Debian's 6.1), is published and bpftool reads the C glue's functions.
+t_module_btf() {
+	if ! grep -q '\.BTF' "$MODULE"; then
+		SKIP_REASON="the module has no BTF: its kernel's headers ship no vmlinux"
+		return 4
+	fi
+	set -- bpftool btf dump file "/sys/kernel/btf/$MODNAME" -B /sys/kernel/btf/vmlinux
+	diag "\$ $*"
+	"$@" >"$TMP/btf" 2>&1 || { fail "(exit status $?)" "$TMP/btf"; return; }
+	grep "FUNC 'bpf_preload_ops_cmpxchg'" "$TMP/btf" | diag_file
+	grep -q "FUNC 'bpf_preload_ops_cmpxchg'" "$TMP/btf" || fail "no FUNC bpf_preload_ops_cmpxchg"
 }
 
 t_cross_check() {
@@ -259,6 +276,9 @@ format progs|progs.debug header and rows match the format
 maps_rodata|maps.debug lists the iterator.rodata map
 progs_iters|progs.debug lists dump_bpf_map on bpf_iter_bpf_map and dump_bpf_prog on bpf_iter_bpf_prog
 cross_check|maps.debug and progs.debug rows agree with the bpf() syscall
+long_name|progs.debug shows a program's whole BTF function name, and the kernel's 15 characters without BTF
+abi|bpf_preload.h's structs have the running kernel's layout (its BTF)
+module_btf|the module's BTF is in /sys/kernel/btf and bpftool dumps the glue's functions
 small_reads|1-byte reads return the same content as large reads
 bpftool_progs|bpftool prog show lists dump_bpf_map and dump_bpf_prog
 bpftool_links|bpftool link show lists two iter links (bpf_map, bpf_prog)
