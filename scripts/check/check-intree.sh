@@ -3,27 +3,18 @@
 #
 # check-intree.sh [builtin] [module]      (default: both)
 #
-# Our sources as the kernel's own kernel/bpf/preload (scripts/pkg/intree-install.sh)
-# in Debian's linux-source-6.12, built by scripts/kernel/kernel-build.sh from
-# scripts/kconfig/vm.config plus
-#   builtin  preload-builtin.config: CONFIG_BPF_PRELOAD_UMD=y, into vmlinux
-#   module   preload-module.config:  CONFIG_BPF_PRELOAD_UMD=m, bpf_preload.ko
-# and booted under QEMU (scripts/lib/host.sh: kernel_build, vm_suite). Checks,
-# per variant:
-#   - the kernel builds; our two objects are compiled in this run and no
-#     warning of the build names our files or symbols; objtool covered the
-#     C++ object (per object, on vmlinux.o or on the linked module);
-#   - builtin: System.map has our initcall in the late_initcall (level 7)
-#     section; the initramfs holds no module file at all; in the VM
-#     tests/builtin.sh (boot-time loading, initcall_debug log, init's fds,
-#     every mount) and `BPF_PRELOAD_BUILTIN=1 tests/run.sh check` (the suite
-#     without the module load/unload tests, which it reports as skipped),
-#     both run to completion; from the guest's initcall_debug log: every
-#     initcall of levels 0-6 ran before ours and none after it;
-#   - module: the in-tree bpf_preload.ko is ours (modinfo, C++ symbols) and
-#     passes the normal suite, `tests/run.sh check`, as /bpf_preload.ko.
-# Host checks count one each, plus the in-VM KTAP results; records "P F S"
-# in $BPF_PRELOAD_RESULT if set. Work area: build/intree/<variant>/.
+# Our sources as kernel/bpf/preload (scripts/pkg/intree-install.sh) of
+# Debian's linux-source-6.12, built by kernel_build from scripts/kconfig/
+# vm.config plus preload-builtin.config (=y, into vmlinux) or
+# preload-module.config (=m), booted under QEMU. Per variant: the kernel
+# builds, compiling our two objects, with no warning naming our files or
+# symbols, and objtool covered the C++ object; builtin: System.map puts our
+# initcall at level 7 (late_initcall), the initramfs holds no module, the VM
+# runs tests/builtin.sh and `BPF_PRELOAD_BUILTIN=1 tests/run.sh check` to
+# completion, and its initcall_debug log has every level 0-6 initcall before
+# ours, none after; module: the tree's bpf_preload.ko is ours (modinfo, C++
+# symbols) and passes tests/run.sh check. Records "P F S" in
+# $BPF_PRELOAD_RESULT if set. Work area: build/intree/<variant>/.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
@@ -39,15 +30,14 @@ results_begin intree
 # Warnings of this build that concern us: lines naming kernel/bpf/preload or
 # bpf_preload, or any symbol our two objects define (objtool on vmlinux.o
 # names functions, not files).
-our_warnings() {
-	local log=$1 objdir=$2 syms
-	syms=$(mktemp)
-	nm --defined-only "$objdir/bpf_preload_glue.o" "$objdir/bpf_preload_kern.o" 2>/dev/null |
-		awk 'NF == 3 && length($3) > 4 { print $3 }' | sort -u >"$syms"
-	{ grep -iE 'warn|error' "$log" || true; } |
-		{ grep -v -E '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$' || true; } >"$syms.lines"
-	{ grep -iE 'preload' "$syms.lines" || true; grep -wF -f "$syms" "$syms.lines" || true; } | sort -u
-	rm -f "$syms" "$syms.lines"
+our_warnings() { # our_warnings LOG OBJDIR
+	local lines
+	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
+	{
+		grep -i preload <<<"$lines"
+		grep -wF -f <(nm --defined-only "$2/bpf_preload_glue.o" "$2/bpf_preload_kern.o" 2>/dev/null |
+			awk 'NF == 3 && length($3) > 4 { print $3 }') <<<"$lines"
+	} | sort -u || true
 }
 
 # Every initcall entry of System.map as "<function> <level> <suffix>", for

@@ -2,36 +2,20 @@
 # shellcheck shell=bash
 #
 # The host side of every check, sourced by the drivers in scripts/check/:
-#   results_begin NAME          start counting; lines are "NAME: ..."
-#   result ok|fail|skip DESC    one result
-#   check DESC CMD...           result of CMD's exit status
-#   logged DESC LOG CMD...      CMD, output in LOG; if it fails, the log's tail
-#                               and the failed result DESC
-#   results_end                 print "N passed, N failed, N skipped", record
-#                               "P F S" in $BPF_PRELOAD_RESULT, fail on any failure
-#   kernel_matrix               "SUITE ABI" lines for $SUITES and ARCH
-#   for_each_kernel FUNC ARGS...  FUNC ARGS... SUITE ABI for each, after
-#                               kernel_use; tallied in build/results/per-kernel
-#   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
-#                               build environment; K_KDIR_HOST: from here),
-#                               K_VMLINUZ, K_MODDIR
-#   kernel_build DESC DIR ARGS...  build one (scripts/kernel/kernel-build.sh
-#                               ARGS, log in DIR), a result; set its K_ report
-#   cross                       true when ARCH is not the build machine's
-#   in_build_env CMD...         CMD in K_SUITE's chroot (K_BUILD_SYSTEM's if
-#                               set), the tree at its own path
-#   module_make DIR ARGS...     make -C DIR KDIR=K_KDIR ARGS there, cross
-#                               for a foreign ARCH
-#   copy_sources DIR            the module's sources in a fresh DIR
-#   dkms_build OUTDIR           as DKMS builds it into OUTDIR/bpf_preload.ko;
-#                               results for the build and zero warnings
-#   test_programs               build the test programs for ARCH and, natively,
-#                               bench/bin
-#   c_module                    the kernel's own C module for K_ABI: its path
-#   vm_boot DIR ARGS... [-- VM.SH ARGS...]  boot K_VMLINUZ with tests/ and
-#                               DIR/root, /run-in-vm running ARGS
-#   vm_suite NAME DIR ARGS...   vm_boot, then add the KTAP results of its log
-#                               (with VM_RUNS=N, N complete runs required)
+#   results_begin NAME, result ok|fail|skip DESC, check DESC CMD...,
+#   results_end ("N passed, ...", "P F S" into $BPF_PRELOAD_RESULT; fails on
+#     a failure), logged DESC LOG CMD... (CMD's output in LOG; on failure its
+#     tail and the failed result DESC)
+#   kernel_matrix ("SUITE ABI" lines of $SUITES and ARCH), for_each_kernel
+#     FUNC ARGS... (FUNC ARGS... SUITE ABI after kernel_use, tallied per
+#     kernel), kernel_use SUITE ABI (fetch; set K_SUITE, K_ABI, K_KDIR in the
+#     build environment, K_KDIR_HOST, K_VMLINUZ, K_MODDIR), kernel_build DESC
+#     DIR ARGS... (scripts/kernel/kernel-build.sh ARGS; its K_ report)
+#   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
+#     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
+#   vm_boot DIR ARGS... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
+#     DIR/root, /run-in-vm running ARGS), vm_suite NAME DIR ARGS... (vm_boot
+#     and the KTAP results of its log; VM_RUNS=N: N complete runs required)
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -187,9 +171,7 @@ c_module() {
 ktap_count() {
 	awk '
 		/^1\.\.[0-9]+$/ { if (inplan) bad++; inplan = 1; plan = substr($0, 4); ran = 0; next }
-		inplan && /^ok [0-9]+ .*# SKIP/ { skip++; ran++; next }
-		inplan && /^ok [0-9]+ / { pass++; ran++; next }
-		inplan && /^not ok [0-9]+ / { fail++; ran++; next }
+		inplan && /^(not )?ok [0-9]+ / { ran++; if (/^not/) fail++; else if (/# SKIP/) skip++; else pass++ }
 		inplan && /^# Totals: / {
 			if (ran != plan) { bad++; printf "plan 1..%d, %d ran\n", plan, ran > "/dev/stderr" }
 			inplan = 0; runs++
