@@ -3,18 +3,12 @@
 #
 # check-intree.sh [builtin] [module]      (default: both)
 #
-# Our sources as kernel/bpf/preload (scripts/pkg/intree-install.sh) of
-# Debian's linux-source-6.12, built by kernel_build from scripts/kconfig/
-# vm.config plus preload-builtin.config (=y, into vmlinux) or
-# preload-module.config (=m), booted under QEMU. Per variant: the kernel
-# builds, compiling our two objects, with no warning naming our files or
-# symbols, and objtool covered the C++ object; builtin: System.map puts our
-# initcall at level 7 (late_initcall), the initramfs holds no module, the VM
-# runs tests/builtin.sh and `BPF_PRELOAD_BUILTIN=1 tests/run.sh check` to
-# completion, and its initcall_debug log has every level 0-6 initcall before
-# ours, none after; module: the tree's bpf_preload.ko is ours (modinfo, C++
-# symbols) and passes tests/run.sh check. Records "P F S" in
-# $BPF_PRELOAD_RESULT if set. Work area: build/intree/<variant>/.
+# Our sources as kernel/bpf/preload of Debian's linux-source-6.12
+# (scripts/pkg/intree-install.sh), built by kernel_build from
+# scripts/kconfig/vm.config and preload-builtin.config (=y, into vmlinux) or
+# preload-module.config (=m), checked on the host (our objects compiled,
+# warnings, objtool, the initcall level, the module's identity) and booted
+# under QEMU with the suites. Work area: build/intree/<variant>/.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
@@ -27,9 +21,8 @@ for v in "${variants[@]}"; do
 done
 results_begin intree
 
-# Warnings of this build that concern us: lines naming kernel/bpf/preload or
-# bpf_preload, or any symbol our two objects define (objtool on vmlinux.o
-# names functions, not files).
+# Warning lines naming "preload" or a symbol our objects define (objtool on
+# vmlinux.o names functions, not files).
 our_warnings() { # our_warnings LOG OBJDIR
 	local lines
 	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
@@ -40,13 +33,11 @@ our_warnings() { # our_warnings LOG OBJDIR
 	} | sort -u || true
 }
 
-# Every initcall entry of System.map as "<function> <level> <suffix>", for
-# functions with exactly one entry. <level> comes from the entry's address:
-# the section between two __initcall<N>_start markers (early -1, rootfs 5.5;
-# markers of empty levels coincide with the next one, so the last marker at
-# or below the address wins). <suffix> is the level in the entry's name
-# (__initcall__kmod_<mod>__<n>_<line>_<fn><suffix>: 7 for late_initcall, 7s
-# for late_initcall_sync).
+# System.map's initcall entries as "<function> <level> <suffix>" (functions
+# with one entry). <level> by address: the last __initcall<N>_start marker at
+# or below it (early -1, rootfs 5.5; an empty level's marker equals the
+# next's). <suffix> ends the entry's name (__initcall__kmod_<mod>__<n>_<line>_
+# <fn><suffix>: 7 for late_initcall, 7s for late_initcall_sync).
 initcall_levels() {
 	awk '
 		function lvl(name) {
@@ -72,11 +63,10 @@ initcall_levels() {
 		}' "$1"
 }
 
-# From the guest's "INITCALL <fn>" lines (call order): ours must come after
-# every initcall of levels 0-6 and before none of them.
-check_initcall_order() {
-	local vmlog=$1 map=$2 fn=$3
-	awk -v fn="$fn" '
+# The guest's "INITCALL <fn>" lines (call order): no level 0-6 initcall
+# after ours.
+check_initcall_order() { # check_initcall_order VMLOG MAP FN
+	awk -v fn="$3" '
 		FNR == NR { level[$1] = $2; next }
 		$1 == "INITCALL" {
 			i++; name[i] = $2
@@ -94,17 +84,15 @@ check_initcall_order() {
 			}
 			printf "%s is initcall %d of %d logged; %d level-7 initcalls before it, %d after\n", fn, ours, i, before7, after7
 			exit bad
-		}' <(initcall_levels "$map") "$vmlog"
+		}' <(initcall_levels "$2") "$1"
 }
 
-# Both our objects compiled by this run's make (log $1).
-compiled() {
+compiled() { # compiled LOG: both our objects compiled by this run's make
 	grep -Eq '^ +CXX .*kernel/bpf/preload/bpf_preload_kern\.o$' "$1" &&
 		grep -Eq '^ +CC .*kernel/bpf/preload/bpf_preload_glue\.o$' "$1"
 }
 
-# objtool ran over the C++ object of VARIANT, in OBJDIR: prints where.
-objtool_ran() { # objtool_ran VARIANT OBJDIR
+objtool_ran() { # objtool_ran VARIANT OBJDIR: over the C++ object; prints where
 	if grep -q objtool "$2/.bpf_preload_kern.o.cmd" 2>/dev/null; then
 		echo "objtool ran on bpf_preload_kern.o"
 	elif [ "$1" = builtin ] && grep -q objtool "$K_KDIR/.vmlinux.o.cmd" 2>/dev/null &&
@@ -149,11 +137,10 @@ check_variant() {
 	local objdir=$K_KDIR/kernel/bpf/preload
 	check "$v: bpf_preload_kern.o (g++) and bpf_preload_glue.o compiled in this build (log $K_LOG)" \
 		compiled "$K_LOG"
-	# The kernel's own warnings, for the record (a tiny config can make e.g.
+	# The kernel's own, for the record (a tiny config makes e.g.
 	# resolve_btfids warn about BTF ids of code that is not built).
-	grep -iE 'warn' "$K_LOG" >"$dir/all-warnings" || true
-	echo "intree: $v: $(wc -l <"$dir/all-warnings") warning line(s) in the whole build log:"
-	sed 's/^/    /' "$dir/all-warnings"
+	echo "intree: $v: the warning lines of the whole build log:"
+	grep -i warn "$K_LOG" | sed 's/^/    /' || true
 	our_warnings "$K_LOG" "$objdir" >"$dir/our-warnings"
 	check "$v: zero warnings in our files" empty "$dir/our-warnings"
 	check "$v: objtool ran over the C++ object" objtool_ran "$v" "$objdir"

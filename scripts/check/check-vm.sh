@@ -1,17 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-vm.sh check   for every kernel of $SUITES of the architecture
-#                     $BPF_PRELOAD_ARCH (default amd64): the module as users
-#                     build it (DKMS in the suite's chroot; off the build
-#                     machine's architecture kbuild's cross build there) with
-#                     zero warnings, the skeleton it embeds, a control build
-#                     with the other byte order's; then in a QEMU boot
-#                     tests/run.sh (natively beside the kernel's own C module)
-#                     and tests/byte_order.sh. A kernel without BTF: make must
-#                     refuse it, kbuild still builds, the module fails to load.
-# check-vm.sh run     boot the newest kernel of the stable release with the
-#                     module and show what a user sees
+# check-vm.sh check   per kernel of $SUITES and $BPF_PRELOAD_ARCH (default
+#                     amd64): the module as users build it (DKMS, or a cross
+#                     build) in the suite's chroot, its skeleton, a control
+#                     build with the other byte order's, then a QEMU boot
+#                     running tests/run.sh and tests/byte_order.sh
+# check-vm.sh run     boot the stable release's newest kernel with the module
+#                     and show what a user sees
 # Work areas are build/<abi>/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
@@ -23,11 +19,10 @@ if [ "$ARCH_DEB" = s390x ]; then order=big other_order=little; fi
 
 config_y() { grep -q "^$1=y" "$K_KDIR_HOST/.config"; }
 
-# The module for K_ABI into OUT/bpf_preload.ko (log OUT/build.log): results
-# for the build and zero warnings.
+# The module into OUT/bpf_preload.ko: results for the build, zero warnings.
 module_build() { # module_build OUT
+	cross || { dkms_build "$1"; return; }
 	local out=$1 what="$K_SUITE $K_ABI: cross-build (make ARCH=$ARCH_KBUILD CROSS_COMPILE=$ARCH_TRIPLET-)"
-	cross || { dkms_build "$out"; return; }
 	copy_sources "$out/src"
 	logged "$what (log $out/build.log)" "$out/build.log" module_make "$TOP/$out/src" || return
 	result ok "$what"
@@ -35,8 +30,7 @@ module_build() { # module_build OUT
 	check "$what: zero warnings" no_warnings "$out/build.log"
 }
 
-# Without BTF the iterators cannot load: `make` says so and stops; kbuild
-# itself still builds the sources with zero warnings.
+# Without BTF, `make` must refuse; kbuild itself still builds.
 no_btf_build() { # no_btf_build OUT
 	local out=$1 src=$1/src
 	copy_sources "$src"
@@ -70,15 +64,14 @@ expected_skel() { # expected_skel ORDER
 	fi
 }
 
-embeds() { # embeds KO SKELETON: the module embeds exactly that skeleton
+embeds() { # embeds KO SKELETON: exactly that skeleton
 	local got
 	got=$(scripts/pkg/skel-embedded.sh "$1" | tr '\n' ' ' || true)
 	[ "$got" = "$2 " ] || { echo "$1 embeds: ${got:-none}"; return 1; }
 }
 
-# The sources with the other byte order's skeletons in this one's place:
-# what a build that picked the wrong byte order would give. It must embed
-# that one, and fail to load (byte_order.sh).
+# A build that picked the wrong byte order: it must embed that skeleton,
+# and fail to load (byte_order.sh).
 control_build() { # control_build DIR
 	local dir=$1 h skel
 	copy_sources "$dir"
@@ -119,9 +112,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		/tests/byte_order.sh check $order /control/bpf_preload.ko || rc=1; exit \$rc'"
 }
 
-# DKMS on a foreign architecture itself, as its users there build the
-# module: once, for target_kernel, in the release's chroot of that
-# architecture (qemu-user runs its compiler).
+# DKMS on the foreign architecture itself, once, for target_kernel, in its
+# chroot of the release (qemu-user runs the compiler).
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 	local out=build/$2/native-dkms log=build/$2/native-headers.log skel
 	K_BUILD_SYSTEM=$1:$ARCH_DEB

@@ -43,18 +43,12 @@ result() {
 	esac
 }
 
-check() {
-	local desc=$1
-	shift
-	if "$@"; then result ok "$desc"; else result fail "$desc"; fi
-}
+check() { if "${@:2}"; then result ok "$1"; else result fail "$1"; fi; }
 
 logged() {
-	local desc=$1 log=$2
-	shift 2
-	"$@" >"$log" 2>&1 && return
-	tail -n 30 "$log"
-	result fail "$desc"
+	"${@:3}" >"$2" 2>&1 && return
+	tail -n 30 "$2"
+	result fail "$1"
 	return 1
 }
 
@@ -118,9 +112,7 @@ kernel_build() {
 	result ok "$desc: linux-source $K_SRCVER builds $K_ABI (this run ${K_SECONDS}s, first full build ${K_FULL_SECONDS}s)"
 }
 
-in_build_env() {
-	"$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"
-}
+in_build_env() { "$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"; }
 
 module_make() {
 	local dir=$1 xargs=()
