@@ -119,19 +119,12 @@ make_stops() {
 	restore
 }
 
-# The text $1 as an extended regular expression that matches only it.
-ere_quote() {
-	# shellcheck disable=SC2001 # one substitution over a class of characters
-	sed 's/[.*^$+?(){}|]/\\&/g' <<<"$1"
-}
-
 kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	local abi=$2 orig=$K_KDIR k=$TOP/build/robust/kbuild/$2/kdir src=build/robust/kbuild/$2/src cxx
 	w=build/robust/kbuild/$abi
 	rm -rf "$w" && mkdir -p "$w/orig"
-	# A copy of the headers tree, made in the build environment; its
-	# relative symlinks (scripts, tools -> the kbuild package) point
-	# back at the originals.
+	# A copy of the headers tree, its relative symlinks (scripts, tools ->
+	# the kbuild package) pointing back at the originals.
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	in_build_env sh -ec 'cp -a "$1" "$2"
 		for l in "$2"/*; do
@@ -143,17 +136,13 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	(cd "$k" && cp -a --parents .config Module.symvers include/config/auto.conf "$TOP/$w/orig/")
 	restore() { cp -a "$w/orig/." "$k/" && copy_sources "$src"; }
 
-	# Control: the undoctored copy is a working kbuild tree, so the
-	# failures below come from the doctoring alone.
+	# Control: the undoctored copy builds, so the failures below come from
+	# the doctoring alone.
 	copy_sources "$src"
-	if in_build_env make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
-		[ -f "$src/bpf_preload.ko" ]; then
-		result ok "$abi: the copied headers tree builds the module"
-	else
-		sed 's/^/robust:   | /' "$w/control.log"
-		result fail "$abi: the copied headers tree builds the module"
+	if logged "$abi: the copied headers tree builds the module" "$w/control.log" \
+		in_build_env make -C "$src" KDIR="$k"; then
+		check "$abi: the copied headers tree builds the module" test -f "$src/bpf_preload.ko"
 	fi
-
 	restore
 	sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
 	make_stops "CONFIG_DEBUG_INFO_BTF off" \
@@ -178,7 +167,7 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
 		>"$TOP/$w/skel_internal.h"
 	make_stops "libbpf's skel_internal.h lacks a helper" \
-		"~^bpf_preload: $(ere_quote "$TOP/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
+		"bpf_preload: $TOP/$w/skel_internal.h lacks skel_link_create(), which the embedded skeletons call; install the libbpf-dev that matches them (1.1 to 1.7 do)" \
 		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/skel_internal.h"
 	# A kernel built by another gcc than the g++ we have: the message
 	# names the package of the kernel's own compiler (gcc-N: g++-N).
