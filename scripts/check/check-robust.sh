@@ -106,7 +106,8 @@ make_stops() {
 	if compgen -G "$src/*.ko" >/dev/null || compgen -G "$src/*.o" >/dev/null; then
 		why+=("objects were built")
 	fi
-	if [ "${KBUILD_RUNS:-no}" = no ] && grep 'Entering directory' "$log" | grep -vq "'$TOP/$src'"; then
+	if [ "${KBUILD_RUNS:-no}" = no ] &&
+		grep 'Entering directory' "$log" | grep -vq "'$TOP/$src'"; then
 		why+=("kbuild ran")
 	fi
 	if ((${#why[@]})); then
@@ -120,8 +121,8 @@ make_stops() {
 }
 
 kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
-	local abi=$2 orig=$K_KDIR k=$TOP/build/robust/kbuild/$2/kdir src=build/robust/kbuild/$2/src cxx
-	w=build/robust/kbuild/$abi
+	local abi=$2 orig=$K_KDIR k src cxx
+	w=build/robust/kbuild/$abi k=$TOP/build/robust/kbuild/$abi/kdir src=build/robust/kbuild/$abi/src
 	rm -rf "$w" && mkdir -p "$w/orig"
 	# A copy of the headers tree, its relative symlinks (scripts, tools ->
 	# the kbuild package) pointing back at the originals.

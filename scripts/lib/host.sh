@@ -22,7 +22,7 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly TOP
 readonly KERNELS=$TOP/scripts/kernel/kernels.sh
 readonly CHROOT=$TOP/scripts/kernel/chroot.sh
-readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+: "${BPF_PRELOAD_CACHE:=/var/cache/bpf-preload}"
 # The Makefile's SUITES (the one list) when run from make; the same by hand.
 : "${SUITES:=bookworm trixie trixie-backports sid}"
 # The kernels' Debian architecture, kbuild's name for it, its GNU triplet.
@@ -91,10 +91,11 @@ for_each_kernel() {
 kernel_use() {
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
 	"$KERNELS" --arch "$ARCH_DEB" fetch "$1" "$2" || return
+	local cached=$BPF_PRELOAD_CACHE/kernels/$2
 	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
 	# shellcheck disable=SC2034 # for the drivers
 	K_KDIR_HOST=$("$CHROOT" path "$1")$K_KDIR \
-		K_VMLINUZ=$CACHE/kernels/$2/vmlinuz K_MODDIR=$CACHE/kernels/$2/modules/$2
+		K_VMLINUZ=$cached/vmlinuz K_MODDIR=$cached/modules/$2
 }
 
 # A kernel of our own, no suite or build environment; kernel-build.sh reports
@@ -104,8 +105,8 @@ kernel_build() {
 	mkdir -p "$2"
 	shift 2
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
-	logged "$desc: the kernel builds (log $log)" "$log" "$TOP/scripts/kernel/kernel-build.sh" "$@" ||
-		return
+	logged "$desc: the kernel builds (log $log)" "$log" \
+		"$TOP/scripts/kernel/kernel-build.sh" "$@" || return
 	while IFS='=' read -r k v; do
 		[[ ! $k =~ ^K_[A-Z_]+$ ]] || printf -v "$k" '%s' "$v"
 	done <"$log"
@@ -152,8 +153,9 @@ test_programs() {
 
 # Built in K_SUITE's chroot from its linux-source by bench/cmodule.sh, cached.
 c_module() {
-	mkdir -p "$CACHE/cmodule"
-	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$CACHE/cmodule" "$TOP/bench/cmodule.sh" "$K_ABI"
+	local cached=$BPF_PRELOAD_CACHE/cmodule
+	mkdir -p "$cached"
+	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$cached" "$TOP/bench/cmodule.sh" "$K_ABI"
 }
 
 # KTAP of one guest log: for every plan "1..N", the ok / not ok / SKIP
