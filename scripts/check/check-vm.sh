@@ -22,12 +22,10 @@ config_y() { grep -q "^$1=y" "$K_KDIR_HOST/.config"; }
 # The module into OUT/bpf_preload.ko: results for the build, zero warnings.
 module_build() { # module_build OUT
 	cross || { dkms_build "$1"; return; }
-	local out=$1 what="$K_SUITE $K_ABI: cross-build (make ARCH=$ARCH_KBUILD CROSS_COMPILE=$ARCH_TRIPLET-)"
-	copy_sources "$out/src"
-	logged "$what (log $out/build.log)" "$out/build.log" module_make "$TOP/$out/src" || return
-	result ok "$what"
-	cp "$out/src/bpf_preload.ko" "$out/"
-	check "$what: zero warnings" no_warnings "$out/build.log"
+	copy_sources "$1/src"
+	builds "$K_SUITE $K_ABI: cross-build (make ARCH=$ARCH_KBUILD CROSS_COMPILE=$ARCH_TRIPLET-)" \
+		"$1/build.log" module_make "$TOP/$1/src" || return
+	cp "$1/src/bpf_preload.ko" "$1/"
 }
 
 # Without BTF, `make` must refuse; kbuild itself still builds.

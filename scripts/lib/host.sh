@@ -12,6 +12,7 @@
 #     build environment, K_KDIR_HOST, K_VMLINUZ, K_MODDIR), kernel_build DESC
 #     DIR ARGS... (scripts/kernel/kernel-build.sh ARGS; its K_ report)
 #   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
+#     builds WHAT LOG CMD... (results for CMD's build and its zero warnings),
 #     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
 #   vm_boot DIR ARGS... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
 #     DIR/root, /run-in-vm running ARGS), vm_suite NAME DIR ARGS... (vm_boot
@@ -126,14 +127,17 @@ copy_sources() { rm -rf "$1" && "$TOP/scripts/pkg/dkms-source.sh" "$1"; }
 
 no_warnings() { ! grep -i warning "$1"; }
 
+builds() {
+	logged "$1 (log $2)" "$2" "${@:3}" || return
+	result ok "$1"
+	check "$1: zero warnings" no_warnings "$2"
+}
+
 # As a user's machine builds it: dkms add + build, in private DKMS trees.
 dkms_build() {
-	local out=$1 what="$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}"
-	rm -rf "$out" && mkdir -p "$out"
-	logged "$what (log $out/build.log)" "$out/build.log" \
-		in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$out" || return
-	result ok "$what"
-	check "$what: zero warnings" no_warnings "$out/build.log"
+	rm -rf "$1" && mkdir -p "$1"
+	builds "$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}" "$1/build.log" \
+		in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$1"
 }
 
 # Built in a chroot of ARCH, not on the host: Debian 13's libelf.a (elfutils
