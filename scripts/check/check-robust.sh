@@ -2,21 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check-robust.sh vm      per kernel of $SUITES: the module, its FAULT_INJECT=1
-#                         build and tests/other_ops, built in the suite's chroot
-#                         with zero warnings; one boot with those and another
-#                         series' build, running tests/robust.sh
-# check-robust.sh kbuild  `make KDIR=<doctored copy of a headers tree>` must stop
-#                         with the Makefile's message
-# check-robust.sh debug   make check-debug: Debian's linux-source-6.12 from
-#                         tinyconfig + scripts/kconfig/{vm,debug}.config (KASAN,
-#                         kmemleak, lockdep, failslab, fail_function; cached),
-#                         the modules for it, one boot running tests/debug.sh
-#                         pre, run.sh, robust.sh, debug.sh post; the result in
-#                         build/debug/last-result
-# All record "P F S" in $BPF_PRELOAD_RESULT if set. Work areas:
-# build/robust/<abi>/, build/robust/kbuild/, build/debug/. ROBUST_APPEND="KEY=value
-# ..." is added to the kernel command line, for tests/robust.sh (e.g.
-# ROBUST_ONLY=churn ROBUST_CHURN=20).
+#                         build and tests/other_ops, each with zero warnings,
+#                         and one boot of tests/robust.sh with those
+# check-robust.sh kbuild  make against doctored copies of headers trees stops
+# check-robust.sh debug   make check-debug: linux-source-6.12 with
+#                         scripts/kconfig/debug.config (KASAN, kmemleak, lockdep,
+#                         failslab, fail_function; cached), one boot of
+#                         tests/debug.sh pre, run.sh, robust.sh, debug.sh post;
+#                         the result in build/debug/last-result
+# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/.
+# ROBUST_APPEND="KEY=value ..." goes on the kernel command line, for
+# tests/robust.sh (e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
