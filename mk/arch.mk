@@ -1,27 +1,18 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-#   make check-vm-ARCH    check-vm for the kernels of Debian architecture
-#                         ARCH (arm64, ppc64el, riscv64, s390x): the module
-#                         cross-built in each suite's chroot, its skeleton's
-#                         byte order and variant checked, each kernel booted
-#                         in its qemu-system-* (TCG) with the same in-VM
-#                         suites; logs in build/<abi>/
+#   make check-vm-ARCH    check-vm for Debian architecture ARCH (arm64,
+#                         ppc64el, riscv64, s390x): cross-built in each suite's
+#                         chroot, booted in its qemu-system-* (TCG)
 #   make check-arches     check-vm for all four, with a total
-#   make run-ARCH         boot the newest kernel of ARCH of the stable release
-#                         with the module and show what a user sees
-#
-# Cross-building by hand, with a kbuild tree from
-# `scripts/kernel/kernels.sh --arch ARCH fetch SUITE ABI`:
+#   make run-ARCH         make run on ARCH
+# By hand, with a tree from `scripts/kernel/kernels.sh --arch ARCH fetch SUITE ABI`:
 #   make KDIR=<kdir> ARCH=<kbuild arch> CROSS_COMPILE=<triplet>-
 FOREIGN_ARCHES := arm64 ppc64el riscv64 s390x
 
 # SUITES, per architecture where it must differ: riscv64 is a release
-# architecture from trixie on. What this machine's Debian mirror serves
-# decides the rest (2026-11-30): it has no trixie pool for ppc64el and
-# s390x (404 for the files its lists name), so they get bookworm's kernels
-# (s390x's with BTF is in bookworm-backports); its trixie-backports lists
-# for riscv64 fail to download (size mismatch). `make check-vm-s390x
-# SUITES_s390x=...` picks others.
+# architecture from trixie on. This machine's mirror (2026-11-30) has no
+# trixie pool for ppc64el and s390x (404s), so bookworm's (s390x's with BTF
+# is in bookworm-backports); its trixie-backports lists for riscv64 fail
+# (size mismatch). SUITES_s390x=... picks others.
 SUITES_riscv64 ?= trixie sid
 SUITES_ppc64el ?= bookworm bookworm-backports
 SUITES_s390x ?= bookworm bookworm-backports

@@ -1,28 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-kernel.sh KDIR SKEL_INTERNAL_H
-#
-# Says, before kbuild runs and in one line, why the kernel behind KDIR
-# cannot host bpf_preload.ko, or why libbpf-dev's <bpf/skel_internal.h>
-# cannot serve the embedded skeletons. The C++ compiler is checked in
-# Kbuild, which knows it.
+# check-kernel.sh KDIR SKEL_INTERNAL_H: says in one line, before kbuild runs,
+# why the kernel behind KDIR cannot host bpf_preload.ko, or libbpf-dev's
+# <bpf/skel_internal.h> cannot serve the embedded skeletons. Kbuild checks
+# the C++ compiler, which it knows.
 set -euo pipefail
 
-kdir=$1
-skel_internal=$2
-fail() {
-	echo "bpf_preload: $*" >&2
-	exit 1
-}
+kdir=$1 skel_internal=$2
+fail() { echo "bpf_preload: $*" >&2; exit 1; }
+config_set() { grep -q "^$1=y" "$kdir/.config"; }
 
 if [ ! -f "$kdir/Makefile" ] || [ ! -f "$kdir/.config" ]; then
 	fail "no kbuild tree at $kdir: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>"
 fi
-
-config_set() {
-	grep -q "^$1=y" "$kdir/.config"
-}
 config_set CONFIG_BPF_SYSCALL ||
 	fail "$kdir: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with"
 config_set CONFIG_DEBUG_INFO_BTF ||

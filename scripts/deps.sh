@@ -1,13 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Installs the Debian packages that `make check` and `make run` need on the
-# host: the BPF toolchain for the skeletons, a compiler and static libbpf for
-# the test programs, debootstrap for the build environments, QEMU with
-# busybox for the VMs. The module itself is built in each suite's chroot
-# (scripts/kernel/chroot.sh) with that suite's tools; kernels are fetched by
-# scripts/kernel/kernels.sh. Nothing here names a version, so a Debian 12
-# and a Debian 13 host both have it all.
+# Installs the host's Debian packages for `make check` and `make run`: the
+# BPF toolchain for the skeletons, debootstrap for the build chroots
+# (scripts/kernel/chroot.sh), QEMU and busybox for the VMs. No version is
+# named, so a Debian 12 and a Debian 13 host both have it all.
 set -euo pipefail
 
 packages=(
@@ -18,8 +15,7 @@ packages=(
 
 missing=()
 for p in "${packages[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
-		missing+=("$p")
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -3,27 +3,12 @@
 #
 # check-intree.sh [builtin] [module]      (default: both)
 #
-# Our sources as the kernel's own kernel/bpf/preload (scripts/pkg/intree-install.sh)
-# in Debian's linux-source-6.12, built by scripts/kernel/kernel-build.sh from
-# scripts/kconfig/vm.config plus
-#   builtin  preload-builtin.config: CONFIG_BPF_PRELOAD_UMD=y, into vmlinux
-#   module   preload-module.config:  CONFIG_BPF_PRELOAD_UMD=m, bpf_preload.ko
-# and booted under QEMU (scripts/lib/host.sh: kernel_build, vm_suite). Checks,
-# per variant:
-#   - the kernel builds; our two objects are compiled in this run and no
-#     warning of the build names our files or symbols; objtool covered the
-#     C++ object (per object, on vmlinux.o or on the linked module);
-#   - builtin: System.map has our initcall in the late_initcall (level 7)
-#     section; the initramfs holds no module file at all; in the VM
-#     tests/builtin.sh (boot-time loading, initcall_debug log, init's fds,
-#     every mount) and `BPF_PRELOAD_BUILTIN=1 tests/run.sh check` (the suite
-#     without the module load/unload tests, which it reports as skipped),
-#     both run to completion; from the guest's initcall_debug log: every
-#     initcall of levels 0-6 ran before ours and none after it;
-#   - module: the in-tree bpf_preload.ko is ours (modinfo, C++ symbols) and
-#     passes the normal suite, `tests/run.sh check`, as /bpf_preload.ko.
-# Host checks count one each, plus the in-VM KTAP results; records "P F S"
-# in $BPF_PRELOAD_RESULT if set. Work area: build/intree/<variant>/.
+# Our sources as kernel/bpf/preload of Debian's linux-source-6.12
+# (scripts/pkg/intree-install.sh), built by kernel_build from
+# scripts/kconfig/vm.config and preload-builtin.config (=y, into vmlinux) or
+# preload-module.config (=m), checked on the host (our objects compiled,
+# warnings, objtool, the initcall level, the module's identity) and booted
+# under QEMU with the suites. Work area: build/intree/<variant>/.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
@@ -36,27 +21,23 @@ for v in "${variants[@]}"; do
 done
 results_begin intree
 
-# Warnings of this build that concern us: lines naming kernel/bpf/preload or
-# bpf_preload, or any symbol our two objects define (objtool on vmlinux.o
-# names functions, not files).
-our_warnings() {
-	local log=$1 objdir=$2 syms
-	syms=$(mktemp)
-	nm --defined-only "$objdir/bpf_preload_glue.o" "$objdir/bpf_preload_kern.o" 2>/dev/null |
-		awk 'NF == 3 && length($3) > 4 { print $3 }' | sort -u >"$syms"
-	{ grep -iE 'warn|error' "$log" || true; } |
-		{ grep -v -E '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$' || true; } >"$syms.lines"
-	{ grep -iE 'preload' "$syms.lines" || true; grep -wF -f "$syms" "$syms.lines" || true; } | sort -u
-	rm -f "$syms" "$syms.lines"
+# Warning lines naming "preload" or a symbol our objects define (objtool on
+# vmlinux.o names functions, not files).
+our_warnings() { # our_warnings LOG OBJDIR
+	local lines
+	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
+	{
+		grep -i preload <<<"$lines"
+		nm --defined-only "$2/bpf_preload_glue.o" "$2/bpf_preload_kern.o" 2>/dev/null |
+			awk 'NF == 3 && length($3) > 4 { print $3 }' | grep -wF -f - <(echo "$lines")
+	} | sort -u || true
 }
 
-# Every initcall entry of System.map as "<function> <level> <suffix>", for
-# functions with exactly one entry. <level> comes from the entry's address:
-# the section between two __initcall<N>_start markers (early -1, rootfs 5.5;
-# markers of empty levels coincide with the next one, so the last marker at
-# or below the address wins). <suffix> is the level in the entry's name
-# (__initcall__kmod_<mod>__<n>_<line>_<fn><suffix>: 7 for late_initcall, 7s
-# for late_initcall_sync).
+# System.map's initcall entries as "<function> <level> <suffix>" (functions
+# with one entry). <level> by address: the last __initcall<N>_start marker at
+# or below it (early -1, rootfs 5.5; an empty level's marker equals the
+# next's). <suffix> ends the entry's name (__initcall__kmod_<mod>__<n>_<line>_
+# <fn><suffix>: 7 for late_initcall, 7s for late_initcall_sync).
 initcall_levels() {
 	awk '
 		function lvl(name) {
@@ -82,11 +63,10 @@ initcall_levels() {
 		}' "$1"
 }
 
-# From the guest's "INITCALL <fn>" lines (call order): ours must come after
-# every initcall of levels 0-6 and before none of them.
-check_initcall_order() {
-	local vmlog=$1 map=$2 fn=$3
-	awk -v fn="$fn" '
+# The guest's "INITCALL <fn>" lines (call order): no level 0-6 initcall
+# after ours.
+check_initcall_order() { # check_initcall_order VMLOG MAP FN
+	awk -v fn="$3" '
 		FNR == NR { level[$1] = $2; next }
 		$1 == "INITCALL" {
 			i++; name[i] = $2
@@ -104,17 +84,15 @@ check_initcall_order() {
 			}
 			printf "%s is initcall %d of %d logged; %d level-7 initcalls before it, %d after\n", fn, ours, i, before7, after7
 			exit bad
-		}' <(initcall_levels "$map") "$vmlog"
+		}' <(initcall_levels "$2") "$1"
 }
 
-# Both our objects compiled by this run's make (log $1).
-compiled() {
+compiled() { # compiled LOG: both our objects compiled by this run's make
 	grep -Eq '^ +CXX .*kernel/bpf/preload/bpf_preload_kern\.o$' "$1" &&
 		grep -Eq '^ +CC .*kernel/bpf/preload/bpf_preload_glue\.o$' "$1"
 }
 
-# objtool ran over the C++ object of VARIANT, in OBJDIR: prints where.
-objtool_ran() { # objtool_ran VARIANT OBJDIR
+objtool_ran() { # objtool_ran VARIANT OBJDIR: over the C++ object; prints where
 	if grep -q objtool "$2/.bpf_preload_kern.o.cmd" 2>/dev/null; then
 		echo "objtool ran on bpf_preload_kern.o"
 	elif [ "$1" = builtin ] && grep -q objtool "$K_KDIR/.vmlinux.o.cmd" 2>/dev/null &&
@@ -159,11 +137,10 @@ check_variant() {
 	local objdir=$K_KDIR/kernel/bpf/preload
 	check "$v: bpf_preload_kern.o (g++) and bpf_preload_glue.o compiled in this build (log $K_LOG)" \
 		compiled "$K_LOG"
-	# The kernel's own warnings, for the record (a tiny config can make e.g.
+	# The kernel's own, for the record (a tiny config makes e.g.
 	# resolve_btfids warn about BTF ids of code that is not built).
-	grep -iE 'warn' "$K_LOG" >"$dir/all-warnings" || true
-	echo "intree: $v: $(wc -l <"$dir/all-warnings") warning line(s) in the whole build log:"
-	sed 's/^/    /' "$dir/all-warnings"
+	echo "intree: $v: the warning lines of the whole build log:"
+	grep -i warn "$K_LOG" | sed 's/^/    /' || true
 	our_warnings "$K_LOG" "$objdir" >"$dir/our-warnings"
 	check "$v: zero warnings in our files" empty "$dir/our-warnings"
 	check "$v: objtool ran over the C++ object" objtool_ran "$v" "$objdir"

@@ -1,29 +1,18 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-robust.sh vm      for every kernel of $SUITES: build the module,
-#                    its FAULT_INJECT=1 test build and the test-only
-#                    tests/other_ops module in the suite's chroot (each with
-#                    zero warnings), boot each kernel once with those plus
-#                    the build for a kernel of another series, and run
-#                    tests/robust.sh in the VM
-# check-robust.sh kbuild   make-time errors: `make KDIR=<doctored copy of a Debian
-#                    headers tree>` must stop with the Makefile's message
-# check-robust.sh debug    the debug-kernel tier (make check-debug): build Debian's
-#                    linux-source-6.12 from tinyconfig + scripts/kconfig/
-#                    vm.config + debug.config (KASAN, kmemleak, lockdep,
-#                    failslab, fail_function; cached by kernel-build.sh),
-#                    build the modules against it, boot it once and run
-#                    tests/debug.sh pre, tests/run.sh, tests/robust.sh and
-#                    tests/debug.sh post; the last result is written to
-#                    build/debug/last-result
-#
-# All record "P F S" in $BPF_PRELOAD_RESULT if set. Work areas:
-# build/robust/<abi>/ (builds, root, initrd, vm.log), build/robust/kbuild/
-# and build/debug/.
-# Environment: SUITES (kernels: scripts/lib/host.sh), ROBUST_APPEND="KEY=value
-# ..." (extra kernel command line, reaches tests/robust.sh as environment,
-# e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
+# check-robust.sh vm      per kernel of $SUITES: the module, its FAULT_INJECT=1
+#                         build and tests/other_ops, each with zero warnings,
+#                         and one boot of tests/robust.sh with those
+# check-robust.sh kbuild  make against doctored copies of headers trees stops
+# check-robust.sh debug   make check-debug: linux-source-6.12 with
+#                         scripts/kconfig/debug.config (KASAN, kmemleak, lockdep,
+#                         failslab, fail_function; cached), one boot of
+#                         tests/debug.sh pre, run.sh, robust.sh, debug.sh post;
+#                         the result in build/debug/last-result
+# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/.
+# ROBUST_APPEND="KEY=value ..." goes on the kernel command line, for
+# tests/robust.sh (e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
@@ -32,40 +21,13 @@ cd "$TOP"
 mode=${1:-}
 results_begin robust
 
-# copy_sources DIR: the module's sources (the one list), in a fresh DIR.
-copy_sources() {
-	rm -rf "$1" && scripts/pkg/dkms-source.sh "$1"
-}
-
-# build <what> <log> <command...>: run a build; a result for "builds with
-# zero warnings" (kbuild's notice that it skips BTF is not a warning).
+# build WHAT LOG CMD...: a result for "WHAT builds with zero warnings" (kbuild's
+# notice that it skips BTF is not a warning).
 build() {
 	local what=$1 log=$2
 	shift 2
-	if ! "$@" >"$log" 2>&1; then
-		cat "$log"
-		result fail "$what builds"
-		return 1
-	fi
-	if grep -i 'warning' "$log"; then
-		result fail "$what builds with zero warnings"
-		return 1
-	fi
-	result ok "$what builds with zero warnings"
-}
-
-# The build for another kernel that kernel i of built[] must refuse: the next
-# one of another series (x.y), whose struct module, module_layout or
-# vermagic differ; kernels of one series differ only in symbol versions.
-# Nothing when every kernel is of one series.
-foreign_for() {
-	local i=$1 j n=${#built[@]}
-	for ((j = (i + 1) % n; j != i; j = (j + 1) % n)); do
-		if [ "$(cut -d. -f1,2 <<<"${built[$j]}")" != "$(cut -d. -f1,2 <<<"${built[$i]}")" ]; then
-			printf '%s\n' "${built[$j]}"
-			return
-		fi
-	done
+	logged "$what builds" "$log" "$@" || return
+	check "$what builds with zero warnings" no_warnings "$log"
 }
 
 # The module, its FAULT_INJECT=1 build and tests/other_ops in W/src, W/fault
@@ -84,8 +46,8 @@ build_modules() { # build_modules W WHAT KDIR [PREFIX...]
 		"$@" make -C "$kdir" M="$TOP/$w/other_ops" modules || true
 }
 
-# One boot of the current kernel (K_VMLINUZ) with W's builds, and FOREIGN
-# (a build for another kernel) if not empty, as tests/robust.sh wants them.
+# One boot of K_VMLINUZ with W's builds and FOREIGN (a build for another
+# kernel) if not empty, where tests/robust.sh wants them.
 boot_robust() { # boot_robust NAME W FOREIGN VM_SUITE_ARGS...
 	local name=$1 w=$2 foreign=$3 root=$2/vm/root
 	shift 3
@@ -108,77 +70,58 @@ build_kernel() { # build_kernel SUITE ABI (after kernel_use)
 	build_modules "build/robust/$2" "$2" "$K_KDIR" in_build_env
 }
 
-# Pass 2, per kernel: one boot with those and another series' build (if
-# it built).
+series() { cut -d. -f1,2 <<<"$1"; }
+
+# Pass 2, per kernel: one boot with those and the build of the next kernel
+# of another series (x.y: struct module, module_layout or vermagic differ;
+# kernels of one series differ only in symbol versions), if there is one.
 boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
-	local i other=""
-	for i in "${!built[@]}"; do
-		[ "${built[$i]}" != "$2" ] || other=$(foreign_for "$i")
+	local i=0 j n=${#built[@]} other=""
+	while ((i < n)) && [ "${built[i]}" != "$2" ]; do i=$((i + 1)); done
+	for ((j = (i + 1) % n; i < n && j != i; j = (j + 1) % n)); do
+		[ "$(series "${built[j]}")" = "$(series "$2")" ] && continue
+		other=build/robust/${built[j]}/src/bpf_preload.ko
+		break
 	done
-	[ -n "$other" ] && other=build/robust/$other/src/bpf_preload.ko
 	[ -f "$other" ] || other=""
 	boot_robust "$1 $2" "build/robust/$2" "$other" /tests/robust.sh check -- \
 		--timeout 1500 --append "${ROBUST_APPEND:-}"
 }
-
-cmd_vm() {
-	built=()
-	test_programs
-	for_each_kernel build_kernel
-	for_each_kernel boot_kernel
-}
-
-# --- make-time errors -----------------------------------------------------------
 
 # make_stops CASE WANT [MAKE ARGS...], in kbuild_kernel once the copy $k of
 # the headers tree is doctored: make -C $src ARGS (default KDIR=$k) must
 # fail, print the line WANT (an ERE if it starts with ~), build no object
 # and, unless KBUILD_RUNS=yes, stop before kbuild runs. Then restores.
 make_stops() {
-	local name=$1 want=$2 log=$w/$1.log ok=1
+	local name=$1 want=$2 log=$w/$1.log grep=-Fxq why=()
 	shift 2
 	(($#)) || set -- KDIR="$k"
-	if in_build_env make -C "$src" "$@" >"$log" 2>&1; then
-		echo "robust: make succeeded"
-		ok=0
-	fi
-	if [[ $want == '~'* ]]; then
-		grep -Eq -- "${want#\~}" "$log" || { echo "robust: no line matching: ${want#\~}"; ok=0; }
-	else
-		grep -Fxq -- "$want" "$log" || { echo "robust: no line: $want"; ok=0; }
-	fi
+	[[ $want != '~'* ]] || grep=-Eq want=${want#\~}
+	in_build_env make -C "$src" "$@" >"$log" 2>&1 && why+=("make succeeded")
+	grep "$grep" -- "$want" "$log" || why+=("no line: $want")
 	if compgen -G "$src/*.ko" >/dev/null || compgen -G "$src/*.o" >/dev/null; then
-		echo "robust: objects were built"; ok=0
+		why+=("objects were built")
 	fi
-	if [ "${KBUILD_RUNS:-no}" = no ] && grep -q 'Entering directory' "$log" &&
+	if [ "${KBUILD_RUNS:-no}" = no ] &&
 		grep 'Entering directory' "$log" | grep -vq "'$TOP/$src'"; then
-		echo "robust: kbuild ran"; ok=0
+		why+=("kbuild ran")
 	fi
-	if [ $ok -eq 1 ]; then
-		result ok "$abi: make stops: $name"
-	else
+	if ((${#why[@]})); then
+		printf 'robust: %s\n' "${why[@]}"
 		sed 's/^/robust:   | /' "$log"
 		result fail "$abi: make stops: $name"
+	else
+		result ok "$abi: make stops: $name"
 	fi
 	restore
 }
 
-# The text $1 as an extended regular expression that matches only it.
-ere_quote() {
-	# shellcheck disable=SC2001 # one substitution over a class of characters
-	sed 's/[.*^$+?(){}|]/\\&/g' <<<"$1"
-}
-
 kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
-	local abi=$2 k src orig cxx
-	orig=$K_KDIR
-	w=build/robust/kbuild/$abi
-	k=$TOP/$w/kdir
-	src=$w/src
-	rm -rf "$w" && mkdir -p "$w"
-	# A copy of the headers tree, made in the build environment; its
-	# relative symlinks (scripts, tools -> the kbuild package) point
-	# back at the originals.
+	local abi=$2 orig=$K_KDIR k src cxx
+	w=build/robust/kbuild/$abi k=$TOP/build/robust/kbuild/$abi/kdir src=build/robust/kbuild/$abi/src
+	rm -rf "$w" && mkdir -p "$w/orig"
+	# A copy of the headers tree, its relative symlinks (scripts, tools ->
+	# the kbuild package) pointing back at the originals.
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	in_build_env sh -ec 'cp -a "$1" "$2"
 		for l in "$2"/*; do
@@ -187,32 +130,21 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	# From 7.0 the tree's Makefile names its output (objtree) by
 	# absolute path: the copy's own, so the doctoring below counts.
 	sed -i "s|^KBUILD_OUTPUT=$orig\$|KBUILD_OUTPUT=$k|" "$k/Makefile"
-	cp -a "$k/.config" "$w/config.orig"
-	cp -a "$k/Module.symvers" "$w/symvers.orig"
-	cp -a "$k/include/config/auto.conf" "$w/auto.conf.orig"
-	restore() {
-		cp -a "$w/config.orig" "$k/.config"
-		cp -a "$w/symvers.orig" "$k/Module.symvers"
-		cp -a "$w/auto.conf.orig" "$k/include/config/auto.conf"
-		copy_sources "$src"
-	}
+	(cd "$k" && cp -a --parents .config Module.symvers include/config/auto.conf "$TOP/$w/orig/")
+	restore() { cp -a "$w/orig/." "$k/" && copy_sources "$src"; }
 
-	# Control: the undoctored copy is a working kbuild tree, so the
-	# failures below come from the doctoring alone.
+	# Control: the undoctored copy builds, so the failures below come from
+	# the doctoring alone.
 	copy_sources "$src"
-	if in_build_env make -C "$src" KDIR="$k" >"$w/control.log" 2>&1 &&
-		[ -f "$src/bpf_preload.ko" ]; then
-		result ok "$abi: the copied headers tree builds the module"
-	else
-		sed 's/^/robust:   | /' "$w/control.log"
-		result fail "$abi: the copied headers tree builds the module"
+	if logged "$abi: the copied headers tree builds the module" "$w/control.log" \
+		in_build_env make -C "$src" KDIR="$k"; then
+		check "$abi: the copied headers tree builds the module" test -f "$src/bpf_preload.ko"
 	fi
-
 	restore
 	sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
 	make_stops "CONFIG_DEBUG_INFO_BTF off" \
 		"bpf_preload: $k: CONFIG_DEBUG_INFO_BTF is off; the iterators are CO-RE programs and need the kernel's BTF"
-	awk '$2 != "bpf_preload_ops"' "$w/symvers.orig" >"$k/Module.symvers"
+	awk '$2 != "bpf_preload_ops"' "$w/orig/Module.symvers" >"$k/Module.symvers"
 	make_stops "bpf_preload_ops not exported" \
 		"bpf_preload: $k: the kernel does not export bpf_preload_ops (needs CONFIG_BPF_SYSCALL and kernel 5.17 or later)"
 	sed -i 's/^CONFIG_BPF_SYSCALL=y$/# CONFIG_BPF_SYSCALL is not set/' "$k/.config"
@@ -232,7 +164,7 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
 		>"$TOP/$w/skel_internal.h"
 	make_stops "libbpf's skel_internal.h lacks a helper" \
-		"~^bpf_preload: $(ere_quote "$TOP/$w")/skel_internal.h lacks skel_link_create\(\), which the embedded skeletons call; install the libbpf-dev that matches them \(1\.1 to 1\.7 do\)\$" \
+		"bpf_preload: $TOP/$w/skel_internal.h lacks skel_link_create(), which the embedded skeletons call; install the libbpf-dev that matches them (1.1 to 1.7 do)" \
 		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/skel_internal.h"
 	# A kernel built by another gcc than the g++ we have: the message
 	# names the package of the kernel's own compiler (gcc-N: g++-N).
@@ -241,12 +173,6 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	KBUILD_RUNS=yes make_stops "C++ compiler is not the kernel's" \
 		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$"
 }
-
-cmd_kbuild() {
-	for_each_kernel kbuild_kernel
-}
-
-# --- debug kernel ---------------------------------------------------------------
 
 cmd_debug() {
 	local w=build/debug suite abi t0=$SECONDS
@@ -270,23 +196,22 @@ cmd_debug() {
 			/tests/robust.sh check || rc=1; /tests/debug.sh post || rc=1; exit \$rc'" -- \
 			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
 	fi
-	debug_record
-}
-
-# Writes build/debug/last-result (for the README) from cmd_debug's state.
-debug_record() {
 	{
 		echo "date: $(date -u +%FT%TZ), tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
 		echo "kernel: ${K_ABI:-?}, linux-source-6.12 ${K_SRCVER:-?}, cache entry $(basename "${K_ENTRY:-?}")"
 		echo "kernel build: ${K_FULL_SECONDS:-?}s on $(nproc) cores (first build of this config)"
 		echo "check-debug: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped in $((SECONDS - t0))s"
-	} >"$w/last-result"
-	cat "$w/last-result"
+	} | tee "$w/last-result"
 }
 
 case $mode in
-vm) cmd_vm ;;
-kbuild) cmd_kbuild ;;
+vm)
+	built=()
+	test_programs
+	for_each_kernel build_kernel
+	for_each_kernel boot_kernel
+	;;
+kbuild) for_each_kernel kbuild_kernel ;;
 debug) cmd_debug ;;
 *) echo "usage: $0 vm|kbuild|debug" >&2; exit 2 ;;
 esac

@@ -1,52 +1,37 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-vm.sh check   for every kernel of $SUITES (scripts/kernel/kernels.sh)
-#                     of the architecture $BPF_PRELOAD_ARCH (default amd64):
-#                     the module as users build it, with zero warnings (on
-#                     the build machine's architecture by DKMS in the
-#                     suite's chroot, elsewhere cross-built by kbuild there);
-#                     the skeleton it embeds (byte order and variant) and a
-#                     control build with the other byte order's; then in a
-#                     QEMU boot of that kernel tests/run.sh (with the
-#                     kernel's own C module, bench/cmodule.sh, beside ours
-#                     to compare with, natively) and tests/byte_order.sh.
-#                     A kernel without BTF: make must refuse it, kbuild
-#                     still builds, and the module fails to load cleanly.
-#                     Records "P F S" in $BPF_PRELOAD_RESULT.
-# check-vm.sh run     boot the newest kernel of the current stable release
-#                     with the module and show what a user sees
-#
+# check-vm.sh check   per kernel of $SUITES and $BPF_PRELOAD_ARCH (default
+#                     amd64): the module as users build it (DKMS, or a cross
+#                     build) in the suite's chroot, its skeleton, a control
+#                     build with the other byte order's, then a QEMU boot
+#                     running tests/run.sh and tests/byte_order.sh
+# check-vm.sh run     boot the stable release's newest kernel with the module
+#                     and show what a user sees
 # Work areas are build/<abi>/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 cd "$TOP"
 mode=${1:-check}
+order=little other_order=big
+if [ "$ARCH_DEB" = s390x ]; then order=big other_order=little; fi
 
 config_y() { grep -q "^$1=y" "$K_KDIR_HOST/.config"; }
 
-# The module for K_ABI into OUTDIR/bpf_preload.ko (log OUTDIR/build.log),
-# with a result for the build and one for zero warnings.
-module_build() { # module_build OUTDIR
-	local out=$1 what="$K_SUITE $K_ABI: cross-build (make ARCH=$ARCH_KBUILD CROSS_COMPILE=$ARCH_TRIPLET-)"
-	cross || { dkms_build "$out"; return; }
-	rm -rf "$out" && scripts/pkg/dkms-source.sh "$out/src"
-	if ! module_make "$TOP/$out/src" >"$out/build.log" 2>&1; then
-		tail -n 30 "$out/build.log"
-		result fail "$what (log $out/build.log)"
-		return 1
-	fi
-	result ok "$what"
-	cp "$out/src/bpf_preload.ko" "$out/"
-	check "$what: zero warnings" no_warnings "$out/build.log"
+# The module into OUT/bpf_preload.ko: results for the build, zero warnings.
+module_build() { # module_build OUT
+	cross || { dkms_build "$1"; return; }
+	copy_sources "$1/src"
+	builds "$K_SUITE $K_ABI: cross-build (make ARCH=$ARCH_KBUILD CROSS_COMPILE=$ARCH_TRIPLET-)" \
+		"$1/build.log" module_make "$TOP/$1/src" || return
+	cp "$1/src/bpf_preload.ko" "$1/"
 }
 
-# A kernel without BTF cannot host the iterators: `make` says so and stops;
-# kbuild itself still builds the sources with zero warnings.
-no_btf_build() { # no_btf_build OUTDIR
+# Without BTF, `make` must refuse; kbuild itself still builds.
+no_btf_build() { # no_btf_build OUT
 	local out=$1 src=$1/src
-	rm -rf "$out" && scripts/pkg/dkms-source.sh "$src"
+	copy_sources "$src"
 	if module_make "$TOP/$src" >"$out/make.log" 2>&1; then
 		result fail "$K_SUITE $K_ABI: make refuses a kernel without BTF"
 	else
@@ -55,20 +40,17 @@ no_btf_build() { # no_btf_build OUTDIR
 	fi
 	mkdir -p "$src/.skel_include/bpf"
 	ln -sf /usr/include/bpf/skel_internal.h "$src/.skel_include/bpf/"
-	if ! module_make "$K_KDIR" M="$TOP/$src" modules >"$out/build.log" 2>&1; then
-		tail -n 30 "$out/build.log"
-		result fail "$K_SUITE $K_ABI: kbuild builds the module anyway"
-		return 1
-	fi
+	logged "$K_SUITE $K_ABI: kbuild builds the module anyway" "$out/build.log" \
+		module_make "$K_KDIR" M="$TOP/$src" modules || return
 	cp "$src/bpf_preload.ko" "$out/"
 	check "$K_SUITE $K_ABI: kbuild builds the module with zero warnings" no_warnings "$out/build.log"
 }
 
-# The kernel's byte order, and the skeleton a correct build embeds:
-# counting on 6.6+ kernels with the JIT on from boot
-# (iterators/iterators.lskel.h).
-byte_order() { if [ "$ARCH_DEB" = s390x ]; then echo big; else echo little; fi; }
-other_order() { if [ "$(byte_order)" = big ]; then echo little; else echo big; fi; }
+# The skeleton a correct build for ORDER embeds. This restates the rule of
+# iterators/iterators.lskel.h on purpose: an expectation read from that
+# header would agree with a wrong one (the wrong-variant mutant). The guest
+# has its own, t::maps_variant() in tests/common.hpp, from the running
+# kernel rather than its build config.
 expected_skel() { # expected_skel ORDER
 	local ver
 	ver=$(sed -n 's/^#define LINUX_VERSION_CODE \([0-9]*\)$/\1/p' \
@@ -80,34 +62,29 @@ expected_skel() { # expected_skel ORDER
 	fi
 }
 
-embeds() { # embeds KO SKELETON: the module embeds exactly that skeleton
+embeds() { # embeds KO SKELETON: exactly that skeleton
 	local got
 	got=$(scripts/pkg/skel-embedded.sh "$1" | tr '\n' ' ' || true)
 	[ "$got" = "$2 " ] || { echo "$1 embeds: ${got:-none}"; return 1; }
 }
 
-# The same sources with the other byte order's skeletons in this one's
-# place, built by kbuild: what a build would give that picked the wrong
-# byte order. It must embed that one, and fail to load (byte_order.sh).
+# A build that picked the wrong byte order: it must embed that skeleton,
+# and fail to load (byte_order.sh).
 control_build() { # control_build DIR
-	local dir=$1 this other h
-	this=$(byte_order) other=$(other_order)
-	rm -rf "$dir" && scripts/pkg/dkms-source.sh "$dir"
-	for h in "$dir"/iterators/*.lskel-"$this"-endian.h; do
-		cp "${h%-"$this"-endian.h}-$other-endian.h" "$h"
+	local dir=$1 h skel
+	copy_sources "$dir"
+	for h in "$dir"/iterators/*.lskel-"$order"-endian.h; do
+		cp "${h%-"$order"-endian.h}-$other_order-endian.h" "$h"
 	done
-	if ! module_make "$TOP/$dir" >"$dir.log" 2>&1; then
-		tail -n 30 "$dir.log"
-		result fail "$K_SUITE $K_ABI: the control module ($other-endian skeletons) builds"
-		return 1
-	fi
-	check "$K_SUITE $K_ABI: the control build embeds $(expected_skel "$other"), which the check tells apart" \
-		embeds "$dir/bpf_preload.ko" "$(expected_skel "$other")"
+	logged "$K_SUITE $K_ABI: the control module ($other_order-endian skeletons) builds" "$dir.log" \
+		module_make "$TOP/$dir" || return
+	skel=$(expected_skel "$other_order")
+	check "$K_SUITE $K_ABI: the control build embeds $skel, which the check tells apart" \
+		embeds "$dir/bpf_preload.ko" "$skel"
 }
 
-# Builds and boots one kernel.
 check_kernel() { # check_kernel SUITE ABI (after kernel_use)
-	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root c_ko
+	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root c_ko skel
 	rm -rf "$w/vm" && mkdir -p "$root/c_module" "$root/control"
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
 		no_btf_build "$w/src" || return 0
@@ -116,11 +93,10 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		return 0
 	fi
 	module_build "$w/src" || return 0
-	check "$suite $abi: the module embeds exactly $(expected_skel "$(byte_order)")" \
-		embeds "$w/src/bpf_preload.ko" "$(expected_skel "$(byte_order)")"
+	skel=$(expected_skel "$order")
+	check "$suite $abi: the module embeds exactly $skel" embeds "$w/src/bpf_preload.ko" "$skel"
 	cp "$w/src/bpf_preload.ko" "$root/"
 	control_build "$w/control" && cp "$w/control/bpf_preload.ko" "$root/control/"
-	# The kernel's own module, to compare with (tests/run.sh), natively.
 	if cross; then
 		echo "the kernel's own C module is built for $(dpkg --print-architecture) kernels only" \
 			>"$root/c_module/none"
@@ -131,29 +107,24 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		result fail "$suite $abi: the kernel's own C module builds"
 	fi
 	vm_suite "$suite $abi" "$w/vm" sh -c "'rc=0; /tests/run.sh check || rc=1;
-		/tests/byte_order.sh check $(byte_order) /control/bpf_preload.ko || rc=1; exit \$rc'"
+		/tests/byte_order.sh check $order /control/bpf_preload.ko || rc=1; exit \$rc'"
 }
 
-# DKMS on the architecture itself, as its users there build the module:
-# once per foreign architecture, for target_kernel, in the release's chroot
-# of that architecture (qemu-user runs its compiler), with zero warnings and
-# the right skeleton.
+# DKMS on the foreign architecture itself, once, for target_kernel, in its
+# chroot of the release (qemu-user runs the compiler).
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
-	local out=build/$2/native-dkms log=build/$2/native-headers.log
+	local out=build/$2/native-dkms log=build/$2/native-headers.log skel
 	K_BUILD_SYSTEM=$1:$ARCH_DEB
-	if "$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" >"$log" 2>&1; then
-		dkms_build "$out" && check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $(expected_skel "$(byte_order)")" \
-			embeds "$out/bpf_preload.ko" "$(expected_skel "$(byte_order)")"
-	else
-		tail -n 20 "$log"
-		result fail "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot (log $log)"
+	if logged "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot (log $log)" "$log" \
+		"$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" && dkms_build "$out"; then
+		skel=$(expected_skel "$order")
+		check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $skel" embeds "$out/bpf_preload.ko" "$skel"
 	fi
 	unset K_BUILD_SYSTEM
 }
 
-# The kernel a user most likely runs, for `run` and native_dkms: among
-# the kernels of SUITES with BTF, the stable release's newest, else the
-# last: "SUITE ABI".
+# The kernel a user most likely runs, for `run` and native_dkms: among the
+# kernels of SUITES with BTF, the stable release's newest, else the last.
 target_kernel() {
 	local stable suite abi config pick=""
 	# shellcheck disable=SC2086 # a list of suites

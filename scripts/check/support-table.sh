@@ -1,15 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# support-table.sh   the support table, in Markdown, on stdout: one row per
-#                    kernel that the last run checked, from
-#                    build/results/per-kernel (what each check counted per
-#                    kernel; the compiler and tool versions read from each
-#                    suite's chroot), and the rows of support.md for the
-#                    architectures it did not run, as they were, so the table
-#                    keeps every architecture's last result. Then the
-#                    targets of the run (build/results/summary).
-#                    scripts/check/check-all.sh writes it to support.md.
+# support-table.sh   the support table, in Markdown, on stdout: a row per kernel
+#                    of the last run (build/results/per-kernel, with the tool
+#                    versions of its suite's chroot), the rows of support.md for
+#                    the architectures it did not run, kept as they were, and
+#                    the run's targets (build/results/summary). check-all.sh
+#                    writes it to support.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 per=build/results/per-kernel
@@ -20,8 +17,7 @@ run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
 
-# This run's rows: "arch<TAB>| row |" (bench's steps are its bookkeeping,
-# not tests: not counted).
+# This run's rows: "arch<TAB>| row |" (bench's steps are not tests).
 rows() {
 	awk -F'\t' '$1 == "bench" { next } { k = $2 "\t" $3; if (!(k in p)) o[++n] = k
 		p[k] += $4; f[k] += $5; s[k] += $6; c[k] = c[k] (c[k] ? " " : "") $1 }
@@ -37,7 +33,6 @@ rows() {
 mapfile -t new < <(rows)
 ran=" $(printf '%s\n' "${new[@]}" | cut -f1 | sort -u | paste -sd' ') "
 
-# shellcheck disable=SC2016 # Markdown backquotes, not shell
 printf '# Support: the last result of every kernel\n\n'
 # shellcheck disable=SC2016 # Markdown backquotes, not shell
 printf 'Written by `make check` (scripts/check/support-table.sh); this run %s,\n' "$run"

@@ -2,69 +2,41 @@
 # shellcheck shell=bash
 #
 # The host side of every check, sourced by the drivers in scripts/check/:
-# results, the kernel matrix, build environments and VM boots that run a
-# guest suite and collect its KTAP.
-#
-#   results_begin NAME          start counting; lines are "NAME: ..."
-#   result ok|fail|skip DESC    one result
-#   check DESC CMD...           result of CMD's exit status
-#   results_end                 print "N passed, N failed, N skipped",
-#                               record "P F S" in $BPF_PRELOAD_RESULT, return
-#                               non-zero on any failure
-#   kernel_matrix               "SUITE ABI" lines for $SUITES and ARCH
-#   for_each_kernel FUNC ARGS...  FUNC ARGS... SUITE ABI for each of them,
-#                               fetched (kernel_use), its results tallied
-#                               per kernel (build/results/per-kernel)
-#   kernel_use SUITE ABI        fetch it; set K_SUITE, K_ABI, K_KDIR (in the
-#                               build environment; K_KDIR_HOST: the same from
-#                               here), K_VMLINUZ, K_MODDIR
-#   kernel_build DESC DIR ARGS...  build one from Debian's linux-source
-#                               (scripts/kernel/kernel-build.sh ARGS, its log
-#                               in DIR), a result for it; set K_ABI, K_KDIR
-#                               (on the host), K_VMLINUZ, K_MODDIR, K_MAP,
-#                               K_LOG and the rest of its report
-#   cross                       true when ARCH is not the build machine's
-#   in_build_env CMD...         CMD in K_SUITE's chroot (K_BUILD_SYSTEM's if
-#                               set), the tree mounted at its own path, in
-#                               the current directory
-#   module_make DIR ARGS...     make -C DIR KDIR=K_KDIR ARGS there, cross
-#                               for a foreign ARCH
-#   test_programs               build the static test programs for ARCH
-#                               (PROGRAMS_BIN) and, natively, bench/bin
-#   c_module                    the kernel's own C module for K_ABI: its path
-#   dkms_build OUTDIR           the module as DKMS builds it for K_ABI,
-#                               into OUTDIR/bpf_preload.ko; checks zero
-#                               warnings; results for both
-#   guest_tree ROOT             tests/ (guest suites, library, programs)
-#                               into ROOT/tests
-#   vm_boot DIR ARGS...         boot K_VMLINUZ with ARCH's user space, the
-#                               guest tree (tests/) and DIR/root on top,
-#                               /run-in-vm running ARGS; vm.sh's own ARGS
-#                               after --
-#   vm_suite NAME DIR ARGS...   vm_boot, then add the KTAP results of the
-#                               log (plans checked; with VM_RUNS=N set, N
-#                               complete KTAP runs required)
+#   results_begin NAME, result ok|fail|skip DESC, check DESC CMD...,
+#   results_end ("N passed, ...", "P F S" into $BPF_PRELOAD_RESULT; fails on
+#     a failure), logged DESC LOG CMD... (CMD's output in LOG; on failure its
+#     tail and the failed result DESC)
+#   kernel_matrix ("SUITE ABI" lines of $SUITES and ARCH), for_each_kernel
+#     FUNC ARGS... (FUNC ARGS... SUITE ABI after kernel_use, tallied per
+#     kernel), kernel_use SUITE ABI (fetch; set K_SUITE, K_ABI, K_KDIR in the
+#     build environment, K_KDIR_HOST, K_VMLINUZ, K_MODDIR), kernel_build DESC
+#     DIR ARGS... (scripts/kernel/kernel-build.sh ARGS; its K_ report)
+#   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
+#     builds WHAT LOG CMD... (results for CMD's build and its zero warnings),
+#     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
+#   vm_boot DIR ARGS... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
+#     DIR/root, /run-in-vm running ARGS), vm_suite NAME DIR ARGS... (vm_boot
+#     and the KTAP results of its log; VM_RUNS=N: N complete runs required)
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly TOP
 readonly KERNELS=$TOP/scripts/kernel/kernels.sh
 readonly CHROOT=$TOP/scripts/kernel/chroot.sh
+: "${BPF_PRELOAD_CACHE:=/var/cache/bpf-preload}"
 # The Makefile's SUITES (the one list) when run from make; the same by hand.
 : "${SUITES:=bookworm trixie trixie-backports sid}"
-# The Debian architecture of the kernels (make check ARCH=...), kbuild's
-# name for it and its compilers' GNU triplet.
+# The kernels' Debian architecture, kbuild's name for it, its GNU triplet.
 : "${BPF_PRELOAD_ARCH:=amd64}"
 readonly ARCH_DEB=$BPF_PRELOAD_ARCH
 read -r ARCH_KBUILD ARCH_TRIPLET _ < <("$KERNELS" --arch "$ARCH_DEB" target) || exit 1
 readonly ARCH_KBUILD ARCH_TRIPLET
 cross() { [ "$ARCH_DEB" != "$(dpkg --print-architecture)" ]; }
 
-R_NAME=check R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS
-
 results_begin() { R_NAME=$1 R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS; }
+results_begin check
 
-result() { # result ok|fail|skip DESC
+result() {
 	case $1 in
 	ok) R_PASS=$((R_PASS + 1)); echo "$R_NAME: ok - $2" ;;
 	skip) R_SKIP=$((R_SKIP + 1)); echo "$R_NAME: SKIP - $2" ;;
@@ -72,10 +44,13 @@ result() { # result ok|fail|skip DESC
 	esac
 }
 
-check() { # check DESC CMD...
-	local desc=$1
-	shift
-	if "$@"; then result ok "$desc"; else result fail "$desc"; fi
+check() { if "${@:2}"; then result ok "$1"; else result fail "$1"; fi; }
+
+logged() {
+	"${@:3}" >"$2" 2>&1 && return
+	tail -n 30 "$2"
+	result fail "$1"
+	return 1
 }
 
 results_end() {
@@ -84,8 +59,7 @@ results_end() {
 	[ "$R_FAIL" -eq 0 ]
 }
 
-# Per-kernel tallies for the support table (scripts/check/support-table.sh):
-# what a target counted between kernel_begin and kernel_end.
+# Per-kernel tallies for the support table (scripts/check/support-table.sh).
 kernel_begin() { KB_PASS=$R_PASS KB_FAIL=$R_FAIL KB_SKIP=$R_SKIP; }
 kernel_end() { # kernel_end SUITE ABI
 	mkdir -p "$TOP/build/results"
@@ -98,10 +72,8 @@ kernel_matrix() {
 	"$KERNELS" --arch "$ARCH_DEB" list $SUITES
 }
 
-# FUNC ARGS... SUITE ABI for every kernel of $SUITES, once kernel_use has
-# fetched it (one that cannot be fetched is a failure, and FUNC does not
-# run for it); what it counts is tallied per kernel.
-for_each_kernel() { # for_each_kernel FUNC ARGS...
+# A kernel that cannot be fetched is a failure, and FUNC does not run for it.
+for_each_kernel() {
 	local matrix entry suite abi
 	mapfile -t matrix < <(kernel_matrix) || true
 	((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; return 0; }
@@ -117,70 +89,61 @@ for_each_kernel() { # for_each_kernel FUNC ARGS...
 	done
 }
 
-kernel_use() { # kernel_use SUITE ABI
+kernel_use() {
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
 	"$KERNELS" --arch "$ARCH_DEB" fetch "$1" "$2" || return
-	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
+	local cached=$BPF_PRELOAD_CACHE/kernels/$2
 	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
 	# shellcheck disable=SC2034 # for the drivers
 	K_KDIR_HOST=$("$CHROOT" path "$1")$K_KDIR \
-		K_VMLINUZ=$cache/kernels/$2/vmlinuz K_MODDIR=$cache/kernels/$2/modules/$2
+		K_VMLINUZ=$cached/vmlinuz K_MODDIR=$cached/modules/$2
 }
 
-# A kernel of our own: no suite, no build environment; kernel-build.sh
-# reports the K_ variables (key=value lines, read here, never evaluated).
-kernel_build() { # kernel_build DESC DIR ARGS...
-	local desc=$1 dir=$2 k v
+# A kernel of our own, no suite or build environment; kernel-build.sh reports
+# the K_ variables in its log (key=value lines, read here, never evaluated).
+kernel_build() {
+	local desc=$1 log=$2/kernel-build.log k v
+	mkdir -p "$2"
 	shift 2
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
-	mkdir -p "$dir"
-	if ! "$TOP/scripts/kernel/kernel-build.sh" "$@" >"$dir/kernel.env" 2>"$dir/kernel-build.log"; then
-		tail -n 30 "$dir/kernel-build.log"
-		result fail "$desc: the kernel builds (log $dir/kernel-build.log)"
-		return 1
-	fi
+	logged "$desc: the kernel builds (log $log)" "$log" \
+		"$TOP/scripts/kernel/kernel-build.sh" "$@" || return
 	while IFS='=' read -r k v; do
-		case $k in K_[A-Z_]*) printf -v "$k" '%s' "$v" ;; esac
-	done <"$dir/kernel.env"
+		[[ ! $k =~ ^K_[A-Z_]+$ ]] || printf -v "$k" '%s' "$v"
+	done <"$log"
 	result ok "$desc: linux-source $K_SRCVER builds $K_ABI (this run ${K_SECONDS}s, first full build ${K_FULL_SECONDS}s)"
 }
 
-in_build_env() {
-	"$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"
-}
+in_build_env() { "$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"; }
 
-# make -C DIR ARGS... in the build environment for K_KDIR, with kbuild's
-# ARCH and the cross compiler when ARCH is not the build machine's.
-module_make() { # module_make DIR ARGS...
+module_make() {
 	local dir=$1 xargs=()
 	shift
 	cross && xargs=(ARCH="$ARCH_KBUILD" CROSS_COMPILE="$ARCH_TRIPLET-")
 	in_build_env make -C "$dir" KDIR="$K_KDIR" "${xargs[@]}" "$@"
 }
 
-# Builds as a user's machine does (dkms add + build, private DKMS trees):
-# OUTDIR/bpf_preload.ko and OUTDIR/build.log.
-dkms_build() { # dkms_build OUTDIR
-	local out=$1 what="$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}"
-	rm -rf "$out" && mkdir -p "$out"
-	if ! in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$out" >"$out/build.log" 2>&1; then
-		tail -n 30 "$out/build.log"
-		result fail "$what (log $out/build.log)"
-		return 1
-	fi
-	result ok "$what"
-	check "$what: zero warnings" no_warnings "$out/build.log"
-}
+copy_sources() { rm -rf "$1" && "$TOP/scripts/pkg/dkms-source.sh" "$1"; }
 
 no_warnings() { ! grep -i warning "$1"; }
 
-# The static test programs, and natively the bench's, built in a suite's
-# chroot of ARCH (run by qemu-user elsewhere), not on the host: a host of
-# Debian 13 cannot link them statically (its elfutils 0.192 libelf.a lacks
-# the objects it left in the unshipped libeu.a). Any release whose libelf.a
-# links will do; the programs run on every kernel. The same chroot is the
-# guest's user space (busybox, bpftool). riscv64 is a release architecture
-# from trixie on, so it takes sid's.
+builds() {
+	logged "$1 (log $2)" "$2" "${@:3}" || return
+	result ok "$1"
+	check "$1: zero warnings" no_warnings "$2"
+}
+
+# As a user's machine builds it: dkms add + build, in private DKMS trees.
+dkms_build() {
+	rm -rf "$1" && mkdir -p "$1"
+	builds "$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}" "$1/build.log" \
+		in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$1"
+}
+
+# Built in a chroot of ARCH, not on the host: Debian 13's libelf.a (elfutils
+# 0.192) lacks the objects it moved to the unshipped libeu.a, so cannot link
+# statically. The same chroot is the guest's user space (busybox, bpftool).
+# riscv64 is a release architecture from trixie on: sid's.
 if [ "$ARCH_DEB" = riscv64 ]; then : "${PROGRAMS_SUITE:=sid}"; else : "${PROGRAMS_SUITE:=bookworm}"; fi
 readonly GUEST_SYSTEM=$PROGRAMS_SUITE:$ARCH_DEB
 if cross; then PROGRAMS_BIN=$TOP/build/$ARCH_DEB/bin; else PROGRAMS_BIN=$TOP/tests/bin; fi
@@ -192,25 +155,21 @@ test_programs() {
 		"make -s -C tests BIN='$PROGRAMS_BIN' >/dev/null && $bench"
 }
 
-# The kernel's own C module (kernel/bpf/preload) for K_ABI, built in its
-# suite's chroot from the suite's linux-source (bench/cmodule.sh, cached):
-# prints the .ko's path.
+# Built in K_SUITE's chroot from its linux-source by bench/cmodule.sh, cached.
 c_module() {
-	local cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule
-	mkdir -p "$cache"
-	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$cache" "$TOP/bench/cmodule.sh" "$K_ABI"
+	local cached=$BPF_PRELOAD_CACHE/cmodule
+	mkdir -p "$cached"
+	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$cached" "$TOP/bench/cmodule.sh" "$K_ABI"
 }
 
 # KTAP of one guest log: for every plan "1..N", the ok / not ok / SKIP
 # lines up to its "# Totals:" line. Prints "pass fail skip runs" (runs:
 # plans that reached Totals); a plan that does not match what ran, or a run
 # without Totals, is one more failure.
-ktap_count() { # ktap_count LOG
+ktap_count() {
 	awk '
 		/^1\.\.[0-9]+$/ { if (inplan) bad++; inplan = 1; plan = substr($0, 4); ran = 0; next }
-		inplan && /^ok [0-9]+ .*# SKIP/ { skip++; ran++; next }
-		inplan && /^ok [0-9]+ / { pass++; ran++; next }
-		inplan && /^not ok [0-9]+ / { fail++; ran++; next }
+		inplan && /^(not )?ok [0-9]+ / { ran++; if (/^not/) fail++; else if (/# SKIP/) skip++; else pass++ }
 		inplan && /^# Totals: / {
 			if (ran != plan) { bad++; printf "plan 1..%d, %d ran\n", plan, ran > "/dev/stderr" }
 			inplan = 0; runs++
@@ -222,36 +181,25 @@ ktap_count() { # ktap_count LOG
 		}' "$1"
 }
 
-# The guest side (tests/: suites, their library, test programs) as /tests
-# of a VM root.
-guest_tree() { # guest_tree ROOT
-	mkdir -p "$1/tests/bin"
-	cp -r "$TOP"/tests/*.sh "$1/tests/"
-	cp -r "$PROGRAMS_BIN/." "$1/tests/bin/"
-	if [ -d "$TOP/tests/lib" ]; then cp -r "$TOP/tests/lib" "$1/tests/"; fi
-}
-
-# Boots K_VMLINUZ with the guest tree and DIR/root, /run-in-vm running
-# ARGS; the console goes to DIR/vm.log. Returns vm.sh's status.
-vm_boot() { # vm_boot DIR ARGS... [-- VM.SH ARGS...]
-	local dir=$1 args=() vmargs=()
+# The console goes to DIR/vm.log; returns vm.sh's status.
+vm_boot() {
+	local dir=$1 args=()
 	shift
 	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
 	(($#)) && shift
-	vmargs=("$@")
-	guest_tree "$dir/root"
+	mkdir -p "$dir/root/tests/bin"
+	cp -r "$TOP"/tests/*.sh "$TOP/tests/lib" "$dir/root/tests/"
+	cp -r "$PROGRAMS_BIN/." "$dir/root/tests/bin/"
 	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
 		--kver "$K_ABI" --sysroot "$("$CHROOT" path "$GUEST_SYSTEM")" >"$dir/mkinitramfs.log" 2>&1 ||
 		{ cat "$dir/mkinitramfs.log"; return 125; }
 	"$TOP/scripts/vm/vm.sh" --arch "$ARCH_DEB" --kernel "$K_VMLINUZ" --initrd "$dir/initrd.cpio.gz" \
-		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "${vmargs[@]}"
+		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "$@"
 }
 
-# vm_boot, and the KTAP results of its log added to ours; with VM_RUNS=N
-# in the environment, fewer or more than N complete runs is a failure.
-vm_suite() { # vm_suite NAME DIR ARGS... [-- VM.SH ARGS...]
+vm_suite() {
 	local name=$1 dir=$2 rc=0 p f s runs
 	shift 2
 	vm_boot "$dir" "$@" || rc=$?
