@@ -70,7 +70,8 @@ static int fault_errno_set(const char *val, const struct kernel_param *kp)
 	if (ret)
 		return ret;
 	if (err < 1 || err > MAX_ERRNO) {
-		pr_err("fault_errno=%d: not an errno (1..%d)\n", err, MAX_ERRNO);
+		pr_err("fault_errno=%d: not an errno (1..%d)\n", err,
+		       MAX_ERRNO);
 		return -EINVAL;
 	}
 	*(int *)kp->arg = err;
@@ -86,7 +87,8 @@ module_param_named(fault_step, bpf_preload_fault_step, charp, 0400);
 MODULE_PARM_DESC(fault_step, "init step to fail (test build)");
 module_param_cb(fault_errno, &fault_errno_ops, &bpf_preload_fault_errno, 0400);
 __MODULE_PARM_TYPE(fault_errno, "int");
-MODULE_PARM_DESC(fault_errno, "errno the failed step returns, 1..4095 (test build)");
+MODULE_PARM_DESC(fault_errno,
+		 "errno the failed step returns, 1..4095 (test build)");
 MODULE_INFO(fault_inject, "test build, not for production");
 #endif
 

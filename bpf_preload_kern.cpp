@@ -14,11 +14,7 @@
 
 namespace {
 
-using freestanding::Error;
-using freestanding::ErrorOr;
-using freestanding::exchange;
-using freestanding::ManualLifetime;
-using freestanding::move;
+using namespace freestanding;
 
 // Code that runs only while the module initialises: the kernel's init
 // section, freed once init returns. modpost reports any reference to it

@@ -27,13 +27,14 @@ int __init __flatten bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel
 	return iterators__dump_bpf_map__attach(skel);
 }
 
-int __init __flatten bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel)
+int __init __flatten
+bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel)
 {
 	return iterators__dump_bpf_prog__attach(skel);
 }
 
 void __init __flatten bpf_preload_skel_get_fds(struct iterators *skel,
-				     struct bpf_preload_skel_fds *fds)
+					       struct bpf_preload_skel_fds *fds)
 {
 	fds->link[0] = &skel->links.dump_bpf_map_fd;
 	fds->link[1] = &skel->links.dump_bpf_prog_fd;

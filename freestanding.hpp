@@ -125,29 +125,24 @@ public:
 	template <typename... Args> T &emplace(Args &&...args)
 	{
 		reset();
-		T *object = new (static_cast<void *>(&storage_))
+		object_ = new (static_cast<void *>(&storage_))
 			T(forward<Args>(args)...);
-		full_ = true;
-		return *object;
+		return *object_;
 	}
 
 	void reset()
 	{
-		if (exchange(full_, false))
-			get().~T();
+		if (T *object = exchange(object_, nullptr))
+			object->~T();
 	}
 
-	[[nodiscard]] bool has_value() const { return full_; }
-	[[nodiscard]] T &get() { return *__builtin_launder(as_object()); }
+	[[nodiscard]] bool has_value() const { return object_ != nullptr; }
+	[[nodiscard]] T &get() { return *object_; }
 
 private:
-	T *as_object()
-	{
-		return static_cast<T *>(static_cast<void *>(&storage_));
-	}
-
 	alignas(T) unsigned char storage_[sizeof(T)] = {};
-	bool full_ = false;
+	// The object in storage_, as placement new returned it; null if none.
+	T *object_ = nullptr;
 };
 
 // -- Compile-time tests ----------------------------------------------------
@@ -209,7 +204,7 @@ constexpr int exchanged()
 {
 	int a = 1;
 	const int old = exchange(a, 2);
-	return old * 10 + a;
+	return (old * 10) + a;
 }
 static_assert(exchanged() == 12);
 

@@ -37,24 +37,27 @@ struct Layout {
 using Info = struct bpf_preload_info;
 using Ops = struct bpf_preload_ops;
 
-#define MEMBER(type, m)                                                        \
-	Member                                                                 \
-	{                                                                      \
-#m, offsetof(type, m), sizeof(type::m)                         \
-	}
-
-// bpf_preload.h as the module is built with it. Two members are pointers,
-// whose size is the point here.
+// bpf_preload.h as the module is built with it: every member's size too,
+// pointers included (what the ABI fixes).
 // NOLINTBEGIN(bugprone-sizeof-expression)
 std::vector<Layout> ours()
 {
+	const auto member = [](const char *name, size_t offset, size_t size) {
+		return Member{.name = name, .offset = offset, .size = size};
+	};
 	return {
-		{"bpf_preload_info",
-		 sizeof(Info),
-		 {MEMBER(Info, link_name), MEMBER(Info, link)}},
-		{"bpf_preload_ops",
-		 sizeof(Ops),
-		 {MEMBER(Ops, preload), MEMBER(Ops, owner)}},
+		{.name = "bpf_preload_info",
+		 .size = sizeof(Info),
+		 .members = {member("link_name", offsetof(Info, link_name),
+				    sizeof(Info::link_name)),
+			     member("link", offsetof(Info, link),
+				    sizeof(Info::link))}},
+		{.name = "bpf_preload_ops",
+		 .size = sizeof(Ops),
+		 .members = {member("preload", offsetof(Ops, preload),
+				    sizeof(Ops::preload)),
+			     member("owner", offsetof(Ops, owner),
+				    sizeof(Ops::owner))}},
 	};
 }
 // NOLINTEND(bugprone-sizeof-expression)

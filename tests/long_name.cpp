@@ -148,15 +148,16 @@ int main(int argc, char **argv)
 			      "program without BTF loads"))
 		return 1;
 
-	const auto listing = t::read_file(argv[1]);
-	if (!checks.expect_ok(listing ? 0 : -1, errno, "read %s", argv[1]))
+	const auto read = t::read_file(argv[1]);
+	if (!checks.expect_ok(read ? 0 : -1, errno, "read %s", argv[1]))
 		return 1;
-	const std::string shown = name_in(*listing, prog_id(with_btf.get()));
+	const std::string listing = read.value_or("");
+	const std::string shown = name_in(listing, prog_id(with_btf.get()));
 	checks.expect(shown == kFunction,
 		      "with BTF, the whole function name: '%s' (want '%s')",
 		      shown.c_str(), kFunction);
 	const std::string cut(kFunction, BPF_OBJ_NAME_LEN - 1);
-	const std::string plain = name_in(*listing, prog_id(without_btf.get()));
+	const std::string plain = name_in(listing, prog_id(without_btf.get()));
 	checks.expect(plain == cut,
 		      "without BTF, the kernel's 15 characters: '%s' (want "
 		      "'%s')",

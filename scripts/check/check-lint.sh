@@ -65,7 +65,7 @@ fi
 # The copy's paths become the working tree's; the -I of the skeleton's
 # include dir needs the same symlink the Makefile makes.
 jq --arg from "$w/src" --arg to "$top" '
-	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c)$"))
+	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|skel\\.c)$"))
 	     | walk(if type == "string" then gsub($from; $to) else . end)]' \
 	"$w/bear.json" >"$w/compile_commands.json"
 mv "$w/compile_commands.json" "$top/compile_commands.json"
@@ -187,7 +187,7 @@ no_findings "clang-tidy bpf_preload_kern.cpp (fault-inject build): zero findings
 # Makefiles link, and linking is not what lint reads.
 u=$w/user
 rm -rf "$u" && mkdir -p "$u" "$w/tidy-user"
-cp -r tests bench "$u/"
+cp -r tests bench bpf_preload.h "$u/"
 rm -rf "$u/tests/bin" "$u/bench/bin"
 if ! bear --output "$w/user-bear.json" -- sh -c \
 	"make -C '$u/tests' LDFLAGS= && make -C '$u/bench' LDFLAGS=" >"$w/user-build.log" 2>&1; then
