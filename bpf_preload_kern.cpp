@@ -16,11 +16,6 @@ namespace {
 
 using namespace freestanding;
 
-// Code that runs only while the module initialises: the kernel's init
-// section, freed once init returns. modpost reports any reference to it
-// from resident code.
-#define INIT [[gnu::section(".init.text"), gnu::cold]]
-
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Only the fault-injecting test build compares strings.
 constexpr bool equal(const char *a, const char *b)
@@ -57,7 +52,7 @@ constexpr Step kRegister = {.id = "register",
 // Test build only: fails the step named by the fault_step module parameter
 // with -fault_errno (1..MAX_ERRNO, checked by the glue), before the step
 // does anything.
-INIT [[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
+[[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
 {
 	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
 		return Error{.step = step.what,
@@ -102,8 +97,7 @@ public:
 	LinkRef &operator=(const LinkRef &) = delete;
 	~LinkRef() { reset(nullptr); }
 
-	INIT [[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step,
-							   int fd)
+	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step, int fd)
 	{
 		bpf_link *link = nullptr;
 		TRY(attempt(step,
@@ -141,7 +135,7 @@ public:
 	Skeleton(const Skeleton &) = delete;
 	Skeleton &operator=(const Skeleton &) = delete;
 
-	INIT ~Skeleton()
+	~Skeleton()
 	{
 		// clang-tidy's analyzer runs this destructor when the TRY
 		// in `Skeleton skel = TRY(...)` returns before skel is
@@ -154,7 +148,7 @@ public:
 		bpf_preload_skel_destroy(skel_);
 	}
 
-	INIT [[nodiscard]] static ErrorOr<Skeleton> open()
+	[[nodiscard]] static ErrorOr<Skeleton> open()
 	{
 		iterators *skel = nullptr;
 		TRY(attempt(kOpen, [&] {
@@ -164,7 +158,7 @@ public:
 		return Skeleton(skel);
 	}
 
-	INIT [[nodiscard]] ErrorOr<void> load()
+	[[nodiscard]] ErrorOr<void> load()
 	{
 		TRY(attempt(kLoad,
 			    [&] { return bpf_preload_skel_load(skel_); }));
@@ -174,7 +168,7 @@ public:
 
 	// Attaches program i (0: dump_bpf_map, 1: dump_bpf_prog) and returns
 	// the fd of its iterator link, which the skeleton keeps.
-	INIT [[nodiscard]] ErrorOr<int> attach(int i)
+	[[nodiscard]] ErrorOr<int> attach(int i)
 	{
 		int fd = TRY(attempt(kAttach[i],
 				     [&] { return kAttachFn[i](skel_); }));
@@ -191,7 +185,7 @@ private:
 
 	explicit Skeleton(iterators *skel) : skel_(skel) {}
 
-	INIT [[nodiscard]] bpf_preload_skel_fds slots() const
+	[[nodiscard]] bpf_preload_skel_fds slots() const
 	{
 		bpf_preload_skel_fds fds{};
 		bpf_preload_skel_get_fds(skel_, &fds);
@@ -200,7 +194,7 @@ private:
 
 	// Closes the fds we know to be real and zeroes every slot, so that
 	// the generated destructor only frees memory.
-	INIT void close_fds()
+	void close_fds()
 	{
 		const bpf_preload_skel_fds fds = slots();
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
@@ -210,7 +204,7 @@ private:
 		close_slot(fds.rodata_map, loaded_);
 	}
 
-	INIT static void close_slot(int *slot, bool real)
+	static void close_slot(int *slot, bool real)
 	{
 		if (real)
 			close_fd(static_cast<unsigned int>(*slot));
@@ -237,7 +231,7 @@ constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 // The skeleton, and with it every fd this created in the calling task, is
 // gone on return, success or not: the references keep links, programs and
 // the rodata map alive.
-INIT [[nodiscard]] ErrorOr<PreloadLinks> load_links()
+[[nodiscard]] ErrorOr<PreloadLinks> load_links()
 {
 	Skeleton skel = TRY(Skeleton::open());
 	TRY(skel.load());
@@ -260,7 +254,7 @@ constinit struct bpf_preload_ops ops = {.preload = bpf_preload_fill,
 // before the links they hand out are dropped.
 class Module {
 public:
-	INIT explicit Module(PreloadLinks &&links) : links_(move(links)) {}
+	explicit Module(PreloadLinks &&links) : links_(move(links)) {}
 	Module(const Module &) = delete;
 	Module &operator=(const Module &) = delete;
 	Module(Module &&) = delete;
@@ -273,7 +267,7 @@ public:
 
 	// Publishes our ops unless someone else's are there: the kernel's own
 	// preload code would overwrite them silently, we refuse with -EBUSY.
-	INIT [[nodiscard]] ErrorOr<void> publish()
+	[[nodiscard]] ErrorOr<void> publish()
 	{
 		ops.owner = bpf_preload_this_module();
 		TRY(attempt(kRegister, [] {
@@ -305,7 +299,7 @@ void copy_name(LinkName &dst, const LinkName &src)
 		dst[i] = src[i];
 }
 
-INIT [[nodiscard]] ErrorOr<void> init()
+[[nodiscard]] ErrorOr<void> init()
 {
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
 	// so the links are in place first.
@@ -331,7 +325,7 @@ int bpf_preload_fill(bpf_preload_info *info)
 	return 0;
 }
 
-INIT int bpf_preload_init(void)
+int bpf_preload_init(void)
 {
 	const ErrorOr<void> result = init();
 	if (!result.is_error())
