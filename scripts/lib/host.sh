@@ -182,14 +182,19 @@ ktap_count() {
 }
 
 # The console goes to DIR/vm.log; returns vm.sh's status.
+# The guest suites, their library and the test programs, into ROOT/tests.
+guest_tree() { # guest_tree ROOT
+	mkdir -p "$1/tests/bin"
+	cp -r "$TOP"/tests/*.sh "$TOP/tests/lib" "$1/tests/"
+	cp -r "$PROGRAMS_BIN/." "$1/tests/bin/"
+}
+
 vm_boot() {
 	local dir=$1 args=()
 	shift
 	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
 	(($#)) && shift
-	mkdir -p "$dir/root/tests/bin"
-	cp -r "$TOP"/tests/*.sh "$TOP/tests/lib" "$dir/root/tests/"
-	cp -r "$PROGRAMS_BIN/." "$dir/root/tests/bin/"
+	guest_tree "$dir/root"
 	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
