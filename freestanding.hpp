@@ -136,7 +136,6 @@ public:
 			object->~T();
 	}
 
-	[[nodiscard]] bool has_value() const { return object_ != nullptr; }
 	[[nodiscard]] T &get() { return *object_; }
 
 private:

@@ -45,6 +45,25 @@ struct Usage {
 	}
 };
 
+// A file descriptor, closed when the owner goes away (-1: none).
+class Fd {
+public:
+	explicit Fd(int fd) : fd_(fd) {}
+	Fd(const Fd &) = delete;
+	Fd &operator=(const Fd &) = delete;
+	Fd(Fd &&) = delete;
+	Fd &operator=(Fd &&) = delete;
+	~Fd()
+	{
+		if (fd_ >= 0)
+			close(fd_);
+	}
+	[[nodiscard]] int get() const { return fd_; }
+
+private:
+	int fd_;
+};
+
 // The kernel module named on a command line, open for finit_module(2) as
 // long as this lives; when it cannot be opened, ok() is false and
 // "PROG: open PATH: ERROR" is on stderr.
@@ -53,32 +72,23 @@ public:
 	ModuleFile(const char *prog, const char *path)
 	    : path_(path), fd_(open(path, O_RDONLY | O_CLOEXEC))
 	{
-		if (fd_ < 0)
+		if (fd_.get() < 0)
 			std::fprintf(stderr, "%s: open %s: %s\n", prog, path,
 				     errstr(errno).c_str());
 	}
-	ModuleFile(const ModuleFile &) = delete;
-	ModuleFile &operator=(const ModuleFile &) = delete;
-	ModuleFile(ModuleFile &&) = delete;
-	ModuleFile &operator=(ModuleFile &&) = delete;
-	~ModuleFile()
-	{
-		if (fd_ >= 0)
-			close(fd_);
-	}
 
-	[[nodiscard]] bool ok() const { return fd_ >= 0; }
+	[[nodiscard]] bool ok() const { return fd_.get() >= 0; }
 	[[nodiscard]] const char *path() const { return path_; }
 
 	// finit_module(2) with these parameters: 0, or -1 and errno.
 	[[nodiscard]] long load(const char *params) const
 	{
-		return syscall(SYS_finit_module, fd_, params, 0);
+		return syscall(SYS_finit_module, fd_.get(), params, 0);
 	}
 
 private:
 	const char *path_;
-	int fd_;
+	Fd fd_;
 };
 
 // Milliseconds since it was made.

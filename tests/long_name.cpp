@@ -20,25 +20,6 @@ constexpr t::Usage kUsage{"usage: long_name PROGS_DEBUG\n"};
 
 constexpr const char *kFunction = "preload_test_function_with_a_long_name";
 
-// An fd closed on scope exit.
-class Fd {
-public:
-	explicit Fd(int fd) : fd_(fd) {}
-	Fd(const Fd &) = delete;
-	Fd &operator=(const Fd &) = delete;
-	Fd(Fd &&) = delete;
-	Fd &operator=(Fd &&) = delete;
-	~Fd()
-	{
-		if (fd_ >= 0)
-			close(fd_);
-	}
-	[[nodiscard]] int get() const { return fd_; }
-
-private:
-	int fd_;
-};
-
 // BTF with one function, `int kFunction(void)`, loaded into the kernel;
 // its fd and the function's type id.
 struct FunctionBtf {
@@ -135,15 +116,15 @@ int main(int argc, char **argv)
 	t::Checks checks("long_name");
 	checks.set_verbose();
 	const FunctionBtf btf = load_function_btf();
-	const Fd btf_fd(btf.fd);
+	const t::Fd btf_fd(btf.fd);
 	if (!checks.expect_ok(btf.fd, errno, "BTF with function %s loads",
 			      kFunction))
 		return 1;
-	const Fd with_btf(load_prog(&btf));
+	const t::Fd with_btf(load_prog(&btf));
 	if (!checks.expect_ok(with_btf.get(), errno,
 			      "program with BTF func_info loads"))
 		return 1;
-	const Fd without_btf(load_prog(nullptr));
+	const t::Fd without_btf(load_prog(nullptr));
 	if (!checks.expect_ok(without_btf.get(), errno,
 			      "program without BTF loads"))
 		return 1;
