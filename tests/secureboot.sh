@@ -13,10 +13,14 @@
 #
 #   integrity        after boot-check.sh autoload: Secure Boot on (the EFI
 #                    variable), lockdown "integrity", the kernel took the
-#                    MOK, and unsigned.ko and wrongkey.ko are refused with
-#                    the kernel's message, leaving nothing behind
+#                    MOK, a light skeleton's loader program may load
+#                    (lockdown_probe allowed), and unsigned.ko and
+#                    wrongkey.ko are refused with the kernel's message,
+#                    leaving nothing behind
 #   confidentiality  booted with lockdown=confidentiality: the same state
-#                    checks, then what happens to the C module (insmod) and
+#                    checks, a light skeleton's loader program is refused
+#                    (lockdown_probe refused: the cause of what follows),
+#                    then what happens to the C module (insmod) and
 #                    to ours (the first bpffs mount loads it), each told in
 #                    "# measured:" lines with the kernel's messages; a test
 #                    fails only if the outcome is neither "serves valid
@@ -83,6 +87,17 @@ refused() {
 	! bpftool map show 2>/dev/null | grep -q 'iterator.rodata' || fail "a map iterator.rodata exists"
 }
 
+# Every light skeleton begins its loader program with bpf_probe_read_kernel
+# (lockdown_probe.cpp): allowed under integrity, refused under
+# confidentiality, so there no light skeleton loads, the module's included.
+t_loader() {
+	if [ "$MODE" = integrity ]; then
+		run "$BIN/lockdown_probe" allowed
+	else
+		run "$BIN/lockdown_probe" refused
+	fi
+}
+
 t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected'; }
 t_wrongkey() { refused $SB/wrongkey.ko 'Loading of module with unavailable key is rejected'; }
 
@@ -141,6 +156,7 @@ if [ "$MODE" = integrity ]; then
 secure_boot|Secure Boot on (EFI variable SecureBoot = 1)
 lockdown|lockdown is integrity
 mok|the kernel loaded DKMS's key from the MOK list
+loader|a light skeleton's loader program (bpf_probe_read_kernel) loads
 unsigned|an unsigned build is refused, nothing left
 wrongkey|a build signed with a key not enrolled is refused, nothing left
 dmesg|no warning or error in dmesg
@@ -150,6 +166,7 @@ else
 secure_boot|Secure Boot on (EFI variable SecureBoot = 1)
 lockdown|lockdown is confidentiality
 mok|the kernel loaded DKMS's key from the MOK list
+loader|a light skeleton's loader program is refused (no bpf_probe_read_kernel), one without the call loads
 c_module|the kernel's C module, signed with DKMS's key: measured
 ours|ours, autoloaded by the first bpffs mount: measured
 " "secureboot: $MODE on $KREL"
