@@ -6,7 +6,7 @@
 #   make run-ARCH         make run on ARCH
 # By hand, with a tree from `scripts/kernel/kernels.sh --arch ARCH fetch SUITE ABI`:
 #   make KDIR=<kdir> ARCH=<kbuild arch> CROSS_COMPILE=<triplet>-
-FOREIGN_ARCHES := arm64 ppc64el riscv64 s390x
+# FOREIGN_ARCHES: the Makefile, from scripts/lib/common.sh's table.
 
 # SUITES, per architecture where it must differ: riscv64 is a release
 # architecture from trixie on. This machine's mirror (2026-11-30) has no
