@@ -86,15 +86,9 @@ control_build() { # control_build DIR
 # The C++ core's debug info: natively, addr2line takes bpf_preload_fill to
 # its line in bpf_preload_kern.cpp; in a cross build, a C++ compile unit of
 # bpf_preload_kern.cpp (binutils print ??:? for bookworm's arm64 6.1 .ko).
-# Kbuild gives C++ -g0 where the module's BTF step runs a pahole older than
-# 1.30 (README, "C++ build notes").
 cxx_dwarf() { # cxx_dwarf KO
-	local desc="$K_SUITE $K_ABI: the C++ core has debug info" pahole
-	pahole=$(in_build_env pahole --version | tr -dc 0-9)
-	if [ -f "$K_KDIR_HOST/vmlinux" ] && config_y CONFIG_DEBUG_INFO_BTF_MODULES &&
-		[ "${pahole:-0}" -lt 130 ]; then
-		result skip "$desc: pahole $pahole runs the BTF step, so C++ is built with -g0"
-	elif cross; then
+	local desc="$K_SUITE $K_ABI: the C++ core has debug info"
+	if cross; then
 		check "$desc: a C++ compile unit of bpf_preload_kern.cpp" sh -c "readelf \
 			--debug-dump=info $1 | grep -E 'DW_AT_(name|language)' |
 			grep -B1 'bpf_preload_kern\.cpp$' | grep -q 'C++'"

@@ -125,7 +125,8 @@ module_make() {
 
 copy_sources() { rm -rf "$1" && "$TOP/scripts/pkg/dkms-source.sh" "$1"; }
 
-no_warnings() { ! grep -i warning "$1"; }
+# pahole's "tag not supported" lines are warnings too (scripts/pahole-cxx.sh).
+no_warnings() { ! grep -iE 'warning|tag not supported' "$1"; }
 
 builds() {
 	logged "$1 (log $2)" "$2" "${@:3}" || return
