@@ -6,8 +6,9 @@
 //        does (bpftool gen skeleton -L, including the module's), zeroing its
 //        stack with bpf_probe_read_kernel() from NULL; and the same program
 //        without that call. The second must always load. The first must load
-//        when "allowed", and be refused by the verifier (EINVAL, "unknown
-//        func bpf_probe_read_kernel") when "refused": lockdown
+//        when "allowed", and be refused by the verifier when "refused"
+//        (EINVAL; "unknown func" or "cannot use helper"
+//        bpf_probe_read_kernel, by kernel version): lockdown
 //        "confidentiality" takes the helper away from every program, so no
 //        light skeleton can load there, whatever its own programs do.
 //        Exit status 0 when both outcomes are the expected ones.
@@ -59,7 +60,7 @@ struct Loaded {
 Loaded load(bool zero_stack)
 {
 	const std::vector<bpf_insn> insns = program(zero_stack);
-	std::string log(4096, '\0');
+	std::string log(16384, '\0');
 	bpf_prog_load_opts opts{};
 	opts.sz = sizeof(opts);
 	opts.prog_flags = BPF_F_SLEEPABLE; // as the loader is loaded
@@ -70,6 +71,16 @@ Loaded load(bool zero_stack)
 				     "GPL", insns.data(), insns.size(), &opts);
 	const int err = fd < 0 ? errno : 0;
 	return Loaded{t::Fd(fd), err, std::string(log.c_str())};
+}
+
+// The verifier's refusal of the helper: "unknown func ..." (6.1), "program
+// of this type cannot use helper ..." (6.12 and later).
+bool refused_helper(const std::string &log)
+{
+	return log.find("unknown func bpf_probe_read_kernel#") !=
+		       std::string::npos ||
+	       log.find("cannot use helper bpf_probe_read_kernel#") !=
+		       std::string::npos;
 }
 
 } // namespace
@@ -98,15 +109,13 @@ int main(int argc, char **argv)
 	} else {
 		std::printf("lockdown_probe: verifier log: %s\n",
 			    t::visible(loader.log).c_str());
-		checks.expect(
-			loader.fd.get() < 0 && loader.err == EINVAL &&
-				loader.log.find("unknown func "
-						"bpf_probe_read_kernel") !=
-					std::string::npos,
-			"the loader's prologue is refused: %s, the "
-			"verifier: unknown func bpf_probe_read_kernel",
-			loader.fd.get() < 0 ? t::errstr(loader.err).c_str()
-					    : "loaded");
+		checks.expect(loader.fd.get() < 0 && loader.err == EINVAL &&
+				      refused_helper(loader.log),
+			      "the loader's prologue is refused: %s, the "
+			      "verifier refuses bpf_probe_read_kernel",
+			      loader.fd.get() < 0
+				      ? t::errstr(loader.err).c_str()
+				      : "loaded");
 	}
 	return checks.finish();
 }

@@ -271,8 +271,11 @@ own_namespace() {
 	return 1
 }
 
-# _mounter K: mount, check whatever debug files the mount got, umount.
-w_mounter() { own_namespace && mount_loop "$TMP/race.m$1" 100000 rows_ok; }
+# _mounter K: once in its namespace, says so (race.mK.ready); then mount,
+# check whatever debug files the mount got, umount.
+w_mounter() {
+	own_namespace && : >"$TMP/race.m$1.ready" && mount_loop "$TMP/race.m$1" 100000 rows_ok
+}
 
 # _reader: one mount made while the module is loaded, read over and over
 # across unloads, reloads and object churn.
@@ -298,20 +301,31 @@ w_reader() {
 	return $_bad
 }
 
-# More mounts with debug files than $1.
-seen() { [ "$(lines "$TMP"/race.m*.seen)" -gt "$1" ]; }
+mounters_ready() { [ -e "$TMP/race.m1.ready" ] && [ -e "$TMP/race.m2.ready" ] && [ -e "$TMP/race.m3.ready" ]; }
 
-# _loader ROUNDS: insmod; once a mounter got the files from this load, rmmod,
-# retried while a mount holds the module. No mounter getting them within 5 s
-# fails the round: the module is not serving.
+# Each mounter's number of mounts with debug files, as "N1 N2 N3".
+seen_counts() { echo "$(lines "$TMP/race.m1.seen") $(lines "$TMP/race.m2.seen") $(lines "$TMP/race.m3.seen")"; }
+
+# seen_by_all "N1 N2 N3": every mounter has more mounts with debug files.
+seen_by_all() {
+	_k=0
+	for _n in $1; do
+		_k=$((_k + 1))
+		[ "$(lines "$TMP/race.m$_k.seen")" -gt "$_n" ] || return 1
+	done
+}
+
+# _loader ROUNDS: insmod; once every mounter got the files from this load,
+# rmmod, retried while a mount holds the module. A mounter not getting them
+# within 5 s fails the round: the module does not serve every namespace.
 w_loader() {
 	_i=0
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
-		_n0=$(lines "$TMP"/race.m*.seen)
+		_n0=$(seen_counts)
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
-		if ! poll seen "$_n0"; then
-			echo "loader round $_i: no mounter got the debug files within 5 s of insmod"
+		if ! poll seen_by_all "$_n0"; then
+			echo "loader round $_i: mounts with debug files before insmod: $_n0, 5 s after: $(seen_counts)"
 			rmmod $MODNAME 2>&1
 			return 1
 		fi
@@ -345,6 +359,7 @@ t_race() {
 		timeout 600 unshare -m "$SELF" _mounter "$_k" >"$TMP/race.m$_k.log" 2>&1 4>&- &
 		_others="$_others $!"
 	done
+	poll mounters_ready || { fail "not every mounter got going"; diag_logs "$TMP"/race.m*.log; }
 	timeout 600 "$SELF" _loader "$RACE_LOADS" >"$TMP/race.l.log" 2>&1 4>&- &
 	_loader=$!
 	timeout 600 "$BIN/bpf_churn" "$RACE_OBJECTS" >"$TMP/race.c.log" 2>&1 4>&- &
@@ -359,7 +374,7 @@ t_race() {
 	diag_logs "$TMP"/race.*.log
 	grep -q '^bpf_churn: created' "$TMP/race.c.log" || fail
 	# Every worker did its part: the loader all its rounds, each of which
-	# a mounter served, the reader and every mounter checked reads.
+	# every mounter saw, the reader and every mounter checked reads.
 	_l=$(rounds_of "$TMP/race.l.rounds")
 	diag "loader: $_l insmod/rmmod round(s)"
 	[ "$_l" -eq "$RACE_LOADS" ] || fail "the loader did not do its $RACE_LOADS rounds"
@@ -370,10 +385,8 @@ t_race() {
 		_n=$(rounds_of "$TMP/race.m$_k.rounds")
 		_w=$(lines "$TMP/race.m$_k.seen")
 		diag "mounter $_k: $_n mount(s) in its own namespace, $_w with debug files (checked)"
-		[ "$_w" -gt 0 ] || fail "mounter $_k never got the debug files"
+		[ "$_w" -ge "$RACE_LOADS" ] || fail "mounter $_k: $_w mount(s) with debug files for $RACE_LOADS loads"
 	done
-	_w=$(lines "$TMP"/race.m*.seen)
-	[ "$_w" -ge "$RACE_LOADS" ] || fail "$_w mount(s) with debug files for $RACE_LOADS loads"
 	diag "race took $(($(now) - _t0)) s"
 	! grep " $TMP/race" /proc/mounts >"$OUT" ||
 		fail "a namespace's mount leaked into the initial namespace:" "$OUT"
