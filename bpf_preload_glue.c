@@ -22,7 +22,7 @@
 static_assert(BPF_PRELOAD_ENOMEM == ENOMEM);
 static_assert(BPF_PRELOAD_EBUSY == EBUSY);
 
-int bpf_preload_link_get(int fd, struct bpf_link **link)
+int __init bpf_preload_link_get(int fd, struct bpf_link **link)
 {
 	*link = bpf_link_get_from_fd(fd);
 	return PTR_ERR_OR_ZERO(*link);
@@ -34,12 +34,12 @@ struct bpf_preload_ops *bpf_preload_ops_cmpxchg(struct bpf_preload_ops *old,
 	return cmpxchg(&bpf_preload_ops, old, new_ops);
 }
 
-struct module *bpf_preload_this_module(void)
+struct module *__init bpf_preload_this_module(void)
 {
 	return THIS_MODULE;
 }
 
-void bpf_preload_report(const char *step, int err)
+void __init bpf_preload_report(const char *step, int err)
 {
 	pr_err("%s failed: %pe\n", step, ERR_PTR(err));
 }

@@ -16,9 +16,25 @@ namespace {
 
 using namespace freestanding;
 
+// What only module init uses goes to the kernel's init sections, freed once
+// init returns; modpost reports any reference to them from resident code.
+// The GNU spelling, because lambdas take it too (after the parameter list,
+// a C++11 attribute would belong to the lambda's type).
+//
+// The section alone, as the kernel's own __init is on kernels built by
+// gcc < 14, whose compiler_types.h defines __cold away: g++ 12 emits no
+// -falign-functions alignment for a cold function (GCC PR 88345), and
+// arm64's ftrace with call ops needs each patchable entry 8-byte aligned.
+// Marked cold too, this code crashed bookworm's arm64 6.12 at insmod:
+// ftrace_call_adjust() rejects a misaligned site as 0, and
+// ftrace_init_nop() then writes to ALIGN_DOWN(0 - 12, 8), BUG() in
+// patch_map(). Like the kernel's __init functions, these stay traceable.
+#define INIT __attribute__((section(".init.text")))
+#define INITCONST __attribute__((section(".init.rodata")))
+
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Only the fault-injecting test build compares strings.
-constexpr bool equal(const char *a, const char *b)
+INIT constexpr bool equal(const char *a, const char *b)
 {
 	for (; *a != '\0' && *a == *b; a++, b++)
 		;
@@ -29,38 +45,41 @@ constexpr bool equal(const char *a, const char *b)
 // -- Steps -----------------------------------------------------------------
 
 // A step of module init that can fail: `id` names it to the fault-injecting
-// test build, `what` names it in the error message.
+// test build, `what` names it in the error message. The names are arrays,
+// not pointers to string literals, so that they are in the steps themselves
+// and go with them to init memory: no attribute places a literal.
 struct Step {
-	const char *id;
-	const char *what;
+	char id[12];
+	char what[28];
 };
 
-constexpr Step kOpen = {.id = "open", .what = "open skeleton"};
-constexpr Step kLoad = {.id = "load", .what = "load skeleton"};
-constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
+INITCONST constexpr Step kOpen = {.id = "open", .what = "open skeleton"};
+INITCONST constexpr Step kLoad = {.id = "load", .what = "load skeleton"};
+INITCONST constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
 	{.id = "attach_map", .what = "attach dump_bpf_map"},
 	{.id = "attach_prog", .what = "attach dump_bpf_prog"},
 };
-constexpr Step kLinkGet[BPF_PRELOAD_LINKS] = {
+INITCONST constexpr Step kLinkGet[BPF_PRELOAD_LINKS] = {
 	{.id = "link_map", .what = "get link of dump_bpf_map"},
 	{.id = "link_prog", .what = "get link of dump_bpf_prog"},
 };
-constexpr Step kRegister = {.id = "register",
-			    .what = "register bpf_preload_ops"};
+INITCONST constexpr Step kRegister = {.id = "register",
+				      .what = "register bpf_preload_ops"};
 
 #ifdef BPF_PRELOAD_FAULT_INJECT
 // Test build only: fails the step named by the fault_step module parameter
 // with -fault_errno (1..MAX_ERRNO, checked by the glue), before the step
 // does anything.
-[[nodiscard]] ErrorOr<void> injected_fault(const Step &step)
+[[nodiscard]] INIT ErrorOr<void> injected_fault(const Step &step)
 {
-	if (bpf_preload_fault_step && equal(bpf_preload_fault_step, step.id))
-		return Error{.step = step.what,
+	if (bpf_preload_fault_step &&
+	    equal(bpf_preload_fault_step, &step.id[0]))
+		return Error{.step = &step.what[0],
 			     .code = -bpf_preload_fault_errno};
 	return {};
 }
 #else
-[[nodiscard]] inline ErrorOr<void> injected_fault(const Step & /*step*/)
+[[nodiscard]] INIT inline ErrorOr<void> injected_fault(const Step & /*step*/)
 {
 	return {};
 }
@@ -68,12 +87,12 @@ constexpr Step kRegister = {.id = "register",
 
 // Runs one step: `call` returns a value >= 0 or a negative errno.
 template <typename Call>
-[[nodiscard]] ErrorOr<int> attempt(const Step &step, Call call)
+[[nodiscard]] INIT ErrorOr<int> attempt(const Step &step, Call call)
 {
 	TRY(injected_fault(step));
 	int ret = call();
 	if (ret < 0)
-		return Error{.step = step.what, .code = ret};
+		return Error{.step = &step.what[0], .code = ret};
 	return ret;
 }
 
@@ -83,12 +102,12 @@ template <typename Call>
 class LinkRef {
 public:
 	LinkRef() = default;
-	explicit LinkRef(bpf_link *link) : link_(link) {}
-	LinkRef(LinkRef &&other) noexcept
+	INIT explicit LinkRef(bpf_link *link) : link_(link) {}
+	INIT LinkRef(LinkRef &&other) noexcept
 	    : link_(exchange(other.link_, nullptr))
 	{
 	}
-	LinkRef &operator=(LinkRef &&other) noexcept
+	INIT LinkRef &operator=(LinkRef &&other) noexcept
 	{
 		reset(exchange(other.link_, nullptr));
 		return *this;
@@ -97,11 +116,13 @@ public:
 	LinkRef &operator=(const LinkRef &) = delete;
 	~LinkRef() { reset(nullptr); }
 
-	[[nodiscard]] static ErrorOr<LinkRef> from_fd(const Step &step, int fd)
+	[[nodiscard]] INIT static ErrorOr<LinkRef> from_fd(const Step &step,
+							   int fd)
 	{
 		bpf_link *link = nullptr;
-		TRY(attempt(step,
-			    [&] { return bpf_preload_link_get(fd, &link); }));
+		TRY(attempt(step, [&]() INIT {
+			return bpf_preload_link_get(fd, &link);
+		}));
 		return LinkRef(link);
 	}
 
@@ -125,7 +146,7 @@ private:
 class Skeleton {
 public:
 	Skeleton() = default;
-	Skeleton(Skeleton &&other) noexcept
+	INIT Skeleton(Skeleton &&other) noexcept
 	    : skel_(exchange(other.skel_, nullptr)), loaded_(other.loaded_)
 	{
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
@@ -135,7 +156,7 @@ public:
 	Skeleton(const Skeleton &) = delete;
 	Skeleton &operator=(const Skeleton &) = delete;
 
-	~Skeleton()
+	INIT ~Skeleton()
 	{
 		// clang-tidy's analyzer runs this destructor when the TRY
 		// in `Skeleton skel = TRY(...)` returns before skel is
@@ -148,44 +169,47 @@ public:
 		bpf_preload_skel_destroy(skel_);
 	}
 
-	[[nodiscard]] static ErrorOr<Skeleton> open()
+	[[nodiscard]] INIT static ErrorOr<Skeleton> open()
 	{
 		iterators *skel = nullptr;
-		TRY(attempt(kOpen, [&] {
+		TRY(attempt(kOpen, [&]() INIT {
 			skel = bpf_preload_skel_open();
 			return skel ? 0 : -BPF_PRELOAD_ENOMEM;
 		}));
 		return Skeleton(skel);
 	}
 
-	[[nodiscard]] ErrorOr<void> load()
+	[[nodiscard]] INIT ErrorOr<void> load()
 	{
-		TRY(attempt(kLoad,
-			    [&] { return bpf_preload_skel_load(skel_); }));
+		TRY(attempt(kLoad, [&]() INIT {
+			return bpf_preload_skel_load(skel_);
+		}));
 		loaded_ = true;
 		return {};
 	}
 
 	// Attaches program i (0: dump_bpf_map, 1: dump_bpf_prog) and returns
 	// the fd of its iterator link, which the skeleton keeps.
-	[[nodiscard]] ErrorOr<int> attach(int i)
+	[[nodiscard]] INIT ErrorOr<int> attach(int i)
 	{
-		int fd = TRY(attempt(kAttach[i],
-				     [&] { return kAttachFn[i](skel_); }));
+		int fd = TRY(attempt(kAttach[i], [&]() INIT {
+			return kAttachFn[i](skel_);
+		}));
 		*slots().link[i] = fd;
 		attached_[i] = true;
 		return fd;
 	}
 
 private:
-	static constexpr int (*kAttachFn[BPF_PRELOAD_LINKS])(iterators *) = {
+	INITCONST static constexpr int (*kAttachFn[BPF_PRELOAD_LINKS])(
+		iterators *) = {
 		bpf_preload_skel_attach_dump_bpf_map,
 		bpf_preload_skel_attach_dump_bpf_prog,
 	};
 
-	explicit Skeleton(iterators *skel) : skel_(skel) {}
+	INIT explicit Skeleton(iterators *skel) : skel_(skel) {}
 
-	[[nodiscard]] bpf_preload_skel_fds slots() const
+	[[nodiscard]] INIT bpf_preload_skel_fds slots() const
 	{
 		bpf_preload_skel_fds fds{};
 		bpf_preload_skel_get_fds(skel_, &fds);
@@ -194,7 +218,7 @@ private:
 
 	// Closes the fds we know to be real and zeroes every slot, so that
 	// the generated destructor only frees memory.
-	void close_fds()
+	INIT void close_fds()
 	{
 		const bpf_preload_skel_fds fds = slots();
 		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
@@ -204,7 +228,7 @@ private:
 		close_slot(fds.rodata_map, loaded_);
 	}
 
-	static void close_slot(int *slot, bool real)
+	INIT static void close_slot(int *slot, bool real)
 	{
 		if (real)
 			close_fd(static_cast<unsigned int>(*slot));
@@ -231,7 +255,7 @@ constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 // The skeleton, and with it every fd this created in the calling task, is
 // gone on return, success or not: the references keep links, programs and
 // the rodata map alive.
-[[nodiscard]] ErrorOr<PreloadLinks> load_links()
+[[nodiscard]] INIT ErrorOr<PreloadLinks> load_links()
 {
 	Skeleton skel = TRY(Skeleton::open());
 	TRY(skel.load());
@@ -254,7 +278,7 @@ constinit struct bpf_preload_ops ops = {.preload = bpf_preload_fill,
 // before the links they hand out are dropped.
 class Module {
 public:
-	explicit Module(PreloadLinks &&links) : links_(move(links)) {}
+	INIT explicit Module(PreloadLinks &&links) : links_(move(links)) {}
 	Module(const Module &) = delete;
 	Module &operator=(const Module &) = delete;
 	Module(Module &&) = delete;
@@ -267,10 +291,10 @@ public:
 
 	// Publishes our ops unless someone else's are there: the kernel's own
 	// preload code would overwrite them silently, we refuse with -EBUSY.
-	[[nodiscard]] ErrorOr<void> publish()
+	[[nodiscard]] INIT ErrorOr<void> publish()
 	{
 		ops.owner = bpf_preload_this_module();
-		TRY(attempt(kRegister, [] {
+		TRY(attempt(kRegister, []() INIT {
 			return bpf_preload_ops_cmpxchg(nullptr, &ops)
 				       ? -BPF_PRELOAD_EBUSY
 				       : 0;
@@ -299,7 +323,7 @@ void copy_name(LinkName &dst, const LinkName &src)
 		dst[i] = src[i];
 }
 
-[[nodiscard]] ErrorOr<void> init()
+[[nodiscard]] INIT ErrorOr<void> init()
 {
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
 	// so the links are in place first.
@@ -325,7 +349,7 @@ int bpf_preload_fill(bpf_preload_info *info)
 	return 0;
 }
 
-int bpf_preload_init(void)
+INIT int bpf_preload_init(void)
 {
 	const ErrorOr<void> result = init();
 	if (!result.is_error())
