@@ -16,6 +16,7 @@
 #include "common.hpp"
 
 #include <bpf/bpf.h>
+#include <cstring>
 #include <linux/filter.h>
 #include <vector>
 
@@ -33,6 +34,9 @@ constexpr bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s32 imm)
 }
 
 constexpr __u8 kMov = BPF_ALU64 | BPF_MOV | BPF_K;
+constexpr __u8 kMovReg = BPF_ALU64 | BPF_MOV | BPF_X;
+constexpr __u8 kAdd = BPF_ALU64 | BPF_ADD; // | BPF_K, which is 0
+constexpr __u8 kCall = BPF_JMP | BPF_CALL;
 constexpr __u8 kExit = BPF_JMP | BPF_EXIT;
 
 // r1 = r10; r1 += -8; r2 = 8; r3 = 0; call bpf_probe_read_kernel:
@@ -41,11 +45,9 @@ std::vector<bpf_insn> program(bool zero_stack)
 {
 	std::vector<bpf_insn> insns;
 	if (zero_stack)
-		insns = {insn(BPF_ALU64 | BPF_MOV | BPF_X, 1, 10, 0),
-			 insn(BPF_ALU64 | BPF_ADD | BPF_K, 1, 0, -8),
+		insns = {insn(kMovReg, 1, 10, 0), insn(kAdd, 1, 0, -8),
 			 insn(kMov, 2, 0, 8), insn(kMov, 3, 0, 0),
-			 insn(BPF_JMP | BPF_CALL, 0, 0,
-			      BPF_FUNC_probe_read_kernel)};
+			 insn(kCall, 0, 0, BPF_FUNC_probe_read_kernel)};
 	insns.push_back(insn(kMov, 0, 0, 0));
 	insns.push_back(insn(kExit, 0, 0, 0));
 	return insns;
@@ -70,7 +72,8 @@ Loaded load(bool zero_stack)
 	const int fd = bpf_prog_load(BPF_PROG_TYPE_SYSCALL, "lockdown_probe",
 				     "GPL", insns.data(), insns.size(), &opts);
 	const int err = fd < 0 ? errno : 0;
-	return Loaded{t::Fd(fd), err, std::string(log.c_str())};
+	log.resize(std::strlen(log.data()));
+	return Loaded{.fd = t::Fd(fd), .err = err, .log = std::move(log)};
 }
 
 // The verifier's refusal of the helper: "unknown func ..." (6.1), "program
