@@ -1,19 +1,10 @@
 #!/bin/sh
-# Debug-kernel checks for bpf_preload (KASAN, kmemleak, lockdep, fault
-# injection: scripts/kconfig/debug.config); run inside the test VM as root
-# (busybox sh) around tests/run.sh and tests/robust.sh, KTAP:
-#
-#   debug.sh pre    the debug features are there; kmemleak's boot findings
-#                   cleared
-#   debug.sh post   loads under failslab, fail_function and a fail-nth sweep,
-#                   each a clean load or a clean failure; then kmemleak finds
-#                   nothing of ours, lockdep is still on, the log is clean
-#
-# Same layout as robust.sh (/bpf_preload.ko, /robust/other_ops.ko, bin/).
+# debug.sh pre|post: debug-kernel checks for bpf_preload (KASAN, kmemleak,
+# lockdep, fault injection: scripts/kconfig/debug.config; tests/README.md),
+# KTAP, in the test VM around run.sh and robust.sh, with robust.sh's layout.
 
 set -u
 
-TMP=${TMPDIR:-/tmp}/bpf_preload_debug
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 BASELINE=$TMP/baseline
@@ -77,8 +68,7 @@ fail_set() {
 
 # unclean MESSAGE [FILE]: the load in faulty_load was not clean.
 unclean() {
-	diag "$1"
-	[ $# -lt 2 ] || diag_file "$2"
+	fail "$@"
 	_c=1
 }
 
@@ -183,22 +173,18 @@ t_fail_nth() {
 	outcomes
 }
 
-# kmemleak's report as one line per object: "comm <name> | frames ...".
-kmemleak_objects() {
-	awk '
-		/^unreferenced object/ { if (o != "") print o; o = $0; next }
-		{ gsub(/^ +/, ""); o = o " | " $0 }
-		END { if (o != "") print o }
-	' "$1"
-}
-
 t_kmemleak() {
 	_t0=$(now)
 	# An object is reported once two scans saw it unreferenced.
 	echo scan >"$DBG/kmemleak" || return 1
 	echo scan >"$DBG/kmemleak" || return 1
 	cat "$DBG/kmemleak" >"$TMP/kmemleak"
-	kmemleak_objects "$TMP/kmemleak" >"$TMP/kmemleak.objects"
+	# One line per object: "comm <name> | frames ...".
+	awk '
+		/^unreferenced object/ { if (o != "") print o; o = $0; next }
+		{ gsub(/^ +/, ""); o = o " | " $0 }
+		END { if (o != "") print o }
+	' "$TMP/kmemleak" >"$TMP/kmemleak.objects"
 	diag "kmemleak: $(wc -l <"$TMP/kmemleak.objects") unreferenced object(s) since the suite" \
 		"started ($(($(now) - _t0)) s to scan)"
 	# Ours: a frame in bpf_preload or other_ops, a frame that no longer

@@ -1,16 +1,7 @@
 # shellcheck shell=sh
 # The helpers and the KTAP runner every in-VM suite shares (tests/README.md).
-# Sourced, after the suite has set TMP (its scratch directory), as
-# `. "$(dirname "$0")/lib/ktap.sh"`. Busybox sh; locals start with `_`.
-#
-# ktap_suite LIST [DIAG]: LIST has one test per line, "NAME [ARG]|description";
-# it runs t_NAME [ARG] for each and prints KTAP: the plan, "ok N desc", "not
-# ok N desc" or "ok N desc # SKIP reason", and a "# Totals:" line. A test
-# returns 0 (pass), 4 (skip, SKIP_REASON says why) or else (fail); `fail`
-# fails it whatever it returns and lets it go on checking. KTAP_POST, if set,
-# is called with a test's status and its status replaces it. A plan that
-# does not match what ran, or a shell that exits mid-suite (an `exit`, an
-# unset variable under `set -u`), counts one more failure.
+# Sourced as `. "$(dirname "$0")/lib/ktap.sh"`; TMP, the suite's scratch
+# directory, is named after the script. Busybox sh; locals start with `_`.
 
 MODNAME=bpf_preload
 # shellcheck disable=SC2034 # used by the suites
@@ -18,6 +9,7 @@ MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
 OTHER_KO=/robust/other_ops.ko
 MNT=/sys/fs/bpf
 KREL=$(uname -r)
+TMP=${TMPDIR:-/tmp}/bpf_preload_$(basename "$0" .sh)
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$HERE/bin
 OUT=$TMP/out
@@ -70,7 +62,6 @@ same() {
 	return 1
 }
 
-# lines FILE...: their number of lines together, 0 for none.
 lines() { cat "$@" 2>/dev/null | wc -l; }
 now() { cut -d. -f1 /proc/uptime; }
 
@@ -171,6 +162,20 @@ hook_free() {
 	run rmmod other_ops || return 1
 	[ "$_h" = Y ] || { diag "other_ops/installed: $_h"; return 1; }
 	diag "bpf_preload_ops was NULL: other_ops could take it"
+}
+
+# insmod_refused KO: insmod KO fails (if it loads, it is removed again) and
+# leaves no module; the kernel's lines since, in $TMP/klog.new, as diagnostics.
+insmod_refused() {
+	klog_drain
+	if run insmod "$1"; then
+		fail "insmod $1 succeeded; expected a failure"
+		rmmod_retry $MODNAME
+	fi
+	klog_drain
+	diag "kernel log:"
+	diag_file "$TMP/klog.new"
+	not_loaded || fail "/sys/module/$MODNAME exists after the failure"
 }
 
 # --- the debug files ---------------------------------------------------------
@@ -329,10 +334,13 @@ suite_start() {
 	: >"$TMP/klog.all"
 }
 
-# ktap_suite LIST [DIAG]: see the top of this file; DIAG is printed after the
-# plan. suite_start unless the suite did; at the end no module of ours or
-# other_ops loaded, no bpffs at MNT, TMP removed. Status 0 only if no test
-# failed and the plan held.
+# ktap_suite LIST [DIAG]: the KTAP runner (tests/README.md): LIST has one test
+# per line, "NAME [ARG]|description", run as t_NAME [ARG]; DIAG is printed
+# after the plan. A test returns 0 (pass), 4 (skip, SKIP_REASON says why) or
+# else (fail); KTAP_POST, if set, is called with its status and replaces it.
+# suite_start unless the suite did; at the end no module of ours or other_ops
+# loaded, no bpffs at MNT, TMP removed. Status 0 only if no test failed and
+# the plan held (an exit mid-suite breaks it).
 ktap_suite() {
 	[ -d "$TMP" ] || suite_start
 	_kt_list=$(printf '%s\n' "$1" | grep '|')
