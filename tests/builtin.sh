@@ -19,7 +19,6 @@ no_bpffs() {
 	return 1
 }
 
-# Both iterator programs and their two iter links exist.
 iterators_loaded() {
 	iter_progs_ok || fail
 	iter_links_ok || fail

@@ -11,7 +11,6 @@ set -u
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 
-# order_of BIG LITTLE HEX: big or little as HEX is BIG or LITTLE.
 order_of() {
 	case $3 in
 	"$1") echo big ;;

@@ -66,10 +66,9 @@ fail_set() {
 		echo 0 >"$1/space"
 }
 
-# unclean MESSAGE [FILE]: the load in faulty_load was not clean.
 unclean() {
 	fail "$@"
-	_c=1
+	_c="NOT CLEAN"
 }
 
 # faulty_load KMOD_FDS_OPTION...: one load under fault injection (-f:
@@ -83,7 +82,7 @@ faulty_load() {
 	klog_drain
 	_o=$(sed -n 's/^kmod_fds: outcome: //p' "$OUT")
 	_reached=$(sed -n 's/^kmod_fds: fail-nth: .*, \([0-9]*\) points reached$/\1/p' "$OUT")
-	_c=0
+	_c=clean
 	[ "$_rc" -eq 0 ] || unclean "kmod_fds (fd tables, outcome):" "$OUT"
 	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
 	if [ "$_o" = loaded ]; then
@@ -104,12 +103,8 @@ faulty_load() {
 	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
 		unclean "objects left:" "$OUT"
 	! grep -Eq "$KLOG_BAD" "$TMP/klog.new" || unclean "kernel log:" "$TMP/klog.new"
-	if [ $_c -eq 0 ]; then
-		echo "clean: $_what" >>"$TMP/outcomes"
-	else
-		echo "NOT CLEAN: $_what" >>"$TMP/outcomes"
-	fi
-	return $_c
+	echo "$_c: $_what" >>"$TMP/outcomes"
+	[ "$_c" = clean ]
 }
 
 outcomes_start() {
@@ -121,7 +116,6 @@ outcomes() {
 	sort "$TMP/outcomes" | uniq -c | diag_file
 }
 
-# fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
 fault_rounds() {
 	fail_all "$1" || { diag "cannot set up $1"; return 1; }
 	outcomes_start || return 1

@@ -62,7 +62,6 @@ load_cycle() {
 	gone
 }
 
-# gone: nothing of a load left: no module, no object.
 gone() {
 	not_loaded || fail "/sys/module/$MODNAME exists"
 	settled || fail
@@ -329,7 +328,6 @@ _loader() {
 	echo "$_i" >"$TMP/race.l.rounds"
 }
 
-# rounds_of FILE: the number a worker left in FILE, 0 if none.
 rounds_of() { cat "$1" 2>/dev/null || echo 0; }
 
 t_race() {

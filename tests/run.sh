@@ -149,7 +149,6 @@ t_no_module_mount() {
 # iterators, their data map and the skeleton's loader map, which the kernel
 # frees a moment after loading).
 C_MODULE=/c_module/bpf_preload.ko
-# read_with MODULE DIR: load MODULE, copy both files into DIR, unload.
 read_with() {
 	run insmod "$1" &&
 		mount_at "$2/mnt" &&
@@ -217,7 +216,6 @@ t_insmod_twice() {
 	unload
 }
 
-# Every reader has had at least one mount with valid debug files.
 all_readers_served() {
 	for _k in 1 2 3; do
 		[ -s "$TMP/stress.$_k.valid" ] || return 1

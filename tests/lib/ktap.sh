@@ -103,15 +103,14 @@ iterators_gone() {
 		! bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
 }
 
-# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` matches every REGEX.
+# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` matches every REGEX
+# (else the test fails).
 bpftool_has() {
 	run bpftool "$1" show || return 1
 	shift
-	_bh=0
 	for _re in "$@"; do
-		grep -Eq "$_re" "$OUT" || { diag "no line matches $_re"; _bh=1; }
+		grep -Eq "$_re" "$OUT" || fail "no line matches $_re"
 	done
-	return $_bh
 }
 
 iter_progs_ok() {
@@ -119,7 +118,6 @@ iter_progs_ok() {
 		"^[0-9]+: tracing +name dump_bpf_prog "
 }
 
-# Exactly two iter links, on bpf_map and bpf_prog.
 iter_links_ok() {
 	bpftool_has link "^[0-9]+: iter .*target_name bpf_map( |\$)" \
 		"^[0-9]+: iter .*target_name bpf_prog( |\$)" || return 1
@@ -180,17 +178,16 @@ insmod_refused() {
 
 # --- the debug files ---------------------------------------------------------
 
-# files_ok DIR: both debug files are regular files, root's, -r--------.
+# files_ok DIR: both debug files are regular files, root's, -r-------- (else
+# the test fails).
 files_ok() {
-	_fo=0
 	for _f in maps.debug progs.debug; do
-		[ -f "$1/$_f" ] || { diag "$1/$_f: not a regular file"; _fo=1; continue; }
+		[ -f "$1/$_f" ] || { fail "$1/$_f: not a regular file"; continue; }
 		_m=$(stat -c '%A %u:%g' "$1/$_f")
 		diag "$_f: $_m"
-		[ "$_m" = "-r-------- 0:0" ] || { diag "$_f: expected -r-------- 0:0"; _fo=1; }
+		[ "$_m" = "-r-------- 0:0" ] || fail "$_f: expected -r-------- 0:0"
 	done
 	run ls -la "$1"
-	return $_fo
 }
 
 # debug_ok DIR: both files valid for this kernel (debug_check), our map and
@@ -288,16 +285,14 @@ klog_expect_one() {
 # t_dmesg, every suite's last test: no KLOG_BAD line since suite_start.
 t_dmesg() {
 	klog_drain
-	if grep -Eq "$KLOG_BAD" "$TMP/klog.before"; then
+	if grep -E "$KLOG_BAD" "$TMP/klog.before" >"$TMP/klog.bad"; then
 		diag "in the kernel log before the suite (not counted):"
-		grep -E "$KLOG_BAD" "$TMP/klog.before" | diag_file
+		diag_file "$TMP/klog.bad"
 	fi
 	diag "kernel messages about bpf during the suite:"
 	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | diag_file
-	grep -Eq "$KLOG_BAD" "$TMP/klog.all" || return 0
-	diag "offending lines:"
-	grep -E "$KLOG_BAD" "$TMP/klog.all" | diag_file
-	return 1
+	! grep -E "$KLOG_BAD" "$TMP/klog.all" >"$TMP/klog.bad" ||
+		fail "offending lines:" "$TMP/klog.bad"
 }
 
 # --- KTAP --------------------------------------------------------------------
