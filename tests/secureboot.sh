@@ -123,14 +123,16 @@ t_ours() {
 case $MODE in
 integrity)
 	PROBE=allowed
-	MODE_TESTS="loader|a light skeleton's loader program (bpf_probe_read_kernel) loads
+	MODE_TESTS="
+loader|a light skeleton's loader program (bpf_probe_read_kernel) loads
 unsigned|an unsigned build is refused, nothing left
 wrongkey|a build signed with a key not enrolled is refused, nothing left
 dmesg|no warning or error in dmesg"
 	;;
 confidentiality)
 	PROBE=refused
-	MODE_TESTS="loader|a light skeleton's loader program is refused (no bpf_probe_read_kernel), one without the call loads
+	MODE_TESTS="
+loader|a light skeleton's loader program is refused (no bpf_probe_read_kernel), one without the call loads
 c_module|the kernel's C module, signed with DKMS's key: measured
 ours|ours, autoloaded by the first bpffs mount: measured"
 	;;
