@@ -1,25 +1,17 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# boot-check.sh autoload|modules-load    boot-time loading of an installed
-#                                        bpf_preload.ko, in the test VM (KTAP)
-#
-# Runs as the VM's /run-in-vm, right after /init mounted proc, sysfs and
-# devtmpfs, on a kernel whose /lib/modules/$(uname -r) holds the module as an
-# installer left it (make install, or DKMS from the Debian package).
-#
-#   autoload       mounts bpffs at /sys/fs/bpf first thing, as systemd does
-#                  at boot: the kernel must load the module (request_module)
-#   modules-load   does what systemd-modules-load does with modules-load.d
-#                  (make install BOOTLOAD=1): the module must be loaded from
-#                  that list before any bpffs exists
-#
-# Either way a mount then shows both files. Needs bin/debug_check.
+# boot-check.sh autoload|modules-load: boot-time loading of an installed
+# bpf_preload.ko (KTAP), as the VM's /run-in-vm right after /init mounted
+# proc, sysfs and devtmpfs, with the module in /lib/modules/$(uname -r) as an
+# installer left it. autoload mounts bpffs first thing, as systemd does at
+# boot: the kernel must load the module (request_module). modules-load does
+# what systemd-modules-load does with modules-load.d (make install
+# BOOTLOAD=1): the module must be loaded before any bpffs exists.
 
 set -u
 
 MODE=${1:-}
-TMP=/tmp/boot-check
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 MODDIR=/lib/modules/$KREL
@@ -107,23 +99,20 @@ t_files() { files_ok "$MNT"; }
 
 t_content() { run debug_ok $MNT; }
 
-FILES_TESTS="files|maps.debug and progs.debug present, mode 0400
-content|maps.debug and progs.debug list the iterators
-dmesg|no warning or error in dmesg"
 if [ "$MODE" = autoload ]; then
-	ktap_suite "
-installed|module installed and in modules.dep
-not_preloaded|module not loaded and no bpffs before the first mount
+	MODE_TESTS="not_preloaded|module not loaded and no bpffs before the first mount
 mount|first thing: mount -t bpf bpf $MNT
-autoloaded|the mount loaded the module (request_module)
-$FILES_TESTS" "boot-check: $MODE on $KREL"
+autoloaded|the mount loaded the module (request_module)"
 else
-	ktap_suite "
-installed|module installed and in modules.dep
-not_preloaded|module not loaded and no bpffs at boot
+	MODE_TESTS="not_preloaded|module not loaded and no bpffs at boot
 listed|modules-load.d lists $MODNAME
 modules_load|modprobe every listed module (systemd-modules-load)
 loaded_without_mount|module loaded from the list, before any bpffs mount
-mount|mount -t bpf bpf $MNT
-$FILES_TESTS" "boot-check: $MODE on $KREL"
+mount|mount -t bpf bpf $MNT"
 fi
+ktap_suite "
+installed|module installed and in modules.dep
+$MODE_TESTS
+files|maps.debug and progs.debug present, mode 0400
+content|maps.debug and progs.debug list the iterators
+dmesg|no warning or error in dmesg" "boot-check: $MODE on $KREL"

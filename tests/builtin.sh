@@ -1,18 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# builtin.sh check   checks for a kernel with our preload built into vmlinux
-#                    (kernel/bpf/preload from scripts/pkg/intree-install.sh,
-#                    CONFIG_BPF_PRELOAD_UMD=y); KTAP
-#
-# Runs in the test VM as the first thing /run-in-vm does, before anything
-# mounted bpffs (scripts/check/check-intree.sh; then `BPF_PRELOAD_BUILTIN=1
-# run.sh check`). The kernel must boot with initcall_debug.
+# builtin.sh check: checks for a kernel with our preload built into vmlinux
+# (tests/README.md), KTAP. Runs as the first thing /run-in-vm does, before
+# anything mounted bpffs; the kernel must boot with initcall_debug.
 
 set -u
 
 INITFN=bpf_preload_module_init
-TMP=${TMPDIR:-/tmp}/bpf_preload_builtin.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 
@@ -24,7 +19,6 @@ no_bpffs() {
 	return 1
 }
 
-# Both iterator programs and their two iter links exist.
 iterators_loaded() {
 	iter_progs_ok || fail
 	iter_links_ok || fail

@@ -1,19 +1,10 @@
 #!/bin/sh
-# Debug-kernel checks for bpf_preload (KASAN, kmemleak, lockdep, fault
-# injection: scripts/kconfig/debug.config); run inside the test VM as root
-# (busybox sh) around tests/run.sh and tests/robust.sh, KTAP:
-#
-#   debug.sh pre    the debug features are there; kmemleak's boot findings
-#                   cleared
-#   debug.sh post   loads under failslab, fail_function and a fail-nth sweep,
-#                   each a clean load or a clean failure; then kmemleak finds
-#                   nothing of ours, lockdep is still on, the log is clean
-#
-# Same layout as robust.sh (/bpf_preload.ko, /robust/other_ops.ko, bin/).
+# debug.sh pre|post: debug-kernel checks for bpf_preload (KASAN, kmemleak,
+# lockdep, fault injection: scripts/kconfig/debug.config; tests/README.md),
+# KTAP, in the test VM around run.sh and robust.sh, with robust.sh's layout.
 
 set -u
 
-TMP=${TMPDIR:-/tmp}/bpf_preload_debug
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 BASELINE=$TMP/baseline
@@ -75,11 +66,9 @@ fail_set() {
 		echo 0 >"$1/space"
 }
 
-# unclean MESSAGE [FILE]: the load in faulty_load was not clean.
 unclean() {
-	diag "$1"
-	[ $# -lt 2 ] || diag_file "$2"
-	_c=1
+	fail "$@"
+	_c="NOT CLEAN"
 }
 
 # faulty_load KMOD_FDS_OPTION...: one load under fault injection (-f:
@@ -93,7 +82,7 @@ faulty_load() {
 	klog_drain
 	_o=$(sed -n 's/^kmod_fds: outcome: //p' "$OUT")
 	_reached=$(sed -n 's/^kmod_fds: fail-nth: .*, \([0-9]*\) points reached$/\1/p' "$OUT")
-	_c=0
+	_c=clean
 	[ "$_rc" -eq 0 ] || unclean "kmod_fds (fd tables, outcome):" "$OUT"
 	_ours=$(grep -c "^$MODNAME: .* failed: " "$TMP/klog.new")
 	if [ "$_o" = loaded ]; then
@@ -114,12 +103,8 @@ faulty_load() {
 	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
 		unclean "objects left:" "$OUT"
 	! grep -Eq "$KLOG_BAD" "$TMP/klog.new" || unclean "kernel log:" "$TMP/klog.new"
-	if [ $_c -eq 0 ]; then
-		echo "clean: $_what" >>"$TMP/outcomes"
-	else
-		echo "NOT CLEAN: $_what" >>"$TMP/outcomes"
-	fi
-	return $_c
+	echo "$_c: $_what" >>"$TMP/outcomes"
+	[ "$_c" = clean ]
 }
 
 outcomes_start() {
@@ -131,7 +116,6 @@ outcomes() {
 	sort "$TMP/outcomes" | uniq -c | diag_file
 }
 
-# fault_rounds DIR: ROUNDS loads per setting with injection through DIR.
 fault_rounds() {
 	fail_all "$1" || { diag "cannot set up $1"; return 1; }
 	outcomes_start || return 1
@@ -183,22 +167,18 @@ t_fail_nth() {
 	outcomes
 }
 
-# kmemleak's report as one line per object: "comm <name> | frames ...".
-kmemleak_objects() {
-	awk '
-		/^unreferenced object/ { if (o != "") print o; o = $0; next }
-		{ gsub(/^ +/, ""); o = o " | " $0 }
-		END { if (o != "") print o }
-	' "$1"
-}
-
 t_kmemleak() {
 	_t0=$(now)
 	# An object is reported once two scans saw it unreferenced.
 	echo scan >"$DBG/kmemleak" || return 1
 	echo scan >"$DBG/kmemleak" || return 1
 	cat "$DBG/kmemleak" >"$TMP/kmemleak"
-	kmemleak_objects "$TMP/kmemleak" >"$TMP/kmemleak.objects"
+	# One line per object: "comm <name> | frames ...".
+	awk '
+		/^unreferenced object/ { if (o != "") print o; o = $0; next }
+		{ gsub(/^ +/, ""); o = o " | " $0 }
+		END { if (o != "") print o }
+	' "$TMP/kmemleak" >"$TMP/kmemleak.objects"
 	diag "kmemleak: $(wc -l <"$TMP/kmemleak.objects") unreferenced object(s) since the suite" \
 		"started ($(($(now) - _t0)) s to scan)"
 	# Ours: a frame in bpf_preload or other_ops, a frame that no longer

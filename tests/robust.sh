@@ -1,12 +1,6 @@
 #!/bin/sh
-# bpf_preload robustness suite: fault injection on every init step, object and
-# fd accounting, load/unload churn, races, someone else's ops, a module built
-# for another kernel. KTAP, in the test VM as root (busybox sh); its layout
-# (scripts/check/check-robust.sh builds it) and tests: tests/README.md.
-#
-#   robust.sh check
-#
-# Tunables, from the environment (vm.sh --append "KEY=value" sets them):
+# robust.sh check: the robustness suite (tests/README.md), KTAP, in the test
+# VM as root. Tunables, from the environment (vm.sh --append "KEY=value"):
 # ROBUST_CHURN=200 and ROBUST_CHURN_MOUNTED=50 cycles, ROBUST_RACE_LOADS=50
 # loads and ROBUST_RACE_OBJECTS=1000 objects in the race, ROBUST_ONLY=a,b
 # (only these tests, names as in TESTS). Every wait is a poll with a
@@ -17,7 +11,6 @@ set -u
 FAULT_KO=/robust/bpf_preload_fault.ko
 FOREIGN_KO=/robust/foreign.ko
 OTHER=/sys/module/other_ops/parameters
-TMP=${TMPDIR:-/tmp}/bpf_preload_robust
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 SELF=$HERE/$(basename "$0")
@@ -69,7 +62,6 @@ load_cycle() {
 	gone
 }
 
-# gone: nothing of a load left: no module, no object.
 gone() {
 	not_loaded || fail "/sys/module/$MODNAME exists"
 	settled || fail
@@ -157,7 +149,6 @@ t_fault_errno() {
 	done
 }
 
-# other_ops/installed is Y.
 other_installed() {
 	diag "other_ops/installed: $(cat $OTHER/installed)"
 	[ "$(cat $OTHER/installed)" = Y ]
@@ -273,13 +264,13 @@ own_namespace() {
 
 # _mounter K: once in its namespace, says so (race.mK.ready); then mount,
 # check whatever debug files the mount got, umount.
-w_mounter() {
+_mounter() {
 	own_namespace && : >"$TMP/race.m$1.ready" && mount_loop "$TMP/race.m$1" 100000 rows_ok
 }
 
 # _reader: one mount made while the module is loaded, read over and over
 # across unloads, reloads and object churn.
-w_reader() {
+_reader() {
 	own_namespace || return 1
 	_d=$TMP/race.r
 	mkdir -p "$_d"
@@ -318,7 +309,7 @@ seen_by_all() {
 # _loader ROUNDS: insmod; once every mounter got the files from this load,
 # rmmod, retried while a mount holds the module. A mounter not getting them
 # within 5 s fails the round: the module does not serve every namespace.
-w_loader() {
+_loader() {
 	_i=0
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
@@ -337,7 +328,6 @@ w_loader() {
 	echo "$_i" >"$TMP/race.l.rounds"
 }
 
-# rounds_of FILE: the number a worker left in FILE, 0 if none.
 rounds_of() { cat "$1" 2>/dev/null || echo 0; }
 
 t_race() {
@@ -446,10 +436,6 @@ check)
 	ktap_suite "$(echo "$TESTS" | grep -E "^($_only)[ |]")" \
 		"kernel $KREL; robustness suite${ROBUST_ONLY:+ (ROBUST_ONLY=$ROBUST_ONLY)}"
 	;;
-_mounter | _reader | _loader)
-	_w=w$1
-	shift
-	"$_w" "$@"
-	;;
+_mounter | _reader | _loader) "$@" ;;
 *) usage check ;;
 esac

@@ -1,18 +1,11 @@
 #!/bin/sh
-# bpf_preload test suite; runs inside the test VM as root (busybox sh).
-#
-#   run.sh check   run the suite, print KTAP, exit 0 only if every test passed
-#   run.sh show    load the module, mount bpffs and show what a user sees:
-#                  maps.debug, progs.debug and `bpftool prog show`
-#
-# Layout in tests/README.md. The autoload test installs the module under
-# /lib/modules (removed afterwards). BPF_PRELOAD_BUILTIN=1: the preload is
-# built in (check-intree.sh); the tests that load, unload or install a
-# module are skipped.
+# run.sh check|show: the bpf_preload test suite (tests/README.md), KTAP, in
+# the test VM as root; `show` loads the module, mounts bpffs and shows what a
+# user sees. The autoload test installs the module under /lib/modules
+# (removed afterwards). BPF_PRELOAD_BUILTIN=1: the preload is built in.
 
 set -u
 
-TMP=${TMPDIR:-/tmp}/bpf_preload_tests.$$
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 EXTRA=/lib/modules/$KREL/extra
@@ -156,7 +149,6 @@ t_no_module_mount() {
 # iterators, their data map and the skeleton's loader map, which the kernel
 # frees a moment after loading).
 C_MODULE=/c_module/bpf_preload.ko
-# read_with MODULE DIR: load MODULE, copy both files into DIR, unload.
 read_with() {
 	run insmod "$1" &&
 		mount_at "$2/mnt" &&
@@ -224,7 +216,6 @@ t_insmod_twice() {
 	unload
 }
 
-# Every reader has had at least one mount with valid debug files.
 all_readers_served() {
 	for _k in 1 2 3; do
 		[ -s "$TMP/stress.$_k.valid" ] || return 1

@@ -1,16 +1,7 @@
 # shellcheck shell=sh
 # The helpers and the KTAP runner every in-VM suite shares (tests/README.md).
-# Sourced, after the suite has set TMP (its scratch directory), as
-# `. "$(dirname "$0")/lib/ktap.sh"`. Busybox sh; locals start with `_`.
-#
-# ktap_suite LIST [DIAG]: LIST has one test per line, "NAME [ARG]|description";
-# it runs t_NAME [ARG] for each and prints KTAP: the plan, "ok N desc", "not
-# ok N desc" or "ok N desc # SKIP reason", and a "# Totals:" line. A test
-# returns 0 (pass), 4 (skip, SKIP_REASON says why) or else (fail); `fail`
-# fails it whatever it returns and lets it go on checking. KTAP_POST, if set,
-# is called with a test's status and its status replaces it. A plan that
-# does not match what ran, or a shell that exits mid-suite (an `exit`, an
-# unset variable under `set -u`), counts one more failure.
+# Sourced as `. "$(dirname "$0")/lib/ktap.sh"`; TMP, the suite's scratch
+# directory, is named after the script. Busybox sh; locals start with `_`.
 
 MODNAME=bpf_preload
 # shellcheck disable=SC2034 # used by the suites
@@ -18,6 +9,7 @@ MODULE=${BPF_PRELOAD_KO:-/bpf_preload.ko}
 OTHER_KO=/robust/other_ops.ko
 MNT=/sys/fs/bpf
 KREL=$(uname -r)
+TMP=${TMPDIR:-/tmp}/bpf_preload_$(basename "$0" .sh)
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$HERE/bin
 OUT=$TMP/out
@@ -70,7 +62,6 @@ same() {
 	return 1
 }
 
-# lines FILE...: their number of lines together, 0 for none.
 lines() { cat "$@" 2>/dev/null | wc -l; }
 now() { cut -d. -f1 /proc/uptime; }
 
@@ -112,15 +103,14 @@ iterators_gone() {
 		! bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
 }
 
-# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` matches every REGEX.
+# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` matches every REGEX
+# (else the test fails).
 bpftool_has() {
 	run bpftool "$1" show || return 1
 	shift
-	_bh=0
 	for _re in "$@"; do
-		grep -Eq "$_re" "$OUT" || { diag "no line matches $_re"; _bh=1; }
+		grep -Eq "$_re" "$OUT" || fail "no line matches $_re"
 	done
-	return $_bh
 }
 
 iter_progs_ok() {
@@ -128,7 +118,6 @@ iter_progs_ok() {
 		"^[0-9]+: tracing +name dump_bpf_prog "
 }
 
-# Exactly two iter links, on bpf_map and bpf_prog.
 iter_links_ok() {
 	bpftool_has link "^[0-9]+: iter .*target_name bpf_map( |\$)" \
 		"^[0-9]+: iter .*target_name bpf_prog( |\$)" || return 1
@@ -173,19 +162,32 @@ hook_free() {
 	diag "bpf_preload_ops was NULL: other_ops could take it"
 }
 
+# insmod_refused KO: insmod KO fails (if it loads, it is removed again) and
+# leaves no module; the kernel's lines since, in $TMP/klog.new, as diagnostics.
+insmod_refused() {
+	klog_drain
+	if run insmod "$1"; then
+		fail "insmod $1 succeeded; expected a failure"
+		rmmod_retry $MODNAME
+	fi
+	klog_drain
+	diag "kernel log:"
+	diag_file "$TMP/klog.new"
+	not_loaded || fail "/sys/module/$MODNAME exists after the failure"
+}
+
 # --- the debug files ---------------------------------------------------------
 
-# files_ok DIR: both debug files are regular files, root's, -r--------.
+# files_ok DIR: both debug files are regular files, root's, -r-------- (else
+# the test fails).
 files_ok() {
-	_fo=0
 	for _f in maps.debug progs.debug; do
-		[ -f "$1/$_f" ] || { diag "$1/$_f: not a regular file"; _fo=1; continue; }
+		[ -f "$1/$_f" ] || { fail "$1/$_f: not a regular file"; continue; }
 		_m=$(stat -c '%A %u:%g' "$1/$_f")
 		diag "$_f: $_m"
-		[ "$_m" = "-r-------- 0:0" ] || { diag "$_f: expected -r-------- 0:0"; _fo=1; }
+		[ "$_m" = "-r-------- 0:0" ] || fail "$_f: expected -r-------- 0:0"
 	done
 	run ls -la "$1"
-	return $_fo
 }
 
 # debug_ok DIR: both files valid for this kernel (debug_check), our map and
@@ -283,16 +285,14 @@ klog_expect_one() {
 # t_dmesg, every suite's last test: no KLOG_BAD line since suite_start.
 t_dmesg() {
 	klog_drain
-	if grep -Eq "$KLOG_BAD" "$TMP/klog.before"; then
+	if grep -E "$KLOG_BAD" "$TMP/klog.before" >"$TMP/klog.bad"; then
 		diag "in the kernel log before the suite (not counted):"
-		grep -E "$KLOG_BAD" "$TMP/klog.before" | diag_file
+		diag_file "$TMP/klog.bad"
 	fi
 	diag "kernel messages about bpf during the suite:"
 	grep -iE "$MODNAME|bpf|other_ops" "$TMP/klog.all" | sort | uniq -c | diag_file
-	grep -Eq "$KLOG_BAD" "$TMP/klog.all" || return 0
-	diag "offending lines:"
-	grep -E "$KLOG_BAD" "$TMP/klog.all" | diag_file
-	return 1
+	! grep -E "$KLOG_BAD" "$TMP/klog.all" >"$TMP/klog.bad" ||
+		fail "offending lines:" "$TMP/klog.bad"
 }
 
 # --- KTAP --------------------------------------------------------------------
@@ -329,10 +329,13 @@ suite_start() {
 	: >"$TMP/klog.all"
 }
 
-# ktap_suite LIST [DIAG]: see the top of this file; DIAG is printed after the
-# plan. suite_start unless the suite did; at the end no module of ours or
-# other_ops loaded, no bpffs at MNT, TMP removed. Status 0 only if no test
-# failed and the plan held.
+# ktap_suite LIST [DIAG]: the KTAP runner (tests/README.md): LIST has one test
+# per line, "NAME [ARG]|description", run as t_NAME [ARG]; DIAG is printed
+# after the plan. A test returns 0 (pass), 4 (skip, SKIP_REASON says why) or
+# else (fail); KTAP_POST, if set, is called with its status and replaces it.
+# suite_start unless the suite did; at the end no module of ours or other_ops
+# loaded, no bpffs at MNT, TMP removed. Status 0 only if no test failed and
+# the plan held (an exit mid-suite breaks it).
 ktap_suite() {
 	[ -d "$TMP" ] || suite_start
 	_kt_list=$(printf '%s\n' "$1" | grep '|')
