@@ -18,7 +18,10 @@ BASELINE=$TMP/baseline
 
 # pe NAME NUMBER: what %pe prints for -NUMBER: "-ENOMEM" with
 # CONFIG_SYMBOLIC_ERRNAME (Debian's kernels), "-12" without (tinyconfig).
-SYMBOLIC_ERRNAME=$(grep -c ' errname$' /proc/kallsyms 2>/dev/null)
+# Read once: the race's workers, this script again, inherit it (under
+# emulation a read of /proc/kallsyms takes seconds, and they start late).
+: "${SYMBOLIC_ERRNAME:=$(grep -c ' errname$' /proc/kallsyms 2>/dev/null)}"
+export SYMBOLIC_ERRNAME
 pe() { if [ "${SYMBOLIC_ERRNAME:-0}" -gt 0 ]; then echo "-$1"; else echo "-$2"; fi; }
 
 CHURN=${ROBUST_CHURN:-200}
@@ -292,10 +295,18 @@ _reader() {
 	return $_bad
 }
 
-mounters_ready() { [ -e "$TMP/race.m1.ready" ] && [ -e "$TMP/race.m2.ready" ] && [ -e "$TMP/race.m3.ready" ]; }
+mounters_ready() {
+	for _k in 1 2 3; do
+		[ -e "$TMP/race.m$_k.ready" ] || return 1
+	done
+}
 
 # Each mounter's number of mounts with debug files, as "N1 N2 N3".
-seen_counts() { echo "$(lines "$TMP/race.m1.seen") $(lines "$TMP/race.m2.seen") $(lines "$TMP/race.m3.seen")"; }
+seen_counts() {
+	for _k in 1 2 3; do
+		lines "$TMP/race.m$_k.seen"
+	done | tr '\n' ' '
+}
 
 # seen_by_all "N1 N2 N3": every mounter has more mounts with debug files.
 seen_by_all() {
@@ -316,7 +327,8 @@ _loader() {
 		_n0=$(seen_counts)
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
 		if ! poll seen_by_all "$_n0"; then
-			echo "loader round $_i: mounts with debug files before insmod: $_n0, 5 s after: $(seen_counts)"
+			echo "loader round $_i: not every mounter got the debug files within 5 s"
+			echo "mounts with debug files before insmod: $_n0, after: $(seen_counts)"
 			rmmod $MODNAME 2>&1
 			return 1
 		fi
@@ -351,11 +363,11 @@ t_race() {
 	done
 	poll mounters_ready || { fail "not every mounter got going"; diag_logs "$TMP"/race.m*.log; }
 	timeout 600 "$SELF" _loader "$RACE_LOADS" >"$TMP/race.l.log" 2>&1 4>&- &
-	_loader=$!
+	_loader_pid=$!
 	timeout 600 "$BIN/bpf_churn" "$RACE_OBJECTS" >"$TMP/race.c.log" 2>&1 4>&- &
-	_creator=$!
-	wait $_loader || fail "loader failed (status $?)"
-	wait $_creator || fail "creator failed (status $?)"
+	_creator_pid=$!
+	wait $_loader_pid || fail "loader failed (status $?)"
+	wait $_creator_pid || fail "creator failed (status $?)"
 	: >"$TMP/stop"
 	for _p in $_others; do
 		wait "$_p" || fail "the reader or a mounter failed (status $?)"
@@ -375,7 +387,8 @@ t_race() {
 		_n=$(rounds_of "$TMP/race.m$_k.rounds")
 		_w=$(lines "$TMP/race.m$_k.seen")
 		diag "mounter $_k: $_n mount(s) in its own namespace, $_w with debug files (checked)"
-		[ "$_w" -ge "$RACE_LOADS" ] || fail "mounter $_k: $_w mount(s) with debug files for $RACE_LOADS loads"
+		[ "$_w" -ge "$RACE_LOADS" ] ||
+			fail "mounter $_k: $_w mount(s) with debug files for $RACE_LOADS loads"
 	done
 	diag "race took $(($(now) - _t0)) s"
 	! grep " $TMP/race" /proc/mounts >"$OUT" ||

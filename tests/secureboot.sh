@@ -132,7 +132,7 @@ dmesg|no warning or error in dmesg"
 confidentiality)
 	PROBE=refused
 	MODE_TESTS="
-loader|a light skeleton's loader program is refused (no bpf_probe_read_kernel), one without the call loads
+loader|a light skeleton's loader program is refused, one without bpf_probe_read_kernel loads
 c_module|the kernel's C module, signed with DKMS's key: measured
 ours|ours, autoloaded by the first bpffs mount: measured"
 	;;
