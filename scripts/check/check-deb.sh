@@ -14,26 +14,12 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 [ "$(id -u)" -eq 0 ] || { echo "check-deb.sh: run as root" >&2; exit 1; }
 
-cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/deb-archives
+cache=$CACHE/deb-archives
 work=$TOP/build/deb-chroot
 version=$(scripts/pkg/dkms-source.sh --version)
 results_begin deb
-
-# A step later ones depend on: on failure, count it and return non-zero.
-must() { # must DESC LOG CMD...
-	local desc=$1 log=$2 rc=0 t=$SECONDS
-	shift 2
-	"$@" >"$log" 2>&1 || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		tail -n 40 "$log" | sed 's/^/  | /'
-		result fail "$desc (exit status $rc, log $log)"
-		return 1
-	fi
-	result ok "$desc ($((SECONDS - t)) s)"
-}
 
 in_chroot() { scripts/kernel/chroot.sh run "$release" --root "$chr" "$@"; }
 # apt-get in the chroot; what it downloaded is kept for the next run.
@@ -169,7 +155,7 @@ ships_sources() {
 
 rm -rf --one-file-system "$work"
 mkdir -p "$work"
-test_programs
+test_programs || results_end
 must "make deb: bpf-preload-dkms_${version}_all.deb" "$work/deb-build.log" \
 	scripts/pkg/deb-build.sh "$work" || results_end
 deb=$work/bpf-preload-dkms_${version}_all.deb

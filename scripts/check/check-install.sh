@@ -13,7 +13,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 
 # ns-make ABI SCRATCH MAKE-ARGS...: make in this private mount namespace,
 # with /lib/modules/ABI and /etc/modules-load.d over SCRATCH's directories.
@@ -110,7 +109,7 @@ check_kernel() { # check_kernel SUITE ABI
 	boot modules-load "$b"
 }
 
-test_programs
 results_begin install
+test_programs || results_end
 for_each_kernel check_kernel
 results_end

@@ -20,7 +20,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 
 suites=${MUTANTS_SUITES:-bookworm}
 robust_append=${MUTANTS_ROBUST_APPEND:-ROBUST_CHURN=20 ROBUST_CHURN_MOUNTED=5 ROBUST_RACE_LOADS=10 ROBUST_RACE_OBJECTS=200}

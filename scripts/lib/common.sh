@@ -3,10 +3,11 @@
 #
 # What scripts/kernel/*.sh and scripts/vm/*.sh share, sourced: messages
 # (die exits with $DIE_STATUS, default 1), usage (from $USAGE), options,
-# host packages, a lock, and the table of Debian architectures.
+# host packages (APT, need), a lock, and the table of Debian architectures.
 readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 NATIVE=$(dpkg --print-architecture)
 readonly NATIVE ARCHES="amd64 arm64 ppc64el riscv64 s390x"
+readonly APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
 
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit "${DIE_STATUS:-1}"; }
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -40,14 +41,14 @@ missing_packages() { # missing_packages [--root=DIR] PKG...: those not installed
 }
 
 need() { # need PKG...: apt-get install those missing on this machine
-	local missing apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
+	local missing
 	missing=$(missing_packages "$@" | paste -sd' ')
 	[[ -z $missing ]] && return 0
 	[[ $(id -u) -eq 0 ]] || die "$missing missing: apt-get install $missing"
 	log "installing $missing"
-	"${apt[@]}" update >&2 || true
+	"${APT[@]}" update >&2 || true
 	# shellcheck disable=SC2086 # a list of packages
-	DEBIAN_FRONTEND=noninteractive "${apt[@]}" -y --no-install-recommends install $missing >&2 ||
+	DEBIAN_FRONTEND=noninteractive "${APT[@]}" -y --no-install-recommends install $missing >&2 ||
 		die "cannot install $missing"
 }
 
