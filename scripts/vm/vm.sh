@@ -4,10 +4,15 @@
 #
 #   vm.sh --kernel VMLINUZ --initrd CPIO.GZ [--timeout 300] [--log FILE]
 #         [--append "extra cmdline"] [--mem 1G] [--arch amd64]
+#         [--uefi DIR --vars VARS.fd]
 #
-# --arch: as scripts/lib/common.sh says. Always TCG (nested KVM is not usable
-# on our hosts). The console, without \r and terminal escapes, goes to stdout
-# and the log. loglevel=4 (the tests read dmesg), panic=-1, oops=panic and
+# --arch: as scripts/lib/common.sh says. --uefi (amd64): a UEFI Secure Boot
+# machine instead (OVMF's secboot code, q35 with SMM, a copy of VARS.fd as
+# its variable store) booting a disk whose EFI system partition holds
+# DIR/shimx64.efi as the removable-media loader, DIR/grubx64.efi next to it
+# and a grub.cfg that boots the kernel and initramfs with the same command
+# line. Always TCG (nested KVM is not usable on our hosts). The console,
+# without \r and terminal escapes, goes to stdout and the log. loglevel=4 (the tests read dmesg), panic=-1, oops=panic and
 # -no-reboot: an oops ends the VM instead of letting a test carry on. Exit:
 # the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such line
 # (panic, crash, QEMU failed); 130 interrupted.
@@ -20,14 +25,17 @@ readonly DIE_STATUS=125 MARKER=BPF_PRELOAD_VM_EXIT
 readonly START=BPF_PRELOAD_VM_START
 
 USAGE="--kernel FILE --initrd FILE [--timeout SECS] [--log FILE] [--append ARGS] [--mem SIZE]
-	[--arch ARCH]"
-kernel="" initrd="" timeout=300 log="" append="" mem=1G arch=amd64
-parse_options kernel initrd timeout log append mem arch -- "$@"
+	[--arch ARCH] [--uefi DIR --vars FILE]"
+kernel="" initrd="" timeout=300 log="" append="" mem=1G arch=amd64 uefi="" vars=""
+parse_options kernel initrd timeout log append mem arch uefi vars -- "$@"
 [[ -n $kernel && -n $initrd ]] || usage
-for f in "$kernel" "$initrd"; do [[ -f $f ]] || die "$f not found"; done
+[[ -z $uefi$vars || -n $uefi && -n $vars && $arch == amd64 ]] || usage "--uefi and --vars, amd64"
+for f in "$kernel" "$initrd" ${uefi:+"$uefi/shimx64.efi" "$uefi/grubx64.efi" "$vars"}; do
+	[[ -f $f ]] || die "$f not found"
+done
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 arch_facts "$arch"
-need "$QEMU_PKG"
+need "$QEMU_PKG" ${uefi:+ovmf mtools fdisk}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -38,11 +46,29 @@ else
 	mkdir -p "$(dirname -- "$log")"
 fi
 
-qemu_cmd=(
-	"$QEMU" "${MACHINE[@]}" -accel tcg -cpu "$CPU" -m "$mem" -smp 2
-	-nographic -no-reboot -nic none -kernel "$kernel" -initrd "$initrd"
-	-append "console=$CONSOLE panic=-1 oops=panic loglevel=4 rdinit=/init${append:+ $append}"
-)
+cmdline="console=$CONSOLE panic=-1 oops=panic loglevel=4 rdinit=/init${append:+ $append}"
+qemu_cmd=("$QEMU" -accel tcg -cpu "$CPU" -m "$mem" -smp 2 -nographic -no-reboot -nic none)
+if [[ -z $uefi ]]; then
+	qemu_cmd+=("${MACHINE[@]}" -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+else
+	# The EFI system partition: GPT, one FAT partition.
+	esp=$work/esp.img part=$work/esp.img@@1M ovmf=/usr/share/OVMF
+	printf 'set timeout=0\nlinux /vmlinuz %s\ninitrd /initrd.cpio.gz\nboot\n' "$cmdline" \
+		>"$work/grub.cfg"
+	cp "$vars" "$work/vars.fd"
+	truncate -s 128M "$esp"
+	printf 'label: gpt\nstart=2048, size=258048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' |
+		sfdisk -q "$esp" || die "sfdisk $esp failed"
+	{ mformat -i "$part" -T 258048 -h 64 -s 32 -F :: && mmd -i "$part" ::/EFI ::/EFI/BOOT &&
+		mcopy -i "$part" "$uefi/shimx64.efi" ::/EFI/BOOT/BOOTX64.EFI &&
+		mcopy -i "$part" "$uefi/grubx64.efi" "$work/grub.cfg" ::/EFI/BOOT/ &&
+		mcopy -i "$part" "$kernel" ::/vmlinuz && mcopy -i "$part" "$initrd" ::/initrd.cpio.gz; } ||
+		die "the ESP image failed"
+	qemu_cmd+=(-machine "q35,smm=on" -global "driver=cfi.pflash01,property=secure,value=on"
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf/OVMF_CODE_4M.secboot.fd"
+		-drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
+		-drive "if=none,id=esp,format=raw,file=$esp" -device "virtio-blk-pci,drive=esp,bootindex=0")
+fi
 
 # One boot; sets qrc, elapsed.
 boot() {
