@@ -56,22 +56,15 @@ dkms_ok() { # dkms_ok KVER
 }
 
 # Boots KVER with the module DKMS installed.
-boot() { # boot SUITE KVER
+boot() { # boot SUITE KVER (after kernel_use)
 	local k=$2 dir=$work/$release/vm-$2 ko
-	kernel_begin
 	ko=$(modules_of "$k" | head -n 1)
-	if [ -z "$ko" ]; then
-		result fail "$k: boot: no module installed in the chroot"
-	elif ! kernel_use "$1" "$k"; then
-		result fail "$1 $k: fetch image"
-	else
-		rm -rf "$dir" && mkdir -p "$dir/root/${ko%/*}"
-		cp "$chr/$ko" "$dir/root/$ko"
-		kernel_metadata "$dir/root/lib/modules/$k"
-		vm_suite "$release $k: boot with the module DKMS installed" "$dir" \
-			/tests/boot-check.sh autoload -- --timeout 300
-	fi
-	kernel_end "$1" "$2"
+	[ -n "$ko" ] || { result fail "$k: boot: no module installed in the chroot"; return 0; }
+	rm -rf "$dir" && mkdir -p "$dir/root/${ko%/*}"
+	cp "$chr/$ko" "$dir/root/$ko"
+	kernel_metadata "$dir/root/lib/modules/$k"
+	vm_suite "$release $k: boot with the module DKMS installed" "$dir" \
+		/tests/boot-check.sh autoload -- --timeout 300
 }
 
 # The whole flow for one release and its kernels ("SUITE ABI" lines).
@@ -112,8 +105,8 @@ release_flow() { # release_flow FIRST [UPDATE]
 		result skip "$release: a new kernel arrives: no second kernel of $release in SUITES='$SUITES'"
 	fi
 
-	boot "$s1" "$k1"
-	[ -z "$k2" ] || boot "$s2" "$k2"
+	per_kernel "$s1" "$k1" with_kernel "$s1" "$k1" boot
+	[ -z "$k2" ] || per_kernel "$s2" "$k2" with_kernel "$s2" "$k2" boot
 
 	check "$release: ... (before purging: the module installed for each kernel)" \
 		test "$(modules_of "${kernels[@]}" | wc -l)" -eq "${#kernels[@]}"

@@ -27,16 +27,10 @@ fi
 
 # CMD in the build environment; passes if it succeeds without a warning.
 step() { # step DESC LOG CMD...
-	local desc=$1 log=$2 rc=0
-	shift 2
-	in_build_env "$@" >"$log" 2>&1 || rc=$?
+	local log=$2 rc=0
+	in_build_env "${@:3}" >"$log" 2>&1 || rc=$?
 	sed 's/^/  | /' "$log"
-	if [ "$rc" -ne 0 ]; then
-		echo "  (exit status $rc)"
-	elif grep -i 'warning' "$log"; then
-		rc=1
-	fi
-	check "$desc, zero warnings" test "$rc" -eq 0
+	check "$1, zero warnings" test "$rc" -eq 0 -a -z "$(no_warnings "$log")"
 }
 listed() { grep -q "^updates/bpf_preload.ko:" "$1/modules.dep"; }
 vermagic_is() { [ "$(/sbin/modinfo -F vermagic "$1" | cut -d' ' -f1)" = "$2" ]; }

@@ -31,22 +31,18 @@ if [ "$mode" != --in-env ]; then
 			debhelper dh-dkms perl "linux-source-$series" zlib1g-dev libzstd-dev)
 	scripts/kernel/chroot.sh apt "$suite" install "${tools[@]}" >build/lint-apt.log 2>&1 ||
 		{ cat build/lint-apt.log; echo "lint: cannot install the tools in $suite's chroot" >&2; exit 1; }
-	rm -f build/lint-result
 	kcache=$CACHE/lint
 	mkdir -p "$kcache"
-	# A git worktree's repository, elsewhere, is bound too.
+	# A git worktree's repository, elsewhere, is bound too, and where the
+	# result goes.
 	binds=(--bind "$TOP" --bind "$kcache")
 	gitdir=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || gitdir=""
 	case $gitdir in "" | "$TOP"/*) ;; *) binds+=(--bind "$gitdir") ;; esac
-	rc=0
-	"$CHROOT" run "$K_SUITE" "${binds[@]}" "$0" --in-env "$mode" \
-		"${KDIR:-$K_KDIR}" "$TOP/build/lint-result" "$series" "$kcache" || rc=$?
-	if [ -n "${BPF_PRELOAD_RESULT:-}" ] && [ -s build/lint-result ]; then
-		cp build/lint-result "$BPF_PRELOAD_RESULT"
-	fi
-	exit "$rc"
+	[ -z "${BPF_PRELOAD_RESULT:-}" ] || binds+=(--bind "$(dirname "$BPF_PRELOAD_RESULT")")
+	exec "$CHROOT" run "$K_SUITE" "${binds[@]}" "$0" --in-env "$mode" \
+		"${KDIR:-$K_KDIR}" "${BPF_PRELOAD_RESULT:-}" "$series" "$kcache"
 fi
-mode=$2 kdir=$3 result_file=$4 series=$5 kcache=$6
+mode=$2 kdir=$3 BPF_PRELOAD_RESULT=$4 series=$5 kcache=$6
 git config --global --add safe.directory "$TOP"
 w=$TOP/build/lint
 mkdir -p "$w"
@@ -220,4 +216,4 @@ else
 fi
 each_file "shellcheck: ${#shells[@]} scripts clean" shells shellcheck
 
-BPF_PRELOAD_RESULT=$result_file results_end
+results_end

@@ -23,10 +23,7 @@ results_begin robust
 # build WHAT LOG CMD...: a result for "WHAT builds with zero warnings" (kbuild's
 # notice that it skips BTF is not a warning).
 build() {
-	local what=$1 log=$2
-	shift 2
-	logged "$what builds" "$log" "$@" || return
-	check "$what builds with zero warnings" no_warnings "$log"
+	logged "$1 builds" "$2" "${@:3}" && check "$1 builds with zero warnings" no_warnings "$2"
 }
 
 # The module, its FAULT_INJECT=1 build and tests/other_ops in W/src, W/fault

@@ -173,9 +173,7 @@ test_programs || results_end
 for_each_kernel check_kernel
 if ! cross; then :
 elif read -r suite abi < <(target_kernel) && kernel_use "$suite" "$abi"; then
-	kernel_begin
-	native_dkms "$suite" "$abi" || true
-	kernel_end "$suite" "$abi"
+	per_kernel "$suite" "$abi" native_dkms "$suite" "$abi"
 else
 	result fail "DKMS on $ARCH_DEB: a kernel with BTF among SUITES='$SUITES'"
 fi

@@ -10,7 +10,7 @@
 #     result DESC either way)
 #   kernel_matrix ("SUITE ABI" lines of $SUITES and ARCH), for_each_kernel
 #     FUNC ARGS... (FUNC ARGS... SUITE ABI after kernel_use, tallied per
-#     kernel), kernel_use SUITE ABI (fetch; set K_SUITE, K_ABI, K_KDIR in the
+#     kernel: per_kernel SUITE ABI CMD...), kernel_use SUITE ABI (fetch; set K_SUITE, K_ABI, K_KDIR in the
 #     build environment, K_KDIR_HOST, K_VMLINUZ, K_MODDIR), kernel_build DESC
 #     DIR ARGS... (scripts/kernel/kernel-build.sh ARGS; its K_ report)
 #   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
@@ -64,12 +64,14 @@ results_end() {
 	[ "$R_FAIL" -eq 0 ]
 }
 
-# Per-kernel tallies for the support table (scripts/check/support-table.sh).
-kernel_begin() { KB_PASS=$R_PASS KB_FAIL=$R_FAIL KB_SKIP=$R_SKIP; }
-kernel_end() { # kernel_end SUITE ABI
+# CMD, its results tallied for SUITE ABI too: the support table's row
+# (scripts/check/support-table.sh).
+per_kernel() { # per_kernel SUITE ABI CMD...
+	local p=$R_PASS f=$R_FAIL s=$R_SKIP
+	"${@:3}"
 	mkdir -p "$TOP/build/results"
-	printf '%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$1" "$2" $((R_PASS - KB_PASS)) \
-		$((R_FAIL - KB_FAIL)) $((R_SKIP - KB_SKIP)) >>"$TOP/build/results/per-kernel"
+	printf '%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$1" "$2" $((R_PASS - p)) $((R_FAIL - f)) \
+		$((R_SKIP - s)) >>"$TOP/build/results/per-kernel"
 }
 
 kernel_matrix() {
@@ -84,14 +86,12 @@ for_each_kernel() {
 	((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; return 0; }
 	for entry in "${matrix[@]}"; do
 		read -r suite abi <<<"$entry"
-		kernel_begin
-		if kernel_use "$suite" "$abi"; then
-			"$@" "$suite" "$abi"
-		else
-			result fail "$suite $abi: fetch headers and image"
-		fi
-		kernel_end "$suite" "$abi"
+		per_kernel "$suite" "$abi" with_kernel "$suite" "$abi" "$@"
 	done
+}
+with_kernel() { # with_kernel SUITE ABI FUNC ARGS...: FUNC ARGS... SUITE ABI
+	kernel_use "$1" "$2" || { result fail "$1 $2: fetch headers and image"; return 0; }
+	"${@:3}" "$1" "$2"
 }
 
 kernel_use() {
