@@ -64,7 +64,7 @@ boot() { # boot SUITE KVER (after kernel_use)
 	cp "$chr/$ko" "$dir/root/$ko"
 	kernel_metadata "$dir/root/lib/modules/$k"
 	vm_suite "$release $k: boot with the module DKMS installed" "$dir" \
-		/tests/boot-check.sh autoload -- --timeout 300
+		"/tests/boot-check.sh autoload" -- --timeout 300
 }
 
 # The whole flow for one release and its kernels ("SUITE ABI" lines).

@@ -80,7 +80,7 @@ boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
 		break
 	done
 	[ -f "$other" ] || other=""
-	boot_robust "$1 $2" "build/robust/$2" "$other" /tests/robust.sh check -- \
+	boot_robust "$1 $2" "build/robust/$2" "$other" "/tests/robust.sh check" -- \
 		--timeout 1500 --append "${ROBUST_APPEND:-}"
 }
 
@@ -187,9 +187,8 @@ cmd_debug() {
 	if kernel_build "debug kernel" "$w" --config scripts/kconfig/vm.config \
 		--config scripts/kconfig/debug.config; then
 		build_modules "$w" "debug kernel" "$K_KDIR"
-		VM_RUNS=4 boot_robust debug "$w" "$w/foreign/bpf_preload.ko" sh -c "'rc=0;
-			/tests/debug.sh pre || rc=1; /tests/run.sh check || rc=1;
-			/tests/robust.sh check || rc=1; /tests/debug.sh post || rc=1; exit \$rc'" -- \
+		VM_RUNS=4 boot_robust debug "$w" "$w/foreign/bpf_preload.ko" "/tests/debug.sh pre" \
+			"/tests/run.sh check" "/tests/robust.sh check" "/tests/debug.sh post" -- \
 			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
 	fi
 	{

@@ -10,7 +10,7 @@
 # which is signed) under OVMF with Secure Boot on and Microsoft's keys
 # (scripts/vm/vm.sh --uefi), with the guest suites in its initramfs. The
 # module is built and signed by DKMS in the suite's chroot with its default
-# trees (ns-dkms below: it makes /var/lib/dkms/mok.key and mok.pub on first
+# trees (sb_dkms below: it makes /var/lib/dkms/mok.key and mok.pub on first
 # use, one key for the run) and installed where DKMS puts it; DKMS's
 # certificate goes into the firmware's MokList offline (virt-fw-vars
 # --add-mok, python3-virt-firmware in a trixie chroot of our own), which is
@@ -31,22 +31,18 @@ set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 
-# ns-dkms VARDIR SRCTREE VERSION KVER, in the build environment and a mount
-# namespace of its own: DKMS with its default trees, as on a user's machine
-# (/lib/modules/KVER/build: the headers; on trixie that is where DKMS finds
-# sign-file), except that /var/lib/dkms is VARDIR. DKMS makes its key there
-# on first use, mok.key and mok.pub, and signs with it.
-if [ "${1:-}" = ns-dkms ]; then
-	mount --bind "$2" /var/lib/dkms
-	[ -d "/var/lib/dkms/bpf-preload/$4" ] || dkms add -m bpf-preload -v "$4" --sourcetree "$3"
-	exec dkms build -m bpf-preload -v "$4" -k "$5" --sourcetree "$3"
-fi
 readonly SB_CACHE=$CACHE/secureboot OVMF=/usr/share/OVMF
 readonly VARS_ROOT=$SB_CACHE/vars-trixie
 # DKMS's /var/lib/dkms for this run: one key for every kernel.
 readonly DKMS_VAR=$TOP/build/secureboot/var-lib-dkms
 # mokutil's owner of MOK entries: shim's GUID.
 readonly SHIM_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
+# The guest's commands: the boot log kept before a suite clears it; under
+# confidentiality only what secureboot.sh measures there.
+readonly GUEST=('mkdir -p /tmp && dmesg >/tmp/boot.dmesg'
+	'! grep -q lockdown=confidentiality /proc/cmdline ||
+		exec /tests/secureboot.sh confidentiality'
+	'/tests/boot-check.sh autoload' '/tests/secureboot.sh integrity')
 : "${SB_TIMEOUT:=600}"
 
 # virt-fw-vars ARGS... (python3-virt-firmware: trixie has it, bookworm only
@@ -98,15 +94,21 @@ signed_kernel() {
 		depmod -b "$d" "$K_ABI" && pe_signed "$d/vmlinuz" && rm -rf "$d.tmp" && touch "$d/.complete"
 }
 
-# DKMS builds and signs the module (ns-dkms): $W/bpf_preload.ko.
+# DKMS builds and signs the module: $W/bpf_preload.ko. In the build
+# environment, DKMS with its default trees, as on a user's machine
+# (/lib/modules/KVER/build: the headers; on trixie that is where DKMS finds
+# sign-file), except that /var/lib/dkms is DKMS_VAR. DKMS makes its key
+# there on first use, mok.key and mok.pub, and signs with it.
 sb_dkms() {
 	local ver ko
 	ver=$(scripts/pkg/dkms-source.sh --version)
 	scripts/pkg/dkms-source.sh "$W/src/bpf-preload-$ver"
 	mkdir -p "$DKMS_VAR"
-	in_build_env unshare --mount --propagation unchanged "$TOP/scripts/check/check-secureboot.sh" \
-		ns-dkms "$DKMS_VAR" "$TOP/$W/src" "$ver" "$K_ABI" >"$W/dkms.log" 2>&1 ||
-		{ tail -n 20 "$W/dkms.log"; return 1; }
+	# shellcheck disable=SC2016 # the inner shell expands them
+	in_build_env --bind "$DKMS_VAR:/var/lib/dkms" sh -ec '
+		[ -d "/var/lib/dkms/bpf-preload/$1" ] || dkms add -m bpf-preload -v "$1" --sourcetree "$2"
+		dkms build -m bpf-preload -v "$1" -k "$3" --sourcetree "$2"' sh "$ver" "$TOP/$W/src" \
+		"$K_ABI" >"$W/dkms.log" 2>&1 || { tail -n 20 "$W/dkms.log"; return 1; }
 	grep -E '^(Sign|Signing|Public)' "$W/dkms.log" | sed "s/^/$R_NAME: $K_ABI: dkms: /"
 	ko=$(find "$DKMS_VAR/bpf-preload/$ver/$K_ABI" -path '*/module/bpf_preload.ko*' -print -quit)
 	case $ko in
@@ -148,7 +150,7 @@ enroll() {
 # with APPEND on the kernel's command line; RUNS complete suites required.
 boot() {
 	rm -rf "${W:?}/$2" && mkdir -p "$W/$2" && cp -a "$W/root" "$W/$2/"
-	VM_RUNS=$5 vm_suite "$1" "$W/$2" /secureboot/run -- --uefi "$W" --vars "$W/vars-$4.fd" \
+	VM_RUNS=$5 vm_suite "$1" "$W/$2" "${GUEST[@]}" -- --uefi "$W" --vars "$W/vars-$4.fd" \
 		--timeout "$SB_TIMEOUT" --append "$3"
 }
 
@@ -193,12 +195,6 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	check "$abi: $K_SUITE's shim-signed and grub-efi-amd64-signed" loaders
 	check "$abi: DKMS's certificate enrolled as a MOK (virt-fw-vars --add-mok)" enroll "$cert"
 
-	# shellcheck disable=SC2016 # the guest's shell expands it
-	printf '%s\n' '#!/bin/sh' 'mkdir -p /tmp && dmesg >/tmp/boot.dmesg' \
-		'grep -q lockdown=confidentiality /proc/cmdline && exec /tests/secureboot.sh confidentiality' \
-		'rc=0; /tests/boot-check.sh autoload || rc=1; /tests/secureboot.sh integrity || rc=1; exit $rc' \
-		>"$root/secureboot/run"
-	chmod +x "$root/secureboot/run"
 	# efivarfs, a module in Debian's kernels, for the guest to read SecureBoot.
 	rel=$(awk -F: '$1 ~ /\/efivarfs\.ko/ {print $1; exit}' "$K_MODDIR/modules.dep")
 	mkdir -p "$root/lib/modules/$K_ABI/${rel%/*}"

@@ -104,7 +104,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
 		no_btf_build "$w/src" || return 0
 		cp "$w/src/bpf_preload.ko" "$root/"
-		vm_suite "$suite $abi" "$w/vm" /tests/byte_order.sh no-btf
+		vm_suite "$suite $abi" "$w/vm" "/tests/byte_order.sh no-btf"
 		return 0
 	fi
 	module_build "$w/src" || return 0
@@ -122,8 +122,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		cat "$w/c_module.log"
 		result fail "$suite $abi: the kernel's own C module builds"
 	fi
-	vm_suite "$suite $abi" "$w/vm" sh -c "'rc=0; /tests/run.sh check || rc=1;
-		/tests/byte_order.sh check $order /control/bpf_preload.ko || rc=1; exit \$rc'"
+	vm_suite "$suite $abi" "$w/vm" "/tests/run.sh check" \
+		"/tests/byte_order.sh check $order /control/bpf_preload.ko"
 }
 
 # DKMS on the foreign architecture itself, once, for target_kernel, in its
@@ -163,7 +163,7 @@ if [ "$mode" = run ]; then
 	test_programs
 	rm -rf "build/$abi/run" && mkdir -p "build/$abi/run/root"
 	cp "build/$abi/src/bpf_preload.ko" "build/$abi/run/root/"
-	vm_boot "build/$abi/run" /tests/run.sh show
+	vm_boot "build/$abi/run" "/tests/run.sh show"
 	exit
 fi
 [ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }

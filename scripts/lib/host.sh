@@ -10,15 +10,17 @@
 #     result DESC either way)
 #   kernel_matrix ("SUITE ABI" lines of $SUITES and ARCH), for_each_kernel
 #     FUNC ARGS... (FUNC ARGS... SUITE ABI after kernel_use, tallied per
-#     kernel: per_kernel SUITE ABI CMD...), kernel_use SUITE ABI (fetch; set K_SUITE, K_ABI, K_KDIR in the
-#     build environment, K_KDIR_HOST, K_VMLINUZ, K_MODDIR), kernel_build DESC
-#     DIR ARGS... (scripts/kernel/kernel-build.sh ARGS; its K_ report)
+#     kernel: per_kernel SUITE ABI CMD...), kernel_use SUITE ABI (fetch; set
+#     K_SUITE, K_ABI, K_KDIR in the build environment, K_KDIR_HOST,
+#     K_VMLINUZ, K_MODDIR), kernel_build DESC DIR ARGS...
+#     (scripts/kernel/kernel-build.sh ARGS; its K_ report)
 #   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
 #     builds WHAT LOG CMD... (results for CMD's build and its zero warnings),
 #     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
-#   vm_boot DIR ARGS... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
-#     DIR/root, /run-in-vm running ARGS), vm_suite NAME DIR ARGS... (vm_boot
-#     and the KTAP results of its log; VM_RUNS=N: N complete runs required)
+#   vm_boot DIR CMD... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
+#     DIR/root, /run-in-vm running each guest command line CMD, failing if
+#     one did), vm_suite NAME DIR CMD... [-- VM.SH ARGS...] (vm_boot and the
+#     KTAP results of its log; VM_RUNS=N: N complete runs required)
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -196,12 +198,13 @@ guest_tree() { # guest_tree ROOT
 
 # The console goes to DIR/vm.log; returns vm.sh's status.
 vm_boot() {
-	local dir=$1 args=()
+	local dir=$1 cmds=()
 	shift
-	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
+	while (($#)) && [ "$1" != -- ]; do cmds+=("$1"); shift; done
 	(($#)) && shift
 	guest_tree "$dir/root"
-	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
+	# shellcheck disable=SC2016 # the guest's shell expands it
+	printf '%s\n' '#!/bin/sh' rc=0 "${cmds[@]/%/ || rc=1}" 'exit $rc' >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
 		--kver "$K_ABI" --sysroot "$("$CHROOT" path "$GUEST_SYSTEM")" >"$dir/mkinitramfs.log" 2>&1 ||

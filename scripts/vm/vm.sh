@@ -2,7 +2,7 @@
 # Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU and return the
 # exit code of the guest's /run-in-vm.
 #
-#   vm.sh --kernel VMLINUZ --initrd CPIO.GZ [--timeout 300] [--log FILE]
+#   vm.sh --kernel VMLINUZ --initrd CPIO.GZ --log FILE [--timeout 300]
 #         [--append "extra cmdline"] [--mem 1G] [--arch amd64]
 #         [--uefi DIR --vars VARS.fd]
 #
@@ -12,8 +12,9 @@
 # DIR/shimx64.efi as the removable-media loader, DIR/grubx64.efi next to it
 # and a grub.cfg that boots the kernel and initramfs with the same command
 # line. Always TCG (nested KVM is not usable on our hosts). The console,
-# without \r and terminal escapes, goes to stdout and the log. loglevel=4 (the tests read dmesg), panic=-1, oops=panic and
-# -no-reboot: an oops ends the VM instead of letting a test carry on. Exit:
+# without \r and terminal escapes, goes to stdout and the log. loglevel=4
+# (the tests read dmesg), panic=-1, oops=panic and -no-reboot: an oops ends
+# the VM instead of letting a test carry on. Exit:
 # the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such line
 # (panic, crash, QEMU failed); 130 interrupted.
 set -euo pipefail
@@ -24,11 +25,11 @@ readonly DIE_STATUS=125 MARKER=BPF_PRELOAD_VM_EXIT
 # /init prints this just before it runs /run-in-vm (scripts/vm/mkinitramfs.sh).
 readonly START=BPF_PRELOAD_VM_START
 
-USAGE="--kernel FILE --initrd FILE [--timeout SECS] [--log FILE] [--append ARGS] [--mem SIZE]
+USAGE="--kernel FILE --initrd FILE --log FILE [--timeout SECS] [--append ARGS] [--mem SIZE]
 	[--arch ARCH] [--uefi DIR --vars FILE]"
 kernel="" initrd="" timeout=300 log="" append="" mem=1G arch=amd64 uefi="" vars=""
 parse_options kernel initrd timeout log append mem arch uefi vars -- "$@"
-[[ -n $kernel && -n $initrd ]] || usage
+[[ -n $kernel && -n $initrd && -n $log ]] || usage
 [[ -z $uefi$vars || -n $uefi && -n $vars && $arch == amd64 ]] || usage "--uefi and --vars, amd64"
 for f in "$kernel" "$initrd" ${uefi:+"$uefi/shimx64.efi" "$uefi/grubx64.efi" "$vars"}; do
 	[[ -f $f ]] || die "$f not found"
@@ -39,12 +40,7 @@ need "$QEMU_PKG" ${uefi:+ovmf mtools fdisk}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-logref=" (log: $log)"
-if [[ -z $log ]]; then
-	log=$work/console.log logref=""
-else
-	mkdir -p "$(dirname -- "$log")"
-fi
+mkdir -p "$(dirname -- "$log")"
 
 cmdline="console=$CONSOLE panic=-1 oops=panic loglevel=4 rdinit=/init${append:+ $append}"
 qemu_cmd=("$QEMU" -accel tcg -cpu "$CPU" -m "$mem" -smp 2 -nographic -no-reboot -nic none)
@@ -72,7 +68,7 @@ fi
 
 # One boot; sets qrc, elapsed.
 boot() {
-	log "booting ${kernel##*/} (timeout ${timeout}s)${logref}"
+	log "booting ${kernel##*/} (timeout ${timeout}s) (log: $log)"
 	# QEMU in the background, so that a signal to us can stop it (timeout(1)
 	# puts it in its own process group).
 	rm -f "$work/console"
@@ -100,7 +96,7 @@ boot() {
 		exit 130
 	fi
 	if ((qrc == 124 || qrc == 137)); then
-		log "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed${logref}"
+		log "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed (log: $log)"
 		exit 124
 	fi
 }
@@ -124,7 +120,7 @@ if [[ -z $marker ]]; then
 	elif ((qrc != 0)); then
 		reason+=": QEMU exited with status $qrc"
 	fi
-	log "FAILED after ${elapsed}s: ${reason}${logref}"
+	log "FAILED after ${elapsed}s: ${reason} (log: $log)"
 	exit 125
 fi
 ((qrc == 0)) || log "warning: QEMU exited with status $qrc after the marker"
