@@ -167,13 +167,10 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	cp "$W/bpf_preload.ko" "$root/lib/modules/$abi/updates/dkms/"
 	# A plain kbuild build (unsigned), and the same signed with a key of
 	# ours that nobody enrolls.
-	rm -rf "$W/plain" && scripts/pkg/dkms-source.sh "$W/plain"
-	if module_make "$TOP/$W/plain" >"$W/plain.log" 2>&1 && unsigned "$W/plain/bpf_preload.ko"; then
-		result ok "$abi: an unsigned build (make)"
+	copy_sources "$W/plain"
+	if logged "$abi: an unsigned build (make)" "$W/plain.log" module_make "$TOP/$W/plain"; then
+		check "$abi: an unsigned build (make)" unsigned "$W/plain/bpf_preload.ko"
 		cp "$W/plain/bpf_preload.ko" "$root/secureboot/unsigned.ko"
-	else
-		tail -n 20 "$W/plain.log"
-		result fail "$abi: an unsigned build (make; log $W/plain.log)"
 	fi
 	# shellcheck disable=SC2016 # the inner shell expands them
 	check "$abi: the same signed with a key not enrolled" in_build_env sh -c \
