@@ -29,25 +29,8 @@ build=$top/build-$abi
 mkdir -p "$top"
 lock "$top/.lock"
 
-download() { (cd "$tmp" && "${APT[@]}" download "$pkg=$version" >&2); }
-if [[ ! -f $src/.complete ]]; then
-	tmp=$(mktemp -d "$top/.tmp.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-	log "downloading $pkg=$version"
-	download || { "${APT[@]}" update >&2 && download; } ||
-		die "apt-get download $pkg=$version failed"
-	log "extracting kernel/bpf/preload and skel_internal.h"
-	mkdir "$tmp/src"
-	# The package holds /usr/src/linux-source-<series>.tar.xz; stream it.
-	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -xO "./usr/src/$pkg.tar.xz" |
-		tar -xJ -C "$tmp/src" --strip-components=1 \
-			"$pkg/kernel/bpf/preload" "$pkg/tools/lib/bpf/skel_internal.h" ||
-		die "extracting $pkg.tar.xz failed"
-	touch "$tmp/src/.complete"
-	rm -rf "$src"
-	mv "$tmp/src" "$src"
-fi
+[[ -f $src/.complete ]] ||
+	linux_source "$pkg" "$version" "$src" kernel/bpf/preload tools/lib/bpf/skel_internal.h
 
 if [[ ! -f $build/.complete ]]; then
 	rm -rf "$build"

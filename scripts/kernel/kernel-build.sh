@@ -13,7 +13,7 @@
 # to the pristine one). --rebuild: DIR's objects removed first, so that this
 # run's log has their warnings.
 #
-# Cache: <cache>/kbuild/: dl/, src/SRCVER/ (pristine), and an entry
+# Cache: <cache>/kbuild/: src/SRCVER/ (pristine), and an entry
 # SRCVER-HASH per source and configuration (key: what HASH is of), locked
 # while in use; a reused one runs `make` only for --prepare or --rebuild.
 # Prints K_ENTRY K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG
@@ -49,30 +49,12 @@ version=$(candidate)
 [[ -n $version ]] || die "apt knows no $source"
 srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
-mkdir -p "$KB/dl" "$KB/src"
+mkdir -p "$KB/src"
 
-tmp=""
-trap 'rm -rf "$tmp"' EXIT
-unpack_source() {
-	local series=${source#linux-source-} deb=$KB/dl/${source}_${version//:/%3a}_all.deb
-	tmp=$(mktemp -d "$KB/dl/.tmp.XXXXXX")
-	if [[ ! -f $deb ]]; then
-		log "downloading $source=$version"
-		if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-		{ (cd "$tmp" && "${APT[@]}" download "$source=$version" >&2) &&
-			mv "$tmp/${deb##*/}" "$deb"; } || die "apt-get download $source=$version failed"
-	fi
-	log "unpacking ${deb##*/}"
-	{ dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
-		tar -xJ -C "$tmp" && [[ -f $tmp/linux-source-$series/Makefile ]]; } ||
-		die "cannot unpack linux-source-$series/ from $deb"
-	rm -rf "$pristine"
-	mv "$tmp/linux-source-$series" "$pristine"
-	echo "$source=$version" >"$pristine/.complete"
-}
 if [[ ! -f $pristine/.complete ]]; then
 	lock "$KB/src/.lock-$srcver"
-	[[ -f $pristine/.complete ]] || unpack_source
+	[[ -f $pristine/.complete ]] || linux_source "$source" "$version" "$pristine"
+	[[ -f $pristine/Makefile ]] || die "$source=$version: no Makefile in its tree"
 	unlock
 fi
 
