@@ -214,6 +214,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 }
 
 results_begin secureboot
+need ovmf
 test_programs || results_end
 rm -rf "$DKMS_VAR"
 for_each_kernel check_kernel
