@@ -12,46 +12,25 @@
 # module is built once in .../build-<abi>/ (never in the git tree).
 set -euo pipefail
 
-readonly PROG=${0##*/}
-readonly APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
-
-die() { printf '%s: error: %s\n' "$PROG" "$*" >&2; exit 1; }
-log() { printf '%s: %s\n' "$PROG" "$*" >&2; }
-
-[[ $# -eq 1 ]] || { echo "usage: $PROG <abi>" >&2; exit 2; }
+# shellcheck source=scripts/lib/common.sh
+. "$(dirname "$0")/../scripts/lib/common.sh"
+USAGE="<abi>"
+[[ $# -eq 1 ]] || usage
 abi=$1
 kdir=/usr/src/linux-headers-$abi
 [[ -f $kdir/Makefile ]] || die "$kdir missing: scripts/kernel/kernels.sh fetch <suite> $abi"
 version=$(dpkg-query -W -f='${Version}' "linux-headers-$abi")
 pkg=linux-source-$(cut -d. -f1,2 <<<"$abi")
-top=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/cmodule/$version
+top=$CACHE/cmodule/$version
 src=$top/src
 build=$top/build-$abi
 
 # Concurrent checks and benches share the cache.
 mkdir -p "$top"
-exec {lock}>"$top/.lock"
-flock "$lock"
+lock "$top/.lock"
 
-download() { (cd "$tmp" && "${APT[@]}" download "$pkg=$version" >&2); }
-if [[ ! -f $src/.complete ]]; then
-	tmp=$(mktemp -d "$top/.tmp.XXXXXX")
-	trap 'rm -rf "$tmp"' EXIT
-	if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-	log "downloading $pkg=$version"
-	download || { "${APT[@]}" update >&2 && download; } ||
-		die "apt-get download $pkg=$version failed"
-	log "extracting kernel/bpf/preload and skel_internal.h"
-	mkdir "$tmp/src"
-	# The package holds /usr/src/linux-source-<series>.tar.xz; stream it.
-	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -xO "./usr/src/$pkg.tar.xz" |
-		tar -xJ -C "$tmp/src" --strip-components=1 \
-			"$pkg/kernel/bpf/preload" "$pkg/tools/lib/bpf/skel_internal.h" ||
-		die "extracting $pkg.tar.xz failed"
-	touch "$tmp/src/.complete"
-	rm -rf "$src"
-	mv "$tmp/src" "$src"
-fi
+[[ -f $src/.complete ]] ||
+	linux_source "$pkg" "$version" "$src" kernel/bpf/preload tools/lib/bpf/skel_internal.h
 
 if [[ ! -f $build/.complete ]]; then
 	rm -rf "$build"

@@ -15,17 +15,8 @@
 #                        default bookworm; MUTANTS=a,b); tests/README.md
 .PHONY: check-robust check-kbuild-errors check-debug check-intree check-mutants
 
-check-robust:
-	scripts/check/check-robust.sh vm
+check-robust check-kbuild-errors check-debug: deps
+	scripts/check/check-robust.sh $(@:check-%=%)
 
-check-kbuild-errors:
-	scripts/check/check-robust.sh kbuild
-
-check-debug: deps
-	scripts/check/check-robust.sh debug
-
-check-intree: deps
-	scripts/check/check-intree.sh
-
-check-mutants: deps
-	scripts/check/check-mutants.sh
+check-intree check-mutants: deps
+	scripts/check/$@.sh

@@ -14,26 +14,12 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 [ "$(id -u)" -eq 0 ] || { echo "check-deb.sh: run as root" >&2; exit 1; }
 
-cache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/deb-archives
+cache=$CACHE/deb-archives
 work=$TOP/build/deb-chroot
 version=$(scripts/pkg/dkms-source.sh --version)
 results_begin deb
-
-# A step later ones depend on: on failure, count it and return non-zero.
-must() { # must DESC LOG CMD...
-	local desc=$1 log=$2 rc=0 t=$SECONDS
-	shift 2
-	"$@" >"$log" 2>&1 || rc=$?
-	if [ "$rc" -ne 0 ]; then
-		tail -n 40 "$log" | sed 's/^/  | /'
-		result fail "$desc (exit status $rc, log $log)"
-		return 1
-	fi
-	result ok "$desc ($((SECONDS - t)) s)"
-}
 
 in_chroot() { scripts/kernel/chroot.sh run "$release" --root "$chr" "$@"; }
 # apt-get in the chroot; what it downloaded is kept for the next run.
@@ -70,22 +56,15 @@ dkms_ok() { # dkms_ok KVER
 }
 
 # Boots KVER with the module DKMS installed.
-boot() { # boot SUITE KVER
+boot() { # boot SUITE KVER (after kernel_use)
 	local k=$2 dir=$work/$release/vm-$2 ko
-	kernel_begin
 	ko=$(modules_of "$k" | head -n 1)
-	if [ -z "$ko" ]; then
-		result fail "$k: boot: no module installed in the chroot"
-	elif ! kernel_use "$1" "$k"; then
-		result fail "$1 $k: fetch image"
-	else
-		rm -rf "$dir" && mkdir -p "$dir/root/${ko%/*}"
-		cp "$chr/$ko" "$dir/root/$ko"
-		kernel_metadata "$dir/root/lib/modules/$k"
-		vm_suite "$release $k: boot with the module DKMS installed" "$dir" \
-			/tests/boot-check.sh autoload -- --timeout 300
-	fi
-	kernel_end "$1" "$2"
+	[ -n "$ko" ] || { result fail "$k: boot: no module installed in the chroot"; return 0; }
+	rm -rf "$dir" && mkdir -p "$dir/root/${ko%/*}"
+	cp "$chr/$ko" "$dir/root/$ko"
+	kernel_metadata "$dir/root/lib/modules/$k"
+	vm_suite "$release $k: boot with the module DKMS installed" "$dir" \
+		"/tests/boot-check.sh autoload" -- --timeout 300
 }
 
 # The whole flow for one release and its kernels ("SUITE ABI" lines).
@@ -126,8 +105,8 @@ release_flow() { # release_flow FIRST [UPDATE]
 		result skip "$release: a new kernel arrives: no second kernel of $release in SUITES='$SUITES'"
 	fi
 
-	boot "$s1" "$k1"
-	[ -z "$k2" ] || boot "$s2" "$k2"
+	per_kernel "$s1" "$k1" with_kernel "$s1" "$k1" boot
+	[ -z "$k2" ] || per_kernel "$s2" "$k2" with_kernel "$s2" "$k2" boot
 
 	check "$release: ... (before purging: the module installed for each kernel)" \
 		test "$(modules_of "${kernels[@]}" | wc -l)" -eq "${#kernels[@]}"
@@ -169,7 +148,7 @@ ships_sources() {
 
 rm -rf --one-file-system "$work"
 mkdir -p "$work"
-test_programs
+test_programs || results_end
 must "make deb: bpf-preload-dkms_${version}_all.deb" "$work/deb-build.log" \
 	scripts/pkg/deb-build.sh "$work" || results_end
 deb=$work/bpf-preload-dkms_${version}_all.deb

@@ -13,7 +13,6 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 variants=("$@")
 ((${#variants[@]})) || variants=(builtin module)
 for v in "${variants[@]}"; do
@@ -149,22 +148,16 @@ check_variant() {
 		local ko=$K_MODDIR/kernel/kernel/bpf/preload/bpf_preload.ko
 		check "module: the tree's bpf_preload.ko is ours (description, C++ symbols)" ours "$ko"
 		cp "$ko" "$dir/root/bpf_preload.ko" || true
-		vm_suite module "$dir" /tests/run.sh check -- --timeout 1200
+		vm_suite module "$dir" "/tests/run.sh check" -- --timeout 1200
 		return 0
 	fi
 	check "builtin: System.map: bpf_preload_module_init's initcall entry is a level-7 (late_initcall) one, in the level-7 range" \
 		late_initcall "$K_MAP"
 	# The boot's initcall_debug log first: the suites drain the kernel log.
-	cat >"$dir/root/intree-builtin" <<-'EOF'
-		#!/bin/sh
-		dmesg | sed -n 's/.*calling  *\([A-Za-z0-9_.]*\)+0x.*/INITCALL \1/p'
-		rc=0
-		/tests/builtin.sh check || rc=1
-		BPF_PRELOAD_BUILTIN=1 /tests/run.sh check || rc=1
-		exit $rc
-	EOF
-	chmod +x "$dir/root/intree-builtin"
-	VM_RUNS=2 vm_suite builtin "$dir" /intree-builtin -- --timeout 1200 --append "initcall_debug log_buf_len=4M"
+	VM_RUNS=2 vm_suite builtin "$dir" \
+		"dmesg | sed -n 's/.*calling  *\([A-Za-z0-9_.]*\)+0x.*/INITCALL \1/p'" \
+		"/tests/builtin.sh check" "BPF_PRELOAD_BUILTIN=1 /tests/run.sh check" \
+		-- --timeout 1200 --append "initcall_debug log_buf_len=4M"
 	check "builtin: the initramfs holds no module file" no_module_file "$dir/initrd.cpio.gz"
 	if check_initcall_order "$dir/vm.log" "$K_MAP" bpf_preload_module_init >"$dir/initcall-order"; then
 		result ok "builtin: boot log: $(tail -n 1 "$dir/initcall-order"); no level 0-6 initcall after it"
@@ -174,9 +167,6 @@ check_variant() {
 	fi
 }
 
-if test_programs; then
-	for v in "${variants[@]}"; do check_variant "$v"; done
-else
-	result fail "the test programs build in $GUEST_SYSTEM"
-fi
+test_programs || results_end
+for v in "${variants[@]}"; do check_variant "$v"; done
 results_end

@@ -8,9 +8,8 @@
 # its tools, against its newest kernel (or KDIR); README.md lists the
 # checks. Records "P F S" in $BPF_PRELOAD_RESULT if set.
 set -euo pipefail
-
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
+# shellcheck source=scripts/lib/host.sh
+. "$(dirname "$0")/../lib/host.sh"
 mode=${1:-all}
 
 if [ "$mode" != --in-env ]; then
@@ -18,8 +17,6 @@ if [ "$mode" != --in-env ]; then
 	all | compile-commands) ;;
 	*) echo "usage: $0 [compile-commands]" >&2; exit 2 ;;
 	esac
-	# shellcheck source=scripts/lib/host.sh
-	. scripts/lib/host.sh
 	# shellcheck disable=SC2086 # a list of suites
 	suite=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || suite=${SUITES%% *}
 	read -r suite abi < <(SUITES=$suite kernel_matrix | tail -n 1)
@@ -34,24 +31,20 @@ if [ "$mode" != --in-env ]; then
 			debhelper dh-dkms perl "linux-source-$series" zlib1g-dev libzstd-dev)
 	scripts/kernel/chroot.sh apt "$suite" install "${tools[@]}" >build/lint-apt.log 2>&1 ||
 		{ cat build/lint-apt.log; echo "lint: cannot install the tools in $suite's chroot" >&2; exit 1; }
-	rm -f build/lint-result
-	kcache=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/lint
+	kcache=$CACHE/lint
 	mkdir -p "$kcache"
-	# A git worktree's repository, elsewhere, is bound too.
-	binds=(--bind "$top" --bind "$kcache")
+	# A git worktree's repository, elsewhere, is bound too, and where the
+	# result goes.
+	binds=(--bind "$TOP" --bind "$kcache")
 	gitdir=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || gitdir=""
-	case $gitdir in "" | "$top"/*) ;; *) binds+=(--bind "$gitdir") ;; esac
-	rc=0
-	"$CHROOT" run "$K_SUITE" "${binds[@]}" "$0" --in-env "$mode" \
-		"${KDIR:-$K_KDIR}" "$top/build/lint-result" "$series" "$kcache" || rc=$?
-	if [ -n "${BPF_PRELOAD_RESULT:-}" ] && [ -s build/lint-result ]; then
-		cp build/lint-result "$BPF_PRELOAD_RESULT"
-	fi
-	exit "$rc"
+	case $gitdir in "" | "$TOP"/*) ;; *) binds+=(--bind "$gitdir") ;; esac
+	[ -z "${BPF_PRELOAD_RESULT:-}" ] || binds+=(--bind "$(dirname "$BPF_PRELOAD_RESULT")")
+	exec "$CHROOT" run "$K_SUITE" "${binds[@]}" "$0" --in-env "$mode" \
+		"${KDIR:-$K_KDIR}" "${BPF_PRELOAD_RESULT:-}" "$series" "$kcache"
 fi
-mode=$2 kdir=$3 result_file=$4 series=$5 kcache=$6
-git config --global --add safe.directory "$top"
-w=$top/build/lint
+mode=$2 kdir=$3 BPF_PRELOAD_RESULT=$4 series=$5 kcache=$6
+git config --global --add safe.directory "$TOP"
+w=$TOP/build/lint
 mkdir -p "$w"
 
 # bear records the real kbuild build of a copy of the sources.
@@ -64,33 +57,25 @@ if ! bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/
 fi
 # The copy's paths become the working tree's; the -I of the skeleton's
 # include dir needs the same symlink the Makefile makes.
-jq --arg from "$w/src" --arg to "$top" '
+jq --arg from "$w/src" --arg to "$TOP" '
 	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|skel\\.c)$"))
 	     | walk(if type == "string" then gsub($from; $to) else . end)]' \
 	"$w/bear.json" >"$w/compile_commands.json"
-mv "$w/compile_commands.json" "$top/compile_commands.json"
+mv "$w/compile_commands.json" "$TOP/compile_commands.json"
 mkdir -p .skel_include/bpf
 ln -sf /usr/include/bpf/skel_internal.h .skel_include/bpf/skel_internal.h
 echo "lint: wrote compile_commands.json ($kdir)"
 [ "$mode" = all ] || exit 0
 
-passed=0 failed=0
-result() { # result STATUS DESC: 0 passes
-	if [ "$1" -eq 0 ]; then
-		passed=$((passed + 1)); echo "lint: ok - $2"
-	else
-		failed=$((failed + 1)); echo "lint: FAIL - $2"
-	fi
-}
-
+results_begin lint
 # Passes if CMD succeeds and no line of its output (LOG) matches FINDINGS.
 no_findings() { # no_findings DESC LOG FINDINGS CMD...
-	local desc=$1 log=$2 findings=$3 rc=0
-	shift 3
-	"$@" >"$log" 2>&1 || rc=$?
-	if grep -qE "$findings" "$log"; then rc=1; fi
-	[ "$rc" -eq 0 ] || cat "$log"
-	result "$rc" "$desc"
+	if "${@:4}" >"$2" 2>&1 && ! grep -qE "$3" "$2"; then
+		result ok "$1"
+	else
+		cat "$2"
+		result fail "$1"
+	fi
 }
 
 # CMD FILE for each FILE of the array named LIST; passes if all succeed.
@@ -102,7 +87,7 @@ each_file() { # each_file DESC LIST CMD...
 		"$@" "$f" >"$w/file.log" 2>&1 || bad+=("$f")
 		head -n 40 "$w/file.log"
 	done
-	result "${#bad[@]}" "$desc${bad[*]:+ (not: ${bad[*]})}"
+	check "$desc${bad[*]:+ (not: ${bad[*]})}" test "${#bad[@]}" -eq 0
 }
 
 # From DIR: clang-tidy takes HeaderFilterRegex from the configuration of
@@ -153,12 +138,12 @@ checkpatch() { # checkpatch KDIR FILE
 }
 
 # A precondition (lint's own output), not a test.
-files=$(jq -r '.[].file' compile_commands.json | sed "s|^$top/||" | LC_ALL=C sort | paste -sd ' ')
+files=$(jq -r '.[].file' compile_commands.json | sed "s|^$TOP/||" | LC_ALL=C sort | paste -sd ' ')
 [ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp bpf_preload_skel.c" ] ||
 	{ echo "lint: compile_commands.json covers '$files', not the C++ core and the C glue" >&2; exit 1; }
 
 for f in bpf_preload_kern.cpp bpf_preload_glue.c bpf_preload_skel.c; do
-	no_findings "clangd --check=$f: no errors" "$w/clangd-${f%%.*}.log" 'E\[' clangd --check="$top/$f"
+	no_findings "clangd --check=$f: no errors" "$w/clangd-${f%%.*}.log" 'E\[' clangd --check="$TOP/$f"
 done
 
 # The C files are ours only: the four light skeletons are bpftool's output.
@@ -192,15 +177,15 @@ rm -rf "$u/tests/bin" "$u/bench/bin"
 if ! bear --output "$w/user-bear.json" -- sh -c \
 	"make -C '$u/tests' LDFLAGS= && make -C '$u/bench' LDFLAGS=" >"$w/user-build.log" 2>&1; then
 	cat "$w/user-build.log"
-	result 1 "tests/ and bench/ build for clang-tidy"
+	result fail "tests/ and bench/ build for clang-tidy"
 else
-	jq --arg from "$u" --arg to "$top" '
+	jq --arg from "$u" --arg to "$TOP" '
 		[.[] | walk(if type == "string" then gsub($from; $to) else . end)
 		     | .arguments = ["clang++"]
 			+ [.arguments[1:][] | select(test("^(-D|-I|-O|-std=|-W)") and . != "-Werror")]
 			+ ["-c", .file]]' "$w/user-bear.json" >"$w/tidy-user/compile_commands.json"
 	for d in tests bench; do
-		mapfile -t progs < <(jq -r --arg d "$top/$d/" \
+		mapfile -t progs < <(jq -r --arg d "$TOP/$d/" \
 			'.[].file | select(startswith($d))' "$w/tidy-user/compile_commands.json")
 		no_findings "clang-tidy $d/: ${#progs[@]} programs, zero findings" "$w/tidy-$d.log" \
 			'(warning|error):' tidy_in "$d" "$w/tidy-user" "${progs[@]}"
@@ -211,7 +196,7 @@ fi
 # checkpatch alone: the skeletons embed its lines (BTF line info), so a
 # reflow means regenerating them.
 if ! kdir=$(kernel_files); then
-	result 1 "C files: checkpatch.pl and .clang-format from linux-source-$series"
+	result fail "C files: checkpatch.pl and .clang-format from linux-source-$series"
 else
 	mapfile -t kformat < <(printf '%s\n' "${cfiles[@]}" | grep -vx iterators/iterators.bpf.c)
 	each_file "clang-format (the kernel's, $(cat "$kdir/.complete")): ${#kformat[@]} C files formatted" \
@@ -224,13 +209,11 @@ fi
 if ! deb=$(scripts/pkg/deb-build.sh "$w/deb" 2>"$w/deb-build.log" | tail -n 1) ||
 	[ ! -f "$deb" ]; then
 	cat "$w/deb-build.log"
-	result 1 "lintian: make deb builds the package"
+	result fail "lintian: make deb builds the package"
 else
 	no_findings "lintian ${deb##*/}: zero errors and warnings" "$w/lintian.log" '^[EW]: ' \
 		lintian --fail-on error,warning "$deb"
 fi
 each_file "shellcheck: ${#shells[@]} scripts clean" shells shellcheck
 
-echo "lint: $passed passed, $failed failed"
-echo "$passed $failed 0" >"$result_file"
-[ "$failed" -eq 0 ]
+results_end

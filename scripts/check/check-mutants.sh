@@ -20,7 +20,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 
 suites=${MUTANTS_SUITES:-bookworm}
 robust_append=${MUTANTS_ROBUST_APPEND:-ROBUST_CHURN=20 ROBUST_CHURN_MOUNTED=5 ROBUST_RACE_LOADS=10 ROBUST_RACE_OBJECTS=200}
@@ -59,21 +58,17 @@ regen_skeletons() { # regen_skeletons TREE LOG
 	done
 }
 
-# The mutant's edit, each expression checked to change the file.
+# The mutant's edit (its one sed expression), checked to change the file.
 apply() { # apply NAME TREE
-	local file=${m_file[$1]} e changed exprs=() sed_args=()
+	local file=${m_file[$1]} e=${m_sed[$1]} changed
 	local f=$2/$file
-	mapfile -t exprs <<<"${m_sed[$1]}"
 	[ -f "$f" ] || { echo "no file $file"; return 1; }
-	for e in "${exprs[@]}"; do
-		if sed -e "$e" "$f" | cmp -s - "$f"; then
-			echo "the edit did not apply: sed -e '$e' leaves $file unchanged"
-			return 1
-		fi
-		sed_args+=(-e "$e")
-	done
-	sed "${sed_args[@]}" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - || true
-	sed -i "${sed_args[@]}" "$f"
+	if sed -e "$e" "$f" | cmp -s - "$f"; then
+		echo "the edit did not apply: sed -e '$e' leaves $file unchanged"
+		return 1
+	fi
+	sed -e "$e" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - || true
+	sed -i -e "$e" "$f"
 	[ "$file" = "$bpf_source" ] || return 0
 	changed=$(regen_skeletons "$2" "$work/$1/skeletons.log") || return 1
 	[ -n "$changed" ] || { echo "the edit changed no skeleton"; return 1; }
@@ -277,9 +272,8 @@ for n in "${selected[@]}"; do
 	log "$n: ${seconds} s"
 	{
 		# shellcheck disable=SC2016 # Markdown's backquotes
-		printf '| `%s` | `%s` | %s: ' "$n" "${m_file[$n]}" "${m_what[$n]}"
-		# shellcheck disable=SC2016 # Markdown's backquotes
-		while IFS= read -r e; do printf '`sed -e %s` ' "$(printf "'%s'" "$e" | md_cell)"; done <<<"${m_sed[$n]}"
+		printf '| `%s` | `%s` | %s: `sed -e %s` ' "$n" "${m_file[$n]}" "${m_what[$n]}" \
+			"$(printf "'%s'" "${m_sed[$n]}" | md_cell)"
 		printf '| %s (%d s) | %s |\n' "${ran[*]:-none}" "$seconds" "$verdict"
 	} >>"$table"
 done

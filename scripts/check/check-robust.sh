@@ -1,15 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-robust.sh vm      per kernel of $SUITES: the module, its FAULT_INJECT=1
-#                         build and tests/other_ops, each with zero warnings,
-#                         and one boot of tests/robust.sh with those
-# check-robust.sh kbuild  make against doctored copies of headers trees stops
-# check-robust.sh debug   make check-debug: linux-source-6.12 with
-#                         scripts/kconfig/debug.config (KASAN, kmemleak, lockdep,
-#                         failslab, fail_function; cached), one boot of
-#                         tests/debug.sh pre, run.sh, robust.sh, debug.sh post;
-#                         the result in build/debug/last-result
+# check-robust.sh robust|kbuild-errors|debug   make check-<that>
+#   robust: per kernel of $SUITES, the module, its FAULT_INJECT=1 build and
+#     tests/other_ops, each with zero warnings, and one boot of
+#     tests/robust.sh with those
+#   kbuild-errors: make against doctored copies of headers trees stops
+#   debug: linux-source-6.12 with scripts/kconfig/debug.config (KASAN,
+#     kmemleak, lockdep, failslab, fail_function; cached), one boot of
+#     tests/debug.sh pre, run.sh, robust.sh, debug.sh post; the result in
+#     build/debug/last-result
 # Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/.
 # ROBUST_APPEND="KEY=value ..." goes on the kernel command line, for
 # tests/robust.sh (e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
@@ -17,17 +17,13 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 mode=${1:-}
 results_begin robust
 
 # build WHAT LOG CMD...: a result for "WHAT builds with zero warnings" (kbuild's
 # notice that it skips BTF is not a warning).
 build() {
-	local what=$1 log=$2
-	shift 2
-	logged "$what builds" "$log" "$@" || return
-	check "$what builds with zero warnings" no_warnings "$log"
+	logged "$1 builds" "$2" "${@:3}" && check "$1 builds with zero warnings" no_warnings "$2"
 }
 
 # The module, its FAULT_INJECT=1 build and tests/other_ops in W/src, W/fault
@@ -84,7 +80,7 @@ boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
 		break
 	done
 	[ -f "$other" ] || other=""
-	boot_robust "$1 $2" "build/robust/$2" "$other" /tests/robust.sh check -- \
+	boot_robust "$1 $2" "build/robust/$2" "$other" "/tests/robust.sh check" -- \
 		--timeout 1500 --append "${ROBUST_APPEND:-}"
 }
 
@@ -177,7 +173,7 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 cmd_debug() {
 	local w=build/debug suite abi t0=$SECONDS
 	mkdir -p "$w"
-	test_programs
+	test_programs || return 0
 	# A module built for another kernel: Debian's stable one.
 	# shellcheck disable=SC2086 # a list of suites
 	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
@@ -188,12 +184,11 @@ cmd_debug() {
 		result fail "$suite $abi: fetch headers and image"
 	fi
 	echo "robust: building the debug kernel (kernel-build.sh; cached)"
-	if kernel_build "debug kernel" "$w" --source linux-source-6.12 --base tinyconfig \
-		--config scripts/kconfig/vm.config --config scripts/kconfig/debug.config; then
+	if kernel_build "debug kernel" "$w" --config scripts/kconfig/vm.config \
+		--config scripts/kconfig/debug.config; then
 		build_modules "$w" "debug kernel" "$K_KDIR"
-		VM_RUNS=4 boot_robust debug "$w" "$w/foreign/bpf_preload.ko" sh -c "'rc=0;
-			/tests/debug.sh pre || rc=1; /tests/run.sh check || rc=1;
-			/tests/robust.sh check || rc=1; /tests/debug.sh post || rc=1; exit \$rc'" -- \
+		VM_RUNS=4 boot_robust debug "$w" "$w/foreign/bpf_preload.ko" "/tests/debug.sh pre" \
+			"/tests/run.sh check" "/tests/robust.sh check" "/tests/debug.sh post" -- \
 			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
 	fi
 	{
@@ -205,14 +200,14 @@ cmd_debug() {
 }
 
 case $mode in
-vm)
+robust)
 	built=()
-	test_programs
+	test_programs || results_end
 	for_each_kernel build_kernel
 	for_each_kernel boot_kernel
 	;;
-kbuild) for_each_kernel kbuild_kernel ;;
+kbuild-errors) for_each_kernel kbuild_kernel ;;
 debug) cmd_debug ;;
-*) echo "usage: $0 vm|kbuild|debug" >&2; exit 2 ;;
+*) echo "usage: $0 robust|kbuild-errors|debug" >&2; exit 2 ;;
 esac
 results_end

@@ -4,65 +4,46 @@
 # check-secureboot.sh   (make check-secureboot) the module on a UEFI Secure
 #                       Boot machine, as a Debian user has it
 #
-# For every kernel of $SUITES (mk/secureboot.mk: bookworm and trixie), a
-# disk whose EFI system partition holds Debian's signed shim (shim-signed)
-# as the removable-media loader, the signed grub (grub-efi-amd64-signed)
-# next to it, the signed kernel (linux-image-<abi>, not -unsigned; from 7.0
-# linux-binary-<abi>, which is signed) and a busybox initramfs with the
-# guest suites; OVMF with Secure Boot on and Microsoft's keys
-# (OVMF_CODE_4M.secboot.fd, OVMF_VARS_4M.ms.fd; q35 with SMM); QEMU TCG.
-# The module is built and signed by DKMS in the suite's chroot with its
-# default trees (ns-dkms below: it makes /var/lib/dkms/mok.key and mok.pub
-# on first use, one key for the run) and installed where DKMS puts it; DKMS's certificate goes into the firmware's MokList offline
-# (virt-fw-vars --add-mok, python3-virt-firmware in a trixie chroot of our
-# own), which is what `mokutil --import` and MokManager do on a user's
-# machine. Three boots per kernel:
+# For every kernel of $SUITES (mk/secureboot.mk: bookworm and trixie), QEMU
+# booting Debian's signed shim (shim-signed), grub (grub-efi-amd64-signed)
+# and kernel (linux-image-<abi>, not -unsigned; from 7.0 linux-binary-<abi>,
+# which is signed) under OVMF with Secure Boot on and Microsoft's keys
+# (scripts/vm/vm.sh --uefi), with the guest suites in its initramfs. The
+# module is built and signed by DKMS in the suite's chroot with its default
+# trees (sb_dkms below: it makes /var/lib/dkms/mok.key and mok.pub on first
+# use, one key for the run) and installed where DKMS puts it; DKMS's
+# certificate goes into the firmware's MokList offline (virt-fw-vars
+# --add-mok, python3-virt-firmware in a trixie chroot of our own), which is
+# what `mokutil --import` and MokManager do on a user's machine. Three boots
+# per kernel:
 #   1. tests/boot-check.sh autoload (the first bpffs mount loads the signed
 #      module, the files are right), then tests/secureboot.sh integrity
-#      (SecureBoot read from the EFI variable, lockdown "integrity", the
-#      kernel took the MOK, an unsigned build and one signed with a key
-#      nobody enrolled are refused with the kernel's message, nothing left)
-#   2. the negative control: the same disk, no MOK enrolled: the load test
-#      must fail
+#   2. the negative control: the same, no MOK enrolled: the load test must
+#      fail
 #   3. lockdown=confidentiality on grub's kernel command line:
 #      tests/secureboot.sh confidentiality measures the kernel's C module
-#      (bench/cmodule.sh, signed with DKMS's key) and ours; its "# measured:"
-#      lines are shown here
+#      (signed with DKMS's key) and ours; its "# measured:" lines are shown
 # Every boot is bounded (SB_TIMEOUT, default 600 s). Caches: signed kernels
-# and the virt-fw-vars chroot in ${BPF_PRELOAD_CACHE}/secureboot/. Logs:
+# and the virt-fw-vars chroot in <cache>/secureboot/. Logs:
 # build/secureboot/<abi>/. Records "P F S" in $BPF_PRELOAD_RESULT if set.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 
-# ns-dkms VARDIR SRCTREE VERSION KVER, in the build environment and a mount
-# namespace of its own: DKMS with its default trees, as on a user's machine
-# (/lib/modules/KVER/build: the headers; on trixie that is where DKMS finds
-# sign-file), except that /var/lib/dkms is VARDIR. DKMS makes its key there
-# on first use, mok.key and mok.pub, and signs with it.
-if [ "${1:-}" = ns-dkms ]; then
-	mount --bind "$2" /var/lib/dkms
-	[ -d "/var/lib/dkms/bpf-preload/$4" ] || dkms add -m bpf-preload -v "$4" --sourcetree "$3"
-	exec dkms build -m bpf-preload -v "$4" -k "$5" --sourcetree "$3"
-fi
-readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}/secureboot
-readonly OVMF=/usr/share/OVMF VARS_ROOT=$CACHE/vars-trixie
+readonly SB_CACHE=$CACHE/secureboot OVMF=/usr/share/OVMF
+readonly VARS_ROOT=$SB_CACHE/vars-trixie
 # DKMS's /var/lib/dkms for this run: one key for every kernel.
 readonly DKMS_VAR=$TOP/build/secureboot/var-lib-dkms
 # mokutil's owner of MOK entries: shim's GUID.
 readonly SHIM_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
+# The guest's commands: the boot log kept before a suite clears it; under
+# confidentiality only what secureboot.sh measures there.
+readonly GUEST=('mkdir -p /tmp && dmesg >/tmp/boot.dmesg'
+	'! grep -q lockdown=confidentiality /proc/cmdline ||
+		exec /tests/secureboot.sh confidentiality'
+	'/tests/boot-check.sh autoload' '/tests/secureboot.sh integrity')
 : "${SB_TIMEOUT:=600}"
-
-host_packages() {
-	local p missing=()
-	for p in ovmf mtools fdisk qemu-system-x86; do
-		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q ' installed$' || missing+=("$p")
-	done
-	((${#missing[@]} == 0)) || DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 \
-		install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-}
 
 # virt-fw-vars ARGS... (python3-virt-firmware: trixie has it, bookworm only
 # in its backports), in a trixie chroot of ours, made once.
@@ -80,7 +61,7 @@ virt_fw_vars() {
 deb_extract() {
 	local dir=$1 pkg=$2 tmp rc=0
 	shift 2
-	mkdir -p "$dir" && tmp=$(mktemp -d "$CACHE/deb.XXXXXX")
+	mkdir -p "$dir" && tmp=$(mktemp -d "$SB_CACHE/deb.XXXXXX")
 	# shellcheck disable=SC2016 # the inner shell expands them
 	"$CHROOT" run "$K_SUITE" --bind "$tmp" sh -c \
 		'cd "$1" && apt-get -qq -o APT::Sandbox::User=root download "$2"' sh "$tmp" "$pkg" &&
@@ -97,14 +78,13 @@ pe_signed() {
 	[ "${size:-0}" -gt 0 ]
 }
 
-# The signed kernel and its signed efivarfs module: SB_VMLINUZ, SB_MODDIR.
+# The signed kernel and its signed efivarfs module as K_VMLINUZ, K_MODDIR.
 # From 7.0 Debian's image packages are the signed ones (kernel_use has
 # them); before, linux-image-<abi>, cached here.
 signed_kernel() {
-	local d=$CACHE/kernels/$K_ABI m
-	SB_VMLINUZ=$K_VMLINUZ SB_MODDIR=$K_MODDIR
+	local d=$SB_CACHE/kernels/$K_ABI m
 	pe_signed "$K_VMLINUZ" && return 0
-	SB_VMLINUZ=$d/vmlinuz SB_MODDIR=$d/lib/modules/$K_ABI
+	K_VMLINUZ=$d/vmlinuz K_MODDIR=$d/lib/modules/$K_ABI
 	[ -f "$d/.complete" ] && return 0
 	rm -rf "$d" "$d.tmp"
 	deb_extract "$d.tmp" "linux-image-$K_ABI" "./boot/vmlinuz-$K_ABI" '*/modules.order' \
@@ -114,15 +94,21 @@ signed_kernel() {
 		depmod -b "$d" "$K_ABI" && pe_signed "$d/vmlinuz" && rm -rf "$d.tmp" && touch "$d/.complete"
 }
 
-# DKMS builds and signs the module (ns-dkms): $W/bpf_preload.ko.
+# DKMS builds and signs the module: $W/bpf_preload.ko. In the build
+# environment, DKMS with its default trees, as on a user's machine
+# (/lib/modules/KVER/build: the headers; on trixie that is where DKMS finds
+# sign-file), except that /var/lib/dkms is DKMS_VAR. DKMS makes its key
+# there on first use, mok.key and mok.pub, and signs with it.
 sb_dkms() {
 	local ver ko
 	ver=$(scripts/pkg/dkms-source.sh --version)
 	scripts/pkg/dkms-source.sh "$W/src/bpf-preload-$ver"
 	mkdir -p "$DKMS_VAR"
-	in_build_env unshare --mount --propagation unchanged "$TOP/scripts/check/check-secureboot.sh" \
-		ns-dkms "$DKMS_VAR" "$TOP/$W/src" "$ver" "$K_ABI" >"$W/dkms.log" 2>&1 ||
-		{ tail -n 20 "$W/dkms.log"; return 1; }
+	# shellcheck disable=SC2016 # the inner shell expands them
+	in_build_env --bind "$DKMS_VAR:/var/lib/dkms" sh -ec '
+		[ -d "/var/lib/dkms/bpf-preload/$1" ] || dkms add -m bpf-preload -v "$1" --sourcetree "$2"
+		dkms build -m bpf-preload -v "$1" -k "$3" --sourcetree "$2"' sh "$ver" "$TOP/$W/src" \
+		"$K_ABI" >"$W/dkms.log" 2>&1 || { tail -n 20 "$W/dkms.log"; return 1; }
 	grep -E '^(Sign|Signing|Public)' "$W/dkms.log" | sed "s/^/$R_NAME: $K_ABI: dkms: /"
 	ko=$(find "$DKMS_VAR/bpf-preload/$ver/$K_ABI" -path '*/module/bpf_preload.ko*' -print -quit)
 	case $ko in
@@ -143,55 +129,6 @@ sign() {
 	in_build_env "$K_KDIR/scripts/sign-file" "$hash" "$@"
 }
 
-# The ESP of one boot: DIR/esp.img (GPT, one FAT partition), grub's kernel
-# command line ending in APPEND.
-esp_image() { # esp_image DIR APPEND
-	local img=$1/esp.img p
-	mkdir -p "$1"
-	printf 'set timeout=0\nlinux /vmlinuz console=ttyS0,115200 panic=-1 oops=panic loglevel=4 rdinit=/init %s\ninitrd /initrd.cpio.gz\nboot\n' \
-		"$2" >"$1/grub.cfg"
-	rm -f "$img" && truncate -s 128M "$img"
-	printf 'label: gpt\nstart=2048, size=258048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' |
-		sfdisk -q "$img" || return 1
-	p=$img@@1M
-	mformat -i "$p" -T 258048 -h 64 -s 32 -F :: && mmd -i "$p" ::/EFI ::/EFI/BOOT &&
-		mcopy -i "$p" "$W/shimx64.efi" ::/EFI/BOOT/BOOTX64.EFI &&
-		mcopy -i "$p" "$W/grubx64.efi" "$1/grub.cfg" ::/EFI/BOOT/ &&
-		mcopy -i "$p" "$SB_VMLINUZ" ::/vmlinuz && mcopy -i "$p" "$W/initrd.cpio.gz" ::/
-}
-
-# sb_boot DIR VARS: boots DIR/esp.img under OVMF with Secure Boot, a copy of
-# VARS as its variable store; the console in DIR/vm.log. Status: the
-# guest's (mkinitramfs's marker), 124 on timeout, else 125.
-sb_boot() {
-	local dir=$1 rc=0 marker
-	cp "$2" "$dir/vars.fd"
-	echo "$R_NAME: booting $dir/esp.img (timeout ${SB_TIMEOUT}s)"
-	timeout --kill-after=10 "$SB_TIMEOUT" qemu-system-x86_64 -machine q35,smm=on -accel tcg \
-		-cpu max -m 1G -smp 2 -nographic -no-reboot -nic none \
-		-global driver=cfi.pflash01,property=secure,value=on \
-		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$OVMF/OVMF_CODE_4M.secboot.fd" \
-		-drive "if=pflash,format=raw,unit=1,file=$dir/vars.fd" \
-		-drive "if=none,id=esp,format=raw,file=$dir/esp.img" -device virtio-blk-pci,drive=esp,bootindex=0 \
-		</dev/null 2>&1 |
-		sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1b[c78]//g' >"$dir/vm.log" || rc=$?
-	marker=$(grep -aoE 'BPF_PRELOAD_VM_EXIT=[0-9]+' "$dir/vm.log" | tail -n 1) || true
-	[ -z "$marker" ] || return "${marker#*=}"
-	[ "$rc" -eq 124 ] || rc=125
-	return "$rc"
-}
-
-# sb_suite NAME DIR VARS RUNS: sb_boot, its KTAP results added to ours;
-# RUNS complete suites required.
-sb_suite() {
-	local rc=0 p f s runs
-	sb_boot "$2" "$3" || rc=$?
-	read -r p f s runs < <(ktap_count "$2/vm.log")
-	echo "$R_NAME: $1: $p passed, $f failed, $s skipped in $runs run(s) in the VM (rc $rc)"
-	R_PASS=$((R_PASS + p)) R_FAIL=$((R_FAIL + f)) R_SKIP=$((R_SKIP + s))
-	[ "$runs" -eq "$4" ] || result fail "$1: all $4 in-VM suites ran to completion ($runs did; rc $rc)"
-}
-
 # The suite's signed shim and grub: $W/shimx64.efi, $W/grubx64.efi.
 loaders() {
 	deb_extract "$W/deb" shim-signed '*/shimx64.efi.signed' &&
@@ -209,17 +146,13 @@ enroll() {
 			--add-mok "$SHIM_GUID" "$TOP/$W/mok.pem" >"$W/vars.log" 2>&1
 }
 
-# boot NAME DIR APPEND mok|nomok RUNS: an ESP for APPEND, booted (sb_suite).
+# boot NAME DIR APPEND mok|nomok RUNS: $W/root booted through shim and grub
+# with APPEND on the kernel's command line; RUNS complete suites required.
 boot() {
-	if esp_image "$W/$2" "$3"; then
-		sb_suite "$1" "$W/$2" "$W/vars-$4.fd" "$5"
-	else
-		result fail "$1: the disk image"
-	fi
+	rm -rf "${W:?}/$2" && mkdir -p "$W/$2" && cp -a "$W/root" "$W/$2/"
+	VM_RUNS=$5 vm_suite "$1" "$W/$2" "${GUEST[@]}" -- --uefi "$W" --vars "$W/vars-$4.fd" \
+		--timeout "$SB_TIMEOUT" --append "$3"
 }
-
-test_programs
-host_packages
 
 check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	local abi=$2 t=$SECONDS root key cert c_ko rel
@@ -234,13 +167,10 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	cp "$W/bpf_preload.ko" "$root/lib/modules/$abi/updates/dkms/"
 	# A plain kbuild build (unsigned), and the same signed with a key of
 	# ours that nobody enrolls.
-	rm -rf "$W/plain" && scripts/pkg/dkms-source.sh "$W/plain"
-	if module_make "$TOP/$W/plain" >"$W/plain.log" 2>&1 && unsigned "$W/plain/bpf_preload.ko"; then
-		result ok "$abi: an unsigned build (make)"
+	copy_sources "$W/plain"
+	if logged "$abi: an unsigned build (make)" "$W/plain.log" module_make "$TOP/$W/plain"; then
+		check "$abi: an unsigned build (make)" unsigned "$W/plain/bpf_preload.ko"
 		cp "$W/plain/bpf_preload.ko" "$root/secureboot/unsigned.ko"
-	else
-		tail -n 20 "$W/plain.log"
-		result fail "$abi: an unsigned build (make; log $W/plain.log)"
 	fi
 	# shellcheck disable=SC2016 # the inner shell expands them
 	check "$abi: the same signed with a key not enrolled" in_build_env sh -c \
@@ -262,23 +192,10 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	check "$abi: $K_SUITE's shim-signed and grub-efi-amd64-signed" loaders
 	check "$abi: DKMS's certificate enrolled as a MOK (virt-fw-vars --add-mok)" enroll "$cert"
 
-	guest_tree "$root"
-	# shellcheck disable=SC2016 # the guest's shell expands it
-	printf '%s\n' '#!/bin/sh' 'mkdir -p /tmp && dmesg >/tmp/boot.dmesg' \
-		'grep -q lockdown=confidentiality /proc/cmdline && exec /tests/secureboot.sh confidentiality' \
-		'rc=0; /tests/boot-check.sh autoload || rc=1; /tests/secureboot.sh integrity || rc=1; exit $rc' \
-		>"$root/run-in-vm"
-	chmod +x "$root/run-in-vm"
 	# efivarfs, a module in Debian's kernels, for the guest to read SecureBoot.
-	rel=$(awk -F: '$1 ~ /\/efivarfs\.ko/ {print $1; exit}' "$SB_MODDIR/modules.dep")
+	rel=$(awk -F: '$1 ~ /\/efivarfs\.ko/ {print $1; exit}' "$K_MODDIR/modules.dep")
 	mkdir -p "$root/lib/modules/$K_ABI/${rel%/*}"
-	cp "$SB_MODDIR/$rel" "$root/lib/modules/$K_ABI/$rel"
-	if ! "$TOP/scripts/vm/mkinitramfs.sh" --out "$W/initrd.cpio.gz" --root "$root" --sysroot \
-		"$("$CHROOT" path "$GUEST_SYSTEM")" --kver "$K_ABI" >"$W/mkinitramfs.log" 2>&1; then
-		cat "$W/mkinitramfs.log"
-		result fail "$abi: the initramfs"
-		return 0
-	fi
+	cp "$K_MODDIR/$rel" "$root/lib/modules/$K_ABI/$rel"
 
 	boot "$abi: Secure Boot, MOK enrolled" integrity "" mok 2
 
@@ -297,6 +214,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 }
 
 results_begin secureboot
+need ovmf
+test_programs || results_end
 rm -rf "$DKMS_VAR"
 for_each_kernel check_kernel
 results_end

@@ -12,7 +12,6 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-cd "$TOP"
 mode=${1:-check}
 order=little other_order=big
 if [ "$ARCH_DEB" = s390x ]; then order=big other_order=little; fi
@@ -23,7 +22,7 @@ config_y() { grep -q "^$1=y" "$K_KDIR_HOST/.config"; }
 module_build() { # module_build OUT
 	cross || { dkms_build "$1"; return; }
 	copy_sources "$1/src"
-	builds "$K_SUITE $K_ABI: cross-build (make ARCH=$ARCH_KBUILD CROSS_COMPILE=$ARCH_TRIPLET-)" \
+	builds "$K_SUITE $K_ABI: cross-build (make ARCH=$KARCH CROSS_COMPILE=$TRIPLET-)" \
 		"$1/build.log" module_make "$TOP/$1/src" || return
 	cp "$1/src/bpf_preload.ko" "$1/"
 }
@@ -105,7 +104,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
 		no_btf_build "$w/src" || return 0
 		cp "$w/src/bpf_preload.ko" "$root/"
-		vm_suite "$suite $abi" "$w/vm" /tests/byte_order.sh no-btf
+		vm_suite "$suite $abi" "$w/vm" "/tests/byte_order.sh no-btf"
 		return 0
 	fi
 	module_build "$w/src" || return 0
@@ -115,7 +114,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	cp "$w/src/bpf_preload.ko" "$root/"
 	control_build "$w/control" && cp "$w/control/bpf_preload.ko" "$root/control/"
 	if cross; then
-		echo "the kernel's own C module is built for $(dpkg --print-architecture) kernels only" \
+		echo "the kernel's own C module is built for $NATIVE kernels only" \
 			>"$root/c_module/none"
 	elif c_ko=$(c_module 2>"$w/c_module.log"); then
 		cp "$c_ko" "$root/c_module/"
@@ -123,8 +122,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		cat "$w/c_module.log"
 		result fail "$suite $abi: the kernel's own C module builds"
 	fi
-	vm_suite "$suite $abi" "$w/vm" sh -c "'rc=0; /tests/run.sh check || rc=1;
-		/tests/byte_order.sh check $order /control/bpf_preload.ko || rc=1; exit \$rc'"
+	vm_suite "$suite $abi" "$w/vm" "/tests/run.sh check" \
+		"/tests/byte_order.sh check $order /control/bpf_preload.ko"
 }
 
 # DKMS on the foreign architecture itself, once, for target_kernel, in its
@@ -132,7 +131,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 	local out=build/$2/native-dkms log=build/$2/native-headers.log skel
 	K_BUILD_SYSTEM=$1:$ARCH_DEB
-	if logged "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot (log $log)" "$log" \
+	if logged "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot" "$log" \
 		"$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" && dkms_build "$out"; then
 		skel=$(expected_skel "$order")
 		check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $skel" embeds "$out/bpf_preload.ko" "$skel"
@@ -164,23 +163,18 @@ if [ "$mode" = run ]; then
 	test_programs
 	rm -rf "build/$abi/run" && mkdir -p "build/$abi/run/root"
 	cp "build/$abi/src/bpf_preload.ko" "build/$abi/run/root/"
-	vm_boot "build/$abi/run" /tests/run.sh show
+	vm_boot "build/$abi/run" "/tests/run.sh show"
 	exit
 fi
 [ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }
 
 results_begin "vm-$ARCH_DEB"
-if test_programs; then
-	for_each_kernel check_kernel
-	if ! cross; then :
-	elif read -r suite abi < <(target_kernel) && kernel_use "$suite" "$abi"; then
-		kernel_begin
-		native_dkms "$suite" "$abi" || true
-		kernel_end "$suite" "$abi"
-	else
-		result fail "DKMS on $ARCH_DEB: a kernel with BTF among SUITES='$SUITES'"
-	fi
+test_programs || results_end
+for_each_kernel check_kernel
+if ! cross; then :
+elif read -r suite abi < <(target_kernel) && kernel_use "$suite" "$abi"; then
+	per_kernel "$suite" "$abi" native_dkms "$suite" "$abi"
 else
-	result fail "the $ARCH_DEB test programs build in $GUEST_SYSTEM"
+	result fail "DKMS on $ARCH_DEB: a kernel with BTF among SUITES='$SUITES'"
 fi
 results_end

@@ -8,9 +8,10 @@
 #   chroot.sh path SUITE        print the chroot's directory
 #   chroot.sh ensure SUITE      debootstrap it once, refresh its package lists
 #                               when older than a day
-#   chroot.sh run SUITE [--bind DIR]... [--root ROOT] CMD...
+#   chroot.sh run SUITE [--bind DIR[:AT]]... [--root ROOT] CMD...
 #                               CMD in it (or in ROOT) with /proc, /dev and
-#                               each DIR, in the working directory if a DIR
+#                               each DIR (at AT), in the working directory if
+#                               a DIR
 #   chroot.sh apt SUITE ARGS... apt-get -y ARGS... in it
 #   chroot.sh fresh SUITE DIR   DIR: SUITE's release as debootstrap made it
 #
@@ -79,19 +80,20 @@ set_up() { # set_up ROOT
 	touch "$root/.bpf-preload-no-initramfs"
 }
 
-# in_ns ROOT CMD...: as `run` says, the BINDS; the mounts go away with CMD.
+# in_ns ROOT CMD...: as `run` says, the BINDS (DIR:AT); the mounts go away
+# with CMD.
 BINDS=()
 in_ns() {
-	local root=$1 d
+	local root=$1 b
 	shift
-	for d in "${BINDS[@]}"; do mkdir -p "$root$d"; done
+	for b in "${BINDS[@]}"; do mkdir -p "$root${b#*:}"; done
 	# shellcheck disable=SC2016 # the inner shells expand these
 	unshare --mount --propagation private /bin/sh -euc '
 		root=$1 binds=$2 cwd=$3; shift 3
 		mount -t proc proc "$root/proc"
 		mount --rbind /dev "$root/dev"
-		for d in $binds; do mount --bind "$d" "$root$d"; done
-		case " $binds " in *" $cwd "*) ;; *) cwd=/ ;; esac
+		for b in $binds; do mount --bind "${b%%:*}" "$root${b#*:}"; done
+		case " $binds " in *" $cwd:$cwd "*) ;; *) cwd=/ ;; esac
 		exec chroot "$root" /bin/sh -c '"'"'cd "$0" && exec "$@"'"'"' "$cwd" \
 			/usr/bin/env -i \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
@@ -175,7 +177,11 @@ run)
 	root=""
 	while [[ ${1:-} == --bind || ${1:-} == --root ]]; do
 		if [[ $1 == --root ]]; then root=${2:?--root needs a directory}
-		else BINDS+=("$(cd "${2:?--bind needs a directory}" && pwd -P)")
+		else
+			dir=$(cd "${2%%:*}" && pwd -P) || die "--bind: no directory ${2%%:*}"
+			at=$dir
+			[[ $2 != *:* ]] || at=${2#*:}
+			BINDS+=("$dir:$at")
 		fi
 		shift 2
 	done

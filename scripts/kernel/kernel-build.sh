@@ -1,20 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build a kernel from Debian's kernel source package, cached outside git.
+# Build a kernel from Debian's linux-source-6.12, cached outside git.
 #
-#   kernel-build.sh [--source linux-source-6.12] [--base tinyconfig|defconfig|allnoconfig]
-#                   --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
+#   kernel-build.sh --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
 #
-# `make BASE`, the fragments merged in order, `make olddefconfig` (an option
-# of a fragment that it dropped, its dependencies unmet, is an error), then
-# `nice -n 19 make -j2` bzImage and the modules (if CONFIG_MODULES=y), from
-# apt's candidate of --source. --prepare: `CMD <entry>/src` before each
+# `make tinyconfig`, the fragments merged in order, `make olddefconfig` (an
+# option of a fragment that it dropped, its dependencies unmet, is an error),
+# then `nice -n 19 make -j2` bzImage and the modules (if CONFIG_MODULES=y),
+# from apt's candidate of linux-source-6.12. --prepare: `CMD <entry>/src` before each
 # build; it must replace files, not write into them (the tree is hard-linked
 # to the pristine one). --rebuild: DIR's objects removed first, so that this
 # run's log has their warnings.
 #
-# Cache: <cache>/kbuild/: dl/, src/SRCVER/ (pristine), and an entry
+# Cache: <cache>/kbuild/: src/SRCVER/ (pristine), and an entry
 # SRCVER-HASH per source and configuration (key: what HASH is of), locked
 # while in use; a reused one runs `make` only for --prepare or --rebuild.
 # Prints K_ENTRY K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG
@@ -27,11 +26,11 @@ readonly KB=$CACHE/kbuild
 # Bump when the layout of an entry or the way it is built changes.
 readonly FORMAT=1
 
-USAGE="[--source PKG] [--base BASE] --config FRAGMENT... [--prepare CMD] [--rebuild DIR]..."
-source=linux-source-6.12 base=tinyconfig prepare="" config=() rebuild=()
-parse_options source base config prepare rebuild -- "$@"
-[[ $source =~ ^linux-source-[0-9]+\.[0-9]+$ ]] || die "--source: want linux-source-X.Y, got $source"
-[[ $base =~ ^(tinyconfig|defconfig|allnoconfig)$ ]] || die "bad --base $base"
+USAGE="--config FRAGMENT... [--prepare CMD] [--rebuild DIR]..."
+# The cache key names both.
+readonly source=linux-source-6.12 base=tinyconfig
+prepare="" config=() rebuild=()
+parse_options config prepare rebuild -- "$@"
 ((${#config[@]})) || usage "at least one --config fragment"
 for f in "${config[@]}"; do [[ -f $f ]] || die "config fragment $f not found"; done
 for d in "${rebuild[@]}"; do
@@ -46,34 +45,16 @@ candidate() {
 		awk '$1 == "Candidate:" && $2 != "(none)" { print $2 }'
 }
 version=$(candidate)
-[[ -n $version ]] || { apt-get -o DPkg::Lock::Timeout=600 -qq update >&2; version=$(candidate); }
+[[ -n $version ]] || { "${APT[@]}" update >&2; version=$(candidate); }
 [[ -n $version ]] || die "apt knows no $source"
 srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
-mkdir -p "$KB/dl" "$KB/src"
+mkdir -p "$KB/src"
 
-tmp=""
-trap 'rm -rf "$tmp"' EXIT
-unpack_source() {
-	local series=${source#linux-source-} deb=$KB/dl/${source}_${version//:/%3a}_all.deb
-	tmp=$(mktemp -d "$KB/dl/.tmp.XXXXXX")
-	if [[ ! -f $deb ]]; then
-		log "downloading $source=$version"
-		if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
-		{ (cd "$tmp" && apt-get -o Acquire::Retries=3 -qq download "$source=$version" >&2) &&
-			mv "$tmp/${deb##*/}" "$deb"; } || die "apt-get download $source=$version failed"
-	fi
-	log "unpacking ${deb##*/}"
-	{ dpkg-deb --fsys-tarfile "$deb" | tar -xO "./usr/src/linux-source-$series.tar.xz" |
-		tar -xJ -C "$tmp" && [[ -f $tmp/linux-source-$series/Makefile ]]; } ||
-		die "cannot unpack linux-source-$series/ from $deb"
-	rm -rf "$pristine"
-	mv "$tmp/linux-source-$series" "$pristine"
-	echo "$source=$version" >"$pristine/.complete"
-}
 if [[ ! -f $pristine/.complete ]]; then
 	lock "$KB/src/.lock-$srcver"
-	[[ -f $pristine/.complete ]] || unpack_source
+	[[ -f $pristine/.complete ]] || linux_source "$source" "$version" "$pristine"
+	[[ -f $pristine/Makefile ]] || die "$source=$version: no Makefile in its tree"
 	unlock
 fi
 

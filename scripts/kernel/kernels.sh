@@ -15,7 +15,6 @@
 #       linux-kbuild and a cross g++); vmlinuz, modules/ABI in <cache>/kernels/ABI/
 #   kernels.sh facts SUITE ABI   tab-separated: compiler, libbpf-dev, dwarves, dkms
 #   kernels.sh stable SUITE...   the one that is Debian's stable release
-#   kernels.sh [--arch ARCH] target   "KARCH TRIPLET FLAVOUR"
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -225,12 +224,11 @@ cmd_stable() { # the suite whose Release file calls it "stable"
 	die "none of $* is Debian's current stable release"
 }
 
-USAGE="[--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE... | target"
+USAGE="[--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE..."
 (($#)) || usage
 cmd=$1
 shift
 case $cmd in
 list | fetch | facts | stable) "cmd_$cmd" "$@" ;;
-target) echo "$KARCH $TRIPLET $FLAVOUR" ;;
 *) usage "unknown command '$cmd'" ;;
 esac

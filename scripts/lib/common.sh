@@ -3,10 +3,12 @@
 #
 # What scripts/kernel/*.sh and scripts/vm/*.sh share, sourced: messages
 # (die exits with $DIE_STATUS, default 1), usage (from $USAGE), options,
-# host packages, a lock, and the table of Debian architectures.
+# host packages (APT, need), a kernel's source, a lock, and the table of
+# Debian architectures.
 readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 NATIVE=$(dpkg --print-architecture)
 readonly NATIVE ARCHES="amd64 arm64 ppc64el riscv64 s390x"
+readonly APT=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
 
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit "${DIE_STATUS:-1}"; }
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
@@ -40,15 +42,36 @@ missing_packages() { # missing_packages [--root=DIR] PKG...: those not installed
 }
 
 need() { # need PKG...: apt-get install those missing on this machine
-	local missing apt=(apt-get -o DPkg::Lock::Timeout=600 -o Acquire::Retries=3 -qq)
+	local missing
 	missing=$(missing_packages "$@" | paste -sd' ')
 	[[ -z $missing ]] && return 0
 	[[ $(id -u) -eq 0 ]] || die "$missing missing: apt-get install $missing"
 	log "installing $missing"
-	"${apt[@]}" update >&2 || true
+	"${APT[@]}" update >&2 || true
 	# shellcheck disable=SC2086 # a list of packages
-	DEBIAN_FRONTEND=noninteractive "${apt[@]}" -y --no-install-recommends install $missing >&2 ||
+	DEBIAN_FRONTEND=noninteractive "${APT[@]}" -y --no-install-recommends install $missing >&2 ||
 		die "cannot install $missing"
+}
+
+# linux_source PKG VERSION DIR [PATH...]: Debian's PKG=VERSION (a
+# linux-source-X.Y) downloaded, the tree of its /usr/src/PKG.tar.xz (or
+# those PATHs of it) into DIR, replacing it; DIR/.complete names the package.
+linux_source() {
+	local pkg=$1 version=$2 dir=$3 paths=("${@:4}") tmp
+	tmp=$(mktemp -d "$dir.tmp.XXXXXX")
+	if id _apt >/dev/null 2>&1; then chown _apt "$tmp"; fi
+	log "downloading $pkg=$version"
+	(cd "$tmp" && { "${APT[@]}" download "$pkg=$version" ||
+		{ "${APT[@]}" update && "${APT[@]}" download "$pkg=$version"; }; } >&2) ||
+		die "apt-get download $pkg=$version failed"
+	mkdir "$tmp/src"
+	dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -xO "./usr/src/$pkg.tar.xz" |
+		tar -xJ -C "$tmp/src" --strip-components=1 "${paths[@]/#/$pkg/}" ||
+		die "cannot unpack $pkg.tar.xz from $pkg=$version"
+	echo "$pkg=$version" >"$tmp/src/.complete"
+	rm -rf "$dir"
+	mv "$tmp/src" "$dir"
+	rm -rf "$tmp"
 }
 
 lock() { # lock FILE: flock it (one at a time), until unlock or exit

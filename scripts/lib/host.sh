@@ -1,37 +1,43 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
 #
-# The host side of every check, sourced by the drivers in scripts/check/:
+# The host side of every check, sourced by the drivers in scripts/check/,
+# which it takes to the top of the tree:
 #   results_begin NAME, result ok|fail|skip DESC, check DESC CMD...,
 #   results_end ("N passed, ...", "P F S" into $BPF_PRELOAD_RESULT; fails on
 #     a failure), logged DESC LOG CMD... (CMD's output in LOG; on failure its
-#     tail and the failed result DESC)
+#     tail and the failed result DESC), must DESC LOG CMD... (logged, and the
+#     result DESC either way)
 #   kernel_matrix ("SUITE ABI" lines of $SUITES and ARCH), for_each_kernel
 #     FUNC ARGS... (FUNC ARGS... SUITE ABI after kernel_use, tallied per
-#     kernel), kernel_use SUITE ABI (fetch; set K_SUITE, K_ABI, K_KDIR in the
-#     build environment, K_KDIR_HOST, K_VMLINUZ, K_MODDIR), kernel_build DESC
-#     DIR ARGS... (scripts/kernel/kernel-build.sh ARGS; its K_ report)
+#     kernel: per_kernel SUITE ABI CMD...), kernel_use SUITE ABI (fetch; set
+#     K_SUITE, K_ABI, K_KDIR in the build environment, K_KDIR_HOST,
+#     K_VMLINUZ, K_MODDIR), kernel_build DESC DIR ARGS...
+#     (scripts/kernel/kernel-build.sh ARGS; its K_ report)
 #   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
 #     builds WHAT LOG CMD... (results for CMD's build and its zero warnings),
 #     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
-#   vm_boot DIR ARGS... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
-#     DIR/root, /run-in-vm running ARGS), vm_suite NAME DIR ARGS... (vm_boot
-#     and the KTAP results of its log; VM_RUNS=N: N complete runs required)
+#   vm_boot DIR CMD... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
+#     DIR/root, /run-in-vm running each guest command line CMD, failing if
+#     one did), vm_suite NAME DIR CMD... [-- VM.SH ARGS...] (vm_boot and the
+#     KTAP results of its log; VM_RUNS=N: N complete runs required)
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 readonly TOP
+cd "$TOP" || exit 1
 readonly KERNELS=$TOP/scripts/kernel/kernels.sh
 readonly CHROOT=$TOP/scripts/kernel/chroot.sh
-: "${BPF_PRELOAD_CACHE:=/var/cache/bpf-preload}"
+# CACHE, need, arch_facts.
+# shellcheck source=scripts/lib/common.sh
+. "$TOP/scripts/lib/common.sh"
 # The Makefile's SUITES (the one list) when run from make; the same by hand.
 : "${SUITES:=bookworm trixie trixie-backports sid}"
-# The kernels' Debian architecture, kbuild's name for it, its GNU triplet.
-: "${BPF_PRELOAD_ARCH:=amd64}"
-readonly ARCH_DEB=$BPF_PRELOAD_ARCH
-read -r ARCH_KBUILD ARCH_TRIPLET _ < <("$KERNELS" --arch "$ARCH_DEB" target) || exit 1
-readonly ARCH_KBUILD ARCH_TRIPLET
-cross() { [ "$ARCH_DEB" != "$(dpkg --print-architecture)" ]; }
+# The kernels' Debian architecture; arch_facts gives kbuild's name for it
+# (KARCH) and its GNU triplet (TRIPLET).
+readonly ARCH_DEB=${BPF_PRELOAD_ARCH:-amd64}
+arch_facts "$ARCH_DEB"
+cross() { [ "$ARCH_DEB" != "$NATIVE" ]; }
 
 results_begin() { R_NAME=$1 R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS; }
 results_begin check
@@ -49,9 +55,10 @@ check() { if "${@:2}"; then result ok "$1"; else result fail "$1"; fi; }
 logged() {
 	"${@:3}" >"$2" 2>&1 && return
 	tail -n 30 "$2"
-	result fail "$1"
+	result fail "$1 (log $2)"
 	return 1
 }
+must() { logged "$@" && result ok "$1"; }
 
 results_end() {
 	echo "$R_NAME: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped ($((SECONDS - R_START)) s)"
@@ -59,12 +66,14 @@ results_end() {
 	[ "$R_FAIL" -eq 0 ]
 }
 
-# Per-kernel tallies for the support table (scripts/check/support-table.sh).
-kernel_begin() { KB_PASS=$R_PASS KB_FAIL=$R_FAIL KB_SKIP=$R_SKIP; }
-kernel_end() { # kernel_end SUITE ABI
+# CMD, its results tallied for SUITE ABI too: the support table's row
+# (scripts/check/support-table.sh).
+per_kernel() { # per_kernel SUITE ABI CMD...
+	local p=$R_PASS f=$R_FAIL s=$R_SKIP
+	"${@:3}"
 	mkdir -p "$TOP/build/results"
-	printf '%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$1" "$2" $((R_PASS - KB_PASS)) \
-		$((R_FAIL - KB_FAIL)) $((R_SKIP - KB_SKIP)) >>"$TOP/build/results/per-kernel"
+	printf '%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$1" "$2" $((R_PASS - p)) $((R_FAIL - f)) \
+		$((R_SKIP - s)) >>"$TOP/build/results/per-kernel"
 }
 
 kernel_matrix() {
@@ -79,20 +88,18 @@ for_each_kernel() {
 	((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; return 0; }
 	for entry in "${matrix[@]}"; do
 		read -r suite abi <<<"$entry"
-		kernel_begin
-		if kernel_use "$suite" "$abi"; then
-			"$@" "$suite" "$abi"
-		else
-			result fail "$suite $abi: fetch headers and image"
-		fi
-		kernel_end "$suite" "$abi"
+		per_kernel "$suite" "$abi" with_kernel "$suite" "$abi" "$@"
 	done
+}
+with_kernel() { # with_kernel SUITE ABI FUNC ARGS...: FUNC ARGS... SUITE ABI
+	kernel_use "$1" "$2" || { result fail "$1 $2: fetch headers and image"; return 0; }
+	"${@:3}" "$1" "$2"
 }
 
 kernel_use() {
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
 	"$KERNELS" --arch "$ARCH_DEB" fetch "$1" "$2" || return
-	local cached=$BPF_PRELOAD_CACHE/kernels/$2
+	local cached=$CACHE/kernels/$2
 	K_SUITE=$1 K_ABI=$2 K_KDIR=/usr/src/linux-headers-$2
 	# shellcheck disable=SC2034 # for the drivers
 	K_KDIR_HOST=$("$CHROOT" path "$1")$K_KDIR \
@@ -106,7 +113,7 @@ kernel_build() {
 	mkdir -p "$2"
 	shift 2
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
-	logged "$desc: the kernel builds (log $log)" "$log" \
+	logged "$desc: the kernel builds" "$log" \
 		"$TOP/scripts/kernel/kernel-build.sh" "$@" || return
 	while IFS='=' read -r k v; do
 		[[ ! $k =~ ^K_[A-Z_]+$ ]] || printf -v "$k" '%s' "$v"
@@ -119,7 +126,7 @@ in_build_env() { "$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@";
 module_make() {
 	local dir=$1 xargs=()
 	shift
-	cross && xargs=(ARCH="$ARCH_KBUILD" CROSS_COMPILE="$ARCH_TRIPLET-")
+	cross && xargs=(ARCH="$KARCH" CROSS_COMPILE="$TRIPLET-")
 	in_build_env make -C "$dir" KDIR="$K_KDIR" "${xargs[@]}" "$@"
 }
 
@@ -129,8 +136,7 @@ copy_sources() { rm -rf "$1" && "$TOP/scripts/pkg/dkms-source.sh" "$1"; }
 no_warnings() { ! grep -iE 'warning|tag not supported' "$1"; }
 
 builds() {
-	logged "$1 (log $2)" "$2" "${@:3}" || return
-	result ok "$1"
+	must "$@" || return
 	check "$1: zero warnings" no_warnings "$2"
 }
 
@@ -149,16 +155,17 @@ if [ "$ARCH_DEB" = riscv64 ]; then : "${PROGRAMS_SUITE:=sid}"; else : "${PROGRAM
 readonly GUEST_SYSTEM=$PROGRAMS_SUITE:$ARCH_DEB
 if cross; then PROGRAMS_BIN=$TOP/build/$ARCH_DEB/bin; else PROGRAMS_BIN=$TOP/tests/bin; fi
 readonly PROGRAMS_BIN
-test_programs() {
+test_programs() { # a failed result if they do not build
 	local bench="make -s -C bench >/dev/null"
 	cross && bench=true
 	"$CHROOT" run "$GUEST_SYSTEM" --bind "$TOP" sh -c \
-		"make -s -C tests BIN='$PROGRAMS_BIN' >/dev/null && $bench"
+		"make -s -C tests BIN='$PROGRAMS_BIN' >/dev/null && $bench" ||
+		{ result fail "the $ARCH_DEB test programs build in $GUEST_SYSTEM"; return 1; }
 }
 
 # Built in K_SUITE's chroot from its linux-source by bench/cmodule.sh, cached.
 c_module() {
-	local cached=$BPF_PRELOAD_CACHE/cmodule
+	local cached=$CACHE/cmodule
 	mkdir -p "$cached"
 	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$cached" "$TOP/bench/cmodule.sh" "$K_ABI"
 }
@@ -182,7 +189,6 @@ ktap_count() {
 		}' "$1"
 }
 
-# The console goes to DIR/vm.log; returns vm.sh's status.
 # The guest suites, their library and the test programs, into ROOT/tests.
 guest_tree() { # guest_tree ROOT
 	mkdir -p "$1/tests/bin"
@@ -190,13 +196,15 @@ guest_tree() { # guest_tree ROOT
 	cp -r "$PROGRAMS_BIN/." "$1/tests/bin/"
 }
 
+# The console goes to DIR/vm.log; returns vm.sh's status.
 vm_boot() {
-	local dir=$1 args=()
+	local dir=$1 cmds=()
 	shift
-	while (($#)) && [ "$1" != -- ]; do args+=("$1"); shift; done
+	while (($#)) && [ "$1" != -- ]; do cmds+=("$1"); shift; done
 	(($#)) && shift
 	guest_tree "$dir/root"
-	printf '#!/bin/sh\nexec %s\n' "${args[*]}" >"$dir/root/run-in-vm"
+	# shellcheck disable=SC2016 # the guest's shell expands it
+	printf '%s\n' '#!/bin/sh' rc=0 "${cmds[@]/%/ || rc=1}" 'exit $rc' >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
 	"$TOP/scripts/vm/mkinitramfs.sh" --out "$dir/initrd.cpio.gz" --root "$dir/root" \
 		--kver "$K_ABI" --sysroot "$("$CHROOT" path "$GUEST_SYSTEM")" >"$dir/mkinitramfs.log" 2>&1 ||

@@ -11,20 +11,9 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 outdir=${1:-$top}
-die() { echo "deb-build.sh: $*" >&2; exit 1; }
-
-missing=()
-for p in build-essential dpkg-dev debhelper dh-dkms; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-done
-if ((${#missing[@]})); then
-	[ "$(id -u)" -eq 0 ] || die "install ${missing[*]} (as root)"
-	echo "deb-build.sh: installing ${missing[*]}"
-	apt_install=(apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends
-		"${missing[@]}")
-	DEBIAN_FRONTEND=noninteractive "${apt_install[@]}" >/dev/null ||
-		{ apt-get -qq update && DEBIAN_FRONTEND=noninteractive "${apt_install[@]}" >/dev/null; }
-fi
+# shellcheck source=scripts/lib/common.sh
+. scripts/lib/common.sh
+need build-essential dpkg-dev debhelper dh-dkms
 
 version=$(scripts/pkg/dkms-source.sh --version)
 deb_version=$(dpkg-parsechangelog -l debian/changelog -S Version)

@@ -1,21 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# skel-embedded.sh MODULE.ko [SKELETON.h...]
+# skel-embedded.sh MODULE.ko
 #
-# Prints every light skeleton header (default: iterators/*.lskel-*.h) that
-# MODULE.ko embeds, exit 0 if any: both of its blobs (opts.insns, opts.data)
-# appear byte for byte in the module. The four skeletons' blobs all differ,
-# so this tells which one a build picked without trusting the preprocessor.
+# Prints every light skeleton header of iterators/ that MODULE.ko embeds:
+# both of its blobs (opts.insns, opts.data) appear byte for byte in the
+# module. The four skeletons' blobs all differ, so this tells which one a
+# build picked without trusting the preprocessor.
 set -euo pipefail
 
 die() { printf 'skel-embedded.sh: %s\n' "$*" >&2; exit 2; }
-(($#)) || die "usage: skel-embedded.sh MODULE.ko [SKELETON.h...]"
+(($# == 1)) || die "usage: skel-embedded.sh MODULE.ko"
 module=$1
-shift
 [[ -f $module ]] || die "$module: no such file"
-skels=("$@")
-(($#)) || skels=("$(dirname "$0")"/../../iterators/*.lskel-*-endian.h)
 
 # Blob $2 (insns or data) of skeleton header $1 as " xx" tokens, as od
 # prints bytes. bpftool writes it as a C string literal of \xNN and \0
@@ -31,9 +28,7 @@ hex_of_blob() {
 }
 
 module_hex=$(od -An -v -tx1 "$module" | tr -d '\n')
-found=0
-for h in "${skels[@]}"; do
-	[[ -f $h ]] || die "$h: no such file"
+for h in "$(dirname "$0")"/../../iterators/*.lskel-*-endian.h; do
 	embedded=1
 	for blob in insns data; do
 		b=$(hex_of_blob "$h" "$blob")
@@ -43,6 +38,4 @@ for h in "${skels[@]}"; do
 	done
 	((embedded)) || continue
 	basename "$h"
-	found=$((found + 1))
 done
-((found > 0))

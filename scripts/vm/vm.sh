@@ -2,13 +2,19 @@
 # Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU and return the
 # exit code of the guest's /run-in-vm.
 #
-#   vm.sh --kernel VMLINUZ --initrd CPIO.GZ [--timeout 300] [--log FILE]
+#   vm.sh --kernel VMLINUZ --initrd CPIO.GZ --log FILE [--timeout 300]
 #         [--append "extra cmdline"] [--mem 1G] [--arch amd64]
+#         [--uefi DIR --vars VARS.fd]
 #
-# --arch: as scripts/lib/common.sh says. Always TCG (nested KVM is not usable
-# on our hosts). The console, without \r and terminal escapes, goes to stdout
-# and the log. loglevel=4 (the tests read dmesg), panic=-1, oops=panic and
-# -no-reboot: an oops ends the VM instead of letting a test carry on. Exit:
+# --arch: as scripts/lib/common.sh says. --uefi (amd64): a UEFI Secure Boot
+# machine instead (OVMF's secboot code, q35 with SMM, a copy of VARS.fd as
+# its variable store) booting a disk whose EFI system partition holds
+# DIR/shimx64.efi as the removable-media loader, DIR/grubx64.efi next to it
+# and a grub.cfg that boots the kernel and initramfs with the same command
+# line. Always TCG (nested KVM is not usable on our hosts). The console,
+# without \r and terminal escapes, goes to stdout and the log. loglevel=4
+# (the tests read dmesg), panic=-1, oops=panic and -no-reboot: an oops ends
+# the VM instead of letting a test carry on. Exit:
 # the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such line
 # (panic, crash, QEMU failed); 130 interrupted.
 set -euo pipefail
@@ -19,34 +25,50 @@ readonly DIE_STATUS=125 MARKER=BPF_PRELOAD_VM_EXIT
 # /init prints this just before it runs /run-in-vm (scripts/vm/mkinitramfs.sh).
 readonly START=BPF_PRELOAD_VM_START
 
-USAGE="--kernel FILE --initrd FILE [--timeout SECS] [--log FILE] [--append ARGS] [--mem SIZE]
-	[--arch ARCH]"
-kernel="" initrd="" timeout=300 log="" append="" mem=1G arch=amd64
-parse_options kernel initrd timeout log append mem arch -- "$@"
-[[ -n $kernel && -n $initrd ]] || usage
-for f in "$kernel" "$initrd"; do [[ -f $f ]] || die "$f not found"; done
+USAGE="--kernel FILE --initrd FILE --log FILE [--timeout SECS] [--append ARGS] [--mem SIZE]
+	[--arch ARCH] [--uefi DIR --vars FILE]"
+kernel="" initrd="" timeout=300 log="" append="" mem=1G arch=amd64 uefi="" vars=""
+parse_options kernel initrd timeout log append mem arch uefi vars -- "$@"
+[[ -n $kernel && -n $initrd && -n $log ]] || usage
+[[ -z $uefi$vars || -n $uefi && -n $vars && $arch == amd64 ]] || usage "--uefi and --vars, amd64"
+for f in "$kernel" "$initrd" ${uefi:+"$uefi/shimx64.efi" "$uefi/grubx64.efi" "$vars"}; do
+	[[ -f $f ]] || die "$f not found"
+done
 [[ $timeout =~ ^[1-9][0-9]*$ ]] || die "--timeout must be a positive number of seconds"
 arch_facts "$arch"
-need "$QEMU_PKG"
+need "$QEMU_PKG" ${uefi:+ovmf mtools fdisk}
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/vm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-logref=" (log: $log)"
-if [[ -z $log ]]; then
-	log=$work/console.log logref=""
-else
-	mkdir -p "$(dirname -- "$log")"
-fi
+mkdir -p "$(dirname -- "$log")"
 
-qemu_cmd=(
-	"$QEMU" "${MACHINE[@]}" -accel tcg -cpu "$CPU" -m "$mem" -smp 2
-	-nographic -no-reboot -nic none -kernel "$kernel" -initrd "$initrd"
-	-append "console=$CONSOLE panic=-1 oops=panic loglevel=4 rdinit=/init${append:+ $append}"
-)
+cmdline="console=$CONSOLE panic=-1 oops=panic loglevel=4 rdinit=/init${append:+ $append}"
+qemu_cmd=("$QEMU" -accel tcg -cpu "$CPU" -m "$mem" -smp 2 -nographic -no-reboot -nic none)
+if [[ -z $uefi ]]; then
+	qemu_cmd+=("${MACHINE[@]}" -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
+else
+	# The EFI system partition: GPT, one FAT partition.
+	esp=$work/esp.img part=$work/esp.img@@1M ovmf=/usr/share/OVMF
+	printf 'set timeout=0\nlinux /vmlinuz %s\ninitrd /initrd.cpio.gz\nboot\n' "$cmdline" \
+		>"$work/grub.cfg"
+	cp "$vars" "$work/vars.fd"
+	truncate -s 128M "$esp"
+	printf 'label: gpt\nstart=2048, size=258048, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B\n' |
+		sfdisk -q "$esp" || die "sfdisk $esp failed"
+	{ mformat -i "$part" -T 258048 -h 64 -s 32 -F :: && mmd -i "$part" ::/EFI ::/EFI/BOOT &&
+		mcopy -i "$part" "$uefi/shimx64.efi" ::/EFI/BOOT/BOOTX64.EFI &&
+		mcopy -i "$part" "$uefi/grubx64.efi" "$work/grub.cfg" ::/EFI/BOOT/ &&
+		mcopy -i "$part" "$kernel" ::/vmlinuz && mcopy -i "$part" "$initrd" ::/initrd.cpio.gz; } ||
+		die "the ESP image failed"
+	qemu_cmd+=(-machine "q35,smm=on" -global "driver=cfi.pflash01,property=secure,value=on"
+		-drive "if=pflash,format=raw,unit=0,readonly=on,file=$ovmf/OVMF_CODE_4M.secboot.fd"
+		-drive "if=pflash,format=raw,unit=1,file=$work/vars.fd"
+		-drive "if=none,id=esp,format=raw,file=$esp" -device "virtio-blk-pci,drive=esp,bootindex=0")
+fi
 
 # One boot; sets qrc, elapsed.
 boot() {
-	log "booting ${kernel##*/} (timeout ${timeout}s)${logref}"
+	log "booting ${kernel##*/} (timeout ${timeout}s) (log: $log)"
 	# QEMU in the background, so that a signal to us can stop it (timeout(1)
 	# puts it in its own process group).
 	rm -f "$work/console"
@@ -74,7 +96,7 @@ boot() {
 		exit 130
 	fi
 	if ((qrc == 124 || qrc == 137)); then
-		log "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed${logref}"
+		log "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed (log: $log)"
 		exit 124
 	fi
 }
@@ -98,7 +120,7 @@ if [[ -z $marker ]]; then
 	elif ((qrc != 0)); then
 		reason+=": QEMU exited with status $qrc"
 	fi
-	log "FAILED after ${elapsed}s: ${reason}${logref}"
+	log "FAILED after ${elapsed}s: ${reason} (log: $log)"
 	exit 125
 fi
 ((qrc == 0)) || log "warning: QEMU exited with status $qrc after the marker"
