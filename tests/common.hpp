@@ -18,7 +18,22 @@
 #include <type_traits>
 #include <unistd.h>
 
+#include <linux/bpf.h>
+
 namespace t {
+
+// One BPF instruction without an offset, for the tests' hand-written
+// programs.
+constexpr bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s32 imm)
+{
+	return {.code = code,
+		.dst_reg = dst,
+		.src_reg = src,
+		.off = 0,
+		.imm = imm};
+}
+constexpr __u8 kMov = BPF_ALU64 | BPF_MOV | BPF_K; // dst = imm
+constexpr __u8 kExit = BPF_JMP | BPF_EXIT;
 
 // "ENOENT (No such file or directory)"
 inline std::string errstr(int err)

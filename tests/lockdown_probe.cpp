@@ -22,22 +22,15 @@
 
 namespace {
 
+using t::insn;
+using t::kExit;
+using t::kMov;
+
 constexpr t::Usage kUsage{"usage: lockdown_probe allowed|refused\n"};
 
-constexpr bpf_insn insn(__u8 code, __u8 dst, __u8 src, __s32 imm)
-{
-	return {.code = code,
-		.dst_reg = dst,
-		.src_reg = src,
-		.off = 0,
-		.imm = imm};
-}
-
-constexpr __u8 kMov = BPF_ALU64 | BPF_MOV | BPF_K;
 constexpr __u8 kMovReg = BPF_ALU64 | BPF_MOV | BPF_X;
 constexpr __u8 kAdd = BPF_ALU64 | BPF_ADD; // | BPF_K, which is 0
 constexpr __u8 kCall = BPF_JMP | BPF_CALL;
-constexpr __u8 kExit = BPF_JMP | BPF_EXIT;
 
 // r1 = r10; r1 += -8; r2 = 8; r3 = 0; call bpf_probe_read_kernel:
 // the loader's prologue, for an 8-byte stack.

@@ -53,19 +53,9 @@ FunctionBtf load_function_btf()
 // kFunction in full.
 int load_prog(const FunctionBtf *btf)
 {
-	const bpf_insn insns[] = {
-		// r0 = 0; exit
-		{.code = BPF_ALU64 | BPF_MOV | BPF_K,
-		 .dst_reg = 0,
-		 .src_reg = 0,
-		 .off = 0,
-		 .imm = 0},
-		{.code = BPF_JMP | BPF_EXIT,
-		 .dst_reg = 0,
-		 .src_reg = 0,
-		 .off = 0,
-		 .imm = 0},
-	};
+	// r0 = 0; exit
+	const bpf_insn insns[] = {t::insn(t::kMov, 0, 0, 0),
+				  t::insn(t::kExit, 0, 0, 0)};
 	const bpf_func_info info = {.insn_off = 0,
 				    .type_id = btf ? btf->type_id : 0};
 	bpf_prog_load_opts opts{};
