@@ -38,28 +38,25 @@ using Info = struct bpf_preload_info;
 using Ops = struct bpf_preload_ops;
 
 // bpf_preload.h as the module is built with it: every member's size too,
-// pointers included (what the ABI fixes).
+// pointers included (what the ABI fixes). A macro, because a member's
+// name has to become both a string and an operand of offsetof.
 // NOLINTBEGIN(bugprone-sizeof-expression)
+#define MEMBER(type, field)                                                    \
+	Member{.name = #field,                                                 \
+	       .offset = offsetof(type, field),                                \
+	       .size = sizeof(type::field)}
 std::vector<Layout> ours()
 {
-	const auto member = [](const char *name, size_t offset, size_t size) {
-		return Member{.name = name, .offset = offset, .size = size};
-	};
 	return {
 		{.name = "bpf_preload_info",
 		 .size = sizeof(Info),
-		 .members = {member("link_name", offsetof(Info, link_name),
-				    sizeof(Info::link_name)),
-			     member("link", offsetof(Info, link),
-				    sizeof(Info::link))}},
+		 .members = {MEMBER(Info, link_name), MEMBER(Info, link)}},
 		{.name = "bpf_preload_ops",
 		 .size = sizeof(Ops),
-		 .members = {member("preload", offsetof(Ops, preload),
-				    sizeof(Ops::preload)),
-			     member("owner", offsetof(Ops, owner),
-				    sizeof(Ops::owner))}},
+		 .members = {MEMBER(Ops, preload), MEMBER(Ops, owner)}},
 	};
 }
+#undef MEMBER
 // NOLINTEND(bugprone-sizeof-expression)
 
 void compare(t::Checks &checks, const btf *kernel, const Layout &want)
