@@ -1,15 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# secureboot.sh integrity|confidentiality   the module under UEFI Secure
-#     Boot, in the VM that scripts/check/check-secureboot.sh boots through
-#     Debian's signed shim, grub and kernel (KTAP; tests/README.md)
-#
-# The VM holds, as DKMS installed it, /lib/modules/$(uname -r)/updates/dkms/
-# bpf_preload.ko signed with DKMS's key, which the firmware's MokList holds,
-# and under /secureboot/: unsigned.ko (a plain kbuild build of the module),
-# wrongkey.ko (the same, signed with a key nobody enrolled) and c_module.ko
-# (the kernel's own C module, signed with DKMS's key).
+# secureboot.sh integrity|confidentiality: the module under UEFI Secure Boot,
+# in the VM that scripts/check/check-secureboot.sh boots through Debian's
+# signed shim, grub and kernel, with DKMS's signed build installed and the
+# test builds in /secureboot/ (KTAP; tests/README.md).
 
 set -u
 
@@ -93,32 +88,29 @@ measure() {
 	return 1
 }
 
-# The C module by insmod: if it loads, a mount shows what it serves. (A
-# mount while it is not loaded would autoload ours.) The kernel rate-limits
-# its lockdown notices (10 in 5 s) and the boot's use them up: first 6 s
-# without any.
-t_c_module() {
+# load_measured WHAT CMD...: CMD loads a module, measured. The kernel
+# rate-limits its lockdown notices (10 in 5 s) and the boot's (then the C
+# module's) use them up: first 6 s without any.
+load_measured() {
 	sleep 6
 	klog_drain
-	run insmod $SB/c_module.ko
-	sed "s/^/# measured: C module: insmod: /" "$OUT"
-	! mod_loaded || mount_at $MNT
-	measure "C module"
+	_w=$1
+	shift
+	run "$@"
+	sed "s/^/# measured: $_w: $1: /" "$OUT"
+	! mod_loaded || is_mounted $MNT || mount_at $MNT
+	measure "$_w"
 	_m=$?
 	! is_mounted $MNT || umount $MNT
 	! mod_loaded || rmmod_retry $MODNAME
 	return $_m
 }
 
-# Ours, signed and installed: the first bpffs mount loads it (after the
-# C module's notices, 6 s again).
-t_ours() {
-	sleep 6
-	klog_drain
-	mount_at $MNT
-	sed "s/^/# measured: ours: mount: /" "$OUT"
-	measure ours
-}
+# The C module by insmod: if it loads, a mount shows what it serves (a mount
+# while it is not loaded would autoload ours). Ours, signed and installed:
+# the first bpffs mount loads it.
+t_c_module() { load_measured "C module" insmod $SB/c_module.ko; }
+t_ours() { load_measured ours mount -t bpf bpf $MNT; }
 
 case $MODE in
 integrity)
