@@ -65,32 +65,12 @@ t_loader() { run "$BIN/lockdown_probe" "$PROBE"; }
 t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected'; }
 t_wrongkey() { refused $SB/wrongkey.ko 'Loading of module with unavailable key is rejected'; }
 
-# measure WHAT: after a load attempt, "# measured:" lines: the kernel's
-# lines since the last drain, loaded or not, and if loaded, what the bpffs
-# at MNT serves. Status 0 if it serves valid files, or if nothing loaded
-# and the kernel said why.
-measure() {
-	klog_drain
-	sed "s/^/# measured: $1: kernel: /" "$TMP/klog.new"
-	if ! mod_loaded; then
-		echo "# measured: $1: not loaded"
-		[ -s "$TMP/klog.new" ]
-		return
-	fi
-	if has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
-		echo "# measured: $1: loaded, serves valid maps.debug and progs.debug"
-		sed "s/^/# measured: $1: progs.debug: /" $MNT/progs.debug
-		return 0
-	fi
-	diag_file "$TMP/rows"
-	find $MNT -mindepth 1 | sed "s/^/# measured: $1: in the mount: /"
-	echo "# measured: $1: loaded, but the mount has no valid files"
-	return 1
-}
-
-# load_measured WHAT CMD...: CMD loads a module, measured. The kernel
-# rate-limits its lockdown notices (10 in 5 s) and the boot's (then the C
-# module's) use them up: first 6 s without any.
+# load_measured WHAT CMD...: CMD loads a module, then "# measured:" lines:
+# the kernel's lines, loaded or not, and if loaded, what the bpffs at MNT
+# serves; both removed after. Status 0 if it serves valid files, or if
+# nothing loaded and the kernel said why. The kernel rate-limits its
+# lockdown notices (10 in 5 s) and the boot's (then the C module's) use them
+# up: first 6 s without any.
 load_measured() {
 	sleep 6
 	klog_drain
@@ -99,8 +79,21 @@ load_measured() {
 	run "$@"
 	sed "s/^/# measured: $_w: $1: /" "$OUT"
 	! mod_loaded || is_mounted $MNT || mount_at $MNT
-	measure "$_w"
-	_m=$?
+	klog_drain
+	sed "s/^/# measured: $_w: kernel: /" "$TMP/klog.new"
+	_m=0
+	if ! mod_loaded; then
+		echo "# measured: $_w: not loaded"
+		[ -s "$TMP/klog.new" ] || _m=1
+	elif has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
+		echo "# measured: $_w: loaded, serves valid maps.debug and progs.debug"
+		sed "s/^/# measured: $_w: progs.debug: /" $MNT/progs.debug
+	else
+		diag_file "$TMP/rows"
+		find $MNT -mindepth 1 | sed "s/^/# measured: $_w: in the mount: /"
+		echo "# measured: $_w: loaded, but the mount has no valid files"
+		_m=1
+	fi
 	! is_mounted $MNT || umount $MNT
 	! mod_loaded || rmmod_retry $MODNAME
 	return $_m
