@@ -165,8 +165,7 @@ t_same_as_c_module() {
 	fi
 	unloaded_first || return 1
 	# Objects of the test's own, alive through both reads.
-	if ! { hold_start && read_with "$C_MODULE" "$TMP/c" &&
-		read_with "$MODULE" "$TMP/ours"; }; then fail; fi
+	{ hold_start && read_with "$C_MODULE" "$TMP/c" && read_with "$MODULE" "$TMP/ours"; } || fail
 	hold_stop || fail
 	[ "$KTAP_FAILED" -eq 0 ] || return 1
 	for _f in maps progs; do
