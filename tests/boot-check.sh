@@ -22,7 +22,7 @@ KLOG_BAD="$KLOG_BAD|$MODNAME: .* failed: -"
 # right after, before the first line of output.
 suite_start
 if mod_loaded; then pre_loaded=yes; else pre_loaded=no; fi
-if bpffs_mounted; then pre_mounted=yes; else pre_mounted=no; fi
+if is_mounted; then pre_mounted=yes; else pre_mounted=no; fi
 case $MODE in
 autoload)
 	mkdir -p $MNT
@@ -81,7 +81,7 @@ t_modules_load() {
 
 t_loaded_without_mount() {
 	mod_loaded || fail "/sys/module/$MODNAME missing"
-	! bpffs_mounted || fail "a bpffs is mounted: the list did not load it"
+	! is_mounted || fail "a bpffs is mounted: the list did not load it"
 }
 
 t_mount() {

@@ -13,7 +13,7 @@ INITFN=bpf_preload_module_init
 
 # no_bpffs: the precondition of the tests before and after the mounts.
 no_bpffs() {
-	bpffs_mounted || return 0
+	is_mounted || return 0
 	diag "precondition: no bpffs mounted"
 	run cat /proc/mounts
 	return 1

@@ -41,11 +41,8 @@ link_prog|get link of dump_bpf_prog|ENOENT|2
 register|register bpf_preload_ops|EAGAIN|11
 "
 
-# --- helpers -----------------------------------------------------------------
-
 # Every object created since the baseline snapshot is gone (bounded wait).
 settled() { run "$BIN/bpf_count" settle -t "${1:-10000}" "$BASELINE"; }
-
 serves() { mount_serves "$TMP/serve"; }
 
 # bpf_preload_ops is NULL: a mount gets no files, and other_ops can take it.
@@ -64,7 +61,6 @@ load_cycle() {
 	rmmod_retry || fail
 	gone
 }
-
 gone() {
 	not_loaded || fail "/sys/module/$MODNAME exists"
 	settled || fail
@@ -76,9 +72,6 @@ modinfo_of() {
 	tr '\0' '\n' <"$1" |
 		grep -E '^(vermagic|license|description|depends|name|parm|parmtype|fault_inject)='
 }
-
-# --- tests (a test that leaves bpf_preload or other_ops loaded fails, unless
-# it names the module in KEEP_LOADED for the next test) -----------------------
 
 t_baseline() {
 	not_loaded || fail "$MODNAME is loaded already"
@@ -228,7 +221,7 @@ cycle_unload_first() {
 		umount "$1"
 }
 
-# churn COUNT CYCLE WHAT: COUNT cycles of the function CYCLE, stopping at the
+# churn COUNT CYCLE: COUNT cycles of the function CYCLE, stopping at the
 # first that fails; then nothing may be left.
 churn() {
 	_i=0
@@ -241,22 +234,16 @@ churn() {
 		fail "cycle $_i failed:" "$OUT"
 		break
 	done
-	diag "$_i cycle(s) of $3 in $(($(now) - _t0)) s"
+	diag "$_i cycle(s) of $2 in $(($(now) - _t0)) s"
 	! is_mounted "$_d" || umount "$_d"
 	not_loaded || rmmod $MODNAME
 	gone
 }
 
-t_churn() {
-	churn "$CHURN" cycle_read_first "insmod, mount, read and check both files, umount, rmmod"
-}
+t_churn() { churn "$CHURN" cycle_read_first; }
+t_churn_mounted() { churn "$CHURN_MOUNTED" cycle_unload_first; }
 
-t_churn_mounted() {
-	churn "$CHURN_MOUNTED" cycle_unload_first \
-		"insmod, mount, rmmod, read and check both files, umount"
-}
-
-# --- race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
+# Race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
 # by timeout(1) in t_race, in time. Failures go to stdout (their log).
 
 own_namespace() {
@@ -293,12 +280,6 @@ _reader() {
 	umount "$_d" || { echo "reader: umount failed"; _bad=1; }
 	echo "$_i" >"$_d.rounds"
 	return $_bad
-}
-
-mounters_ready() {
-	for _k in 1 2 3; do
-		[ -e "$TMP/race.m$_k.ready" ] || return 1
-	done
 }
 
 # Each mounter's number of mounts with debug files, as "N1 N2 N3".
@@ -361,7 +342,8 @@ t_race() {
 		timeout 600 unshare -m "$SELF" _mounter "$_k" >"$TMP/race.m$_k.log" 2>&1 4>&- &
 		_others="$_others $!"
 	done
-	poll mounters_ready || { fail "not every mounter got going"; diag_logs "$TMP"/race.m*.log; }
+	poll test -e "$TMP/race.m1.ready" -a -e "$TMP/race.m2.ready" -a -e "$TMP/race.m3.ready" ||
+		{ fail "not every mounter got going"; diag_logs "$TMP"/race.m*.log; }
 	timeout 600 "$SELF" _loader "$RACE_LOADS" >"$TMP/race.l.log" 2>&1 4>&- &
 	_loader_pid=$!
 	timeout 600 "$BIN/bpf_churn" "$RACE_OBJECTS" >"$TMP/race.c.log" 2>&1 4>&- &
@@ -426,8 +408,9 @@ dmesg|no WARNING, BUG, Oops or Call Trace in the kernel log of the whole suite
 end_state|end: module and other_ops unloaded, no debug files, objects back to baseline
 "
 
-# KTAP_POST: a test that leaves a module behind failed; it is removed so
-# that the next one starts from the baseline.
+# KTAP_POST: a test that leaves a module behind (but the one it names in
+# KEEP_LOADED for the next test) failed; the module is removed so that the
+# next one starts from the baseline.
 KEEP_LOADED=
 left_loaded() {
 	_lr=$1

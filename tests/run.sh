@@ -57,11 +57,10 @@ t_module_btf() {
 		SKIP_REASON="the module has no BTF: its kernel's headers ship no vmlinux"
 		return 4
 	fi
-	set -- bpftool btf dump file "/sys/kernel/btf/$MODNAME" -B /sys/kernel/btf/vmlinux
-	diag "\$ $*"
-	"$@" >"$TMP/btf" 2>&1 || { fail "(exit status $?)" "$TMP/btf"; return; }
-	grep "FUNC 'bpf_preload_ops_cmpxchg'" "$TMP/btf" | diag_file
-	grep -q "FUNC 'bpf_preload_ops_cmpxchg'" "$TMP/btf" || fail "no FUNC bpf_preload_ops_cmpxchg"
+	bpftool btf dump file "/sys/kernel/btf/$MODNAME" -B /sys/kernel/btf/vmlinux >"$TMP/btf" 2>&1 ||
+		{ fail "bpftool btf dump: exit status $?" "$TMP/btf"; return; }
+	grep "FUNC 'bpf_preload_ops_cmpxchg'" "$TMP/btf" >"$OUT" || fail "no FUNC bpf_preload_ops_cmpxchg"
+	diag_file "$OUT"
 }
 
 t_cross_check() {
@@ -166,8 +165,7 @@ t_same_as_c_module() {
 	fi
 	unloaded_first || return 1
 	# Objects of the test's own, alive through both reads.
-	if ! { hold_start && read_with "$C_MODULE" "$TMP/c" &&
-		read_with "$MODULE" "$TMP/ours"; }; then fail; fi
+	{ hold_start && read_with "$C_MODULE" "$TMP/c" && read_with "$MODULE" "$TMP/ours"; } || fail
 	hold_stop || fail
 	[ "$KTAP_FAILED" -eq 0 ] || return 1
 	for _f in maps progs; do
@@ -216,12 +214,6 @@ t_insmod_twice() {
 	unload
 }
 
-all_readers_served() {
-	for _k in 1 2 3; do
-		[ -s "$TMP/stress.$_k.valid" ] || return 1
-	done
-}
-
 t_stress() {
 	unloaded_first || return 1
 	_r=0 _seen=0
@@ -234,7 +226,7 @@ t_stress() {
 		done
 		# Unload once every reader got valid files, while they go on
 		# mounting (EBUSY while a mount holds the module: retried).
-		poll all_readers_served ||
+		poll test -s "$TMP/stress.1.valid" -a -s "$TMP/stress.2.valid" -a -s "$TMP/stress.3.valid" ||
 			fail "round $_r: within 5 s of insmod not every reader got valid debug files"
 		poll rmmod $MODNAME 2>/dev/null || fail "round $_r: rmmod kept failing"
 		wait

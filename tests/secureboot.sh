@@ -1,15 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
 #
-# secureboot.sh integrity|confidentiality   the module under UEFI Secure
-#     Boot, in the VM that scripts/check/check-secureboot.sh boots through
-#     Debian's signed shim, grub and kernel (KTAP; tests/README.md)
-#
-# The VM holds, as DKMS installed it, /lib/modules/$(uname -r)/updates/dkms/
-# bpf_preload.ko signed with DKMS's key, which the firmware's MokList holds,
-# and under /secureboot/: unsigned.ko (a plain kbuild build of the module),
-# wrongkey.ko (the same, signed with a key nobody enrolled) and c_module.ko
-# (the kernel's own C module, signed with DKMS's key).
+# secureboot.sh integrity|confidentiality: the module under UEFI Secure Boot,
+# in the VM that scripts/check/check-secureboot.sh boots through Debian's
+# signed shim, grub and kernel, with DKMS's signed build installed and the
+# test builds in /secureboot/ (KTAP; tests/README.md).
 
 set -u
 
@@ -70,55 +65,45 @@ t_loader() { run "$BIN/lockdown_probe" "$PROBE"; }
 t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected'; }
 t_wrongkey() { refused $SB/wrongkey.ko 'Loading of module with unavailable key is rejected'; }
 
-# measure WHAT: after a load attempt, "# measured:" lines: the kernel's
-# lines since the last drain, loaded or not, and if loaded, what the bpffs
-# at MNT serves. Status 0 if it serves valid files, or if nothing loaded
-# and the kernel said why.
-measure() {
-	klog_drain
-	sed "s/^/# measured: $1: kernel: /" "$TMP/klog.new"
-	if ! mod_loaded; then
-		echo "# measured: $1: not loaded"
-		[ -s "$TMP/klog.new" ]
-		return
-	fi
-	if has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
-		echo "# measured: $1: loaded, serves valid maps.debug and progs.debug"
-		sed "s/^/# measured: $1: progs.debug: /" $MNT/progs.debug
-		return 0
-	fi
-	diag_file "$TMP/rows"
-	find $MNT -mindepth 1 | sed "s/^/# measured: $1: in the mount: /"
-	echo "# measured: $1: loaded, but the mount has no valid files"
-	return 1
-}
-
-# The C module by insmod: if it loads, a mount shows what it serves. (A
-# mount while it is not loaded would autoload ours.) The kernel rate-limits
-# its lockdown notices (10 in 5 s) and the boot's use them up: first 6 s
-# without any.
-t_c_module() {
+# load_measured WHAT CMD...: CMD loads a module, then "# measured:" lines:
+# the kernel's lines, loaded or not, and if loaded, what the bpffs at MNT
+# serves; both removed after. Status 0 if it serves valid files, or if
+# nothing loaded and the kernel said why. The kernel rate-limits its
+# lockdown notices (10 in 5 s) and the boot's (then the C module's) use them
+# up: first 6 s without any.
+load_measured() {
 	sleep 6
 	klog_drain
-	run insmod $SB/c_module.ko
-	sed "s/^/# measured: C module: insmod: /" "$OUT"
-	! mod_loaded || mount_at $MNT
-	measure "C module"
-	_m=$?
+	_w=$1
+	shift
+	run "$@"
+	sed "s/^/# measured: $_w: $1: /" "$OUT"
+	! mod_loaded || is_mounted $MNT || mount_at $MNT
+	klog_drain
+	sed "s/^/# measured: $_w: kernel: /" "$TMP/klog.new"
+	_m=0
+	if ! mod_loaded; then
+		echo "# measured: $_w: not loaded"
+		[ -s "$TMP/klog.new" ] || _m=1
+	elif has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
+		echo "# measured: $_w: loaded, serves valid maps.debug and progs.debug"
+		sed "s/^/# measured: $_w: progs.debug: /" $MNT/progs.debug
+	else
+		diag_file "$TMP/rows"
+		find $MNT -mindepth 1 | sed "s/^/# measured: $_w: in the mount: /"
+		echo "# measured: $_w: loaded, but the mount has no valid files"
+		_m=1
+	fi
 	! is_mounted $MNT || umount $MNT
 	! mod_loaded || rmmod_retry $MODNAME
 	return $_m
 }
 
-# Ours, signed and installed: the first bpffs mount loads it (after the
-# C module's notices, 6 s again).
-t_ours() {
-	sleep 6
-	klog_drain
-	mount_at $MNT
-	sed "s/^/# measured: ours: mount: /" "$OUT"
-	measure ours
-}
+# The C module by insmod: if it loads, a mount shows what it serves (a mount
+# while it is not loaded would autoload ours). Ours, signed and installed:
+# the first bpffs mount loads it.
+t_c_module() { load_measured "C module" insmod $SB/c_module.ko; }
+t_ours() { load_measured ours mount -t bpf bpf $MNT; }
 
 case $MODE in
 integrity)

@@ -80,8 +80,8 @@ mod_loaded() { [ -d /sys/module/$MODNAME ]; }
 not_loaded() { ! mod_loaded; }
 installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
 unload() { run rmmod $MODNAME && wait_iterators_gone; }
-is_mounted() { grep -q " $1 bpf " /proc/mounts; }
-bpffs_mounted() { grep -q ' bpf ' /proc/mounts; }
+# is_mounted [DIR]: a bpffs at DIR, or anywhere.
+is_mounted() { grep -q " ${1:-.*} bpf " /proc/mounts; }
 mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
 has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
 
@@ -103,24 +103,19 @@ iterators_gone() {
 		! bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
 }
 
-# bpftool_has OBJECT REGEX...: `bpftool OBJECT show` matches every REGEX
-# (else the test fails).
-bpftool_has() {
-	run bpftool "$1" show || return 1
-	shift
-	for _re in "$@"; do
-		grep -Eq "$_re" "$OUT" || fail "no line matches $_re"
+# iter_progs_ok, iter_links_ok: bpftool shows our two programs, and
+# exactly two iter links, of bpf_map and bpf_prog (else the test fails).
+iter_progs_ok() {
+	run bpftool prog show || return 1
+	for _o in map prog; do
+		grep -Eq "^[0-9]+: tracing +name dump_bpf_$_o " "$OUT" || fail "no program dump_bpf_$_o"
 	done
 }
-
-iter_progs_ok() {
-	bpftool_has prog "^[0-9]+: tracing +name dump_bpf_map " \
-		"^[0-9]+: tracing +name dump_bpf_prog "
-}
-
 iter_links_ok() {
-	bpftool_has link "^[0-9]+: iter .*target_name bpf_map( |\$)" \
-		"^[0-9]+: iter .*target_name bpf_prog( |\$)" || return 1
+	run bpftool link show || return 1
+	for _o in map prog; do
+		grep -Eq "^[0-9]+: iter .*target_name bpf_$_o( |\$)" "$OUT" || fail "no iter link of bpf_$_o"
+	done
 	_n=$(grep -Ec '^[0-9]+: iter ' "$OUT")
 	diag "$_n iter link(s)"
 	[ "$_n" -eq 2 ] || { diag "expected 2 iter links"; return 1; }
@@ -320,8 +315,8 @@ ktap_aborted() {
 	exit 1
 }
 
-# suite_start: a fresh TMP; the kernel log so far goes to $TMP/klog.before,
-# not counted, and the log is cleared.
+# suite_start: a fresh TMP; the kernel log so far, not counted, goes to
+# $TMP/klog.before.
 suite_start() {
 	rm -rf "$TMP"
 	mkdir -p "$TMP" || exit 1
@@ -329,13 +324,9 @@ suite_start() {
 	: >"$TMP/klog.all"
 }
 
-# ktap_suite LIST [DIAG]: the KTAP runner (tests/README.md): LIST has one test
-# per line, "NAME [ARG]|description", run as t_NAME [ARG]; DIAG is printed
-# after the plan. A test returns 0 (pass), 4 (skip, SKIP_REASON says why) or
-# else (fail); KTAP_POST, if set, is called with its status and replaces it.
-# suite_start unless the suite did; at the end no module of ours or other_ops
-# loaded, no bpffs at MNT, TMP removed. Status 0 only if no test failed and
-# the plan held (an exit mid-suite breaks it).
+# ktap_suite LIST [DIAG]: the KTAP runner (tests/README.md): each line
+# "NAME [ARG]|description" of LIST runs t_NAME [ARG]; DIAG follows the plan;
+# KTAP_POST, if set, gets a test's status and replaces it.
 ktap_suite() {
 	[ -d "$TMP" ] || suite_start
 	_kt_list=$(printf '%s\n' "$1" | grep '|')
