@@ -67,7 +67,7 @@ results_end() {
 }
 
 # CMD, its results tallied for SUITE ABI too: the support table's row
-# (scripts/check/support-table.sh).
+# (scripts/check/check-all.sh).
 per_kernel() { # per_kernel SUITE ABI CMD...
 	local p=$R_PASS f=$R_FAIL s=$R_SKIP
 	"${@:3}"
