@@ -1,15 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-install.sh   (make check-install) `make install` and `make uninstall`,
-#                    then loading the installed module at boot
-#
-# Per kernel of $SUITES, from a checkout copy in build/install/<abi>/, in
-# the suite's chroot: install with DESTDIR and KDIR, with KVER and
-# BOOTLOAD=1, into a bare staging DESTDIR; uninstall; both without DESTDIR
-# in a private mount namespace over scratch directories; boots with the
-# first tree (tests/boot-check.sh autoload) and the BOOTLOAD=1 tree
-# (modules-load). Records "P F S" in $BPF_PRELOAD_RESULT if set.
+# check-install.sh   (make check-install) per kernel of $SUITES, from a
+#                    checkout copy in build/install/<abi>/, in the suite's
+#                    chroot: `make install` and `make uninstall` into
+#                    DESTDIRs and, without one, in a private mount namespace;
+#                    boots with the installed module (tests/boot-check.sh)
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"

@@ -1,16 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-robust.sh robust|kbuild-errors|debug   make check-<that>
-#   robust: per kernel of $SUITES, the module, its FAULT_INJECT=1 build and
-#     tests/other_ops, each with zero warnings, and one boot of
-#     tests/robust.sh with those
-#   kbuild-errors: make against doctored copies of headers trees stops
-#   debug: linux-source-6.12 with scripts/kconfig/debug.config (KASAN,
-#     kmemleak, lockdep, failslab, fail_function; cached), one boot of
-#     tests/debug.sh pre, run.sh, robust.sh, debug.sh post; the result in
-#     build/debug/last-result
-# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/.
+# check-robust.sh robust|kbuild-errors|debug   make check-<that> (README.md)
+# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/ (its
+# result in build/debug/last-result).
 # ROBUST_APPEND="KEY=value ..." goes on the kernel command line, for
 # tests/robust.sh (e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
 set -euo pipefail
