@@ -394,6 +394,5 @@ bench_kernel() { # bench_kernel SUITE ABI
 # are shown, and only a failure is recorded (a bench that does not run).
 results_begin bench
 test_programs && for_each_kernel bench_kernel
-echo "bench: $R_FAIL failed (its $R_PASS steps that worked are not tests)"
-[ -z "${BPF_PRELOAD_RESULT:-}" ] || echo "0 $R_FAIL 0" >"$BPF_PRELOAD_RESULT"
-[ "$R_FAIL" -eq 0 ]
+echo "bench: its $R_PASS steps that worked are not tests"
+R_PASS=0 results_end

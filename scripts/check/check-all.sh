@@ -4,11 +4,60 @@
 # check-all.sh TARGET...   runs each make target of `make check` and adds up
 # the "<passed> <failed> <skipped>" each records in $BPF_PRELOAD_RESULT (one
 # that records nothing, or exits non-zero with no failure recorded, counts
-# one failure). Writes build/results/summary and support.md
-# (scripts/check/support-table.sh); ends with "N passed, N failed, N skipped".
+# one failure). Writes build/results/summary and support.md (support_table);
+# ends with "N passed, N failed, N skipped".
 set -uo pipefail
 
 cd "$(dirname "$0")/../.." || exit 1
+# arch_of ABI: the Debian architecture of a kernel.
+# shellcheck source=scripts/lib/common.sh
+. scripts/lib/common.sh
+
+# The support table, in Markdown: a row per kernel of this run
+# (build/results/per-kernel, with the tool versions of its suite's chroot),
+# the rows of support.md for the architectures it did not run, kept as they
+# were, and the run's targets (build/results/summary).
+support_table() (
+	set -e
+	per=build/results/per-kernel
+	[ -s "$per" ] || { echo "check-all.sh: no $per" >&2; exit 1; }
+	run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!support.md' 2>/dev/null || echo '+changes')"
+	# This run's rows: "arch<TAB>| row |" (bench's steps are not tests).
+	mapfile -t new < <(awk -F'\t' '$1 == "bench" { next } { k = $2 "\t" $3; if (!(k in p)) o[++n] = k
+		p[k] += $4; f[k] += $5; s[k] += $6; c[k] = c[k] (c[k] ? " " : "") $1 }
+		END { for (i = 1; i <= n; i++) print o[i] "\t" p[o[i]] "\t" f[o[i]] "\t" s[o[i]] "\t" c[o[i]] }' "$per" |
+		while IFS=$'\t' read -r suite abi p f s checks; do
+			IFS=$'\t' read -r cc libbpf pahole dkms < <(scripts/kernel/kernels.sh facts "$suite" "$abi")
+			checks=$(tr ' ' '\n' <<<"$checks" | sort -u | paste -sd' ')
+			printf '%s\t| %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %s | %s |\n' \
+				"$(arch_of "$abi")" "$(arch_of "$abi")" "$suite" "$abi" "$cc" "$libbpf" "$pahole" \
+				"$dkms" "$p" "$f" "$s" "$checks" "$run"
+		done)
+	ran=" $(printf '%s\n' "${new[@]}" | cut -f1 | sort -u | paste -sd' ') "
+
+	printf '# Support: the last result of every kernel\n\n'
+	# shellcheck disable=SC2016 # Markdown backquotes, not shell
+	printf 'Written by `make check` (scripts/check/check-all.sh); this run %s,\n' "$run"
+	# shellcheck disable=SC1091 # the host's os-release
+	printf 'host %s. Each kernel is the newest that a metapackage of its suite names;\n' \
+		"$(. /etc/os-release && printf '%s' "$PRETTY_NAME")"
+	printf 'an architecture the run did not check keeps the rows of its last run.\n\n'
+	printf '| arch | suite | kernel | compiler | libbpf-dev | pahole | dkms | passed | failed | skipped | checks | run |\n'
+	printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
+	{
+		printf '%s\n' "${new[@]}"
+		if [ -f support.md ]; then
+			awk -F' [|] ' '/^[|] [a-z0-9]+ [|] / && NF >= 12 && $1 != "| arch" { print substr($1, 3) "\t" $0 }' support.md |
+				while IFS=$'\t' read -r arch row; do
+					[[ $ran == *" $arch "* ]] || printf '%s\t%s\n' "$arch" "$row"
+				done
+		fi
+	} | sort -s -t$'\t' -k1,1 | cut -f2-
+	printf '\nEvery target of this run:\n\n```\n'
+	sed 's/^check: //' build/results/summary
+	printf '```\n'
+)
+
 mkdir -p build/results
 rm -f build/results/per-kernel
 passed=0 failed=0 skipped=0 start=$SECONDS summary=()
@@ -26,6 +75,6 @@ done
 echo
 printf 'check: %s\n' "${summary[@]}" "$((SECONDS - start)) s in all" | tee build/results/summary
 # The table keeps rows of the old support.md: written aside, then renamed.
-scripts/check/support-table.sh >support.md.new && mv support.md.new support.md
+support_table >support.md.new && mv support.md.new support.md
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

@@ -2,15 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check-deb.sh   (make check-deb) the Debian package, end to end, in a fresh
-#                chroot of every release in $SUITES
-#
-# make deb once; per release (its -backports in $SUITES adds the second
-# kernel), in a fresh chroot: its first kernel and headers, the .deb (DKMS
-# builds, installs and indexes the module, zero warnings), the next kernel
-# (DKMS's hooks build it), each kernel booted (tests/boot-check.sh
-# autoload), purge; then the same from a checkout (make dkms-add, dkms
-# install, make dkms-remove). Downloaded .debs are kept in
-# $BPF_PRELOAD_CACHE/deb-archives/. Records "P F S" in $BPF_PRELOAD_RESULT.
+#                chroot of every release in $SUITES (README.md, "What each
+#                kernel gets"): make deb once, then per release release_flow.
+#                Downloaded .debs are kept in <cache>/deb-archives/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"

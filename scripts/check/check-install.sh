@@ -1,26 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-install.sh   (make check-install) `make install` and `make uninstall`,
-#                    then loading the installed module at boot
-#
-# Per kernel of $SUITES, from a checkout copy in build/install/<abi>/, in
-# the suite's chroot: install with DESTDIR and KDIR, with KVER and
-# BOOTLOAD=1, into a bare staging DESTDIR; uninstall; both without DESTDIR
-# in a private mount namespace over scratch directories; boots with the
-# first tree (tests/boot-check.sh autoload) and the BOOTLOAD=1 tree
-# (modules-load). Records "P F S" in $BPF_PRELOAD_RESULT if set.
+# check-install.sh   (make check-install) per kernel of $SUITES, from a
+#                    checkout copy in build/install/<abi>/, in the suite's
+#                    chroot: `make install` and `make uninstall` into
+#                    DESTDIRs and, without one, in a private mount namespace;
+#                    boots with the installed module (tests/boot-check.sh)
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 
-# CMD in the build environment; passes if it succeeds without a warning.
-step() { # step DESC LOG CMD...
-	local log=$2 rc=0
-	in_build_env "${@:3}" >"$log" 2>&1 || rc=$?
-	sed 's/^/  | /' "$log"
-	check "$1, zero warnings" test "$rc" -eq 0 -a -z "$(no_warnings "$log")"
-}
 listed() { grep -q "^updates/bpf_preload.ko:" "$1/modules.dep"; }
 vermagic_is() { [ "$(/sbin/modinfo -F vermagic "$1" | cut -d' ' -f1)" = "$2" ]; }
 conf_names_module() { grep -qx bpf_preload "$1"; }
@@ -48,16 +37,16 @@ check_kernel() { # check_kernel SUITE ABI
 	kernel_metadata "$sc/modules"
 	mkdir -p "$sc/modules-load.d"
 
-	step "$abi: make install KDIR=... DESTDIR=..." "$w/install.log" \
-		make -C "$w/src" install KDIR="$K_KDIR" DESTDIR="$d"
+	clean "$abi: make install KDIR=... DESTDIR=..., zero warnings" "$w/install.log" \
+		in_build_env make -C "$w/src" install KDIR="$K_KDIR" DESTDIR="$d"
 	check "$abi: ... module at $mods/updates/bpf_preload.ko" test -f "$d/$mods/updates/bpf_preload.ko"
 	check "$abi: ... built for $abi (vermagic)" vermagic_is "$d/$mods/updates/bpf_preload.ko" "$abi"
 	check "$abi: ... depmod ran: modules.dep lists it" listed "$d/$mods"
 	check "$abi: ... no modules-load.d entry without BOOTLOAD=1" \
 		absent "$d/etc/modules-load.d/bpf_preload.conf"
 
-	step "$abi: make install KVER=$abi BOOTLOAD=1 DESTDIR=..." "$w/install-bootload.log" \
-		make -C "$w/src" install KVER="$abi" DESTDIR="$b" BOOTLOAD=1
+	clean "$abi: make install KVER=$abi BOOTLOAD=1 DESTDIR=..., zero warnings" "$w/install-bootload.log" \
+		in_build_env make -C "$w/src" install KVER="$abi" DESTDIR="$b" BOOTLOAD=1
 	check "$abi: ... KDIR=/lib/modules/$abi/build from KVER" \
 		grep -q "make -C \"/lib/modules/$abi/build\"" "$w/install-bootload.log"
 	check "$abi: ... module installed and indexed" listed "$b/$mods"
@@ -65,8 +54,8 @@ check_kernel() { # check_kernel SUITE ABI
 		conf_names_module "$b/etc/modules-load.d/bpf_preload.conf"
 
 	# A bare DESTDIR is a staging area: no index made there.
-	step "$abi: make install DESTDIR=<staging dir>" "$w/install-staging.log" \
-		make -C "$w/src" install KVER="$abi" DESTDIR="$w/dest-staging"
+	clean "$abi: make install DESTDIR=<staging dir>, zero warnings" "$w/install-staging.log" \
+		in_build_env make -C "$w/src" install KVER="$abi" DESTDIR="$w/dest-staging"
 	check "$abi: ... module installed, depmod left to the target" \
 		test -f "$w/dest-staging/$mods/updates/bpf_preload.ko" -a ! -e "$w/dest-staging/$mods/modules.dep"
 
@@ -74,20 +63,21 @@ check_kernel() { # check_kernel SUITE ABI
 	check "$abi: ... (before uninstalling: module, entry and index there)" \
 		test -f "$u/$mods/updates/bpf_preload.ko" -a -f "$u/etc/modules-load.d/bpf_preload.conf" \
 		-a -n "$(grep bpf_preload "$u/$mods/modules.dep")"
-	step "$abi: make uninstall KVER=$abi DESTDIR=..." "$w/uninstall.log" \
-		make -C "$w/src" uninstall KVER="$abi" DESTDIR="$u"
+	clean "$abi: make uninstall KVER=$abi DESTDIR=..., zero warnings" "$w/uninstall.log" \
+		in_build_env make -C "$w/src" uninstall KVER="$abi" DESTDIR="$u"
 	check "$abi: ... module and modules-load.d entry removed" \
 		absent "$u/$mods/updates/bpf_preload.ko" "$u/etc/modules-load.d/bpf_preload.conf"
 	check "$abi: ... modules.dep no longer lists it" unlisted "$u/$mods/modules.dep"
 
-	step "$abi: make install BOOTLOAD=1 (no DESTDIR; private mount namespace)" \
-		"$w/install-system.log" "${scratch[@]}" make -C "$w/src" install KDIR="$K_KDIR" BOOTLOAD=1
+	clean "$abi: make install BOOTLOAD=1 (no DESTDIR; private mount namespace), zero warnings" \
+		"$w/install-system.log" in_build_env "${scratch[@]}" \
+		make -C "$w/src" install KDIR="$K_KDIR" BOOTLOAD=1
 	check "$abi: ... /lib/modules/$abi/updates/bpf_preload.ko, indexed by depmod -a" \
 		listed "$sc/modules"
 	check "$abi: ... /etc/modules-load.d/bpf_preload.conf" \
 		conf_names_module "$sc/modules-load.d/bpf_preload.conf"
-	step "$abi: make uninstall (no DESTDIR)" "$w/uninstall-system.log" \
-		"${scratch[@]}" make -C "$w/src" uninstall KDIR="$K_KDIR"
+	clean "$abi: make uninstall (no DESTDIR), zero warnings" "$w/uninstall-system.log" \
+		in_build_env "${scratch[@]}" make -C "$w/src" uninstall KDIR="$K_KDIR"
 	check "$abi: ... both files gone, modules.dep updated" \
 		eval "absent '$sc/modules/updates/bpf_preload.ko' '$sc/modules-load.d/bpf_preload.conf' &&
 			unlisted '$sc/modules/modules.dep'"

@@ -6,7 +6,7 @@
 #
 # In the build environment of Debian's stable release among $SUITES, with
 # its tools, against its newest kernel (or KDIR); README.md lists the
-# checks. Records "P F S" in $BPF_PRELOAD_RESULT if set.
+# checks.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"

@@ -9,14 +9,10 @@
 #
 # Each mutant is applied alone to a scratch copy of the tracked files
 # (build/mutants/<name>/tree/) and the checks named for it run there; one
-# must fail. tests/README.md says more. A mutant whose killers are only
-# build failures is not killed (it tests the compiler) unless marked
-# "build" (a packaging bug that DKMS must refuse).
-#
-# Environment: MUTANTS_SUITES (SUITES of each check; default bookworm),
-# MUTANTS=a,b (only these), MUTANTS_ROBUST_APPEND (check-robust's
-# ROBUST_APPEND), VM_TIMEOUT (default 300). Records "killed failed 0" in
-# $BPF_PRELOAD_RESULT; the run's table is build/mutants/table.md.
+# must fail. A mutant whose killers are only build failures is not killed
+# (it tests the compiler) unless marked "build" (a packaging bug that DKMS
+# must refuse). The environment (MUTANTS_SUITES, MUTANTS=a,b, ...):
+# tests/README.md. The run's table is build/mutants/table.md.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"

@@ -1,16 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# check-robust.sh robust|kbuild-errors|debug   make check-<that>
-#   robust: per kernel of $SUITES, the module, its FAULT_INJECT=1 build and
-#     tests/other_ops, each with zero warnings, and one boot of
-#     tests/robust.sh with those
-#   kbuild-errors: make against doctored copies of headers trees stops
-#   debug: linux-source-6.12 with scripts/kconfig/debug.config (KASAN,
-#     kmemleak, lockdep, failslab, fail_function; cached), one boot of
-#     tests/debug.sh pre, run.sh, robust.sh, debug.sh post; the result in
-#     build/debug/last-result
-# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/.
+# check-robust.sh robust|kbuild-errors|debug   make check-<that> (README.md)
+# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/ (its
+# result in build/debug/last-result).
 # ROBUST_APPEND="KEY=value ..." goes on the kernel command line, for
 # tests/robust.sh (e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
 set -euo pipefail
@@ -19,12 +12,6 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/host.sh"
 mode=${1:-}
 results_begin robust
-
-# build WHAT LOG CMD...: a result for "WHAT builds with zero warnings" (kbuild's
-# notice that it skips BTF is not a warning).
-build() {
-	logged "$1 builds" "$2" "${@:3}" && check "$1 builds with zero warnings" no_warnings "$2"
-}
 
 # The module, its FAULT_INJECT=1 build and tests/other_ops in W/src, W/fault
 # and W/other_ops, each by [PREFIX...] make against KDIR.
@@ -35,10 +22,11 @@ build_modules() { # build_modules W WHAT KDIR [PREFIX...]
 	copy_sources "$w/fault"
 	rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
 	cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
-	build "$what: bpf_preload.ko" "$w/src.log" "$@" make -C "$w/src" KDIR="$kdir" || true
-	build "$what: bpf_preload.ko FAULT_INJECT=1" "$w/fault.log" \
+	clean "$what: bpf_preload.ko builds with zero warnings" "$w/src.log" \
+		"$@" make -C "$w/src" KDIR="$kdir" || true
+	clean "$what: bpf_preload.ko FAULT_INJECT=1 builds with zero warnings" "$w/fault.log" \
 		"$@" make -C "$w/fault" KDIR="$kdir" FAULT_INJECT=1 || true
-	build "$what: tests/other_ops" "$w/other_ops.log" \
+	clean "$what: tests/other_ops builds with zero warnings" "$w/other_ops.log" \
 		"$@" make -C "$kdir" M="$TOP/$w/other_ops" modules || true
 }
 
@@ -179,7 +167,8 @@ cmd_debug() {
 	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
 	if kernel_use "$suite" "$abi"; then
 		copy_sources "$w/foreign"
-		build "$abi: bpf_preload.ko" "$w/foreign.log" in_build_env make -C "$w/foreign" KDIR="$K_KDIR" || true
+		clean "$abi: bpf_preload.ko builds with zero warnings" "$w/foreign.log" \
+			in_build_env make -C "$w/foreign" KDIR="$K_KDIR" || true
 	else
 		result fail "$suite $abi: fetch headers and image"
 	fi

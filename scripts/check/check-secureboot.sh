@@ -2,30 +2,18 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # check-secureboot.sh   (make check-secureboot) the module on a UEFI Secure
-#                       Boot machine, as a Debian user has it
+#                       Boot machine, as a Debian user has it (README.md,
+#                       "Secure Boot and lockdown")
 #
-# For every kernel of $SUITES (mk/secureboot.mk: bookworm and trixie), QEMU
-# booting Debian's signed shim (shim-signed), grub (grub-efi-amd64-signed)
-# and kernel (linux-image-<abi>, not -unsigned; from 7.0 linux-binary-<abi>,
-# which is signed) under OVMF with Secure Boot on and Microsoft's keys
-# (scripts/vm/vm.sh --uefi), with the guest suites in its initramfs. The
-# module is built and signed by DKMS in the suite's chroot with its default
-# trees (sb_dkms below: it makes /var/lib/dkms/mok.key and mok.pub on first
-# use, one key for the run) and installed where DKMS puts it; DKMS's
-# certificate goes into the firmware's MokList offline (virt-fw-vars
-# --add-mok, python3-virt-firmware in a trixie chroot of our own), which is
-# what `mokutil --import` and MokManager do on a user's machine. Three boots
-# per kernel:
-#   1. tests/boot-check.sh autoload (the first bpffs mount loads the signed
-#      module, the files are right), then tests/secureboot.sh integrity
-#   2. the negative control: the same, no MOK enrolled: the load test must
-#      fail
-#   3. lockdown=confidentiality on grub's kernel command line:
-#      tests/secureboot.sh confidentiality measures the kernel's C module
-#      (signed with DKMS's key) and ours; its "# measured:" lines are shown
-# Every boot is bounded (SB_TIMEOUT, default 600 s). Caches: signed kernels
-# and the virt-fw-vars chroot in <cache>/secureboot/. Logs:
-# build/secureboot/<abi>/. Records "P F S" in $BPF_PRELOAD_RESULT if set.
+# Per kernel of $SUITES: Debian's signed shim, grub and kernel under OVMF
+# with Secure Boot on (scripts/vm/vm.sh --uefi); the module built and
+# signed by DKMS (its own key, made on first use: one for the run) and
+# DKMS's certificate put in the firmware's MokList offline (virt-fw-vars
+# --add-mok), which is what `mokutil --import` and MokManager do. Three
+# boots: with the MOK (boot-check.sh autoload, secureboot.sh integrity);
+# without it, the negative control, where the load test must fail; and
+# lockdown=confidentiality (secureboot.sh measures). Caches in
+# <cache>/secureboot/, logs in build/secureboot/<abi>/.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/host.sh
@@ -111,12 +99,7 @@ sb_dkms() {
 		"$K_ABI" >"$W/dkms.log" 2>&1 || { tail -n 20 "$W/dkms.log"; return 1; }
 	grep -E '^(Sign|Signing|Public)' "$W/dkms.log" | sed "s/^/$R_NAME: $K_ABI: dkms: /"
 	ko=$(find "$DKMS_VAR/bpf-preload/$ver/$K_ABI" -path '*/module/bpf_preload.ko*' -print -quit)
-	case $ko in
-	*.ko) cp "$ko" "$W/bpf_preload.ko" ;;
-	*.ko.xz) xz -dc "$ko" >"$W/bpf_preload.ko" ;;
-	*.ko.zst) zstd -qdc "$ko" >"$W/bpf_preload.ko" ;;
-	*) echo "no module from dkms build (log $W/dkms.log)"; return 1 ;;
-	esac
+	ko_cat "$ko" >"$W/bpf_preload.ko" || { echo "no module from dkms build (log $W/dkms.log)"; return 1; }
 }
 
 signer_is() { [ "$(/sbin/modinfo -F signer "$1")" = "$2" ]; }

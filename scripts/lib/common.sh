@@ -74,6 +74,18 @@ linux_source() {
 	rm -rf "$tmp"
 }
 
+# ko_cat KO: the module, decompressed (DKMS compresses it the way the
+# kernel's own modules are: 6.12's with xz).
+ko_cat() {
+	case $1 in
+	*.ko) cat "$1" ;;
+	*.ko.xz) xz -dc "$1" ;;
+	*.ko.gz) gzip -dc "$1" ;;
+	*.ko.zst) zstd -qdc "$1" ;;
+	*) return 1 ;;
+	esac
+}
+
 lock() { # lock FILE: flock it (one at a time), until unlock or exit
 	exec {LOCK_FD}>"$1"
 	flock -n "$LOCK_FD" && return 0

@@ -16,6 +16,7 @@
 #     (scripts/kernel/kernel-build.sh ARGS; its K_ report)
 #   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
 #     builds WHAT LOG CMD... (results for CMD's build and its zero warnings),
+#     clean DESC LOG CMD... (one result for both),
 #     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
 #   vm_boot DIR CMD... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
 #     DIR/root, /run-in-vm running each guest command line CMD, failing if
@@ -67,7 +68,7 @@ results_end() {
 }
 
 # CMD, its results tallied for SUITE ABI too: the support table's row
-# (scripts/check/support-table.sh).
+# (scripts/check/check-all.sh).
 per_kernel() { # per_kernel SUITE ABI CMD...
 	local p=$R_PASS f=$R_FAIL s=$R_SKIP
 	"${@:3}"
@@ -138,6 +139,11 @@ no_warnings() { ! grep -iE 'warning|tag not supported' "$1"; }
 builds() {
 	must "$@" || return
 	check "$1: zero warnings" no_warnings "$2"
+}
+# One result: CMD succeeds, and no line of its output (LOG) is a warning
+# (kbuild's notice that it skips BTF is not one).
+clean() { # clean DESC LOG CMD...
+	logged "$1" "$2" "${@:3}" && check "$1" no_warnings "$2"
 }
 
 # As a user's machine builds it: dkms add + build, in private DKMS trees.

@@ -13,7 +13,9 @@ set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 KVER KDIR OUTDIR" >&2; exit 2; }
 kver=$1 kdir=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
-die() { echo "dkms-build.sh: $*" >&2; exit 1; }
+# die, ko_cat.
+# shellcheck source=scripts/lib/common.sh
+. "$top/scripts/lib/common.sh"
 [ -d "$kdir" ] || die "no kbuild tree at $kdir"
 name=bpf-preload
 version=$("$top/scripts/pkg/dkms-source.sh" --version)
@@ -55,13 +57,6 @@ done
 grep -Eq 'LD \[M\] +(.*/)?bpf_preload\.ko$' "$out/make.log" ||
 	die "make.log does not show bpf_preload.ko being linked"
 
-# DKMS compresses the module the way the kernel's own are (6.12: xz).
 ko=$(find "$built/module" -maxdepth 1 -name 'bpf_preload.ko*' -print -quit)
-case $ko in
-*.ko) cat "$ko" ;;
-*.ko.xz) xz -dc "$ko" ;;
-*.ko.gz) gzip -dc "$ko" ;;
-*.ko.zst) zstd -qdc "$ko" ;;
-*) die "dkms reported success but built no module in $built/module" ;;
-esac >"$out/bpf_preload.ko"
+ko_cat "$ko" >"$out/bpf_preload.ko" || die "dkms reported success but built no module in $built/module"
 run_dkms status -m "$name" -v "$version" -k "$kver"
