@@ -44,6 +44,11 @@ void __init bpf_preload_report(const char *step, int err)
 	pr_err("%s failed: %pe\n", step, ERR_PTR(err));
 }
 
+void __init bpf_preload_note_direct(void)
+{
+	pr_info("lockdown: loaded without BTF names; progs.debug shows 15-character names\n");
+}
+
 static int __init bpf_preload_module_init(void)
 {
 	return bpf_preload_init();
