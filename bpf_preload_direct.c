@@ -103,7 +103,7 @@ int __init bpf_preload_direct_lookup(struct bpf_preload_direct_ids *ids)
 		.insns = (unsigned long)iterators_direct_lookup,
 		.insn_cnt = ARRAY_SIZE(iterators_direct_lookup),
 		.license = (unsigned long)license,
-		/* As the light skeletons' loader: may run where it can sleep. */
+		/* Like the light skeletons' loader: allowed to sleep. */
 		.prog_flags = BPF_F_SLEEPABLE,
 	};
 	s64 found[ITERATORS_DIRECT_LOOKUPS] = {};

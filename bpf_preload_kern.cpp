@@ -69,8 +69,8 @@ INITCONST constexpr Step kDirectBtf = {.id = "direct_btf",
 				       .what = "load BTF (lockdown)"};
 INITCONST constexpr Step kDirectRodata = {.id = "direct_ro",
 					  .what = "create rodata (lockdown)"};
-INITCONST constexpr Step kDirectLookup = {.id = "direct_ids",
-					  .what = "find vmlinux ids (lockdown)"};
+INITCONST constexpr Step kDirectLookup = {
+	.id = "direct_ids", .what = "find vmlinux ids (lockdown)"};
 INITCONST constexpr Step kDirectProg[BPF_PRELOAD_LINKS] = {
 	{.id = "direct_map", .what = "load dump_bpf_map (lockdown)"},
 	{.id = "direct_prog", .what = "load dump_bpf_prog (lockdown)"},
@@ -297,16 +297,14 @@ constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 // come out as from the skeleton; every fd is closed on return.
 [[nodiscard]] INIT ErrorOr<PreloadLinks> load_direct_links()
 {
-	const Fd btf = TRY(Fd::from(kDirectBtf, []() INIT {
-		return bpf_preload_direct_btf();
-	}));
+	const Fd btf = TRY(Fd::from(
+		kDirectBtf, []() INIT { return bpf_preload_direct_btf(); }));
 	const Fd rodata = TRY(Fd::from(kDirectRodata, [&]() INIT {
 		return bpf_preload_direct_rodata(btf.get());
 	}));
 	bpf_preload_direct_ids ids{};
-	TRY(attempt(kDirectLookup, [&]() INIT {
-		return bpf_preload_direct_lookup(&ids);
-	}));
+	TRY(attempt(kDirectLookup,
+		    [&]() INIT { return bpf_preload_direct_lookup(&ids); }));
 
 	PreloadLinks links;
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
