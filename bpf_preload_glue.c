@@ -44,6 +44,15 @@ void __init bpf_preload_report(const char *step, int err)
 	pr_err("%s failed: %pe\n", step, ERR_PTR(err));
 }
 
+/* The text in init memory: only "%s" stays resident, with the format. */
+static const char direct_note[] __initconst =
+	"lockdown: loaded without BTF names; progs.debug shows 15-character names";
+
+void __init bpf_preload_note_direct(void)
+{
+	pr_info("%s\n", direct_note);
+}
+
 static int __init bpf_preload_module_init(void)
 {
 	return bpf_preload_init();

@@ -50,7 +50,7 @@ INIT constexpr bool equal(const char *a, const char *b)
 // and go with them to init memory: no attribute places a literal.
 struct Step {
 	char id[12];
-	char what[28];
+	char what[32];
 };
 
 INITCONST constexpr Step kOpen = {.id = "open", .what = "open skeleton"};
@@ -62,6 +62,18 @@ INITCONST constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
 INITCONST constexpr Step kLinkGet[BPF_PRELOAD_LINKS] = {
 	{.id = "link_map", .what = "get link of dump_bpf_map"},
 	{.id = "link_prog", .what = "get link of dump_bpf_prog"},
+};
+// The lockdown variant's steps (bpf_preload_direct.c); its links are made
+// by the kAttach steps.
+INITCONST constexpr Step kDirectBtf = {.id = "direct_btf",
+				       .what = "load BTF (lockdown)"};
+INITCONST constexpr Step kDirectRodata = {.id = "direct_ro",
+					  .what = "create rodata (lockdown)"};
+INITCONST constexpr Step kDirectLookup = {
+	.id = "direct_ids", .what = "find vmlinux ids (lockdown)"};
+INITCONST constexpr Step kDirectProg[BPF_PRELOAD_LINKS] = {
+	{.id = "direct_map", .what = "load dump_bpf_map (lockdown)"},
+	{.id = "direct_prog", .what = "load dump_bpf_prog (lockdown)"},
 };
 INITCONST constexpr Step kRegister = {.id = "register",
 				      .what = "register bpf_preload_ops"};
@@ -137,6 +149,34 @@ private:
 	}
 
 	bpf_link *link_ = nullptr;
+};
+
+// One fd this task got from a bpf() command, closed when the owner goes.
+// -1 is "none": fd 0 can be ours (see Skeleton).
+class Fd {
+public:
+	INIT explicit Fd(int fd) : fd_(fd) {}
+	INIT Fd(Fd &&other) noexcept : fd_(exchange(other.fd_, -1)) {}
+	Fd &operator=(Fd &&) = delete;
+	Fd(const Fd &) = delete;
+	Fd &operator=(const Fd &) = delete;
+	INIT ~Fd()
+	{
+		if (fd_ >= 0)
+			close_fd(static_cast<unsigned int>(fd_));
+	}
+
+	// Runs a step that returns a new fd.
+	template <typename Call>
+	[[nodiscard]] INIT static ErrorOr<Fd> from(const Step &step, Call call)
+	{
+		return Fd(TRY(attempt(step, call)));
+	}
+
+	[[nodiscard]] INIT int get() const { return fd_; }
+
+private:
+	int fd_;
 };
 
 // The light skeleton: its memory and every fd it holds. Which fds are real
@@ -251,14 +291,61 @@ using LinkName = char[sizeof(bpf_preload_info::link_name)];
 constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 						    "progs.debug"};
 
+// The lockdown variant (iterators.bpf.c without BTF names), loaded by
+// bpf() commands of our own rather than a light skeleton's loader program,
+// which lockdown=confidentiality refuses (bpf_preload_direct.c). The links
+// come out as from the skeleton; every fd is closed on return.
+[[nodiscard]] INIT ErrorOr<PreloadLinks> load_direct_links()
+{
+	const Fd btf = TRY(Fd::from(
+		kDirectBtf, []() INIT { return bpf_preload_direct_btf(); }));
+	const Fd rodata = TRY(Fd::from(kDirectRodata, [&]() INIT {
+		return bpf_preload_direct_rodata(btf.get());
+	}));
+	bpf_preload_direct_ids ids{};
+	TRY(attempt(kDirectLookup,
+		    [&]() INIT { return bpf_preload_direct_lookup(&ids); }));
+
+	PreloadLinks links;
+	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
+		const Fd prog = TRY(Fd::from(kDirectProg[i], [&]() INIT {
+			return bpf_preload_direct_prog(i, btf.get(),
+						       rodata.get(), &ids);
+		}));
+		const Fd link = TRY(Fd::from(kAttach[i], [&]() INIT {
+			return bpf_preload_direct_link(prog.get());
+		}));
+		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], link.get()));
+	}
+	bpf_preload_note_direct();
+	return links;
+}
+
+#ifdef BPF_PRELOAD_FORCE_DIRECT
+// Test build (make FORCE_DIRECT=1): the lockdown variant on any kernel.
+constexpr bool kForceDirect = true;
+#else
+constexpr bool kForceDirect = false;
+#endif
+
 // Loads and attaches both iterators and returns a reference on each link.
 // The skeleton, and with it every fd this created in the calling task, is
 // gone on return, success or not: the references keep links, programs and
 // the rodata map alive.
+//
+// Where the skeleton cannot load because the kernel refuses BPF reads of
+// its memory (lockdown=confidentiality), the lockdown variant serves
+// instead, and its one log line replaces the skeleton's error.
 [[nodiscard]] INIT ErrorOr<PreloadLinks> load_links()
 {
+	if (kForceDirect)
+		return load_direct_links();
 	Skeleton skel = TRY(Skeleton::open());
-	TRY(skel.load());
+	if (const ErrorOr<void> loaded = skel.load(); loaded.is_error()) {
+		if (!bpf_preload_bpf_reads_locked_down())
+			return loaded.error();
+		return load_direct_links();
+	}
 
 	PreloadLinks links;
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {

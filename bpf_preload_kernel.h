@@ -42,6 +42,29 @@ void bpf_preload_skel_get_fds(struct iterators *skel,
 			      struct bpf_preload_skel_fds *fds);
 void bpf_preload_skel_destroy(struct iterators *skel);
 
+/*
+ * The lockdown variant, loaded without a loader program
+ * (bpf_preload_direct.c), one bpf() command or two per step. Those that
+ * return an int return a new fd or a negative errno; the caller owns and
+ * closes every fd.
+ */
+#define BPF_PRELOAD_DIRECT_LOOKUPS_MAX 4
+
+/* vmlinux BTF ids: the iterators' attach targets and the kfunc, if any. */
+struct bpf_preload_direct_ids {
+	unsigned int id[BPF_PRELOAD_DIRECT_LOOKUPS_MAX];
+};
+
+int bpf_preload_direct_btf(void);
+int bpf_preload_direct_rodata(int btf_fd);
+int bpf_preload_direct_lookup(struct bpf_preload_direct_ids *ids);
+int bpf_preload_direct_prog(int i, int btf_fd, int map_fd,
+			    const struct bpf_preload_direct_ids *ids);
+int bpf_preload_direct_link(int prog_fd);
+bool bpf_preload_bpf_reads_locked_down(void);
+/* The one line saying the lockdown variant serves. */
+void bpf_preload_note_direct(void);
+
 /* bpf_link_get_from_fd() with its ERR_PTR turned into an errno. */
 int bpf_preload_link_get(int fd, struct bpf_link **link);
 

@@ -17,6 +17,10 @@
  * Build with -DITERATORS_ELEM_COUNT for kernels that have the
  * bpf_map_sum_elem_count() kfunc (6.6+); maps.debug then gains a
  * cur_entries column.
+ *
+ * Build with -DITERATORS_NO_BTF_NAMES for a variant that makes no
+ * bpf_probe_read_kernel() call (progs.debug then shows aux->name), the
+ * one the module loads under lockdown=confidentiality.
  */
 
 /*
@@ -157,6 +161,18 @@ int dump_bpf_map(struct bpf_iter__bpf_map *ctx)
  * The type id and the name's offset are checked against the BTF they
  * index: anything out of range falls back to aux->name.
  */
+#ifdef ITERATORS_NO_BTF_NAMES
+/*
+ * The lockdown variant: under lockdown=confidentiality the kernel refuses
+ * bpf_probe_read_kernel() to every program, so this build never calls it
+ * and prints aux->name, cut at 15 characters. The module loads it only
+ * where the full variant cannot load (bpf_preload_direct.c).
+ */
+static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
+{
+	return aux->name;
+}
+#else
 static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 {
 	struct bpf_func_info *finfo = aux->func_info;
@@ -187,6 +203,7 @@ static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 	/* bpf_seq_printf() copies %s strings with a fault-safe read. */
 	return btf->strings + name_off;
 }
+#endif /* ITERATORS_NO_BTF_NAMES */
 
 SEC("iter/bpf_prog")
 int dump_bpf_prog(struct bpf_iter__bpf_prog *ctx)

@@ -70,7 +70,7 @@ t_wrongkey() { refused $SB/wrongkey.ko 'Loading of module with unavailable key i
 # serves; both removed after. Status 0 if it serves valid files, or if
 # nothing loaded and the kernel said why. The kernel rate-limits its
 # lockdown notices (10 in 5 s) and the boot's (then the C module's) use them
-# up: first 6 s without any.
+# up: first 6 s without any. SERVED=1 when the module served.
 load_measured() {
 	sleep 6
 	klog_drain
@@ -81,12 +81,13 @@ load_measured() {
 	! mod_loaded || is_mounted $MNT || mount_at $MNT
 	klog_drain
 	sed "s/^/# measured: $_w: kernel: /" "$TMP/klog.new"
-	_m=0
+	_m=0 SERVED=0
 	if ! mod_loaded; then
 		echo "# measured: $_w: not loaded"
 		[ -s "$TMP/klog.new" ] || _m=1
 	elif has_files $MNT && rows_ok $MNT >"$TMP/rows" 2>&1; then
 		echo "# measured: $_w: loaded, serves valid maps.debug and progs.debug"
+		SERVED=1
 		sed "s/^/# measured: $_w: progs.debug: /" $MNT/progs.debug
 	else
 		diag_file "$TMP/rows"
@@ -101,9 +102,16 @@ load_measured() {
 
 # The C module by insmod: if it loads, a mount shows what it serves (a mount
 # while it is not loaded would autoload ours). Ours, signed and installed:
-# the first bpffs mount loads it.
+# the first bpffs mount loads it, and under confidentiality it must serve,
+# by its lockdown variant, and say so once (issue 14).
 t_c_module() { load_measured "C module" insmod $SB/c_module.ko; }
-t_ours() { load_measured ours mount -t bpf bpf $MNT; }
+t_ours() {
+	load_measured ours mount -t bpf bpf $MNT || return 1
+	[ "$SERVED" = 1 ] || fail "ours did not serve"
+	grep -qx "$MODNAME: lockdown: loaded without BTF names; progs.debug shows 15-character names" \
+		"$TMP/klog.new" || fail "no lockdown line in the kernel log"
+	! grep -q "^$MODNAME: .*failed" "$TMP/klog.new" || fail "a failed step in the kernel log"
+}
 
 case $MODE in
 integrity)
@@ -119,7 +127,7 @@ confidentiality)
 	MODE_TESTS="
 loader|a light skeleton's loader program is refused, one without bpf_probe_read_kernel loads
 c_module|the kernel's C module, signed with DKMS's key: measured
-ours|ours, autoloaded by the first bpffs mount: measured"
+ours|ours, autoloaded by the first bpffs mount, serves the lockdown variant"
 	;;
 *) usage "integrity|confidentiality" ;;
 esac

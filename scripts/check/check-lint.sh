@@ -115,7 +115,7 @@ kernel_files() {
 }
 
 # checkpatch with zero errors and warnings. Types switched off, and why:
-#   LINUX_VERSION_CODE (bpf_preload_glue.c, iterators/iterators.lskel.h):
+#   LINUX_VERSION_CODE (bpf_preload_glue.c, iterators/iterators*.h):
 #     one source builds for 6.1 to 7.x, so it picks by the target's version
 #     what an in-tree module would not need to (MODULE_IMPORT_NS's form,
 #     the skeleton with or without the 6.6 kfunc).
@@ -128,7 +128,7 @@ kernel_files() {
 checkpatch() { # checkpatch KDIR FILE
 	local ignore=() out
 	case $2 in
-	bpf_preload_glue.c | iterators/iterators.lskel.h)
+	bpf_preload_glue.c | iterators/iterators.lskel.h | iterators/iterators_direct.h)
 		ignore=(--ignore "LINUX_VERSION_CODE,CONSTANT_COMPARISON") ;;
 	iterators/skel_nojit.h) ignore=(--ignore RCU_TASKS_TRACE) ;;
 	esac
