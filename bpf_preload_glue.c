@@ -92,12 +92,17 @@ static const struct kernel_param_ops fault_errno_ops = {
 	.get = param_get_int,
 };
 
+bool bpf_preload_fault_lockdown;
+
 module_param_named(fault_step, bpf_preload_fault_step, charp, 0400);
 MODULE_PARM_DESC(fault_step, "init step to fail (test build)");
 module_param_cb(fault_errno, &fault_errno_ops, &bpf_preload_fault_errno, 0400);
 __MODULE_PARM_TYPE(fault_errno, "int");
 MODULE_PARM_DESC(fault_errno,
 		 "errno the failed step returns, 1..4095 (test build)");
+module_param_named(fault_lockdown, bpf_preload_fault_lockdown, bool, 0400);
+MODULE_PARM_DESC(fault_lockdown,
+		 "load as under lockdown=confidentiality (test build)");
 MODULE_INFO(fault_inject, "test build, not for production");
 #endif
 

@@ -321,11 +321,18 @@ constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 	return links;
 }
 
-#ifdef BPF_PRELOAD_FORCE_DIRECT
-// Test build (make FORCE_DIRECT=1): the lockdown variant on any kernel.
-constexpr bool kForceDirect = true;
+#ifdef BPF_PRELOAD_FAULT_INJECT
+// Test build: fault_lockdown=1 takes the lockdown variant on any kernel, as
+// a kernel that refuses the skeleton's loader program does.
+INIT bool lockdown_simulated()
+{
+	return bpf_preload_fault_lockdown;
+}
 #else
-constexpr bool kForceDirect = false;
+INIT constexpr bool lockdown_simulated()
+{
+	return false;
+}
 #endif
 
 // Loads and attaches both iterators and returns a reference on each link.
@@ -338,7 +345,7 @@ constexpr bool kForceDirect = false;
 // instead, and its one log line replaces the skeleton's error.
 [[nodiscard]] INIT ErrorOr<PreloadLinks> load_links()
 {
-	if (kForceDirect)
+	if (lockdown_simulated())
 		return load_direct_links();
 	Skeleton skel = TRY(Skeleton::open());
 	if (const ErrorOr<void> loaded = skel.load(); loaded.is_error()) {

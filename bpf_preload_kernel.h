@@ -85,10 +85,12 @@ int close_fd(unsigned int fd);
 #ifdef BPF_PRELOAD_FAULT_INJECT
 /*
  * Test build (make FAULT_INJECT=1): the module parameters fault_step and
- * fault_errno; the glue accepts only 1..MAX_ERRNO for the latter.
+ * fault_errno; the glue accepts only 1..MAX_ERRNO for the latter. And
+ * fault_lockdown: load as under lockdown=confidentiality, on any kernel.
  */
 extern char *bpf_preload_fault_step;
 extern int bpf_preload_fault_errno;
+extern bool bpf_preload_fault_lockdown;
 #endif
 
 #ifdef __cplusplus

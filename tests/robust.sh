@@ -30,7 +30,8 @@ RACE_LOADS=${ROBUST_RACE_LOADS:-50}
 RACE_OBJECTS=${ROBUST_RACE_OBJECTS:-1000}
 
 # Fault steps: id|description in the error message|errno name|errno; each
-# with its own errno, so a test also sees that errno travel.
+# with its own errno, so a test also sees that errno travel. An id ending
+# in @lockdown is that step of the lockdown variant (fault_lockdown=1).
 FAULTS="
 open|open skeleton|ENOMEM|12
 load|load skeleton|EINVAL|22
@@ -39,7 +40,15 @@ attach_prog|attach dump_bpf_prog|E2BIG|7
 link_map|get link of dump_bpf_map|EBADF|9
 link_prog|get link of dump_bpf_prog|ENOENT|2
 register|register bpf_preload_ops|EAGAIN|11
+direct_btf@lockdown|load BTF (lockdown)|EIO|5
+direct_ro@lockdown|create rodata (lockdown)|ENXIO|6
+direct_ids@lockdown|find vmlinux ids (lockdown)|EFAULT|14
+direct_map@lockdown|load dump_bpf_map (lockdown)|ENODEV|19
+direct_prog@lockdown|load dump_bpf_prog (lockdown)|ENOTDIR|20
+attach_prog@lockdown|attach dump_bpf_prog|EMFILE|24
+link_prog@lockdown|get link of dump_bpf_prog|ERANGE|34
 "
+LOCKDOWN_LINE="$MODNAME: lockdown: loaded without BTF names; progs.debug shows 15-character names"
 
 # Every object created since the baseline snapshot is gone (bounded wait).
 settled() { run "$BIN/bpf_count" settle -t "${1:-10000}" "$BASELINE"; }
@@ -93,7 +102,8 @@ t_builds() {
 	diag "$FAULT_KO:"
 	modinfo_of "$FAULT_KO" | tee "$OUT" | diag_file
 	for _k in 'fault_inject=test build, not for production' \
-		'parmtype=fault_step:charp' 'parmtype=fault_errno:int'; do
+		'parmtype=fault_step:charp' 'parmtype=fault_errno:int' \
+		'parmtype=fault_lockdown:bool'; do
 		grep -Fxq "$_k" "$OUT" || fail "missing: $_k"
 	done
 }
@@ -115,13 +125,15 @@ t_fault() {
 	IFS='|' read -r _id _desc _ename _errno <<-EOF
 		$(echo "$FAULTS" | grep "^$1|")
 	EOF
+	_params="fault_step=${_id%@lockdown} fault_errno=$_errno"
+	[ "$_id" = "${_id%@lockdown}" ] || _params="$_params fault_lockdown=1"
 	for _w in open: free:-z; do
 		_z=${_w#*:}
 		diag "-- fds 0-2 ${_w%:*} in the loading task"
 		klog_drain
 		# shellcheck disable=SC2086 # $_z is empty or one word
 		run "$BIN/kmod_fds" $_z -e "$_ename" \
-			-p "fault_step=$_id fault_errno=$_errno" "$FAULT_KO" || fail
+			-p "$_params" "$FAULT_KO" || fail
 		klog_expect_one "$MODNAME: $_desc failed: $(pe "$_ename" "$_errno")" || fail
 		gone
 	done
@@ -143,6 +155,17 @@ t_fault_errno() {
 		! grep -q 'skeleton failed' "$TMP/klog.new" || fail "fault_errno=$_e: init ran"
 		gone
 	done
+}
+
+# t_lockdown: the lockdown variant (fault_lockdown=1), loaded without a
+# loader program, serves valid files and says so in one line; fds 0-2 free.
+t_lockdown() {
+	klog_drain
+	run "$BIN/kmod_fds" -z -p fault_lockdown=1 "$FAULT_KO" || fail
+	klog_expect_one "$LOCKDOWN_LINE" || fail
+	serves || fail
+	rmmod_retry || fail
+	gone
 }
 
 other_installed() {
@@ -397,6 +420,7 @@ $(echo "$FAULTS" | grep '|' | while IFS='|' read -r _id _desc _en _n; do
 		"'$_desc failed: -$_en', no fd, prog, map or link left, bpf_preload_ops" \
 		"untouched, normal build loads after"
 done)
+lockdown|the lockdown variant (fault_lockdown=1, with fds 0-2 free): loads without a loader program, one line saying so, serves valid files, unloads clean
 fault_errno|fault_errno 0, -12 or 4096: insmod fails with EINVAL and a line naming it, before init runs, nothing left
 other_first|someone else's ops first: insmod fails with -EBUSY, their ops stay installed and in use, nothing left
 other_removed|after their module is removed ours loads and serves, and theirs cannot take the hook from ours
