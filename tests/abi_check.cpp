@@ -42,9 +42,7 @@ using Ops = struct bpf_preload_ops;
 // name has to become both a string and an operand of offsetof.
 // NOLINTBEGIN(bugprone-sizeof-expression)
 #define MEMBER(type, field)                                                    \
-	Member{.name = #field,                                                 \
-	       .offset = offsetof(type, field),                                \
-	       .size = sizeof(type::field)}
+	Member(#field, offsetof(type, field), sizeof(type::field))
 std::vector<Layout> ours()
 {
 	return {

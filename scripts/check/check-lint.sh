@@ -58,7 +58,7 @@ fi
 # The copy's paths become the working tree's; the -I of the skeleton's
 # include dir needs the same symlink the Makefile makes.
 jq --arg from "$w/src" --arg to "$TOP" '
-	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|skel\\.c)$"))
+	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|skel\\.c|direct\\.c)$"))
 	     | walk(if type == "string" then gsub($from; $to) else . end)]' \
 	"$w/bear.json" >"$w/compile_commands.json"
 mv "$w/compile_commands.json" "$TOP/compile_commands.json"
@@ -139,17 +139,18 @@ checkpatch() { # checkpatch KDIR FILE
 
 # A precondition (lint's own output), not a test.
 files=$(jq -r '.[].file' compile_commands.json | sed "s|^$TOP/||" | LC_ALL=C sort | paste -sd ' ')
-[ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp bpf_preload_skel.c" ] ||
+[ "$files" = "bpf_preload_direct.c bpf_preload_glue.c bpf_preload_kern.cpp bpf_preload_skel.c" ] ||
 	{ echo "lint: compile_commands.json covers '$files', not the C++ core and the C glue" >&2; exit 1; }
 
-for f in bpf_preload_kern.cpp bpf_preload_glue.c bpf_preload_skel.c; do
+for f in bpf_preload_kern.cpp bpf_preload_glue.c bpf_preload_skel.c bpf_preload_direct.c; do
 	no_findings "clangd --check=$f: no errors" "$w/clangd-${f%%.*}.log" 'E\[' clangd --check="$TOP/$f"
 done
 
-# The C files are ours only: the four light skeletons are bpftool's output.
+# The C files written by hand only: the light skeletons are bpftool's
+# output, the direct-load tables gen_direct.py's.
 mapfile -t cxx < <(git ls-files '*.cpp' '*.hpp')
 mapfile -t shells < <(git ls-files '*.sh' .ci/run)
-mapfile -t cfiles < <(git ls-files '*.c' '*.h' | grep -v '\.lskel-.*-endian\.h$')
+mapfile -t cfiles < <(git ls-files '*.c' '*.h' | grep -v -- '-endian\.h$')
 
 each_file "clang-format: ${#cxx[@]} C++ files formatted" cxx clang-format --dry-run -Werror
 
