@@ -8,19 +8,8 @@
  * program as raw bytes, so it only works on a kernel of the byte order it
  * was generated for.
  *
- * Variant: the default skeleton calls the bpf_map_sum_elem_count() kfunc
- * (the cur_entries column of maps.debug), which appeared in Linux 6.6;
- * loading it on an older kernel fails outright.  A __weak kfunc guarded
- * by a run-time existence check would let one object serve both, but
- * that needs bpf_ksym_exists() (libbpf 1.2; Debian ships 1.1, whose
- * light skeleton loader we use) and a verifier that accepts the address
- * of a missing kfunc, which 6.1's does not.  So the choice is made here
- * at build time instead: the "nocount" skeleton, without the kfunc,
- * below 6.6.  Calling a kfunc also needs the BPF JIT turned on, so a
- * kernel whose JIT is not on from boot (CONFIG_BPF_JIT_DEFAULT_ON unset:
- * Debian's s390x kernels have no JIT, its riscv64 ones leave it off) gets
- * the "nocount" skeleton too, whatever its version; skel_nojit.h lets a
- * skeleton load at all on a kernel without a JIT.
+ * Variant: with the bpf_map_sum_elem_count() kfunc or without it
+ * ("nocount"), by the rule in iterators_variant.h.
  *
  * All four define the same struct iterators and iterators__*()
  * functions under the same include guard: include only this file.
@@ -28,7 +17,7 @@
 #ifndef BPF_PRELOAD_ITERATORS_LSKEL_H
 #define BPF_PRELOAD_ITERATORS_LSKEL_H
 
-#include <linux/version.h>
+#include "iterators_variant.h"
 #include "skel_nojit.h"
 #include "skel_string.h"
 
@@ -36,16 +25,13 @@
 #error "compiler does not say which byte order it targets"
 #endif
 
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 6, 0) && \
-	defined(CONFIG_BPF_JIT_DEFAULT_ON)
-#define ITERATORS_LSKEL_ELEM_COUNT 1
+#if ITERATORS_ELEM_COUNT_VARIANT
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators.lskel-big-endian.h"
 #else
 #include "iterators.lskel-little-endian.h"
 #endif
-#else /* < 6.6 or the JIT off: no bpf_map_sum_elem_count() */
-#define ITERATORS_LSKEL_ELEM_COUNT 0
+#else
 #if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #include "iterators_nocount.lskel-big-endian.h"
 #else

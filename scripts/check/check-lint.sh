@@ -128,7 +128,7 @@ kernel_files() {
 checkpatch() { # checkpatch KDIR FILE
 	local ignore=() out
 	case $2 in
-	bpf_preload_glue.c | iterators/iterators.lskel.h | iterators/iterators_direct.h)
+	bpf_preload_glue.c | iterators/iterators_variant.h)
 		ignore=(--ignore "LINUX_VERSION_CODE,CONSTANT_COMPARISON") ;;
 	iterators/skel_nojit.h) ignore=(--ignore RCU_TASKS_TRACE) ;;
 	esac

@@ -46,7 +46,7 @@ no_btf_build() { # no_btf_build OUT
 }
 
 # The skeleton a correct build for ORDER embeds. This restates the rule of
-# iterators/iterators.lskel.h on purpose: an expectation read from that
+# iterators/iterators_variant.h on purpose: an expectation read from that
 # header would agree with a wrong one (the wrong-variant mutant). The guest
 # has its own, t::maps_variant() in tests/common.hpp, from the running
 # kernel rather than its build config.
