@@ -11,7 +11,7 @@
 #   make run              boot the newest kernel of Debian's stable release
 #                         with the module and show maps.debug, progs.debug
 #                         and bpftool prog show
-#   make skeletons        regenerate iterators/*.lskel-*.h
+#   make tables           regenerate iterators/*.tables-*.h
 #   make clean
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
@@ -21,15 +21,14 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 # kernels need no change here. The one list; every check reads it.
 SUITES ?= bookworm trixie trixie-backports sid
 export SUITES
-LIBBPF_SKEL_INTERNAL ?= /usr/include/bpf/skel_internal.h
 
-.PHONY: all modules check run skeletons check-skeletons check-vm deps clean
+.PHONY: all modules check run tables check-tables check-vm deps clean
 
 # `make check` runs every target in CHECKS, in this order
 # (scripts/check/check-all.sh adds up what each records in
 # $$BPF_PRELOAD_RESULT); the targets are defined here and in mk/*.mk.
 # Slower tiers stay out: check-intree, check-debug, check-mutants, bench.
-CHECKS := check-skeletons check-vm check-bench check-install check-lint \
+CHECKS := check-tables check-vm check-bench check-install check-lint \
 	check-deb check-kbuild-errors check-robust check-vm-arm64 check-vm-s390x \
 	check-secureboot-stable
 # The architectures the checks know: the table in scripts/lib/common.sh
@@ -40,7 +39,7 @@ FOREIGN_ARCHES := $(if $(wildcard scripts/lib/common.sh),$(filter-out amd64,$(sh
 # architecture's kernels (mk/arch.mk), by Debian's name for it (kbuild's
 # s390 is Debian's s390x).
 ifneq ($(filter $(ARCH),$(FOREIGN_ARCHES) s390),)
-CHECKS := check-skeletons check-vm-$(patsubst s390,s390x,$(ARCH))
+CHECKS := check-tables check-vm-$(patsubst s390,s390x,$(ARCH))
 endif
 # mk/*.mk define targets of their own: keep `make` building the module.
 .DEFAULT_GOAL := all
@@ -48,13 +47,9 @@ endif
 
 all: modules
 
-# kbuild reads ./Kbuild; .skel_include lets the generated skeleton find
-# libbpf's <bpf/skel_internal.h> without putting all of /usr/include on the
-# kernel's include path. PAHOLE: the module's BTF leaves C++ out (Kbuild).
+# kbuild reads ./Kbuild. PAHOLE: the module's BTF leaves C++ out (Kbuild).
 modules:
-	@scripts/check-kernel.sh "$(KDIR)" "$(LIBBPF_SKEL_INTERNAL)"
-	@mkdir -p .skel_include/bpf
-	@ln -sf "$(LIBBPF_SKEL_INTERNAL)" .skel_include/bpf/skel_internal.h
+	@scripts/check-kernel.sh "$(KDIR)"
 	$(MAKE) -C "$(KDIR)" M="$(CURDIR)" PAHOLE="$(CURDIR)/scripts/pahole-cxx.sh" modules
 
 deps:
@@ -70,25 +65,22 @@ check-vm:
 run: deps
 	scripts/check/check-vm.sh run
 
-# The skeletons are generated in the build chroot of the release whose
-# clang and bpftool made the committed ones (their output differs between
-# versions), so any host regenerates them byte for byte; the big-endian
-# ones by the release's s390x bpftool, from its s390x chroot.
-SKELETON_SUITE ?= bookworm
-skeletons_in_chroot = scripts/kernel/chroot.sh ensure $(SKELETON_SUITE):s390x && \
-	be=$$(scripts/kernel/chroot.sh path $(SKELETON_SUITE):s390x) && \
-	scripts/kernel/chroot.sh run $(SKELETON_SUITE) --bind "$(CURDIR)" --bind "$$be" \
-	make -C iterators BPFTOOL_BE="env QEMU_LD_PREFIX=$$be $$be/usr/sbin/bpftool"
+# The tables are generated in the build chroot of the release whose clang
+# made the committed ones (its output differs between versions), so any
+# host regenerates them byte for byte, in either byte order.
+TABLE_SUITE ?= bookworm
+tables_in_chroot = scripts/kernel/chroot.sh run $(TABLE_SUITE) --bind "$(CURDIR)" \
+	make -C iterators
 
-skeletons:
-	$(skeletons_in_chroot)
+tables:
+	$(tables_in_chroot)
 
-# Regenerates the skeletons into a temporary dir and compares.
-check-skeletons:
-	@if $(skeletons_in_chroot) check; then r="1 0 0"; else r="0 1 0"; fi; \
+# Regenerates the tables into a temporary dir and compares.
+check-tables:
+	@if $(tables_in_chroot) check; then r="1 0 0"; else r="0 1 0"; fi; \
 	[ -z "$$BPF_PRELOAD_RESULT" ] || echo "$$r" >"$$BPF_PRELOAD_RESULT"; \
 	[ "$$r" = "1 0 0" ]
 
 clean:
 	@if [ -d "$(KDIR)" ]; then $(MAKE) -C "$(KDIR)" M="$(CURDIR)" clean; fi
-	rm -rf .skel_include build
+	rm -rf build

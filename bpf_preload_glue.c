@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * C glue for the C++ core: the module macros and parameters, and the kernel
- * helpers that are inline or macros (the light skeleton is in
- * bpf_preload_skel.c). Everything here forwards; the decisions are in
+ * helpers that are inline or macros (the loading steps are in
+ * bpf_preload_loader.c). Everything here forwards; the decisions are in
  * bpf_preload_kern.cpp.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
@@ -19,7 +19,6 @@
 #include "bpf_preload_core.h"
 #include "bpf_preload_kernel.h"
 
-static_assert(BPF_PRELOAD_ENOMEM == ENOMEM);
 static_assert(BPF_PRELOAD_EBUSY == EBUSY);
 
 int __init bpf_preload_link_get(int fd, struct bpf_link **link)
@@ -45,12 +44,12 @@ void __init bpf_preload_report(const char *step, int err)
 }
 
 /* The text in init memory: only "%s" stays resident, with the format. */
-static const char direct_note[] __initconst =
+static const char lockdown_note[] __initconst =
 	"lockdown: loaded without BTF names; progs.debug shows 15-character names";
 
-void __init bpf_preload_note_direct(void)
+void __init bpf_preload_note_lockdown(void)
 {
-	pr_info("%s\n", direct_note);
+	pr_info("%s\n", lockdown_note);
 }
 
 static int __init bpf_preload_module_init(void)

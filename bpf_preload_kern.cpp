@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 //
-// bpf_preload: load the iterator light skeleton, keep one reference to each
+// bpf_preload: load the iterator programs, keep one reference to each
 // iterator link, and hand the links to bpffs through bpf_preload_ops so that
 // every bpffs mount shows maps.debug and progs.debug.
 //
@@ -53,8 +53,14 @@ struct Step {
 	char what[32];
 };
 
-INITCONST constexpr Step kOpen = {.id = "open", .what = "open skeleton"};
-INITCONST constexpr Step kLoad = {.id = "load", .what = "load skeleton"};
+INITCONST constexpr Step kBtf = {.id = "btf", .what = "load BTF"};
+INITCONST constexpr Step kRodata = {.id = "rodata",
+				    .what = "create iterator.rodata"};
+INITCONST constexpr Step kIds = {.id = "ids", .what = "find vmlinux BTF ids"};
+INITCONST constexpr Step kLoad[BPF_PRELOAD_LINKS] = {
+	{.id = "load_map", .what = "load dump_bpf_map"},
+	{.id = "load_prog", .what = "load dump_bpf_prog"},
+};
 INITCONST constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
 	{.id = "attach_map", .what = "attach dump_bpf_map"},
 	{.id = "attach_prog", .what = "attach dump_bpf_prog"},
@@ -62,18 +68,6 @@ INITCONST constexpr Step kAttach[BPF_PRELOAD_LINKS] = {
 INITCONST constexpr Step kLinkGet[BPF_PRELOAD_LINKS] = {
 	{.id = "link_map", .what = "get link of dump_bpf_map"},
 	{.id = "link_prog", .what = "get link of dump_bpf_prog"},
-};
-// The lockdown variant's steps (bpf_preload_direct.c); its links are made
-// by the kAttach steps.
-INITCONST constexpr Step kDirectBtf = {.id = "direct_btf",
-				       .what = "load BTF (lockdown)"};
-INITCONST constexpr Step kDirectRodata = {.id = "direct_ro",
-					  .what = "create rodata (lockdown)"};
-INITCONST constexpr Step kDirectLookup = {
-	.id = "direct_ids", .what = "find vmlinux ids (lockdown)"};
-INITCONST constexpr Step kDirectProg[BPF_PRELOAD_LINKS] = {
-	{.id = "direct_map", .what = "load dump_bpf_map (lockdown)"},
-	{.id = "direct_prog", .what = "load dump_bpf_prog (lockdown)"},
 };
 INITCONST constexpr Step kRegister = {.id = "register",
 				      .what = "register bpf_preload_ops"};
@@ -152,7 +146,8 @@ private:
 };
 
 // One fd this task got from a bpf() command, closed when the owner goes.
-// -1 is "none": fd 0 can be ours (see Skeleton).
+// -1 is "none": fd 0 can be ours, as it is free in init's context at
+// late_initcall.
 class Fd {
 public:
 	INIT explicit Fd(int fd) : fd_(fd) {}
@@ -162,7 +157,10 @@ public:
 	Fd &operator=(const Fd &) = delete;
 	INIT ~Fd()
 	{
-		// The analyzer's false positive of ~Skeleton() again.
+		// clang-tidy's analyzer runs this destructor when the TRY
+		// in `const Fd fd = TRY(...)` returns before fd is
+		// initialised; g++ and clang++ do not (checked): a false
+		// positive.
 		// NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
 		if (fd_ >= 0)
 			close_fd(static_cast<unsigned int>(fd_));
@@ -181,107 +179,6 @@ private:
 	int fd_;
 };
 
-// The light skeleton: its memory and every fd it holds. Which fds are real
-// is tracked here rather than read back from the skeleton: a slot of 0 means
-// "unset" to the generated code, which therefore never closes fd 0, yet fd 0
-// is free when we run in init's context at late_initcall.
-class Skeleton {
-public:
-	Skeleton() = default;
-	INIT Skeleton(Skeleton &&other) noexcept
-	    : skel_(exchange(other.skel_, nullptr)), loaded_(other.loaded_)
-	{
-		for (int i = 0; i < BPF_PRELOAD_LINKS; i++)
-			attached_[i] = other.attached_[i];
-	}
-	Skeleton &operator=(Skeleton &&) = delete;
-	Skeleton(const Skeleton &) = delete;
-	Skeleton &operator=(const Skeleton &) = delete;
-
-	INIT ~Skeleton()
-	{
-		// clang-tidy's analyzer runs this destructor when the TRY
-		// in `Skeleton skel = TRY(...)` returns before skel is
-		// initialised; g++ and clang++ do not (checked): a false
-		// positive.
-		// NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch)
-		if (!skel_)
-			return;
-		close_fds();
-		bpf_preload_skel_destroy(skel_);
-	}
-
-	[[nodiscard]] INIT static ErrorOr<Skeleton> open()
-	{
-		iterators *skel = nullptr;
-		TRY(attempt(kOpen, [&]() INIT {
-			skel = bpf_preload_skel_open();
-			return skel ? 0 : -BPF_PRELOAD_ENOMEM;
-		}));
-		return Skeleton(skel);
-	}
-
-	[[nodiscard]] INIT ErrorOr<void> load()
-	{
-		TRY(attempt(kLoad, [&]() INIT {
-			return bpf_preload_skel_load(skel_);
-		}));
-		loaded_ = true;
-		return {};
-	}
-
-	// Attaches program i (0: dump_bpf_map, 1: dump_bpf_prog) and returns
-	// the fd of its iterator link, which the skeleton keeps.
-	[[nodiscard]] INIT ErrorOr<int> attach(int i)
-	{
-		int fd = TRY(attempt(kAttach[i], [&]() INIT {
-			return kAttachFn[i](skel_);
-		}));
-		*slots().link[i] = fd;
-		attached_[i] = true;
-		return fd;
-	}
-
-private:
-	INITCONST static constexpr int (*kAttachFn[BPF_PRELOAD_LINKS])(
-		iterators *) = {
-		bpf_preload_skel_attach_dump_bpf_map,
-		bpf_preload_skel_attach_dump_bpf_prog,
-	};
-
-	INIT explicit Skeleton(iterators *skel) : skel_(skel) {}
-
-	[[nodiscard]] INIT bpf_preload_skel_fds slots() const
-	{
-		bpf_preload_skel_fds fds{};
-		bpf_preload_skel_get_fds(skel_, &fds);
-		return fds;
-	}
-
-	// Closes the fds we know to be real and zeroes every slot, so that
-	// the generated destructor only frees memory.
-	INIT void close_fds()
-	{
-		const bpf_preload_skel_fds fds = slots();
-		for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
-			close_slot(fds.link[i], attached_[i]);
-			close_slot(fds.prog[i], loaded_);
-		}
-		close_slot(fds.rodata_map, loaded_);
-	}
-
-	INIT static void close_slot(int *slot, bool real)
-	{
-		if (real)
-			close_fd(static_cast<unsigned int>(*slot));
-		*slot = 0;
-	}
-
-	iterators *skel_ = nullptr;
-	bool loaded_ = false;
-	bool attached_[BPF_PRELOAD_LINKS] = {};
-};
-
 // The two links bpffs pins, in bpf_preload_info order.
 struct PreloadLinks {
 	LinkRef link[BPF_PRELOAD_LINKS];
@@ -293,39 +190,9 @@ using LinkName = char[sizeof(bpf_preload_info::link_name)];
 constexpr LinkName kLinkNames[BPF_PRELOAD_LINKS] = {"maps.debug",
 						    "progs.debug"};
 
-// The lockdown variant (iterators.bpf.c without BTF names), loaded by
-// bpf() commands of our own rather than a light skeleton's loader program,
-// which lockdown=confidentiality refuses (bpf_preload_direct.c). The links
-// come out as from the skeleton; every fd is closed on return.
-[[nodiscard]] INIT ErrorOr<PreloadLinks> load_direct_links()
-{
-	const Fd btf = TRY(Fd::from(
-		kDirectBtf, []() INIT { return bpf_preload_direct_btf(); }));
-	const Fd rodata = TRY(Fd::from(kDirectRodata, [&]() INIT {
-		return bpf_preload_direct_rodata(btf.get());
-	}));
-	bpf_preload_direct_ids ids{};
-	TRY(attempt(kDirectLookup,
-		    [&]() INIT { return bpf_preload_direct_lookup(&ids); }));
-
-	PreloadLinks links;
-	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
-		const Fd prog = TRY(Fd::from(kDirectProg[i], [&]() INIT {
-			return bpf_preload_direct_prog(i, btf.get(),
-						       rodata.get(), &ids);
-		}));
-		const Fd link = TRY(Fd::from(kAttach[i], [&]() INIT {
-			return bpf_preload_direct_link(prog.get());
-		}));
-		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], link.get()));
-	}
-	bpf_preload_note_direct();
-	return links;
-}
-
 #ifdef BPF_PRELOAD_FAULT_INJECT
-// Test build: fault_lockdown=1 takes the lockdown variant on any kernel, as
-// a kernel that refuses the skeleton's loader program does.
+// Test build: fault_lockdown=1 loads as under lockdown=confidentiality, on
+// any kernel.
 INIT bool lockdown_simulated()
 {
 	return bpf_preload_fault_lockdown;
@@ -337,30 +204,39 @@ INIT constexpr bool lockdown_simulated()
 }
 #endif
 
-// Loads and attaches both iterators and returns a reference on each link.
-// The skeleton, and with it every fd this created in the calling task, is
-// gone on return, success or not: the references keep links, programs and
-// the rodata map alive.
+// Loads and attaches both iterators (bpf_preload_loader.c) and returns a
+// reference on each link. Every fd this created in the calling task is
+// closed on return, success or not: the references keep links, programs
+// and the rodata map alive.
 //
-// Where the skeleton cannot load because the kernel refuses BPF reads of
-// its memory (lockdown=confidentiality), the lockdown variant serves
-// instead, and its one log line replaces the skeleton's error.
+// Where the kernel refuses BPF programs reads of its memory
+// (lockdown=confidentiality), progs.debug prints aux->name instead of the
+// name from BTF, and one line says so.
 [[nodiscard]] INIT ErrorOr<PreloadLinks> load_links()
 {
-	if (lockdown_simulated())
-		return load_direct_links();
-	Skeleton skel = TRY(Skeleton::open());
-	if (const ErrorOr<void> loaded = skel.load(); loaded.is_error()) {
-		if (!bpf_preload_bpf_reads_locked_down())
-			return loaded.error();
-		return load_direct_links();
-	}
+	const bool btf_names =
+		!lockdown_simulated() && !bpf_preload_bpf_reads_locked_down();
+	const Fd btf = TRY(
+		Fd::from(kBtf, []() INIT { return bpf_preload_load_btf(); }));
+	const Fd rodata = TRY(Fd::from(kRodata, [&]() INIT {
+		return bpf_preload_load_rodata(btf_names);
+	}));
+	bpf_preload_ids ids{};
+	TRY(attempt(kIds, [&]() INIT { return bpf_preload_find_ids(&ids); }));
 
 	PreloadLinks links;
 	for (int i = 0; i < BPF_PRELOAD_LINKS; i++) {
-		const int fd = TRY(skel.attach(i));
-		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], fd));
+		const Fd prog = TRY(Fd::from(kLoad[i], [&]() INIT {
+			return bpf_preload_load_prog(i, btf.get(), rodata.get(),
+						     &ids);
+		}));
+		const Fd link = TRY(Fd::from(kAttach[i], [&]() INIT {
+			return bpf_preload_link_create(prog.get());
+		}));
+		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], link.get()));
 	}
+	if (!btf_names)
+		bpf_preload_note_lockdown();
 	return links;
 }
 

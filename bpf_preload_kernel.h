@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * What the C glue (bpf_preload_glue.c) gives the C++ core: the generated
- * light skeleton, inline kernel helpers and module facts, which only C can
- * reach, as plain functions. The other direction is bpf_preload_core.h.
+ * What the C glue gives the C++ core: the loading steps
+ * (bpf_preload_loader.c), inline kernel helpers and module facts
+ * (bpf_preload_glue.c), which only C can reach, as plain functions. The
+ * other direction is bpf_preload_core.h.
  * Errors cross as negative errno values.
  */
 #ifndef BPF_PRELOAD_KERNEL_H
@@ -10,21 +11,11 @@
 
 #include "bpf_preload.h"
 
-struct iterators; /* the light skeleton, opaque to C++ */
-
-/* Where the skeleton keeps its file descriptors. */
-struct bpf_preload_skel_fds {
-	int *link[BPF_PRELOAD_LINKS]; /* dump_bpf_map, dump_bpf_prog */
-	int *prog[BPF_PRELOAD_LINKS];
-	int *rodata_map;
-};
-
 /*
  * The errno values the core returns on its own; the C++ side sees no kernel
  * header, so the glue checks each against the kernel's at compile time.
  */
 enum bpf_preload_errno {
-	BPF_PRELOAD_ENOMEM = 12,
 	BPF_PRELOAD_EBUSY = 16,
 };
 
@@ -32,38 +23,29 @@ enum bpf_preload_errno {
 extern "C" {
 #endif
 
-/* Light skeleton, forwarded from the generated iterators__*() functions. */
-struct iterators *bpf_preload_skel_open(void);
-int bpf_preload_skel_load(struct iterators *skel);
-/* Each returns the new link's fd or a negative errno. */
-int bpf_preload_skel_attach_dump_bpf_map(struct iterators *skel);
-int bpf_preload_skel_attach_dump_bpf_prog(struct iterators *skel);
-void bpf_preload_skel_get_fds(struct iterators *skel,
-			      struct bpf_preload_skel_fds *fds);
-void bpf_preload_skel_destroy(struct iterators *skel);
-
 /*
- * The lockdown variant, loaded without a loader program
- * (bpf_preload_direct.c), one bpf() command or two per step. Those that
- * return an int return a new fd or a negative errno; the caller owns and
- * closes every fd.
+ * Loading the iterators (bpf_preload_loader.c), one bpf() command or two
+ * per step. Those that return an int return a new fd or a negative errno;
+ * the caller owns and closes every fd.
  */
-#define BPF_PRELOAD_DIRECT_LOOKUPS_MAX 4
+#define BPF_PRELOAD_IDS_MAX 4
 
 /* vmlinux BTF ids: the iterators' attach targets and the kfunc, if any. */
-struct bpf_preload_direct_ids {
-	unsigned int id[BPF_PRELOAD_DIRECT_LOOKUPS_MAX];
+struct bpf_preload_ids {
+	unsigned int id[BPF_PRELOAD_IDS_MAX];
 };
 
-int bpf_preload_direct_btf(void);
-int bpf_preload_direct_rodata(int btf_fd);
-int bpf_preload_direct_lookup(struct bpf_preload_direct_ids *ids);
-int bpf_preload_direct_prog(int i, int btf_fd, int map_fd,
-			    const struct bpf_preload_direct_ids *ids);
-int bpf_preload_direct_link(int prog_fd);
+int bpf_preload_load_btf(void);
+/* btf_names: progs.debug prints names from BTF, which lockdown refuses. */
+int bpf_preload_load_rodata(bool btf_names);
+int bpf_preload_find_ids(struct bpf_preload_ids *ids);
+/* Program i: 0 is dump_bpf_map, 1 dump_bpf_prog. */
+int bpf_preload_load_prog(int i, int btf_fd, int map_fd,
+			  const struct bpf_preload_ids *ids);
+int bpf_preload_link_create(int prog_fd);
 bool bpf_preload_bpf_reads_locked_down(void);
-/* The one line saying the lockdown variant serves. */
-void bpf_preload_note_direct(void);
+/* The one line saying progs.debug shows aux->name (lockdown). */
+void bpf_preload_note_lockdown(void);
 
 /* bpf_link_get_from_fd() with its ERR_PTR turned into an errno. */
 int bpf_preload_link_get(int fd, struct bpf_link **link);

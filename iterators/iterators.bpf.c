@@ -2,25 +2,21 @@
 /*
  * BPF iterator programs behind bpffs' maps.debug and progs.debug.
  *
- * The module embeds these through a light skeleton, pins one link per
- * program into every bpffs mount, and each read() of a pinned file runs
- * the matching program once per object, plus once more at the end with
- * a NULL object.
+ * The module loads these from the tables iterators/gen_direct.py makes
+ * of this object, pins one link per program into every bpffs mount, and
+ * each read() of a pinned file runs the matching program once per object,
+ * plus once more at the end with a NULL object.
  *
  * There is deliberately no vmlinux.h here: the few kernel structures we
  * touch are declared below with only the fields we read, and marked
  * preserve_access_index so that every field access is a CO-RE
- * relocation.  The light skeleton loader has the kernel resolve those
+ * relocation.  The module hands them to the kernel, which resolves them
  * against its own BTF at load time, so a single object serves every
  * kernel (Debian 6.1 and 6.12 lay these structures out differently).
  *
  * Build with -DITERATORS_ELEM_COUNT for kernels that have the
  * bpf_map_sum_elem_count() kfunc (6.6+); maps.debug then gains a
  * cur_entries column.
- *
- * Build with -DITERATORS_NO_BTF_NAMES for a variant that makes no
- * bpf_probe_read_kernel() call (progs.debug then shows aux->name), the
- * one the module loads under lockdown=confidentiality.
  */
 
 /*
@@ -156,23 +152,20 @@ int dump_bpf_map(struct bpf_iter__bpf_map *ctx)
 }
 
 /*
+ * Whether progs.debug prints the full function name from the program's
+ * BTF. The module clears it under lockdown=confidentiality, which refuses
+ * bpf_probe_read_kernel() to every program: .rodata is frozen before the
+ * programs load, so the verifier knows the value and never visits the
+ * branch with the call, and the program loads there too.
+ */
+const volatile _Bool btf_names = 1;
+
+/*
  * aux->name is cut at 15 characters, so prefer the full function name
  * that the program's BTF records for its main function, when it has one.
  * The type id and the name's offset are checked against the BTF they
  * index: anything out of range falls back to aux->name.
  */
-#ifdef ITERATORS_NO_BTF_NAMES
-/*
- * The lockdown variant: under lockdown=confidentiality the kernel refuses
- * bpf_probe_read_kernel() to every program, so this build never calls it
- * and prints aux->name, cut at 15 characters. The module loads it only
- * where the full variant cannot load (bpf_preload_direct.c).
- */
-static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
-{
-	return aux->name;
-}
-#else
 static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 {
 	struct bpf_func_info *finfo = aux->func_info;
@@ -180,7 +173,7 @@ static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 	struct btf_type *t = NULL;
 	__u32 type_id, name_off;
 
-	if (!finfo || !btf)
+	if (!btf_names || !finfo || !btf)
 		return aux->name;
 
 	type_id = finfo->type_id;
@@ -203,7 +196,6 @@ static __always_inline const char *prog_name(struct bpf_prog_aux *aux)
 	/* bpf_seq_printf() copies %s strings with a fault-safe read. */
 	return btf->strings + name_off;
 }
-#endif /* ITERATORS_NO_BTF_NAMES */
 
 SEC("iter/bpf_prog")
 int dump_bpf_prog(struct bpf_iter__bpf_prog *ctx)

@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lockdown variant of the iterators, loaded without a loader program.
- *
- * A light skeleton loads itself by running a BPF_PROG_TYPE_SYSCALL loader
- * program that calls bpf_probe_read_kernel(); lockdown=confidentiality
- * refuses that helper to every program, so no light skeleton loads there.
- * Here the module issues the bpf() commands the loader would, through
- * kern_sys_bpf(), from tables iterators/gen_direct.py made out of the BPF
- * object: BTF, the .rodata map, the programs with the kernel doing their
- * CO-RE relocations, and the iterator links. The one BPF program run here
- * finds vmlinux BTF ids with bpf_btf_find_by_name_kind(), which lockdown
- * leaves alone; no function that does it is exported to modules.
+ * Loads the iterators: the bpf() commands a light skeleton's loader
+ * program would issue, issued by the module through kern_sys_bpf(), from
+ * tables iterators/gen_tables.py made out of the BPF object: BTF, the
+ * .rodata map, the programs with the kernel doing their CO-RE relocations,
+ * and the iterator links. No loader program runs, so this works under
+ * lockdown=confidentiality too, which refuses bpf_probe_read_kernel(), the
+ * loader's helper, to every program. The one BPF program run here finds
+ * vmlinux BTF ids with bpf_btf_find_by_name_kind(), which lockdown leaves
+ * alone; no function that does it is exported to modules.
  *
  * Each step is a plain function the C++ core calls with its own error
  * handling and fd owners (bpf_preload_kern.cpp); all of it is __init, and
@@ -24,20 +22,21 @@
 #include <linux/slab.h>
 #include <linux/string.h>
 #include "bpf_preload_kernel.h"
-#include "iterators/iterators_direct.h"
+#include "iterators/iterators_tables.h"
 
-/* The kernel's own, not in any header; <bpf/skel_internal.h> says the same. */
+/* The kernel's own, exported, and in no header. */
 long kern_sys_bpf(__u32 cmd, void *attr, __u32 attr_size);
 /* Without a JIT, kern_sys_bpf() cannot run a program: ours then does. */
-#include "iterators/skel_nojit.h"
+#include "bpf_preload_nojit.h"
 
-static_assert(ITERATORS_DIRECT_LOOKUPS <= BPF_PRELOAD_DIRECT_LOOKUPS_MAX);
-static_assert(ARRAY_SIZE(iterators_direct_progs) == BPF_PRELOAD_LINKS);
-static_assert(ITERATORS_DIRECT_BIG_ENDIAN ==
+static_assert(ITERATORS_LOOKUPS <= BPF_PRELOAD_IDS_MAX);
+static_assert(ARRAY_SIZE(iterators_progs) == BPF_PRELOAD_LINKS);
+static_assert(ITERATORS_RODATA_BTF_NAMES < sizeof(iterators_rodata));
+static_assert(ITERATORS_BIG_ENDIAN ==
 	      (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__));
 
 static const char license[] __initconst = "GPL";
-/* The light skeleton's name for it, which the tests and users know. */
+/* The name a light skeleton gives it, which the tests and users know. */
 static const char rodata_name[] __initconst = "iterator.rodata";
 
 static int __init sys_bpf(enum bpf_cmd cmd, union bpf_attr *attr)
@@ -45,11 +44,11 @@ static int __init sys_bpf(enum bpf_cmd cmd, union bpf_attr *attr)
 	return kern_sys_bpf(cmd, attr, sizeof(*attr));
 }
 
-int __init bpf_preload_direct_btf(void)
+int __init bpf_preload_load_btf(void)
 {
 	union bpf_attr attr = {
-		.btf = (unsigned long)iterators_direct_btf,
-		.btf_size = sizeof(iterators_direct_btf),
+		.btf = (unsigned long)iterators_btf,
+		.btf_size = sizeof(iterators_btf),
 	};
 
 	return sys_bpf(BPF_BTF_LOAD, &attr);
@@ -57,21 +56,24 @@ int __init bpf_preload_direct_btf(void)
 
 /*
  * The .rodata map, filled and frozen: the verifier then knows its
- * contents, which bpf_seq_printf() needs of its format strings.
+ * contents, which bpf_seq_printf() needs of its format strings, and
+ * prunes the branch btf_names turns off.
  */
-int __init bpf_preload_direct_rodata(int btf_fd)
+int __init bpf_preload_load_rodata(bool btf_names)
 {
+	u8 rodata[sizeof(iterators_rodata)];
 	union bpf_attr attr = {
 		.map_type = BPF_MAP_TYPE_ARRAY,
 		.key_size = sizeof(u32),
-		.value_size = sizeof(iterators_direct_rodata),
+		.value_size = sizeof(rodata),
 		.max_entries = 1,
 		.map_flags = BPF_F_RDONLY_PROG,
-		.btf_fd = btf_fd,
-		.btf_value_type_id = ITERATORS_DIRECT_RODATA_TYPE_ID,
 	};
 	u32 key = 0;
 	int fd, err;
+
+	memcpy(rodata, iterators_rodata, sizeof(rodata));
+	rodata[ITERATORS_RODATA_BTF_NAMES] = btf_names;
 
 	memcpy(attr.map_name, rodata_name, sizeof(rodata_name));
 	fd = sys_bpf(BPF_MAP_CREATE, &attr);
@@ -81,7 +83,7 @@ int __init bpf_preload_direct_rodata(int btf_fd)
 	memset(&attr, 0, sizeof(attr));
 	attr.map_fd = fd;
 	attr.key = (unsigned long)&key;
-	attr.value = (unsigned long)iterators_direct_rodata;
+	attr.value = (unsigned long)rodata;
 	err = sys_bpf(BPF_MAP_UPDATE_ELEM, &attr);
 	if (!err) {
 		memset(&attr, 0, sizeof(attr));
@@ -96,17 +98,17 @@ int __init bpf_preload_direct_rodata(int btf_fd)
 }
 
 /* Runs the generated lookup program; ids->id[i] is the i-th name's id. */
-int __init bpf_preload_direct_lookup(struct bpf_preload_direct_ids *ids)
+int __init bpf_preload_find_ids(struct bpf_preload_ids *ids)
 {
 	union bpf_attr attr = {
 		.prog_type = BPF_PROG_TYPE_SYSCALL,
-		.insns = (unsigned long)iterators_direct_lookup,
-		.insn_cnt = ARRAY_SIZE(iterators_direct_lookup),
+		.insns = (unsigned long)iterators_lookup,
+		.insn_cnt = ARRAY_SIZE(iterators_lookup),
 		.license = (unsigned long)license,
 		/* Like the light skeletons' loader: allowed to sleep. */
 		.prog_flags = BPF_F_SLEEPABLE,
 	};
-	s64 found[ITERATORS_DIRECT_LOOKUPS] = {};
+	s64 found[ITERATORS_LOOKUPS] = {};
 	int fd, err, i;
 
 	fd = sys_bpf(BPF_PROG_LOAD, &attr);
@@ -123,7 +125,7 @@ int __init bpf_preload_direct_lookup(struct bpf_preload_direct_ids *ids)
 		return err;
 
 	/* A negative errno, or (module BTF fd << 32 | id): vmlinux has fd 0. */
-	for (i = 0; i < ITERATORS_DIRECT_LOOKUPS; i++) {
+	for (i = 0; i < ITERATORS_LOOKUPS; i++) {
 		if (found[i] < 0)
 			return found[i];
 		if (found[i] == 0 || found[i] > U32_MAX)
@@ -134,10 +136,10 @@ int __init bpf_preload_direct_lookup(struct bpf_preload_direct_ids *ids)
 }
 
 /* Loads program i (0: dump_bpf_map, 1: dump_bpf_prog); returns its fd. */
-int __init bpf_preload_direct_prog(int i, int btf_fd, int map_fd,
-				   const struct bpf_preload_direct_ids *ids)
+int __init bpf_preload_load_prog(int i, int btf_fd, int map_fd,
+				 const struct bpf_preload_ids *ids)
 {
-	const struct iterators_direct_prog *p = &iterators_direct_progs[i];
+	const struct iterators_prog *p = &iterators_progs[i];
 	int fd_array[] = { map_fd }; /* the .rodata references' index 0 */
 	union bpf_attr attr = {
 		.prog_type = BPF_PROG_TYPE_TRACING,
@@ -172,7 +174,7 @@ int __init bpf_preload_direct_prog(int i, int btf_fd, int map_fd,
 	return fd;
 }
 
-int __init bpf_preload_direct_link(int prog_fd)
+int __init bpf_preload_link_create(int prog_fd)
 {
 	union bpf_attr attr = {
 		.link_create.prog_fd = prog_fd,

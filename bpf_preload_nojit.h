@@ -1,28 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Loading a light skeleton on a kernel built without a BPF JIT.
- * Hand-written, kernel side only; iterators.lskel.h includes it.
+ * Running a BPF_PROG_TYPE_SYSCALL program from kernel space on a kernel
+ * built without a BPF JIT. Hand-written; bpf_preload_loader.c includes it
+ * for the program that looks up vmlinux BTF ids.
  *
- * A light skeleton loads itself by running a BPF_PROG_TYPE_SYSCALL
- * "loader" program: libbpf's bpf_load_and_run() (<bpf/skel_internal.h>)
- * creates the loader through kern_sys_bpf() and then runs it, also through
- * kern_sys_bpf(), with BPF_PROG_RUN. The kernel implements that one
- * command of kern_sys_bpf() only when it is built with CONFIG_BPF_JIT (it
- * enters the program through helpers that live with the JIT trampolines);
- * without a JIT it answers -EINVAL and no light skeleton can load from
- * kernel space. Debian's s390x kernels are built that way: their z10
- * baseline leaves out the s390 BPF JIT, which needs z196 instructions.
+ * kern_sys_bpf() implements BPF_PROG_RUN only when the kernel is built
+ * with CONFIG_BPF_JIT (it enters the program through helpers that live
+ * with the JIT trampolines); without a JIT it answers -EINVAL. Debian's
+ * s390x kernels are built that way: their z10 baseline leaves out the
+ * s390 BPF JIT, which needs z196 instructions.
  *
- * On such kernels, this header points the skeleton's kern_sys_bpf() calls
- * at bpf_preload_sys_bpf(): BPF_PROG_RUN runs the loader the way the bpf()
+ * On such kernels, this header points kern_sys_bpf() calls at
+ * bpf_preload_sys_bpf(): BPF_PROG_RUN runs the program the way the bpf()
  * syscall runs a BPF_PROG_TYPE_SYSCALL program for user space (inside an
  * RCU tasks trace read-side section, with migration disabled; the
  * interpreter executes it), and every other command still goes to
- * kern_sys_bpf(). With a JIT nothing here is compiled and libbpf's path
- * is used as is.
+ * kern_sys_bpf(). With a JIT nothing here is compiled.
  */
-#ifndef BPF_PRELOAD_SKEL_NOJIT_H
-#define BPF_PRELOAD_SKEL_NOJIT_H
+#ifndef BPF_PRELOAD_NOJIT_H
+#define BPF_PRELOAD_NOJIT_H
 
 #ifndef CONFIG_BPF_JIT
 #include <linux/bpf.h>
@@ -32,8 +28,6 @@
 #include <linux/rcupdate_trace.h>
 #include <linux/sched.h>
 
-/* The kernel's own; <bpf/skel_internal.h> declares it the same way. */
-long kern_sys_bpf(__u32 cmd, void *attr, __u32 attr_size);
 
 /* BPF_PROG_RUN of a syscall program on a kernel-space context. */
 static int bpf_preload_prog_run(union bpf_attr *attr)
@@ -76,8 +70,8 @@ static long bpf_preload_sys_bpf(__u32 cmd, void *attr, __u32 attr_size)
 	return kern_sys_bpf(cmd, attr, attr_size);
 }
 
-/* From here on, <bpf/skel_internal.h> and the skeletons call ours. */
+/* From here on, the includer calls ours. */
 #define kern_sys_bpf bpf_preload_sys_bpf
 #endif /* !CONFIG_BPF_JIT */
 
-#endif /* BPF_PRELOAD_SKEL_NOJIT_H */
+#endif /* BPF_PRELOAD_NOJIT_H */

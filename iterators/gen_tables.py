@@ -1,20 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn iterators' BPF object into tables the module loads without a loader.
+"""Turn iterators' BPF object into the tables the module loads it from.
 
-    gen_direct.py OBJECT.bpf.o > iterators_direct-*.h
+    gen_tables.py OBJECT.bpf.o > iterators*.tables-*.h
 
-A light skeleton loads itself by running a BPF "loader" program, which
-calls bpf_probe_read_kernel(); lockdown=confidentiality refuses that helper
-to every program, so no light skeleton loads there. This writes what
-bpf_preload_direct.c needs to issue the bpf() commands itself instead:
+bpf_preload_loader.c issues the bpf() commands that load the object
+(a light skeleton would run a BPF "loader" program for that, which calls
+bpf_probe_read_kernel(): lockdown=confidentiality refuses it). This
+writes what those commands need:
 
-  - the object's BTF, made loadable by the kernel (libbpf fixes the same
-    things up before it loads an object's BTF): DATASEC sizes and VAR
-    offsets from the ELF, and the extern kfunc and its .ksyms DATASEC
-    rewritten into anonymous void(void) FUNC_PROTOs, which the kernel
-    accepts and nothing refers to. Type ids do not change.
-  - .rodata and the id of its DATASEC (the map's BTF value type);
+  - the part of the object's BTF the programs need: the types their
+    func_info and CO-RE relocations reach, renumbered, and their strings;
+  - .rodata and the offset of its btf_names flag;
   - per program: its instructions with .rodata references turned into
     BPF_PSEUDO_MAP_IDX_VALUE (fd_array[0], offset in the second imm) and
     kfunc calls into BPF_PSEUDO_KFUNC_CALL (imm filled in at load time),
@@ -26,8 +23,9 @@ bpf_preload_direct.c needs to issue the bpf() commands itself instead:
 
 Instructions, func_info and relocations are written as C initializers, so
 the compiler lays them out in the kernel's byte order; the BTF and .rodata
-are bytes in the object's order, which must be the kernel's (as for the
-light skeletons). Line info is left out: the kernel does not need it.
+are bytes in the object's order, which must be the kernel's
+(iterators_tables.h picks the header by byte order). Line info is left
+out: the kernel does not need it.
 
 Formats (ELF, BTF, BTF.ext, bpf_insn) are read as their specifications
 describe them; this is our own code.
@@ -36,13 +34,10 @@ describe them; this is our own code.
 import struct
 import sys
 
-# BTF kinds and the size of what follows each one's 12-byte common part.
 BTF_KIND_FUNC = 12
-BTF_KIND_FUNC_PROTO = 13
-BTF_KIND_VAR = 14
-BTF_KIND_DATASEC = 15
 
 
+# The size of what follows each BTF kind's 12-byte common part.
 def btf_extra_size(kind, vlen):
     return {
         1: 4,           # INT
@@ -149,48 +144,88 @@ class Btf:
     def kind(self, tid):
         return (self.head(tid)[1] >> 24) & 0x1F
 
-    def find(self, kind, name):
-        for tid in range(1, len(self.types)):
-            if self.kind(tid) == kind and self.name(self.head(tid)[0]) == name:
-                return tid
-        return None
 
-    def blank(self, tid):
-        """Makes type tid an anonymous void(void) FUNC_PROTO."""
-        self.types[tid] = bytearray(
-            struct.pack(self.e + "III", 0, BTF_KIND_FUNC_PROTO << 24, 0))
+def type_refs(kind, t, e):
+    """Offsets in type t of the type ids it refers to."""
+    vlen = struct.unpack_from(e + "I", t, 4)[0] & 0xFFFF
+    if kind in (2, 8, 9, 10, 11, 12, 14, 17, 18):  # the type it wraps
+        return [8]
+    if kind == 3:                                   # ARRAY: elem, index
+        return [12, 16]
+    if kind in (4, 5):                              # STRUCT, UNION members
+        return [12 + 12 * i + 4 for i in range(vlen)]
+    if kind == 13:                                  # FUNC_PROTO: ret, params
+        return [8] + [12 + 8 * i + 4 for i in range(vlen)]
+    if kind == 15:                                  # DATASEC vars
+        return [12 + 12 * i for i in range(vlen)]
+    return []
+
+
+def name_refs(kind, t, e):
+    """Offsets in type t of the string offsets it holds."""
+    vlen = struct.unpack_from(e + "I", t, 4)[0] & 0xFFFF
+    if kind in (4, 5):
+        return [0] + [12 + 12 * i for i in range(vlen)]
+    if kind == 13:
+        return [0] + [12 + 8 * i for i in range(vlen)]
+    if kind in (6, 19):                             # ENUM, ENUM64
+        step = 8 if kind == 6 else 12
+        return [0] + [12 + step * i for i in range(vlen)]
+    return [0]
+
+
+class Pruned:
+    """
+    The BTF the programs need, and no more: the types their func_info and
+    CO-RE relocations reach, renumbered, with their strings. What is left
+    out (.rodata's DATASEC and VARs, the kfunc's extern FUNC, .ksyms) is
+    what the kernel would refuse as clang writes it or does not use: the
+    map is created without BTF, the kfunc is found in vmlinux's.
+    """
+
+    def __init__(self, btf, roots, strings):
+        self.btf = btf
+        self.ids = {0: 0}
+        order = []
+        todo = sorted(set(roots))
+        while todo:
+            tid = todo.pop(0)
+            if tid in self.ids:
+                continue
+            self.ids[tid] = len(order) + 1
+            order.append(tid)
+            t = btf.types[tid]
+            todo += [struct.unpack_from(btf.e + "I", t, off)[0]
+                     for off in type_refs(btf.kind(tid), t, btf.e)]
+        self.strings = bytearray(b"\0")
+        self.offsets = {0: 0}
+        for off in strings:
+            self.string(off)
+        self.types = []
+        for tid in order:
+            t = bytearray(btf.types[tid])
+            kind = btf.kind(tid)
+            for off in type_refs(kind, t, btf.e):
+                (ref,) = struct.unpack_from(btf.e + "I", t, off)
+                struct.pack_into(btf.e + "I", t, off, self.ids[ref])
+            for off in name_refs(kind, t, btf.e):
+                (name,) = struct.unpack_from(btf.e + "I", t, off)
+                struct.pack_into(btf.e + "I", t, off, self.string(name))
+            self.types.append(bytes(t))
+
+    def string(self, off):
+        """The new offset of the object's string at off."""
+        if off not in self.offsets:
+            self.offsets[off] = len(self.strings)
+            self.strings += self.btf.name(off).encode() + b"\0"
+        return self.offsets[off]
 
     def blob(self):
-        types = b"".join(self.types[1:])
-        hdr = bytearray(self.header)
-        struct.pack_into(self.e + "IIII", hdr, 8, 0, len(types), len(types),
-                         len(self.strings))
-        return bytes(hdr) + types + self.strings
-
-
-def fix_btf(elf, btf):
-    """What the kernel would refuse in clang's BTF, fixed in place."""
-    for tid in range(1, len(btf.types)):
-        name_off, info, _ = btf.head(tid)
-        kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
-        name = btf.name(name_off)
-        if kind == BTF_KIND_FUNC and vlen == 2:  # extern: a kfunc
-            btf.blank(tid)
-        elif kind == BTF_KIND_DATASEC and name == ".ksyms":
-            btf.blank(tid)
-        elif kind == BTF_KIND_DATASEC:
-            sec = elf.by_name[name]
-            t = btf.types[tid]
-            struct.pack_into(btf.e + "I", t, 8, elf.sections[sec]["size"])
-            syms = {s["name"]: s for s in elf.symbols if s["shndx"] == sec}
-            for i in range(vlen):
-                var, off, size = struct.unpack_from(btf.e + "III", t, 12 + 12 * i)
-                sym = syms.get(btf.name(btf.head(var)[0]))
-                if sym and not off:
-                    off = sym["value"]
-                if sym and not size:
-                    size = sym["size"]
-                struct.pack_into(btf.e + "III", t, 12 + 12 * i, var, off, size)
+        types = b"".join(self.types)
+        hdr = bytearray(self.btf.header)
+        struct.pack_into(self.btf.e + "IIII", hdr, 8, 0, len(types),
+                         len(types), len(self.strings))
+        return bytes(hdr) + types + bytes(self.strings)
 
 
 def btf_ext(elf, btf):
@@ -321,30 +356,41 @@ def main():
         sys.exit(__doc__.strip().splitlines()[2].strip())
     elf = Elf(open(sys.argv[1], "rb").read())
     btf = Btf(elf)
-    fix_btf(elf, btf)
     ext = btf_ext(elf, btf)
-    rodata_id = btf.find(BTF_KIND_DATASEC, ".rodata")
+    rodata = elf.by_name[".rodata"]
+    flag = next((s for s in elf.symbols
+                 if s["name"] == "btf_names" and s["shndx"] == rodata), None)
+    if flag is None or flag["size"] != 1:
+        sys.exit(".rodata: no one-byte btf_names")
     lookups = []
     progs = programs(elf, btf, ext, lookups)
+    pruned = Pruned(btf,
+                    [t for p in progs for _, t in p["func_info"]] +
+                    [r[1] for p in progs for r in p["core"]],
+                    [r[2] for p in progs for r in p["core"]])
+    for p in progs:
+        p["func_info"] = [(o, pruned.ids[t]) for o, t in p["func_info"]]
+        p["core"] = [(o, pruned.ids[t], pruned.string(a), k)
+                     for o, t, a, k in p["core"]]
     order = "little" if elf.e == "<" else "big"
     out = [
         "/* SPDX-License-Identifier: GPL-2.0 */",
-        f"/* Generated by iterators/gen_direct.py from a {order}-endian"
+        f"/* Generated by iterators/gen_tables.py from a {order}-endian"
         " object; do not edit. */",
-        f"#define ITERATORS_DIRECT_BIG_ENDIAN {int(order == 'big')}",
-        f"#define ITERATORS_DIRECT_LOOKUPS {len(lookups)}",
-        f"#define ITERATORS_DIRECT_RODATA_TYPE_ID {rodata_id}",
+        f"#define ITERATORS_BIG_ENDIAN {int(order == 'big')}",
+        f"#define ITERATORS_LOOKUPS {len(lookups)}",
+        f"#define ITERATORS_RODATA_BTF_NAMES {flag['value']}",
         "",
-        "static const unsigned char iterators_direct_btf[] __initconst = {",
-        c_bytes(btf.blob()),
+        "static const unsigned char iterators_btf[] __initconst = {",
+        c_bytes(pruned.blob()),
         "};",
         "",
-        "static const unsigned char iterators_direct_rodata[] __initconst = {",
+        "static const unsigned char iterators_rodata[] __initconst = {",
         c_bytes(elf.contents(".rodata")),
         "};",
         "",
         "/* Looks up, in order: " + ", ".join(lookups) + ". */",
-        "static const struct bpf_insn iterators_direct_lookup[] __initconst = {",
+        "static const struct bpf_insn iterators_lookup[] __initconst = {",
         c_insns(lookup_program(elf.e, lookups)),
         "};",
     ]
@@ -357,11 +403,11 @@ def main():
         out += [f"\t{{ {o}, {t} }}," for o, t in p["func_info"]] + ["};"]
         out += [f"static const struct bpf_core_relo {n}_core_relos[] __initconst = {{"]
         out += [f"\t{{ {a}, {b}, {c}, {d} }}," for a, b, c, d in p["core"]] + ["};"]
-        out += [f"static const struct iterators_direct_site {n}_kfuncs[] __initconst = {{"]
+        out += [f"static const struct iterators_site {n}_kfuncs[] __initconst = {{"]
         out += [f"\t{{ {i}, {k} }}," for i, k in p["kfunc_sites"]] + ["};"]
     out += ["",
-            "static const struct iterators_direct_prog"
-            " iterators_direct_progs[] __initconst = {"]
+            "static const struct iterators_prog"
+            " iterators_progs[] __initconst = {"]
     for p in progs:
         n = p["name"]
         out += [f"\t{{ .name = \"{n}\", .attach = {p['attach']},",
