@@ -37,8 +37,6 @@ no_btf_build() { # no_btf_build OUT
 		check "$K_SUITE $K_ABI: make refuses it: CONFIG_DEBUG_INFO_BTF is off" \
 			grep -q 'CONFIG_DEBUG_INFO_BTF is off' "$out/make.log"
 	fi
-	mkdir -p "$src/.skel_include/bpf"
-	ln -sf /usr/include/bpf/skel_internal.h "$src/.skel_include/bpf/"
 	logged "$K_SUITE $K_ABI: kbuild builds the module anyway" "$out/build.log" \
 		module_make "$K_KDIR" M="$TOP/$src" modules || return
 	cp "$src/bpf_preload.ko" "$out/"

@@ -13,10 +13,10 @@ cd "$(dirname "$0")/../.."
 
 files() {
 	printf '%s\n' dkms.conf Makefile Kbuild bpf_preload.h bpf_preload_core.h \
-		bpf_preload_kernel.h bpf_preload_glue.c bpf_preload_skel.c bpf_preload_direct.c \
-		bpf_preload_kern.cpp \
+		bpf_preload_kernel.h bpf_preload_nojit.h bpf_preload_glue.c \
+		bpf_preload_loader.c bpf_preload_kern.cpp \
 		freestanding.hpp scripts/check-kernel.sh scripts/pahole-cxx.sh
-	# The dispatcher, the generated skeletons it picks from and their BPF source.
+	# The dispatchers, the generated tables they pick from and their BPF source.
 	find iterators -maxdepth 1 \( -name '*.h' -o -name '*.bpf.c' \) | LC_ALL=C sort
 }
 
