@@ -261,12 +261,12 @@ inline KernelVersion running_kernel()
 }
 
 // Which maps.debug layout the module prints on the running kernel; the one
-// place the tests know the rule of iterators/iterators.lskel.h. Kernels
-// with the kfunc bpf_map_sum_elem_count (6.6+) get the counting skeleton,
-// which adds a cur_entries column, if they can call a kfunc: that needs
+// place the tests know the rule of iterators/iterators_variant.h. Kernels
+// with the kfunc bpf_map_sum_elem_count (6.6+) get the counting iterators,
+// which add a cur_entries column, if they can call a kfunc: that needs
 // the BPF JIT on from boot (CONFIG_BPF_JIT_DEFAULT_ON), so its sysctl reads
 // non-zero (no sysctl without a JIT: Debian's s390x kernels; 0 on its
-// riscv64 ones). Everything else gets the plain skeleton.
+// riscv64 ones). Everything else gets the plain (nocount) ones.
 enum class Variant : std::uint8_t { Plain, Count };
 
 inline Variant maps_variant()

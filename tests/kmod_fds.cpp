@@ -1,7 +1,8 @@
 // kmod_fds: load a kernel module with finit_module(2) and prove that the
 // module's init left no file descriptor behind in the loading task (this
 // process: a module's init runs in the context of the task that loads it,
-// and the BPF light skeleton loader creates its fds there) nor in pid 1.
+// and the module's loader, bpf_preload_loader.c, creates its BPF fds
+// there) nor in pid 1.
 //
 //   kmod_fds [-e ERRNO_NAME|-a] [-p PARAMS] [-z] [-f] [-n N] PATH
 //        -e  loading must fail with this errno (e.g. ENOMEM); default: it

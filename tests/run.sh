@@ -145,8 +145,9 @@ t_no_module_mount() {
 # The kernel's own C module (kernel/bpf/preload of the same kernel version,
 # when the host built one) and ours, in turn, over the same objects: both
 # files byte for byte the same, each module's own rows aside (its
-# iterators, their data map and the skeleton's loader map, which the kernel
-# frees a moment after loading).
+# iterators, their data map and, for the C module, which still loads a
+# light skeleton, that skeleton's __loader.map, which the kernel frees a
+# moment after loading; ours creates none).
 C_MODULE=/c_module/bpf_preload.ko
 read_with() {
 	run insmod "$1" &&

@@ -3,9 +3,10 @@
 #
 # check-vm.sh check   per kernel of $SUITES and $BPF_PRELOAD_ARCH (default
 #                     amd64): the module as users build it (DKMS, or a cross
-#                     build) in the suite's chroot, its skeleton, a control
-#                     build with the other byte order's, then a QEMU boot
-#                     running tests/run.sh and tests/byte_order.sh
+#                     build) in the suite's chroot, the tables it embeds,
+#                     that a build with the other byte order's is refused,
+#                     then a QEMU boot running tests/run.sh and
+#                     tests/byte_order.sh
 # check-vm.sh run     boot the stable release's newest kernel with the module
 #                     and show what a user sees
 # Work areas are build/<abi>/.
@@ -27,89 +28,81 @@ module_build() { # module_build OUT
 	cp "$1/src/bpf_preload.ko" "$1/"
 }
 
+# CMD must fail, its output (in LOG) saying why: a line matching PATTERN.
+refused() { # refused DESC LOG PATTERN CMD...
+	if "${@:4}" >"$2" 2>&1; then result fail "$1 (log $2)"; else check "$1" grep -q "$3" "$2"; fi
+}
+
 # Without BTF, `make` must refuse; kbuild itself still builds.
 no_btf_build() { # no_btf_build OUT
 	local out=$1 src=$1/src
 	copy_sources "$src"
-	if module_make "$TOP/$src" >"$out/make.log" 2>&1; then
-		result fail "$K_SUITE $K_ABI: make refuses a kernel without BTF"
-	else
-		check "$K_SUITE $K_ABI: make refuses it: CONFIG_DEBUG_INFO_BTF is off" \
-			grep -q 'CONFIG_DEBUG_INFO_BTF is off' "$out/make.log"
-	fi
+	refused "$K_SUITE $K_ABI: make refuses a kernel without BTF: CONFIG_DEBUG_INFO_BTF is off" \
+		"$out/make.log" 'CONFIG_DEBUG_INFO_BTF is off' module_make "$TOP/$src"
 	logged "$K_SUITE $K_ABI: kbuild builds the module anyway" "$out/build.log" \
 		module_make "$K_KDIR" M="$TOP/$src" modules || return
 	cp "$src/bpf_preload.ko" "$out/"
 	check "$K_SUITE $K_ABI: kbuild builds the module with zero warnings" no_warnings "$out/build.log"
 }
 
-# The skeleton a correct build for ORDER embeds. This restates the rule of
+# The tables a correct build for ORDER embeds. This restates the rule of
 # iterators/iterators_variant.h on purpose: an expectation read from that
 # header would agree with a wrong one (the wrong-variant mutant). The guest
 # has its own, t::maps_variant() in tests/common.hpp, from the running
 # kernel rather than its build config.
-expected_skel() { # expected_skel ORDER
+expected_tables() { # expected_tables ORDER
 	local ver
 	ver=$(sed -n 's/^#define LINUX_VERSION_CODE \([0-9]*\)$/\1/p' \
 		"$K_KDIR_HOST/include/generated/uapi/linux/version.h")
 	if [ "${ver:-0}" -ge $(((6 << 16) + (6 << 8))) ] && config_y CONFIG_BPF_JIT_DEFAULT_ON; then
-		echo "iterators.lskel-$1-endian.h"
+		echo "iterators.tables-$1-endian.h"
 	else
-		echo "iterators_nocount.lskel-$1-endian.h"
+		echo "iterators_nocount.tables-$1-endian.h"
 	fi
 }
 
-# Blob $2 (insns or data) of skeleton header $1 as " xx" tokens, as od
-# prints bytes. bpftool writes it as a C string literal of \xNN and \0
-# escapes split by backslash-newline continuations.
-skel_blob() { # skel_blob HEADER insns|data
-	awk -v want="opts.$2 = (void *)\"" '
-		index($0, want) { on = 1; next }
-		on && /^";/ { exit }
-		on && /";$/ { sub(/";$/, ""); print; exit }
-		on { print }
-	' "$1" | sed -e 's/\\$//' | tr -d '\n' |
-		sed -e 's/\\x\([0-9a-f][0-9a-f]\)/ \1/g' -e 's/\\0/ 00/g'
+# Byte array $2 of tables header $1 as " xx" tokens, as od prints bytes.
+# gen_tables.py writes it as "0xNN," tokens, a dozen a line, up to "};".
+table_bytes() { # table_bytes HEADER ARRAY
+	awk -v want="unsigned char $2[]" 'index($0, want) { on = 1; next } on && /^};/ { exit } on' "$1" |
+		tr -d ' \t\n' | sed 's/0x\([0-9a-f][0-9a-f]\),/ \1/g'
 }
 
-# The light skeletons of iterators/ that KO embeds: both of a skeleton's
-# blobs (opts.insns, opts.data) appear byte for byte in the module. The
-# four skeletons' blobs all differ, so this tells which one a build picked
-# without trusting the preprocessor.
-embedded_skels() { # embedded_skels KO
-	local ko_hex h blob b
+# The tables headers of iterators/ that KO embeds: both of a header's arrays
+# appear byte for byte in the module. iterators_btf tells the byte orders
+# apart, iterators_rodata the variants, so this tells which of the four a
+# build picked without trusting the preprocessor.
+embedded_tables() { # embedded_tables KO
+	local ko_hex h array b
 	ko_hex=$(od -An -v -tx1 "$1" | tr -d '\n')
-	for h in iterators/*.lskel-*-endian.h; do
-		for blob in insns data; do
-			b=$(skel_blob "$h" "$blob")
+	for h in iterators/*.tables-*-endian.h; do
+		for array in iterators_btf iterators_rodata; do
+			b=$(table_bytes "$h" "$array")
 			# Anything but " xx" tokens means the header format changed.
-			[[ -n $b && -z ${b//[ 0-9a-f]/} ]] || { echo "$h: cannot read its opts.$blob blob"; return 1; }
+			[[ -n $b && -z ${b//[ 0-9a-f]/} ]] || { echo "$h: cannot read its $array"; return 1; }
 			[[ $ko_hex == *"$b"* ]] || continue 2
 		done
 		echo "${h##*/}"
 	done
 }
 
-embeds() { # embeds KO SKELETON: exactly that skeleton
+embeds() { # embeds KO HEADER: exactly that tables header
 	local got
 	[ -f "$1" ] || { echo "$1: no such file"; return 1; }
-	got=$(embedded_skels "$1" | tr '\n' ' ') || { echo "$got"; return 1; }
+	got=$(embedded_tables "$1" | tr '\n' ' ') || { echo "$got"; return 1; }
 	[ "$got" = "$2 " ] || { echo "$1 embeds: ${got:-none}"; return 1; }
 }
 
-# A build that picked the wrong byte order: it must embed that skeleton,
-# and fail to load (byte_order.sh).
+# A build that picked the other byte order's tables: the static_assert of
+# bpf_preload_loader.c must refuse it.
 control_build() { # control_build DIR
-	local dir=$1 h skel
+	local dir=$1 h
 	copy_sources "$dir"
-	for h in "$dir"/iterators/*.lskel-"$order"-endian.h; do
+	for h in "$dir"/iterators/*.tables-"$order"-endian.h; do
 		cp "${h%-"$order"-endian.h}-$other_order-endian.h" "$h"
 	done
-	logged "$K_SUITE $K_ABI: the control module ($other_order-endian skeletons) builds" "$dir.log" \
-		module_make "$TOP/$dir" || return
-	skel=$(expected_skel "$other_order")
-	check "$K_SUITE $K_ABI: the control build embeds $skel, which the check tells apart" \
-		embeds "$dir/bpf_preload.ko" "$skel"
+	refused "$K_SUITE $K_ABI: the build refuses the $other_order-endian tables (static_assert)" \
+		"$dir.log" 'static assertion failed: "ITERATORS_BIG_ENDIAN ==' module_make "$TOP/$dir"
 }
 
 # The C++ core's debug info: natively, addr2line takes bpf_preload_fill to
@@ -129,8 +122,8 @@ cxx_dwarf() { # cxx_dwarf KO
 }
 
 check_kernel() { # check_kernel SUITE ABI (after kernel_use)
-	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root c_ko skel
-	rm -rf "$w/vm" && mkdir -p "$root/c_module" "$root/control"
+	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root c_ko tables
+	rm -rf "$w/vm" && mkdir -p "$root/c_module"
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
 		no_btf_build "$w/src" || return 0
 		cp "$w/src/bpf_preload.ko" "$root/"
@@ -139,10 +132,10 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	fi
 	module_build "$w/src" || return 0
 	cxx_dwarf "$w/src/bpf_preload.ko"
-	skel=$(expected_skel "$order")
-	check "$suite $abi: the module embeds exactly $skel" embeds "$w/src/bpf_preload.ko" "$skel"
+	tables=$(expected_tables "$order")
+	check "$suite $abi: the module embeds exactly $tables" embeds "$w/src/bpf_preload.ko" "$tables"
 	cp "$w/src/bpf_preload.ko" "$root/"
-	control_build "$w/control" && cp "$w/control/bpf_preload.ko" "$root/control/"
+	control_build "$w/control"
 	if cross; then
 		echo "the kernel's own C module is built for $NATIVE kernels only" \
 			>"$root/c_module/none"
@@ -152,19 +145,18 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		cat "$w/c_module.log"
 		result fail "$suite $abi: the kernel's own C module builds"
 	fi
-	vm_suite "$suite $abi" "$w/vm" "/tests/run.sh check" \
-		"/tests/byte_order.sh check $order /control/bpf_preload.ko"
+	vm_suite "$suite $abi" "$w/vm" "/tests/run.sh check" "/tests/byte_order.sh check $order"
 }
 
 # DKMS on the foreign architecture itself, once, for target_kernel, in its
 # chroot of the release (qemu-user runs the compiler).
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
-	local out=build/$2/native-dkms log=build/$2/native-headers.log skel
+	local out=build/$2/native-dkms log=build/$2/native-headers.log tables
 	K_BUILD_SYSTEM=$1:$ARCH_DEB
 	if logged "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot" "$log" \
 		"$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" && dkms_build "$out"; then
-		skel=$(expected_skel "$order")
-		check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $skel" embeds "$out/bpf_preload.ko" "$skel"
+		tables=$(expected_tables "$order")
+		check "$1 $2: DKMS's $ARCH_DEB build embeds exactly $tables" embeds "$out/bpf_preload.ko" "$tables"
 	fi
 	unset K_BUILD_SYSTEM
 }
