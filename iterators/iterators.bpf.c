@@ -2,7 +2,7 @@
 /*
  * BPF iterator programs behind bpffs' maps.debug and progs.debug.
  *
- * The module loads these from the tables iterators/gen_direct.py makes
+ * The module loads these from the tables iterators/gen_tables.py makes
  * of this object, pins one link per program into every bpffs mount, and
  * each read() of a pinned file runs the matching program once per object,
  * plus once more at the end with a NULL object.

@@ -1,22 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Which variant of the iterators the kernel being built for gets, for
- * both ways the module loads them: the light skeleton (iterators.lskel.h)
- * and the lockdown variant's tables (iterators_direct.h). Hand-written.
+ * Which variant of the iterators the kernel being built for gets: the
+ * tables iterators_tables.h picks follow it. Hand-written.
  *
  * The default variant calls the bpf_map_sum_elem_count() kfunc
  * (the cur_entries column of maps.debug), which appeared in Linux 6.6;
  * loading it on an older kernel fails outright.  A __weak kfunc guarded
  * by a run-time existence check would let one object serve both, but
- * that needs bpf_ksym_exists() (libbpf 1.2; Debian ships 1.1, whose
- * light skeleton loader we use) and a verifier that accepts the address
- * of a missing kfunc, which 6.1's does not.  So the choice is made here
- * at build time instead: the "nocount" variant, without the kfunc,
- * below 6.6.  Calling a kfunc also needs the BPF JIT turned on, so a
+ * that needs a verifier that accepts the address of a missing kfunc,
+ * which 6.1's does not.  So the choice is made here at build time
+ * instead: the "nocount" variant, without the kfunc, below 6.6.  Calling a kfunc also needs the BPF JIT turned on, so a
  * kernel whose JIT is not on from boot (CONFIG_BPF_JIT_DEFAULT_ON unset:
  * Debian's s390x kernels have no JIT, its riscv64 ones leave it off) gets
- * the "nocount" variant too, whatever its version; skel_nojit.h lets a
- * skeleton load at all on a kernel without a JIT.
+ * the "nocount" variant too, whatever its version; bpf_preload_nojit.h
+ * runs the module's one syscall program on a kernel without a JIT.
  */
 #ifndef BPF_PRELOAD_ITERATORS_VARIANT_H
 #define BPF_PRELOAD_ITERATORS_VARIANT_H
