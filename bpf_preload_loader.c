@@ -31,9 +31,8 @@ long kern_sys_bpf(__u32 cmd, void *attr, __u32 attr_size);
 
 static_assert(ITERATORS_LOOKUPS <= BPF_PRELOAD_IDS_MAX);
 static_assert(ARRAY_SIZE(iterators_progs) == BPF_PRELOAD_LINKS);
-static_assert(ITERATORS_RODATA_BTF_NAMES < sizeof(iterators_rodata));
-static_assert(ITERATORS_BIG_ENDIAN ==
-	      (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__));
+static_assert(sizeof(iterators_rodata) > ITERATORS_RODATA_BTF_NAMES);
+static_assert(ITERATORS_BIG_ENDIAN == (__BYTE_ORDER__ == __ORDER_BIG_ENDIAN__));
 
 static const char license[] __initconst = "GPL";
 /* The name a light skeleton gives it, which the tests and users know. */

@@ -28,7 +28,6 @@
 #include <linux/rcupdate_trace.h>
 #include <linux/sched.h>
 
-
 /* BPF_PROG_RUN of a syscall program on a kernel-space context. */
 static int bpf_preload_prog_run(union bpf_attr *attr)
 {

@@ -141,7 +141,11 @@ function prof_median(who, f,   k, list) {
 
 # The steps of each traced insmod K, from the summed times of the traced
 # functions (S) and the single calls of bpf_prog_load, bpf_check and
-# bpf_int_jit_compile, numbered in completion order.
+# bpf_int_jit_compile, numbered in completion order. Both modules load a
+# BPF_PROG_TYPE_SYSCALL program first (#1) and the two iterators after it
+# (#2, #3): in the C module #1 is the light skeleton's loader, whose run
+# loads the others; in this module #1 looks up vmlinux BTF ids and the
+# module loads the iterators itself.
 function S(f) { return sum[K, f] }
 function load(n) { return call[K, "bpf_prog_load", n] }
 function verify(n) { return call[K, "bpf_check", n] }
@@ -156,11 +160,11 @@ function insmod_steps() {
 	for (K in traced) {
 		step("module loader: checks, copy, layout, relocation, sysfs (load_module - do_init_module)",
 			S("load_module") - S("do_init_module"))
-		step("skeleton loader program: verification (bpf_check #1)", verify(1))
-		step("skeleton loader program: JIT (bpf_int_jit_compile #1)", jit(1))
-		step("skeleton loader program: rest of its BPF_PROG_LOAD", load(1) - verify(1) - jit(1))
+		step("syscall program: verification (bpf_check #1)", verify(1))
+		step("syscall program: JIT (bpf_int_jit_compile #1)", jit(1))
+		step("syscall program: rest of its BPF_PROG_LOAD", load(1) - verify(1) - jit(1))
 		step("BTF load (btf_new_fd)", S("btf_new_fd"))
-		step("map creation: loader data map, rodata map (map_create)", S("map_create"))
+		step("map creation: rodata map, the C module's loader data map (map_create)", S("map_create"))
 		step("dump_bpf_map: verification (bpf_check #2)", verify(2))
 		step("dump_bpf_map: JIT (#2)", jit(2))
 		step("dump_bpf_prog: verification (bpf_check #3)", verify(3))
@@ -168,8 +172,8 @@ function insmod_steps() {
 		step("iterators: rest of their BPF_PROG_LOAD",
 			load(2) + load(3) - verify(2) - jit(2) - verify(3) - jit(3))
 		step("attach both iterators (bpf_iter_link_attach)", S("bpf_iter_link_attach"))
-		step("close the skeleton's fds (close_fd)", S("close_fd"))
-		step("rest of the module's init function (loader run, map updates, module code)",
+		step("close the fds of the load (close_fd)", S("close_fd"))
+		step("rest of the module's init function (syscall program's run, map updates, module code)",
 			S("do_one_initcall") - S("bpf_prog_load") - S("btf_new_fd") - S("map_create") - \
 			S("bpf_iter_link_attach") - S("close_fd"))
 		step("do_init_module after the init function", S("do_init_module") - S("do_one_initcall"))
@@ -234,7 +238,8 @@ END {
 		}
 		insmod_steps()
 		print "\nInsmod step by step: each step's median and minimum over the traced insmods, in ms"
-		print "(call numbers in completion order: #1 is the skeleton's loader program,"
+		print "(call numbers in completion order: #1 is the syscall program, the light"
+		print "skeleton's loader in the C module, the vmlinux BTF id lookup in this module;"
 		print "#2 dump_bpf_map, #3 dump_bpf_prog; medians do not add up exactly):\n"
 		print "| step | this module: median (min) | C module: median (min) | ratio | min |\n| --- | --- | --- | --- | --- |"
 		for (i = 1; i <= nsteps; i++) {

@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Installs the host's Debian packages for `make check` and `make run`: the
-# BPF toolchain for the skeletons, debootstrap for the build chroots
-# (scripts/kernel/chroot.sh), QEMU and busybox for the VMs. No version is
-# named, so a Debian 12 and a Debian 13 host both have it all.
+# BPF toolchain for the iterators (iterators/Makefile), debootstrap for the
+# build chroots (scripts/kernel/chroot.sh), QEMU and busybox for the VMs. No
+# version is named, so a Debian 12 and a Debian 13 host both have it all.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh

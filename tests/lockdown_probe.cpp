@@ -3,8 +3,9 @@
 //   lockdown_probe allowed|refused
 //        loads two BPF_PROG_TYPE_SYSCALL programs, the type of a light
 //        skeleton's loader: one that begins as every loader libbpf generates
-//        does (bpftool gen skeleton -L, including the module's), zeroing its
-//        stack with bpf_probe_read_kernel() from NULL; and the same program
+//        does (bpftool gen skeleton -L, the kernel's C module's included;
+//        ours loads without a loader program), zeroing its stack with
+//        bpf_probe_read_kernel() from NULL; and the same program
 //        without that call. The second must always load. The first must load
 //        when "allowed", and be refused by the verifier when "refused"
 //        (EINVAL; "unknown func" or "cannot use helper"

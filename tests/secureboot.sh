@@ -59,7 +59,8 @@ refused() {
 
 # Every light skeleton begins its loader program with bpf_probe_read_kernel
 # (lockdown_probe.cpp): allowed under integrity, refused under
-# confidentiality, so there no light skeleton loads, the module's included.
+# confidentiality, so there no light skeleton loads: the kernel's C module
+# embeds one, ours runs no loader program.
 t_loader() { run "$BIN/lockdown_probe" "$PROBE"; }
 
 t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected'; }
@@ -103,7 +104,7 @@ load_measured() {
 # The C module by insmod: if it loads, a mount shows what it serves (a mount
 # while it is not loaded would autoload ours). Ours, signed and installed:
 # the first bpffs mount loads it, and under confidentiality it must serve,
-# by its lockdown variant, and say so once (issue 14).
+# without BTF names (progs.debug shows aux->name), and say so once.
 t_c_module() { load_measured "C module" insmod $SB/c_module.ko; }
 t_ours() {
 	load_measured ours mount -t bpf bpf $MNT || return 1
@@ -127,7 +128,7 @@ confidentiality)
 	MODE_TESTS="
 loader|a light skeleton's loader program is refused, one without bpf_probe_read_kernel loads
 c_module|the kernel's C module, signed with DKMS's key: measured
-ours|ours, autoloaded by the first bpffs mount, serves the lockdown variant"
+ours|ours, autoloaded by the first bpffs mount, serves without BTF names"
 	;;
 *) usage "integrity|confidentiality" ;;
 esac

@@ -27,7 +27,8 @@ our_warnings() { # our_warnings LOG OBJDIR
 	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
 	{
 		grep -i preload <<<"$lines"
-		nm --defined-only "$2/bpf_preload_glue.o" "$2/bpf_preload_kern.o" 2>/dev/null |
+		nm --defined-only "$2/bpf_preload_glue.o" "$2/bpf_preload_loader.o" \
+			"$2/bpf_preload_kern.o" 2>/dev/null |
 			awk 'NF == 3 && length($3) > 4 { print $3 }' | grep -wF -f - <(echo "$lines")
 	} | sort -u || true
 }

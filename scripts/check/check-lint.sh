@@ -55,15 +55,12 @@ if ! bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/
 	echo "lint.sh: the module does not build for $kdir" >&2
 	exit 1
 fi
-# The copy's paths become the working tree's; the -I of the skeleton's
-# include dir needs the same symlink the Makefile makes.
+# The copy's paths become the working tree's.
 jq --arg from "$w/src" --arg to "$TOP" '
-	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|skel\\.c|direct\\.c)$"))
+	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|loader\\.c)$"))
 	     | walk(if type == "string" then gsub($from; $to) else . end)]' \
 	"$w/bear.json" >"$w/compile_commands.json"
 mv "$w/compile_commands.json" "$TOP/compile_commands.json"
-mkdir -p .skel_include/bpf
-ln -sf /usr/include/bpf/skel_internal.h .skel_include/bpf/skel_internal.h
 echo "lint: wrote compile_commands.json ($kdir)"
 [ "$mode" = all ] || exit 0
 
@@ -118,19 +115,23 @@ kernel_files() {
 #   LINUX_VERSION_CODE (bpf_preload_glue.c, iterators/iterators*.h):
 #     one source builds for 6.1 to 7.x, so it picks by the target's version
 #     what an in-tree module would not need to (MODULE_IMPORT_NS's form,
-#     the skeleton with or without the 6.6 kfunc).
+#     the iterators with or without the 6.6 kfunc).
 #   CONSTANT_COMPARISON (same files): `LINUX_VERSION_CODE >=
 #     KERNEL_VERSION(...)` compares two constants; checkpatch takes the
 #     left one for a variable.
-#   RCU_TASKS_TRACE (iterators/skel_nojit.h): it runs a BPF syscall program
+#   RCU_TASKS_TRACE (bpf_preload_nojit.h): it runs a BPF syscall program
 #     as the bpf() syscall does, inside an RCU tasks trace section: the BPF
 #     code that checkpatch allows it in.
+#   VOLATILE (iterators/iterators.bpf.c): `const volatile` is how BPF C
+#     puts a variable in .rodata that the compiler must not fold, so that
+#     the loader can set it (btf_names) before the map is frozen.
 checkpatch() { # checkpatch KDIR FILE
 	local ignore=() out
 	case $2 in
 	bpf_preload_glue.c | iterators/iterators_variant.h)
 		ignore=(--ignore "LINUX_VERSION_CODE,CONSTANT_COMPARISON") ;;
-	iterators/skel_nojit.h) ignore=(--ignore RCU_TASKS_TRACE) ;;
+	bpf_preload_nojit.h) ignore=(--ignore RCU_TASKS_TRACE) ;;
+	iterators/iterators.bpf.c) ignore=(--ignore VOLATILE) ;;
 	esac
 	out=$(perl "$1/scripts/checkpatch.pl" --no-tree -f --terse --show-types "${ignore[@]}" \
 		"$2" 2>&1) || { echo "$out"; return 1; }
@@ -139,15 +140,15 @@ checkpatch() { # checkpatch KDIR FILE
 
 # A precondition (lint's own output), not a test.
 files=$(jq -r '.[].file' compile_commands.json | sed "s|^$TOP/||" | LC_ALL=C sort | paste -sd ' ')
-[ "$files" = "bpf_preload_direct.c bpf_preload_glue.c bpf_preload_kern.cpp bpf_preload_skel.c" ] ||
+[ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp bpf_preload_loader.c" ] ||
 	{ echo "lint: compile_commands.json covers '$files', not the C++ core and the C glue" >&2; exit 1; }
 
-for f in bpf_preload_kern.cpp bpf_preload_glue.c bpf_preload_skel.c bpf_preload_direct.c; do
+for f in bpf_preload_kern.cpp bpf_preload_glue.c bpf_preload_loader.c; do
 	no_findings "clangd --check=$f: no errors" "$w/clangd-${f%%.*}.log" 'E\[' clangd --check="$TOP/$f"
 done
 
-# The C files written by hand only: the light skeletons are bpftool's
-# output, the direct-load tables gen_direct.py's.
+# The C files written by hand only: iterators/*.tables-*-endian.h are
+# gen_tables.py's output.
 mapfile -t cxx < <(git ls-files '*.cpp' '*.hpp')
 mapfile -t shells < <(git ls-files '*.sh' .ci/run)
 mapfile -t cfiles < <(git ls-files '*.c' '*.h' | grep -v -- '-endian\.h$')
@@ -194,8 +195,9 @@ else
 fi
 
 # The C files in the kernel's style. iterators/iterators.bpf.c gets
-# checkpatch alone: the skeletons embed its lines (BTF line info), so a
-# reflow means regenerating them.
+# checkpatch alone: the kernel's clang-format would reflow its
+# BPF_SEQ_PRINTF() calls, whose format strings scripts/check/mutants.tsv
+# edits by their text.
 if ! kdir=$(kernel_files); then
 	result fail "C files: checkpatch.pl and .clang-format from linux-source-$series"
 else

@@ -5,8 +5,8 @@
 #
 # Our sources as the tree's kernel/bpf/preload: all there but its Kconfig
 # goes, then the module's source list less the out-of-tree build files.
-# CONFIG_BPF_PRELOAD(_UMD)=y or =m then builds our C++ preload, with the
-# tree's tools/lib/bpf/skel_internal.h. Idempotent: files already right are
+# CONFIG_BPF_PRELOAD(_UMD)=y or =m then builds our C++ preload; it needs
+# nothing from the tree's tools/. Idempotent: files already right are
 # left alone (kbuild rebuilds only what changed), others replaced by new
 # files, never written through (the tree may be hard-linked to another copy,
 # scripts/kernel/kernel-build.sh).
@@ -26,7 +26,6 @@ dest=$tree/kernel/bpf/preload
 grep -q '^config BPF_PRELOAD_UMD$' "$dest/Kconfig" || die "$dest/Kconfig has no BPF_PRELOAD_UMD"
 grep -Eq '^obj-\$\(CONFIG_BPF_PRELOAD\)[[:space:]]*\+=[[:space:]]*preload/' "$tree/kernel/bpf/Makefile" ||
 	die "$tree/kernel/bpf/Makefile does not descend into preload/ for CONFIG_BPF_PRELOAD"
-[[ -f $tree/tools/lib/bpf/skel_internal.h ]] || die "$tree/tools/lib/bpf/skel_internal.h missing"
 
 # The module's source list, less what only an out-of-tree build reads.
 mapfile -t files < <(scripts/pkg/dkms-source.sh --list |
