@@ -31,7 +31,9 @@ RACE_OBJECTS=${ROBUST_RACE_OBJECTS:-1000}
 
 # Fault steps: id|description in the error message|errno name|errno; each
 # with its own errno, so a test also sees that errno travel. An id ending
-# in @lockdown runs with fault_lockdown=1; lockdown runs the same steps.
+# in @lockdown runs with fault_lockdown=1. Lockdown runs the same steps, so
+# one is kept: register, the only step after the lockdown line's place in
+# the code; a load that fails logs its failure alone.
 FAULTS="
 btf|load BTF|EIO|5
 rodata|create iterator.rodata|ENXIO|6
@@ -43,6 +45,7 @@ attach_prog|attach dump_bpf_prog|E2BIG|7
 link_map|get link of dump_bpf_map|EBADF|9
 link_prog|get link of dump_bpf_prog|ENOENT|2
 register|register bpf_preload_ops|EAGAIN|11
+register@lockdown|register bpf_preload_ops|ERANGE|34
 "
 LOCKDOWN_LINE="$MODNAME: lockdown: loaded without BTF names; progs.debug shows 15-character names"
 
