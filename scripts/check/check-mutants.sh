@@ -5,7 +5,7 @@
 #                             scripts/check/mutants.tsv must be killed
 # check-mutants.sh --list     the mutants, one per line
 # check-mutants.sh --dry-run  apply every mutant (regenerating the
-#                             skeletons of the BPF ones), run no check
+#                             tables of the BPF ones), run no check
 #
 # Each mutant is applied alone to a scratch copy of the tracked files
 # (build/mutants/<name>/tree/) and the checks named for it run there; one
@@ -22,7 +22,7 @@ robust_append=${MUTANTS_ROBUST_APPEND:-ROBUST_CHURN=20 ROBUST_CHURN_MOUNTED=5 RO
 export VM_TIMEOUT=${VM_TIMEOUT:-300}
 work=$TOP/build/mutants
 bpf_source=iterators/iterators.bpf.c
-le_skeletons=(iterators.lskel-little-endian.h iterators_nocount.lskel-little-endian.h)
+le_tables=(iterators.tables-little-endian.h iterators_nocount.tables-little-endian.h)
 
 names=()
 declare -A m_file m_checks m_what m_sed m_build
@@ -42,14 +42,14 @@ tree_from_base() { # tree_from_base DEST
 	cp -a "$work/base/tree" "$1"
 }
 
-# TREE's little-endian skeletons, regenerated; prints those that differ
+# TREE's little-endian tables, regenerated; prints those that differ
 # from base's.
-regen_skeletons() { # regen_skeletons TREE LOG
+regen_tables() { # regen_tables TREE LOG
 	local s
 	rm -rf "$1/iterators/.output"
-	make --no-print-directory -C "$1/iterators" "${le_skeletons[@]/#/./}" >"$2" 2>&1 ||
-		{ cat "$2" >&2; echo "regenerating the skeletons failed" >&2; return 1; }
-	for s in "${le_skeletons[@]}"; do
+	make --no-print-directory -C "$1/iterators" "${le_tables[@]/#/./}" >"$2" 2>&1 ||
+		{ cat "$2" >&2; echo "regenerating the tables failed" >&2; return 1; }
+	for s in "${le_tables[@]}"; do
 		cmp -s "$1/iterators/$s" "$work/base/tree/iterators/$s" || echo "$s"
 	done
 }
@@ -66,8 +66,8 @@ apply() { # apply NAME TREE
 	sed -e "$e" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - || true
 	sed -i -e "$e" "$f"
 	[ "$file" = "$bpf_source" ] || return 0
-	changed=$(regen_skeletons "$2" "$work/$1/skeletons.log") || return 1
-	[ -n "$changed" ] || { echo "the edit changed no skeleton"; return 1; }
+	changed=$(regen_tables "$2" "$work/$1/tables.log") || return 1
+	[ -n "$changed" ] || { echo "the edit changed no tables header"; return 1; }
 	echo "regenerated, changed: ${changed//$'\n'/ }"
 }
 
@@ -196,16 +196,16 @@ for n in "${selected[@]}"; do
 	done
 done
 
-# Controls. Regenerating the unmutated skeletons must reproduce the
+# Controls. Regenerating the unmutated tables must reproduce the
 # committed ones, so a BPF mutant differs by its edit alone.
 declare -A control_ok
 if [ "$needs_regen" = 1 ]; then
 	tree_from_base "$work/control/regen"
-	if changed=$(regen_skeletons "$work/control/regen" "$work/control/regen.log") &&
+	if changed=$(regen_tables "$work/control/regen" "$work/control/regen.log") &&
 		[ -z "$changed" ]; then
-		log "control: ok - make -C iterators on the unmutated copy reproduces ${le_skeletons[*]}"
+		log "control: ok - make -C iterators on the unmutated copy reproduces ${le_tables[*]}"
 	else
-		result fail "control: make -C iterators does not reproduce the committed skeletons"
+		result fail "control: make -C iterators does not reproduce the committed tables"
 	fi
 	rm -rf "$work/control/regen"
 fi
