@@ -207,15 +207,10 @@ INIT constexpr bool lockdown_simulated()
 // Loads and attaches both iterators (bpf_preload_loader.c) and returns a
 // reference on each link. Every fd this created in the calling task is
 // closed on return, success or not: the references keep links, programs
-// and the rodata map alive.
-//
-// Where the kernel refuses BPF programs reads of its memory
-// (lockdown=confidentiality), progs.debug prints aux->name instead of the
-// name from BTF, and one line says so.
-[[nodiscard]] INIT ErrorOr<PreloadLinks> load_links()
+// and the rodata map alive. Without btf_names, progs.debug prints
+// aux->name instead of the name from BTF.
+[[nodiscard]] INIT ErrorOr<PreloadLinks> load_links(bool btf_names)
 {
-	const bool btf_names =
-		!lockdown_simulated() && !bpf_preload_bpf_reads_locked_down();
 	const Fd btf = TRY(
 		Fd::from(kBtf, []() INIT { return bpf_preload_load_btf(); }));
 	const Fd rodata = TRY(Fd::from(kRodata, [&]() INIT {
@@ -235,8 +230,6 @@ INIT constexpr bool lockdown_simulated()
 		}));
 		links.link[i] = TRY(LinkRef::from_fd(kLinkGet[i], link.get()));
 	}
-	if (!btf_names)
-		bpf_preload_note_lockdown();
 	return links;
 }
 
@@ -295,16 +288,23 @@ void copy_name(LinkName &dst, const LinkName &src)
 		dst[i] = src[i];
 }
 
+// Where the kernel refuses BPF programs reads of its memory
+// (lockdown=confidentiality), the iterators go without BTF names, and a
+// load that serves says so in one line.
 [[nodiscard]] INIT ErrorOr<void> init()
 {
+	const bool btf_names =
+		!lockdown_simulated() && !bpf_preload_bpf_reads_locked_down();
 	// bpffs may call bpf_preload_fill() as soon as the ops are published,
 	// so the links are in place first.
-	Module &loaded = state.emplace(TRY(load_links()));
+	Module &loaded = state.emplace(TRY(load_links(btf_names)));
 	if (const ErrorOr<void> published = loaded.publish();
 	    published.is_error()) {
 		state.reset();
 		return published.error();
 	}
+	if (!btf_names)
+		bpf_preload_note_lockdown();
 	return {};
 }
 

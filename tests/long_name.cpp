@@ -1,11 +1,13 @@
 // long_name: a program whose function name is longer than the kernel's
 // 15-character object name, as progs.debug shows it.
 //
-//   long_name PROGS_DEBUG
+//   long_name [-c] PROGS_DEBUG
 //        loads two socket filters named by one long function name: one with
 //        BTF (its func_info names the function), one without; progs.debug
 //        must show the whole name for the first, the 15 characters the
 //        kernel keeps for the second. Exit status 0 when both rows are right.
+//        -c: the module loaded without BTF names (lockdown): both rows show
+//        the 15 characters.
 
 #include "common.hpp"
 
@@ -16,7 +18,7 @@
 
 namespace {
 
-constexpr t::Usage kUsage{"usage: long_name PROGS_DEBUG\n"};
+constexpr t::Usage kUsage{"usage: long_name [-c] PROGS_DEBUG\n"};
 
 constexpr const char *kFunction = "preload_test_function_with_a_long_name";
 
@@ -100,8 +102,10 @@ int main(int argc, char **argv)
 	if (argc == 2 && (std::string_view(argv[1]) == "-h" ||
 			  std::string_view(argv[1]) == "--help"))
 		return kUsage.help();
-	if (argc != 2)
+	const bool cut_only = argc == 3 && std::string_view(argv[1]) == "-c";
+	if (argc != (cut_only ? 3 : 2))
 		return kUsage.misuse();
+	const char *path = argv[argc - 1];
 
 	t::Checks checks("long_name");
 	checks.set_verbose();
@@ -119,15 +123,17 @@ int main(int argc, char **argv)
 			      "program without BTF loads"))
 		return 1;
 
-	const auto read = t::read_file(argv[1]);
-	if (!checks.expect_ok(read ? 0 : -1, errno, "read %s", argv[1]))
+	const auto read = t::read_file(path);
+	if (!checks.expect_ok(read ? 0 : -1, errno, "read %s", path))
 		return 1;
 	const std::string listing = read.value_or("");
-	const std::string shown = name_in(listing, prog_id(with_btf.get()));
-	checks.expect(shown == kFunction,
-		      "with BTF, the whole function name: '%s' (want '%s')",
-		      shown.c_str(), kFunction);
 	const std::string cut(kFunction, BPF_OBJ_NAME_LEN - 1);
+	const std::string want = cut_only ? cut : kFunction;
+	const std::string shown = name_in(listing, prog_id(with_btf.get()));
+	checks.expect(shown == want, "with BTF, %s: '%s' (want '%s')",
+		      cut_only ? "no BTF names: the kernel's 15 characters"
+			       : "the whole function name",
+		      shown.c_str(), want.c_str());
 	const std::string plain = name_in(listing, prog_id(without_btf.get()));
 	checks.expect(plain == cut,
 		      "without BTF, the kernel's 15 characters: '%s' (want "

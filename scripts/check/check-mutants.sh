@@ -67,7 +67,7 @@ apply() { # apply NAME TREE
 	sed -i -e "$e" "$f"
 	[ "$file" = "$bpf_source" ] || return 0
 	changed=$(regen_tables "$2" "$work/$1/tables.log") || return 1
-	[ -n "$changed" ] || { echo "the edit changed no table"; return 1; }
+	[ -n "$changed" ] || { echo "the edit changed no tables header"; return 1; }
 	echo "regenerated, changed: ${changed//$'\n'/ }"
 }
 
@@ -75,6 +75,7 @@ apply() { # apply NAME TREE
 run_check() { # run_check TREE CHECK LOG RESULT
 	local t=$SECONDS rc=0
 	rm -f "$4"
+	touch "$1/.check-start" # killers: only this check's guests
 	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL BPF_PRELOAD_RESULT="$4" SUITES="$suites" \
 		ROBUST_APPEND="$robust_append" \
 		make --no-print-directory -C "$1" "$2" SUITES="$suites" >"$3" 2>&1 || rc=$?
@@ -85,7 +86,7 @@ run_check() { # run_check TREE CHECK LOG RESULT
 }
 
 # What failed, one line each as "SERIES<tab>CHECK: WHAT": the host checks'
-# FAIL lines, then per guest log (labelled by its directory) the "not ok"
+# FAIL lines, then per guest log it wrote (labelled by its directory) the "not ok"
 # lines and what host.sh's ktap_count finds wrong with the plans; for a
 # guest that died, after which test and the kernel's first oops line.
 # SERIES is the kernel's (6.1), its release in WHAT becomes ABI, so that
@@ -105,7 +106,7 @@ killers() { # killers CHECK TREE OUTPUT
 		guest_failures "$vmlog" | while IFS= read -r line; do
 			by_kernel "$check: ${label:+($label) }$line" "$where"
 		done
-	done < <(find "$tree/build" -name vm.log 2>/dev/null | sort)
+	done < <(find "$tree/build" -name vm.log -newer "$tree/.check-start" 2>/dev/null | sort)
 }
 
 by_kernel() { # by_kernel TEXT [WHERE]: SERIES<tab>TEXT, the release from WHERE

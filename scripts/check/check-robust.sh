@@ -140,16 +140,6 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	make_stops "no kbuild tree" \
 		"bpf_preload: no kbuild tree at $TOP/$w/none: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>" \
 		KDIR="$TOP/$w/none"
-	make_stops "no libbpf skel_internal.h" \
-		"bpf_preload: $TOP/$w/none.h not found: install libbpf-dev (the light skeleton needs <bpf/skel_internal.h>)" \
-		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/none.h"
-	# A libbpf-dev whose skel_internal.h lacks a helper the skeletons
-	# call (a name changed), explained before the compiler runs.
-	sed 's/\bskel_link_create(/skel_link_create_v2(/' /usr/include/bpf/skel_internal.h \
-		>"$TOP/$w/skel_internal.h"
-	make_stops "libbpf's skel_internal.h lacks a helper" \
-		"bpf_preload: $TOP/$w/skel_internal.h lacks skel_link_create(), which the embedded skeletons call; install the libbpf-dev that matches them (1.1 to 1.7 do)" \
-		KDIR="$k" LIBBPF_SKEL_INTERNAL="$TOP/$w/skel_internal.h"
 	# A kernel built by another gcc than the g++ we have: the message
 	# names the package of the kernel's own compiler (gcc-N: g++-N).
 	cxx=$(sed -n 's/^CONFIG_CC_VERSION_TEXT=".*gcc-\([0-9]*\) .*/g++-\1/p' "$k/.config")
