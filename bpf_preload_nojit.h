@@ -29,7 +29,7 @@
 #include <linux/sched.h>
 
 /* BPF_PROG_RUN of a syscall program on a kernel-space context. */
-static int bpf_preload_prog_run(union bpf_attr *attr)
+static int __init bpf_preload_prog_run(union bpf_attr *attr)
 {
 	void *ctx = (void *)(unsigned long)attr->test.ctx_in;
 	u32 ctx_size = attr->test.ctx_size_in;
@@ -62,7 +62,7 @@ static int bpf_preload_prog_run(union bpf_attr *attr)
 	return 0;
 }
 
-static long bpf_preload_sys_bpf(__u32 cmd, void *attr, __u32 attr_size)
+static long __init bpf_preload_sys_bpf(__u32 cmd, void *attr, __u32 attr_size)
 {
 	if (cmd == BPF_PROG_RUN)
 		return bpf_preload_prog_run(attr);
