@@ -1,8 +1,11 @@
 #!/bin/sh
-# run.sh check|show: the bpf_preload test suite (tests/README.md), KTAP, in
-# the test VM as root; `show` loads the module, mounts bpffs and shows what a
-# user sees. The autoload test installs the module under /lib/modules
-# (removed afterwards). BPF_PRELOAD_BUILTIN=1: the preload is built in.
+# run.sh check [big|little] | no-btf | show: the bpf_preload test suite
+# (tests/README.md), KTAP, in the test VM as root; with a byte order, also
+# that the kernel and user space have it. no-btf: on a kernel without BTF
+# (Debian's s390x 6.1) the module must fail cleanly. `show` loads the module,
+# mounts bpffs and shows what a user sees. The autoload test installs the
+# module under /lib/modules (removed afterwards). BPF_PRELOAD_BUILTIN=1: the
+# preload is built in.
 
 set -u
 
@@ -142,12 +145,9 @@ t_no_module_mount() {
 	not_loaded || { fail "$MODNAME got loaded although it is not installed"; rmmod $MODNAME; }
 }
 
-# The kernel's own C module (kernel/bpf/preload of the same kernel version,
-# when the host built one) and ours, in turn, over the same objects: both
-# files byte for byte the same, each module's own rows aside (its
-# iterators, their data map and, for the C module, which still loads a
-# light skeleton, that skeleton's __loader.map, which the kernel frees a
-# moment after loading; ours creates none).
+# The kernel's own C module (when the host built one) and ours, in turn, over
+# the same objects: both files the same but for each module's own rows (the
+# C module's light skeleton also leaves a short-lived __loader.map).
 C_MODULE=/c_module/bpf_preload.ko
 read_with() {
 	run insmod "$1" &&
@@ -215,6 +215,32 @@ t_insmod_twice() {
 	unload
 }
 
+# The kernel's byte order from the magic number starting its BTF (0xeb9f in
+# its order), user space's from how it reads the bytes 01 00 as a word.
+t_kernel_order() {
+	_k=$(od -An -tx1 -N2 /sys/kernel/btf/vmlinux | tr -d ' \n')
+	_u=$(printf '\001\000' | od -An -tx2 | tr -d ' \n')
+	diag "$(uname -m): kernel BTF magic bytes $_k, bytes 01 00 as a word $_u"
+	case $ORDER:$_k:$_u in
+	big:eb9f:0100 | little:9feb:0001) ;;
+	*) return 1 ;;
+	esac
+}
+
+t_no_btf() {
+	[ -e /sys/kernel/btf/vmlinux ] || { diag "no /sys/kernel/btf/vmlinux"; return 0; }
+	diag "/sys/kernel/btf/vmlinux exists: run run.sh check on this kernel"
+	return 1
+}
+
+# insmod must fail, say why in one bpf_preload line, and leave nothing.
+t_module_fails() {
+	insmod_refused "$MODULE"
+	grep -q "$MODNAME: .* failed: " "$TMP/klog.new" ||
+		fail "no '$MODNAME: <step> failed: <err>' line in dmesg"
+	wait_iterators_gone
+}
+
 t_stress() {
 	unloaded_first || return 1
 	_r=0 _seen=0
@@ -250,7 +276,9 @@ t_stress() {
 
 # name|description, in running order. debug_check knows the maps.debug
 # variant of this kernel (t::maps_variant() in common.hpp).
+ORDER=${2:-}
 VARIANT=$("$BIN/debug_check" --expected-variant 2>&1)
+DMESG="dmesg|dmesg has no WARNING, BUG, Oops or Call Trace"
 TESTS="
 insmod|insmod $MODULE succeeds
 mount|mount bpffs at $MNT
@@ -277,7 +305,8 @@ autoload|bpffs mount without insmod autoloads the module installed with depmod
 autoload_cleanup|umount and rmmod after autoload free the iterators
 insmod_twice|insmod while loaded fails with EEXIST, loaded module keeps working
 stress|insmod/rmmod racing concurrent bpffs mounts and reads
-dmesg|dmesg has no WARNING, BUG, Oops or Call Trace
+${ORDER:+kernel_order|the kernel and user space are $ORDER-endian}
+$DMESG
 "
 
 # show CMD...: CMD as the user typed it, then its output; fails the show.
@@ -286,8 +315,8 @@ show() {
 	"$@" || _rc=1
 }
 
-case ${1:-} in
-check)
+case ${1:-}:$ORDER in
+check: | check:big | check:little)
 	# Leftovers of an earlier run (e.g. `run.sh show`).
 	! is_mounted "$MNT" || umount "$MNT"
 	not_loaded || rmmod $MODNAME
@@ -298,7 +327,14 @@ check)
 		ktap_suite "$TESTS" "kernel $KREL, module $MODULE"
 	fi
 	;;
-show)
+no-btf:)
+	ktap_suite "
+no_btf|the kernel has no BTF (/sys/kernel/btf/vmlinux)
+module_fails|insmod fails cleanly: an error, a bpf_preload '<step> failed' line, nothing left loaded
+no_module_mount|a bpffs mount then has no debug files
+$DMESG" "kernel $KREL, module $MODULE"
+	;;
+show:)
 	_rc=0
 	[ "$BUILTIN" = 1 ] || mod_loaded || show insmod "$MODULE"
 	is_mounted "$MNT" || show mount -t bpf bpf "$MNT"
@@ -307,5 +343,5 @@ show)
 	show bpftool prog show
 	exit $_rc
 	;;
-*) usage "check|show" ;;
+*) usage "check [big|little] | no-btf | show" ;;
 esac

@@ -127,7 +127,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
 		no_btf_build "$w/src" || return 0
 		cp "$w/src/bpf_preload.ko" "$root/"
-		vm_suite "$suite $abi" "$w/vm" "/tests/byte_order.sh no-btf"
+		vm_suite "$suite $abi" "$w/vm" "/tests/run.sh no-btf"
 		return 0
 	fi
 	module_build "$w/src" || return 0
@@ -145,7 +145,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		cat "$w/c_module.log"
 		result fail "$suite $abi: the kernel's own C module builds"
 	fi
-	vm_suite "$suite $abi" "$w/vm" "/tests/run.sh check" "/tests/byte_order.sh check $order"
+	vm_suite "$suite $abi" "$w/vm" "/tests/run.sh check $order"
 }
 
 # DKMS on the foreign architecture itself, once, for target_kernel, in its
