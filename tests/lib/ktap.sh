@@ -13,7 +13,6 @@ TMP=${TMPDIR:-/tmp}/bpf_preload_$(basename "$0" .sh)
 HERE=$(cd "$(dirname "$0")" && pwd)
 BIN=$HERE/bin
 OUT=$TMP/out
-
 # Kernel log lines that are bugs, whoever caused them; a suite may widen it.
 KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|Call Trace|KASAN|suspected memory leak'
 
@@ -27,12 +26,9 @@ diag_file() {
 	sed -e "$_df" ${1:+"$1"}
 }
 
-# diag_logs FILE...: each file that is not empty, named, as diagnostics.
-diag_logs() {
+diag_logs() { # diag_logs FILE...: each one not empty, named
 	for _dl in "$@"; do
-		[ -s "$_dl" ] || continue
-		diag "${_dl##*/}:"
-		diag_file "$_dl"
+		[ ! -s "$_dl" ] || { diag "${_dl##*/}:" && diag_file "$_dl"; }
 	done
 }
 
@@ -54,8 +50,7 @@ fail() {
 	KTAP_FAILED=1
 }
 
-# same A B WHAT: files A and B are the same; else WHAT and a diff.
-same() {
+same() { # same A B WHAT: files A and B are the same; else WHAT and a diff
 	cmp -s "$1" "$2" && return 0
 	diag "$3:"
 	diff -u "$1" "$2" | diag_file -e
@@ -65,8 +60,7 @@ same() {
 lines() { cat "$@" 2>/dev/null | wc -l; }
 now() { cut -d. -f1 /proc/uptime; }
 
-# poll CMD...: every 0.1 s until it succeeds, for at most 5 s.
-poll() {
+poll() { # poll CMD...: every 0.1 s until it succeeds, for at most 5 s
 	for _poll_n in $(seq 50); do
 		"$@" && return 0
 		sleep 0.1
@@ -75,36 +69,37 @@ poll() {
 }
 
 # --- module, mounts, objects -------------------------------------------------
-
 mod_loaded() { [ -d /sys/module/$MODNAME ]; }
 not_loaded() { ! mod_loaded; }
 installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
 unload() { run rmmod $MODNAME && wait_iterators_gone; }
-# is_mounted [DIR]: a bpffs at DIR, or anywhere.
-is_mounted() { grep -q " ${1:-.*} bpf " /proc/mounts; }
+is_mounted() { grep -q " ${1:-.*} bpf " /proc/mounts; } # is_mounted [DIR]: at DIR or anywhere
 mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
 has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
 
-# unloaded_first: the precondition of a test that loads the module itself.
-unloaded_first() {
+unloaded_first() { # the precondition of a test that loads the module itself
 	not_loaded && return 0
 	diag "precondition: $MODNAME not loaded"
 	return 1
 }
 
 # rmmod_retry [NAME]: retried for up to 5 s while a mount holds the module.
-rmmod_retry() {
-	poll rmmod "${1:-$MODNAME}" 2>/dev/null && return 0
-	run rmmod "${1:-$MODNAME}"
-}
+rmmod_retry() { poll rmmod "${1:-$MODNAME}" 2>/dev/null || run rmmod "${1:-$MODNAME}"; }
 
 iterators_gone() {
 	! bpftool prog show 2>/dev/null | grep -Eq 'name dump_bpf_(map|prog) ' &&
 		! bpftool link show 2>/dev/null | grep -Eq '^[0-9]+: iter '
 }
+wait_iterators_gone() {
+	poll iterators_gone && return 0
+	diag "iterator programs or links still there after 5 s:"
+	run bpftool prog show
+	run bpftool link show
+	return 1
+}
 
-# iter_progs_ok, iter_links_ok: bpftool shows our two programs, and
-# exactly two iter links, of bpf_map and bpf_prog (else the test fails).
+# bpftool shows our two programs, and exactly two iter links, of bpf_map
+# and bpf_prog (else the test fails).
 iter_progs_ok() {
 	run bpftool prog show || return 1
 	for _o in map prog; do
@@ -119,14 +114,6 @@ iter_links_ok() {
 	_n=$(grep -Ec '^[0-9]+: iter ' "$OUT")
 	diag "$_n iter link(s)"
 	[ "$_n" -eq 2 ] || { diag "expected 2 iter links"; return 1; }
-}
-
-wait_iterators_gone() {
-	poll iterators_gone && return 0
-	diag "iterator programs or links still there after 5 s:"
-	run bpftool prog show
-	run bpftool link show
-	return 1
 }
 
 # hold_start: `bpf_churn hold` keeps a map and a program of its own alive
@@ -172,8 +159,7 @@ insmod_refused() {
 }
 
 # --- the debug files ---------------------------------------------------------
-
-# files_ok DIR: both debug files are regular files, root's, -r-------- (else
+# files_ok DIR: both debug files are root's -r-------- regular files (else
 # the test fails).
 files_ok() {
 	for _f in maps.debug progs.debug; do
@@ -194,10 +180,7 @@ debug_ok() {
 			--prog dump_bpf_prog:bpf_iter_bpf_prog \
 			progs "$1/progs.debug"
 }
-rows_ok() {
-	"$BIN/debug_check" maps "$1/maps.debug" &&
-		"$BIN/debug_check" progs "$1/progs.debug"
-}
+rows_ok() { "$BIN/debug_check" maps "$1/maps.debug" && "$BIN/debug_check" progs "$1/progs.debug"; }
 
 # mount_serves DIR: a fresh bpffs at DIR gets valid debug files; unmounted.
 mount_serves() {
@@ -250,7 +233,6 @@ mount_loop() {
 }
 
 # --- kernel log --------------------------------------------------------------
-
 # klog_drain: the lines logged since the last drain, timestamps stripped,
 # into $TMP/klog.new; all of them are kept in $TMP/klog.all.
 klog_drain() {
@@ -291,28 +273,21 @@ t_dmesg() {
 }
 
 # --- KTAP --------------------------------------------------------------------
-
-# ktap_totals PLAN: the Totals line; a plan that is not what ran, or an
-# empty one, is one more failure. Status 0 only if nothing failed.
+# ktap_totals: the Totals line; a plan that is not what ran, or an empty
+# one, is one more failure. Status 0 only if nothing failed.
 ktap_totals() {
 	trap - EXIT
 	_kt_fail=$KTAP_FAIL
-	if [ "$KTAP_NUM" -ne "$1" ]; then
-		diag "plan mismatch: planned $1, ran $KTAP_NUM"
+	if [ "$KTAP_NUM" -ne "$_kt_plan" ]; then
+		diag "plan mismatch: planned $_kt_plan, ran $KTAP_NUM"
 		_kt_fail=$((_kt_fail + 1))
-	elif [ "$1" -eq 0 ]; then
+	elif [ "$_kt_plan" -eq 0 ]; then
 		diag "empty plan: no test ran"
 		_kt_fail=$((_kt_fail + 1))
 	fi
 	echo "# Totals: pass:$((KTAP_NUM - KTAP_FAIL - KTAP_SKIP)) fail:$_kt_fail xfail:0" \
 		"xpass:0 skip:$KTAP_SKIP error:0"
 	[ "$_kt_fail" -eq 0 ]
-}
-
-ktap_aborted() {
-	diag "the suite exited (status $?) after $KTAP_NUM of $_kt_plan test(s)"
-	ktap_totals "$_kt_plan"
-	exit 1
 }
 
 # suite_start: a fresh TMP; the kernel log so far, not counted, goes to
@@ -335,7 +310,9 @@ ktap_suite() {
 	echo "1..$_kt_plan"
 	[ -z "${2:-}" ] || diag "$2"
 	KTAP_NUM=0 KTAP_FAIL=0 KTAP_SKIP=0
-	trap ktap_aborted EXIT
+	trap 'diag "the suite exited (status $?) after $KTAP_NUM of $_kt_plan test(s)"
+		ktap_totals
+		exit 1' EXIT
 	# Not a pipe (the counters must survive the loop), not stdin (tests
 	# may read theirs).
 	while IFS= read -r _kt_t <&5; do
@@ -365,7 +342,7 @@ ktap_suite() {
 	done 5<<-EOF
 		$_kt_list
 	EOF
-	ktap_totals "$_kt_plan"
+	ktap_totals
 	_ks=$?
 	! is_mounted "$MNT" || umount "$MNT"
 	for _m in $MODNAME other_ops; do
