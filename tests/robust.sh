@@ -1,9 +1,8 @@
 #!/bin/sh
 # robust.sh check: the robustness suite (tests/README.md), KTAP, in the test
-# VM as root. Tunables, from the environment (vm.sh --append "KEY=value"):
-# ROBUST_CHURN=200 and ROBUST_CHURN_MOUNTED=50 cycles, ROBUST_RACE_LOADS=50
-# loads and ROBUST_RACE_OBJECTS=1000 objects in the race, ROBUST_ONLY=a,b
-# (only these tests, names as in TESTS). Every wait is a poll with a
+# VM as root. Tunables (vm.sh --append "KEY=value"): ROBUST_CHURN,
+# ROBUST_CHURN_MOUNTED, ROBUST_RACE_LOADS, ROBUST_RACE_OBJECTS (defaults
+# below), ROBUST_ONLY=a,b (only these tests). Every wait is a poll with a
 # deadline: a leak shows up as a timeout, never hides behind a fixed sleep.
 
 set -u
@@ -18,8 +17,7 @@ BASELINE=$TMP/baseline
 
 # pe NAME NUMBER: what %pe prints for -NUMBER: "-ENOMEM" with
 # CONFIG_SYMBOLIC_ERRNAME (Debian's kernels), "-12" without (tinyconfig).
-# Read once: the race's workers, this script again, inherit it (under
-# emulation a read of /proc/kallsyms takes seconds, and they start late).
+# Exported to the race's workers: under emulation /proc/kallsyms is slow.
 : "${SYMBOLIC_ERRNAME:=$(grep -c ' errname$' /proc/kallsyms 2>/dev/null)}"
 export SYMBOLIC_ERRNAME
 pe() { if [ "${SYMBOLIC_ERRNAME:-0}" -gt 0 ]; then echo "-$1"; else echo "-$2"; fi; }
@@ -29,11 +27,9 @@ CHURN_MOUNTED=${ROBUST_CHURN_MOUNTED:-50}
 RACE_LOADS=${ROBUST_RACE_LOADS:-50}
 RACE_OBJECTS=${ROBUST_RACE_OBJECTS:-1000}
 
-# Fault steps: id|description in the error message|errno name|errno; each
-# with its own errno, so a test also sees that errno travel. An id ending
-# in @lockdown runs with fault_lockdown=1. Lockdown runs the same steps, so
-# one is kept: register, the only step after the lockdown line's place in
-# the code; a load that fails logs its failure alone.
+# Fault steps: id|description in the error message|errno name|errno, each
+# errno its own. @lockdown: with fault_lockdown=1, only for register, the
+# one step after the lockdown line's place in the code.
 FAULTS="
 btf|load BTF|EIO|5
 rodata|create iterator.rodata|ENXIO|6
@@ -52,7 +48,6 @@ LOCKDOWN_LINE="$MODNAME: lockdown: loaded without BTF names; progs.debug shows 1
 # Every object created since the baseline snapshot is gone (bounded wait).
 settled() { run "$BIN/bpf_count" settle -t "${1:-10000}" "$BASELINE"; }
 serves() { mount_serves "$TMP/serve"; }
-
 # bpf_preload_ops is NULL: a mount gets no files, and other_ops can take it.
 hook_unused() { no_debug_files "$TMP/probe" && hook_free; }
 
@@ -141,9 +136,8 @@ t_fault() {
 	load_cycle
 }
 
-# t_fault_errno: a fault_errno that is no errno (0 or below would make the
-# failed init a success to the loader, above 4095 is none) is refused while
-# the parameters are parsed, with one line naming it, before init runs.
+# A fault_errno that is no errno (0 or below would make the failed init a
+# success to the loader) is refused with a line naming it, before init runs.
 t_fault_errno() {
 	for _e in 0 -12 4096; do
 		klog_drain
@@ -156,9 +150,8 @@ t_fault_errno() {
 	done
 }
 
-# t_lockdown: fault_lockdown=1 loads as under lockdown=confidentiality,
-# fds 0-2 free: one line says so, valid files, and progs.debug shows only
-# the kernel's 15 characters of a name BTF has in full.
+# As under lockdown=confidentiality: progs.debug shows only the kernel's 15
+# characters of a name BTF has in full.
 t_lockdown() {
 	klog_drain
 	run "$BIN/kmod_fds" -z -p fault_lockdown=1 "$FAULT_KO" || fail
@@ -216,11 +209,9 @@ t_wrong_kernel() {
 	[ "$_ours" != "$_theirs" ] || { diag "same vermagic: not a foreign module"; return 1; }
 	klog_drain
 	run "$BIN/kmod_fds" -z -e ENOEXEC "$FOREIGN_KO" || fail
-	# The kernel's own refusal, from whichever of its checks comes first
-	# (taint notices aside: a build without symbol versions, 7.x's, taints
-	# a kernel with them before the vermagic check refuses it):
+	# The kernel's own refusal, from whichever of its checks comes first:
 	# the size of struct module (6.12 on a 6.1 build), the symbol version
-	# of module_layout (CONFIG_MODVERSIONS; 6.1 on a 6.12 build), vermagic.
+	# of module_layout (6.1 on a 6.12 build), vermagic.
 	klog_expect_one "module $MODNAME: .gnu.linkonce.this_module section size must match the\
  kernel's built struct module size at run time" \
 		"$MODNAME: disagrees about version of symbol module_layout" \
@@ -270,7 +261,6 @@ t_churn_mounted() { churn "$CHURN_MOUNTED" cycle_unload_first; }
 
 # Race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
 # by timeout(1) in t_race, in time. Failures go to stdout (their log).
-
 own_namespace() {
 	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] && return 0
 	echo "not in a mount namespace of its own"
@@ -351,11 +341,10 @@ rounds_of() { cat "$1" 2>/dev/null || echo 0; }
 t_race() {
 	rm -rf "$TMP"/race.* "$TMP/stop"
 	_t0=$(now)
-	# At least two maps at all times: when a read pass sees exactly one
-	# map, bpf_iter's seq_num is still 0 at the end, and a map created
-	# before the read that should return EOF is printed by a new pass,
-	# header included (kernel behaviour, the same with the kernel's own
-	# preload module). The held map keeps this race about the module.
+	# At least two maps at all times: a read pass that sees exactly one
+	# map ends with bpf_iter's seq_num 0, and a map created meanwhile is
+	# printed by a new pass, header included (the kernel's behaviour, with
+	# its own C module too). The held map keeps this race about the module.
 	hold_start || fail
 	run insmod "$MODULE" || { hold_stop; return 1; }
 	timeout 600 unshare -m "$SELF" _reader >"$TMP/race.r.log" 2>&1 4>&- &
@@ -435,8 +424,7 @@ end_state|end: module and other_ops unloaded, no debug files, objects back to ba
 "
 
 # KTAP_POST: a test that leaves a module behind (but the one it names in
-# KEEP_LOADED for the next test) failed; the module is removed so that the
-# next one starts from the baseline.
+# KEEP_LOADED) failed; the module is removed for the next test.
 KEEP_LOADED=
 left_loaded() {
 	_lr=$1
