@@ -10,22 +10,17 @@ set -u
 BASELINE=$TMP/baseline
 DBG=/sys/kernel/debug
 ROUNDS=8 # loads per setting
-# probability (percent) and times (most failures per load), per setting
-SETTINGS="1:1 5:1 10:2 25:3 50:5"
+SETTINGS="1:1 5:1 10:2 25:3 50:5" # probability (percent):times (most failures per load)
 # fail-nth: loads spread over all of a load's points, then one per point of
 # the last FAIL_NTH_TAIL (our attach steps and the loader's work after init).
 FAIL_NTH_LOADS=40
 FAIL_NTH_TAIL=60
-
-# Bugs, not reports: an injected allocation failure makes the kernel print
-# "page allocation failure" or "vmalloc error" with a Call Trace (warn_alloc),
-# whose frames may name lockdep or kasan functions: that is the injection
-# working. A WARN() says "cut here" and "WARNING:", KASAN and sleeping in
-# atomic context "BUG:", lockdep "WARNING: possible ... locking ...".
+# Bugs, not reports: an injected allocation failure prints a Call Trace
+# (warn_alloc), which is the injection working. WARN() says "cut here" and
+# "WARNING:", KASAN and sleeping in atomic context "BUG:", lockdep "WARNING:".
 KLOG_BAD='(^|[^A-Za-z])(WARNING|BUG|Oops)([^A-Za-z]|$)|cut here|KASAN|general protection'
 
-# lockdep still on: debug_locks is 1 (a splat turns it off).
-lockdep_on() {
+lockdep_on() { # debug_locks is 1 (a splat turns it off)
 	_dl=$(awk '/debug_locks:/ { print $2 }' /proc/lockdep_stats)
 	diag "lockdep debug_locks: $_dl (0 means a splat turned lockdep off)"
 	[ "$_dl" = 1 ]
@@ -46,8 +41,7 @@ t_features() {
 }
 
 # fail_all DIR: sleeping (GFP_KERNEL) and order-0 allocations can fail too,
-# not only the atomic ones failslab and fail_page_alloc pick by default;
-# quietly.
+# not only the atomic ones failslab and fail_page_alloc pick by default.
 fail_all() {
 	for _k in ignore-gfp-wait ignore-gfp-highmem cache-filter; do
 		[ ! -e "$1/$_k" ] || echo N >"$1/$_k" || return 1
