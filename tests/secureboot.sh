@@ -13,9 +13,7 @@ MODE=${1:-}
 . "$(dirname "$0")/lib/ktap.sh"
 SB=/secureboot
 EFIVARS=/sys/firmware/efi/efivars
-# What the kernel printed while booting; /run-in-vm keeps it before any
-# suite clears the log.
-BOOT_LOG=/tmp/boot.dmesg
+BOOT_LOG=/tmp/boot.dmesg # /run-in-vm keeps it before any suite clears the log
 
 t_secure_boot() {
 	[ -d /sys/firmware/efi ] || { diag "not booted through UEFI"; return 1; }
@@ -25,7 +23,7 @@ t_secure_boot() {
 	# 4 bytes of attributes, then the value (efivarfs reads whole).
 	_sb=$(od -An -tu1 "$EFIVARS/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
 	diag "EFI variable SecureBoot, attributes and value: ${_sb:-unreadable}"
-	grep -i 'secure boot' "$BOOT_LOG" | sed 's/^/#   /'
+	grep -i 'secure boot' "$BOOT_LOG" | diag_file
 	# shellcheck disable=SC2086 # the bytes as words
 	set -- $_sb
 	[ $# -eq 5 ] && [ "$5" = 1 ]
@@ -35,19 +33,18 @@ t_lockdown() {
 	grep -q ' securityfs ' /proc/mounts || run mount -t securityfs securityfs /sys/kernel/security
 	_ld=$(cat /sys/kernel/security/lockdown)
 	diag "/sys/kernel/security/lockdown: $_ld"
-	grep -i 'lockdown' "$BOOT_LOG" | sed 's/^/#   /'
+	grep -i 'lockdown' "$BOOT_LOG" | diag_file
 	case $_ld in *"[$MODE]"*) ;; *) return 1 ;; esac
 }
 
 # The kernel loaded DKMS's certificate from shim's MokListRT.
 t_mok() {
-	grep -E 'integrity: |X.509' "$BOOT_LOG" | sed 's/^/#   /'
+	grep -E 'integrity: |X.509' "$BOOT_LOG" | diag_file
 	grep -q "Loaded X.509 cert 'DKMS module signing key" "$BOOT_LOG"
 }
 
-# refused KO LINE: insmod KO fails with EKEYREJECTED, the kernel logs LINE
-# (Debian's kernel enforces module signatures under Secure Boot), none of
-# the module's code ran and nothing of it is left.
+# refused KO LINE: insmod KO fails with EKEYREJECTED, the kernel logs LINE,
+# none of the module's code ran and nothing of it is left.
 refused() {
 	insmod_refused "$1"
 	grep -q 'Key was rejected by service' "$OUT" || fail "insmod did not fail with EKEYREJECTED"
@@ -67,11 +64,10 @@ t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected';
 t_wrongkey() { refused $SB/wrongkey.ko 'Loading of module with unavailable key is rejected'; }
 
 # load_measured WHAT CMD...: CMD loads a module, then "# measured:" lines:
-# the kernel's lines, loaded or not, and if loaded, what the bpffs at MNT
-# serves; both removed after. Status 0 if it serves valid files, or if
-# nothing loaded and the kernel said why. The kernel rate-limits its
-# lockdown notices (10 in 5 s) and the boot's (then the C module's) use them
-# up: first 6 s without any. SERVED=1 when the module served.
+# the kernel's, and if it loaded, what the bpffs at MNT serves; both removed
+# after. Status 0 if it serves valid files, or if nothing loaded and the
+# kernel said why; SERVED=1 when it served. The kernel rate-limits its
+# lockdown notices (10 in 5 s), which the boot uses up: 6 s without any.
 load_measured() {
 	sleep 6
 	klog_drain
@@ -101,10 +97,9 @@ load_measured() {
 	return $_m
 }
 
-# The C module by insmod: if it loads, a mount shows what it serves (a mount
-# while it is not loaded would autoload ours). Ours, signed and installed:
-# the first bpffs mount loads it, and under confidentiality it must serve,
-# without BTF names (progs.debug shows aux->name), and say so once.
+# The C module by insmod (a mount first would autoload ours). Ours, signed
+# and installed, is loaded by the first bpffs mount, and under
+# confidentiality it must serve, without BTF names, and say so once.
 t_c_module() { load_measured "C module" insmod $SB/c_module.ko; }
 t_ours() {
 	load_measured ours mount -t bpf bpf $MNT || return 1
