@@ -3,9 +3,8 @@
 #
 # boot-check.sh autoload|modules-load: boot-time loading of an installed
 # bpf_preload.ko (KTAP), as the VM's /run-in-vm right after /init mounted
-# proc, sysfs and devtmpfs, with the module in /lib/modules/$(uname -r) as an
-# installer left it. autoload mounts bpffs first thing, as systemd does at
-# boot: the kernel must load the module (request_module). modules-load does
+# proc, sysfs and devtmpfs. autoload mounts bpffs first thing, as systemd
+# does: the kernel must load the module (request_module). modules-load does
 # what systemd-modules-load does with modules-load.d (make install
 # BOOTLOAD=1): the module must be loaded before any bpffs exists.
 
@@ -36,13 +35,10 @@ esac
 t_installed() {
 	_files=$(installed_copies | sort)
 	diag "installed: $(echo "$_files" | tr '\n' ' ')"
-	if [ "$(echo "$_files" | grep -c .)" -ne 1 ]; then
-		diag "want exactly one $MODNAME.ko* under $MODDIR"
-		return 1
-	fi
+	[ "$(echo "$_files" | grep -c .)" -eq 1 ] ||
+		{ diag "want exactly one $MODNAME.ko* under $MODDIR"; return 1; }
 	_rel=${_files#"$MODDIR"/}
-	grep "^$_rel:" "$MODDIR/modules.dep" | sed 's/^/#   modules.dep: /'
-	grep -q "^$_rel:" "$MODDIR/modules.dep" ||
+	grep "^$_rel:" "$MODDIR/modules.dep" | sed 's/^/#   modules.dep: /' | grep . ||
 		{ diag "$_rel is not in modules.dep (depmod not run?)"; return 1; }
 }
 
@@ -96,7 +92,6 @@ t_autoloaded() {
 }
 
 t_files() { files_ok "$MNT"; }
-
 t_content() { run debug_ok $MNT; }
 
 if [ "$MODE" = autoload ]; then
