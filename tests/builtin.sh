@@ -11,8 +11,7 @@ INITFN=bpf_preload_module_init
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 
-# no_bpffs: the precondition of the tests before and after the mounts.
-no_bpffs() {
+no_bpffs() { # the precondition of the tests before and after the mounts
 	is_mounted || return 0
 	diag "precondition: no bpffs mounted"
 	run cat /proc/mounts
@@ -47,9 +46,8 @@ t_initcall() {
 }
 
 # Built in, the preload loads in PID 1's context before the kernel opens the
-# console for init. Had it left an fd open (fd 0 is the first one it gets),
-# the console would have become fds 1-3 instead of 0-2 and /init, which
-# redirects 0-2 only, would still hold it as fd 3.
+# console for init: an fd it left open would push the console to fds 1-3,
+# and /init, which redirects 0-2 only, would still hold it as fd 3.
 t_init_fds() {
 	run ls -l /proc/1/fd
 	for _fd in /proc/[0-9]*/fd/*; do
