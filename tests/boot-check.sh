@@ -8,8 +8,6 @@
 # what systemd-modules-load does with modules-load.d (make install
 # BOOTLOAD=1): the module must be loaded before any bpffs exists.
 
-set -u
-
 MODE=${1:-}
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"

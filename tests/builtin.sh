@@ -5,8 +5,6 @@
 # (tests/README.md), KTAP. Runs as the first thing /run-in-vm does, before
 # anything mounted bpffs; the kernel must boot with initcall_debug.
 
-set -u
-
 INITFN=bpf_preload_module_init
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"

@@ -3,8 +3,6 @@
 # lockdep, fault injection: scripts/kconfig/debug.config; tests/README.md),
 # KTAP, in the test VM around run.sh and robust.sh, with robust.sh's layout.
 
-set -u
-
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 BASELINE=$TMP/baseline

@@ -5,8 +5,6 @@
 # below), ROBUST_ONLY=a,b (only these tests). Every wait is a poll with a
 # deadline: a leak shows up as a timeout, never hides behind a fixed sleep.
 
-set -u
-
 FAULT_KO=/robust/bpf_preload_fault.ko
 FOREIGN_KO=/robust/foreign.ko
 OTHER=/sys/module/other_ops/parameters

@@ -7,8 +7,6 @@
 # module under /lib/modules (removed afterwards). BPF_PRELOAD_BUILTIN=1: the
 # preload is built in.
 
-set -u
-
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
 EXTRA=/lib/modules/$KREL/extra

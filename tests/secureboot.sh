@@ -6,8 +6,6 @@
 # signed shim, grub and kernel, with DKMS's signed build installed and the
 # test builds in /secureboot/ (KTAP; tests/README.md).
 
-set -u
-
 MODE=${1:-}
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"

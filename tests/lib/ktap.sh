@@ -2,6 +2,7 @@
 # The helpers and the KTAP runner every in-VM suite shares (tests/README.md).
 # Sourced as `. "$(dirname "$0")/lib/ktap.sh"`; TMP, the suite's scratch
 # directory, is named after the script. Busybox sh; locals start with `_`.
+set -u # for every suite
 
 MODNAME=bpf_preload
 # shellcheck disable=SC2034 # used by the suites
