@@ -100,9 +100,7 @@ t_rmmod_mounted() {
 
 # Rows for our own objects (the rest may come and go, e.g. __loader.map or
 # bpftool's short-lived pid iterator).
-our_rows() {
-	grep -hE '^ *[0-9]+ (iterator\.rodata|dump_bpf_map|dump_bpf_prog) ' "$@"
-}
+our_rows() { grep -hE '^ *[0-9]+ (iterator\.rodata|dump_bpf_map|dump_bpf_prog) ' "$@"; }
 
 t_after_rmmod() {
 	cat <&3 >"$TMP/progs.fd3" 2>&1
@@ -131,8 +129,8 @@ t_iterators_freed() {
 	run "$BIN/bpf_objs" progs
 }
 
-# Without the module installed anywhere, a mount autoloads nothing: this
-# makes sure the autoload test below really tests autoloading.
+# Without the module installed anywhere, a mount autoloads nothing (so that
+# the autoload test really tests autoloading).
 t_no_module_mount() {
 	if installed_copies | grep -q .; then
 		SKIP_REASON="a $MODNAME module is already installed in /lib/modules/$KREL"
