@@ -124,7 +124,6 @@ fault_rounds() {
 }
 
 t_failslab() { fault_rounds "$DBG/failslab"; }
-
 t_fail_function() {
 	echo should_fail_alloc_page >"$DBG/fail_function/inject" || return 1
 	echo 1 >"$DBG/fail_function/should_fail_alloc_page/retval" || fail
@@ -137,10 +136,7 @@ t_fail_function() {
 # load per N.
 t_fail_nth() {
 	for _d in "$DBG/failslab" "$DBG/fail_page_alloc"; do
-		if ! { fail_all "$_d" && echo 0 >"$_d/probability"; }; then
-			diag "cannot set up $_d"
-			return 1
-		fi
+		{ fail_all "$_d" && echo 0 >"$_d/probability"; } || { diag "cannot set up $_d"; return 1; }
 	done
 	outcomes_start || return 1
 	faulty_load -n 1000000 || fail
@@ -178,10 +174,7 @@ t_kmemleak() {
 	_re='\[(bpf_preload|other_ops)\]|bpf_preload_|\] 0x[0-9a-f]+$|\] 0x[0-9a-f]+ \|'
 	grep -E "$_re|comm \"(insmod|kmod_fds|kmod_load|rmmod|modprobe)\"" \
 		"$TMP/kmemleak.objects" >"$TMP/kmemleak.ours"
-	if [ -s "$TMP/kmemleak.objects" ]; then
-		diag "report:"
-		diag_file "$TMP/kmemleak"
-	fi
+	[ ! -s "$TMP/kmemleak.objects" ] || { diag "report:" && diag_file "$TMP/kmemleak"; }
 	[ -s "$TMP/kmemleak.ours" ] || return 0
 	diag "$(wc -l <"$TMP/kmemleak.ours") of them from bpf_preload or its loading"
 	return 1
