@@ -54,11 +54,7 @@ t_init_fds() {
 		_p=${_p%%/*}
 		_n=${_fd##*/}
 		case $_p:$_l in
-		1:/dev/console | 1:anon_inode:bpf*)
-			[ "$_n" -le 2 ] || fail "PID 1 holds fd $_n -> $_l"
-			;;
-		esac
-		case $_p:$_l in
+		1:/dev/console) [ "$_n" -le 2 ] || fail "PID 1 holds fd $_n -> $_l" ;;
 		"$$":*) ;;
 		*:anon_inode:bpf*) fail "$_fd -> $_l ($(cat "/proc/$_p/comm" 2>/dev/null))" ;;
 		esac
