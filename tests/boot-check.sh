@@ -56,8 +56,7 @@ modules_load_list() {
 		[ -f "$_f" ] || continue
 		case $_seen in *" ${_f##*/} "*) continue ;; esac
 		_seen="$_seen${_f##*/} "
-		sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$_f" |
-			grep -v -e '^$' -e '^#' -e '^;'
+		sed -e 's/^[[:space:]]*//' -e 's/[[:space:]]*$//' "$_f" | grep -v -e '^$' -e '^#' -e '^;'
 	done
 }
 

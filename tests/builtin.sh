@@ -69,10 +69,8 @@ t_every_mount() {
 	# A mount in a new mount namespace.
 	mkdir -p "$TMP/ns"
 	run unshare -m sh -c "mount -t bpf bpf '$TMP/ns' &&
-		'$BIN/debug_check' --prog dump_bpf_map:bpf_iter_bpf_map \
-			progs '$TMP/ns/progs.debug' &&
-		'$BIN/debug_check' --map iterator.rodata maps '$TMP/ns/maps.debug'" ||
-		fail
+		'$BIN/debug_check' --prog dump_bpf_map:bpf_iter_bpf_map progs '$TMP/ns/progs.debug' &&
+		'$BIN/debug_check' --map iterator.rodata maps '$TMP/ns/maps.debug'" || fail
 	for _i in 1 2 3; do
 		run umount "$TMP/m$_i" || fail
 	done

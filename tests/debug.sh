@@ -92,8 +92,7 @@ faulty_load() {
 		hook_free >"$TMP/hook.out" 2>&1 ||
 			unclean "other_ops could not take the hook:" "$TMP/hook.out"
 	fi
-	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 ||
-		unclean "objects left:" "$OUT"
+	"$BIN/bpf_count" settle -t 20000 "$BASELINE" >"$OUT" 2>&1 || unclean "objects left:" "$OUT"
 	! grep -Eq "$KLOG_BAD" "$TMP/klog.new" || unclean "kernel log:" "$TMP/klog.new"
 	echo "$_c: $_what" >>"$TMP/outcomes"
 	[ "$_c" = clean ]

@@ -124,8 +124,7 @@ t_fault() {
 		diag "-- fds 0-2 ${_w%:*} in the loading task"
 		klog_drain
 		# shellcheck disable=SC2086 # $_z is empty or one word
-		run "$BIN/kmod_fds" $_z -e "$_ename" \
-			-p "$_params" "$FAULT_KO" || fail
+		run "$BIN/kmod_fds" $_z -e "$_ename" -p "$_params" "$FAULT_KO" || fail
 		klog_expect_one "$MODNAME: $_desc failed: $(pe "$_ename" "$_errno")" || fail
 		gone
 	done
@@ -287,8 +286,7 @@ _reader() {
 	_i=0 _bad=0
 	while [ "$_i" -lt 100000 ] && [ ! -e "$TMP/stop" ]; do
 		_i=$((_i + 1))
-		debug_ok "$_d" >"$_d.out" 2>&1 ||
-			{ echo "reader round $_i:"; cat "$_d.out"; _bad=1; }
+		debug_ok "$_d" >"$_d.out" 2>&1 || { echo "reader round $_i:"; cat "$_d.out"; _bad=1; }
 	done
 	umount "$_d" || { echo "reader: umount failed"; _bad=1; }
 	echo "$_i" >"$_d.rounds"
@@ -347,8 +345,7 @@ t_race() {
 	run insmod "$MODULE" || { hold_stop; return 1; }
 	timeout 600 unshare -m "$SELF" _reader >"$TMP/race.r.log" 2>&1 4>&- &
 	_others=$!
-	poll test -e "$TMP/race.ready" ||
-		fail "reader did not get going:" "$TMP/race.r.log"
+	poll test -e "$TMP/race.ready" || fail "reader did not get going:" "$TMP/race.r.log"
 	rmmod_retry || fail
 	for _k in 1 2 3; do
 		timeout 600 unshare -m "$SELF" _mounter "$_k" >"$TMP/race.m$_k.log" 2>&1 4>&- &

@@ -42,10 +42,8 @@ t_format() {
 }
 
 t_progs_iters() {
-	run "$BIN/debug_check" --print \
-		--prog dump_bpf_map:bpf_iter_bpf_map \
-		--prog dump_bpf_prog:bpf_iter_bpf_prog \
-		progs "$MNT/progs.debug"
+	run "$BIN/debug_check" --print --prog dump_bpf_map:bpf_iter_bpf_map \
+		--prog dump_bpf_prog:bpf_iter_bpf_prog progs "$MNT/progs.debug"
 }
 
 t_long_name() { run "$BIN/long_name" "$MNT/progs.debug"; }

@@ -176,10 +176,8 @@ files_ok() {
 # programs listed. rows_ok DIR: valid, whatever objects exist.
 debug_ok() {
 	"$BIN/debug_check" --map iterator.rodata maps "$1/maps.debug" &&
-		"$BIN/debug_check" \
-			--prog dump_bpf_map:bpf_iter_bpf_map \
-			--prog dump_bpf_prog:bpf_iter_bpf_prog \
-			progs "$1/progs.debug"
+		"$BIN/debug_check" --prog dump_bpf_map:bpf_iter_bpf_map \
+			--prog dump_bpf_prog:bpf_iter_bpf_prog progs "$1/progs.debug"
 }
 rows_ok() { "$BIN/debug_check" maps "$1/maps.debug" && "$BIN/debug_check" progs "$1/progs.debug"; }
 
