@@ -34,8 +34,6 @@ t_mount() {
 t_modes() { files_ok "$MNT"; }
 t_maps_rodata() { run "$BIN/debug_check" --print --map iterator.rodata maps "$MNT/maps.debug"; }
 
-# t_format maps|progs: the exact header (of this kernel's variant) and every
-# row in the kernel's format.
 t_format() {
 	run "$BIN/debug_check" "$1" "$MNT/$1.debug" || fail
 	diag_file -e "$MNT/$1.debug"
@@ -49,8 +47,6 @@ t_progs_iters() {
 t_long_name() { run "$BIN/long_name" "$MNT/progs.debug"; }
 t_abi() { run "$BIN/abi_check"; }
 
-# The module's BTF, when its build made one (headers with a vmlinux; not
-# Debian's 6.1), is published and bpftool reads the C glue's functions.
 t_module_btf() {
 	if ! grep -q '\.BTF' "$MODULE"; then
 		SKIP_REASON="the module has no BTF: its kernel's headers ship no vmlinux"
@@ -153,7 +149,6 @@ read_with() {
 }
 t_same_as_c_module() {
 	if [ ! -f "$C_MODULE" ]; then
-		# The host says why it built none (check-vm.sh).
 		SKIP_REASON=$(cat "${C_MODULE%/*}/none" 2>/dev/null) ||
 			SKIP_REASON="no build of the kernel's own module at $C_MODULE"
 		return 4
@@ -204,7 +199,6 @@ t_insmod_twice() {
 	mod_loaded || fail "module gone after the second insmod"
 	_st=$(cat /sys/module/$MODNAME/initstate 2>&1)
 	[ "$_st" = live ] || fail "initstate: $_st"
-	# The loaded module still serves new mounts.
 	mount_serves "$TMP/again" || fail
 	unload
 }

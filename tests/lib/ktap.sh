@@ -69,7 +69,6 @@ poll() { # poll CMD...: every 0.1 s until it succeeds, for at most 5 s
 	"$@"
 }
 
-# --- module, mounts, objects -------------------------------------------------
 mod_loaded() { [ -d /sys/module/$MODNAME ]; }
 not_loaded() { ! mod_loaded; }
 installed_copies() { find "/lib/modules/$KREL" -name "$MODNAME.ko*" 2>/dev/null; }
@@ -159,7 +158,6 @@ insmod_refused() {
 	not_loaded || fail "/sys/module/$MODNAME exists after the failure"
 }
 
-# --- the debug files ---------------------------------------------------------
 # files_ok DIR: both debug files are root's -r-------- regular files (else
 # the test fails).
 files_ok() {
@@ -231,7 +229,6 @@ mount_loop() {
 	return $_bad
 }
 
-# --- kernel log --------------------------------------------------------------
 # klog_drain: the lines logged since the last drain, timestamps stripped,
 # into $TMP/klog.new; all of them are kept in $TMP/klog.all.
 klog_drain() {
@@ -271,7 +268,6 @@ t_dmesg() {
 		fail "offending lines:" "$TMP/klog.bad"
 }
 
-# --- KTAP --------------------------------------------------------------------
 # ktap_totals: the Totals line; a plan that is not what ran, or an empty
 # one, is one more failure. Status 0 only if nothing failed.
 ktap_totals() {
@@ -289,8 +285,7 @@ ktap_totals() {
 	[ "$_kt_fail" -eq 0 ]
 }
 
-# suite_start: a fresh TMP; the kernel log so far, not counted, goes to
-# $TMP/klog.before.
+# suite_start: a fresh TMP; the kernel log so far, not counted, to klog.before.
 suite_start() {
 	rm -rf "$TMP"
 	mkdir -p "$TMP" || exit 1
