@@ -1,6 +1,5 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-#
 # builtin.sh check: checks for a kernel with our preload built into vmlinux
 # (tests/README.md), KTAP. Runs as the first thing /run-in-vm does, before
 # anything mounted bpffs; the kernel must boot with initcall_debug.
@@ -66,7 +65,6 @@ t_every_mount() {
 		mount_at "$TMP/m$_i" || { fail; continue; }
 		run debug_ok "$TMP/m$_i" || fail
 	done
-	# A mount in a new mount namespace.
 	mkdir -p "$TMP/ns"
 	run unshare -m sh -c "mount -t bpf bpf '$TMP/ns' &&
 		'$BIN/debug_check' --prog dump_bpf_map:bpf_iter_bpf_map progs '$TMP/ns/progs.debug' &&
