@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+#
 # boot-check.sh autoload|modules-load: boot-time loading of an installed
 # bpf_preload.ko (KTAP), as the VM's /run-in-vm right after /init mounted
 # proc, sysfs and devtmpfs. autoload mounts bpffs first thing, as systemd

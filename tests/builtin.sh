@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+#
 # builtin.sh check: checks for a kernel with our preload built into vmlinux
 # (tests/README.md), KTAP. Runs as the first thing /run-in-vm does, before
 # anything mounted bpffs; the kernel must boot with initcall_debug.

@@ -1,5 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
+#
 # secureboot.sh integrity|confidentiality: the module under UEFI Secure Boot,
 # in the VM that scripts/check/check-secureboot.sh boots through Debian's
 # signed shim, grub and kernel, with DKMS's signed build installed and the
