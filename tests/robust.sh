@@ -94,8 +94,7 @@ t_builds() {
 	diag "$FAULT_KO:"
 	modinfo_of "$FAULT_KO" | tee "$OUT" | diag_file
 	for _k in 'fault_inject=test build, not for production' \
-		'parmtype=fault_step:charp' 'parmtype=fault_errno:int' \
-		'parmtype=fault_lockdown:bool'; do
+		'parmtype=fault_step:charp' 'parmtype=fault_errno:int' 'parmtype=fault_lockdown:bool'; do
 		grep -Fxq "$_k" "$OUT" || fail "missing: $_k"
 	done
 }
