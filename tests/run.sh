@@ -204,13 +204,13 @@ t_insmod_twice() {
 }
 
 # The kernel's byte order from the magic number starting its BTF (0xeb9f in
-# its order), user space's from how it reads the bytes 01 00 as a word.
+# its order), user space's from the 16-bit number it reads in the bytes 01 00.
 t_kernel_order() {
 	_k=$(od -An -tx1 -N2 /sys/kernel/btf/vmlinux | tr -d ' \n')
-	_u=$(printf '\001\000' | od -An -tx2 | tr -d ' \n')
-	diag "$(uname -m): kernel BTF magic bytes $_k, bytes 01 00 as a word $_u"
+	_u=$(printf '\001\000' | od -An -tu2 | tr -d ' \n')
+	diag "$(uname -m): kernel BTF magic bytes $_k, bytes 01 00 read as $_u"
 	case $ORDER:$_k:$_u in
-	big:eb9f:0100 | little:9feb:0001) ;;
+	big:eb9f:256 | little:9feb:1) ;;
 	*) return 1 ;;
 	esac
 }
