@@ -25,8 +25,17 @@ autoload)
 	mkdir -p $MNT
 	mount -t bpf bpf $MNT >"$TMP/mount.out" 2>&1
 	mount_rc=$?
+	MODE_TESTS="not_preloaded|module not loaded and no bpffs before the first mount
+mount|first thing: mount -t bpf bpf $MNT
+autoloaded|the mount loaded the module (request_module)"
 	;;
-modules-load) ;;
+modules-load)
+	MODE_TESTS="not_preloaded|module not loaded and no bpffs at boot
+listed|modules-load.d lists $MODNAME
+modules_load|modprobe every listed module (systemd-modules-load)
+loaded_without_mount|module loaded from the list, before any bpffs mount
+mount|mount -t bpf bpf $MNT"
+	;;
 *) usage "autoload|modules-load" ;;
 esac
 
@@ -91,17 +100,6 @@ t_autoloaded() {
 t_files() { files_ok "$MNT"; }
 t_content() { run debug_ok $MNT; }
 
-if [ "$MODE" = autoload ]; then
-	MODE_TESTS="not_preloaded|module not loaded and no bpffs before the first mount
-mount|first thing: mount -t bpf bpf $MNT
-autoloaded|the mount loaded the module (request_module)"
-else
-	MODE_TESTS="not_preloaded|module not loaded and no bpffs at boot
-listed|modules-load.d lists $MODNAME
-modules_load|modprobe every listed module (systemd-modules-load)
-loaded_without_mount|module loaded from the list, before any bpffs mount
-mount|mount -t bpf bpf $MNT"
-fi
 ktap_suite "
 installed|module installed and in modules.dep
 $MODE_TESTS
