@@ -3,10 +3,8 @@
 #
 # check-lint.sh                  (make lint, make check-lint) every check below
 # check-lint.sh compile-commands (make compile_commands.json) only write it
-#
-# In the build environment of Debian's stable release among $SUITES, with
-# its tools, against its newest kernel (or KDIR); README.md lists the
-# checks.
+# In the build environment of Debian's stable release among $SUITES, against
+# its newest kernel (or KDIR); README.md lists the checks.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -21,8 +19,7 @@ if [ "$mode" != --in-env ]; then
 	suite=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || suite=${SUITES%% *}
 	read -r suite abi < <(SUITES=$suite kernel_matrix | tail -n 1)
 	kernel_use "$suite" "$abi" || { echo "lint: cannot fetch $suite $abi" >&2; exit 1; }
-	# checkpatch.pl and the kernel's .clang-format come from the lint
-	# kernel's series' linux-source, as the release ships it.
+	# checkpatch.pl and .clang-format: from the release's linux-source.
 	series=$(cut -d. -f1,2 <<<"$abi")
 	mkdir -p build
 	tools=(bear jq git)
@@ -33,8 +30,7 @@ if [ "$mode" != --in-env ]; then
 		{ cat build/lint-apt.log; echo "lint: cannot install the tools in $suite's chroot" >&2; exit 1; }
 	kcache=$CACHE/lint
 	mkdir -p "$kcache"
-	# A git worktree's repository, elsewhere, is bound too, and where the
-	# result goes.
+	# A git worktree's repository, elsewhere, is bound too, and the result's dir.
 	binds=(--bind "$TOP" --bind "$kcache")
 	gitdir=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || gitdir=""
 	case $gitdir in "" | "$TOP"/*) ;; *) binds+=(--bind "$gitdir") ;; esac
@@ -67,16 +63,12 @@ echo "lint: wrote compile_commands.json ($kdir)"
 results_begin lint
 # Passes if CMD succeeds and no line of its output (LOG) matches FINDINGS.
 no_findings() { # no_findings DESC LOG FINDINGS CMD...
-	if "${@:4}" >"$2" 2>&1 && ! grep -qE "$3" "$2"; then
-		result ok "$1"
-	else
-		cat "$2"
-		result fail "$1"
-	fi
+	"${@:4}" >"$2" 2>&1 && ! grep -qE "$3" "$2" && { result ok "$1"; return; }
+	cat "$2"
+	result fail "$1"
 }
 
-# CMD FILE for each FILE of the array named LIST; passes if all succeed.
-each_file() { # each_file DESC LIST CMD...
+each_file() { # each_file DESC LIST CMD...: CMD FILE for each FILE of the array LIST
 	local desc=$1 f bad=()
 	local -n list=$2
 	shift 2
@@ -87,8 +79,8 @@ each_file() { # each_file DESC LIST CMD...
 	check "$desc${bad[*]:+ (not: ${bad[*]})}" test "${#bad[@]}" -eq 0
 }
 
-# From DIR: clang-tidy takes HeaderFilterRegex from the configuration of
-# the directory it runs in. No FILE is a failure.
+# From DIR: clang-tidy takes HeaderFilterRegex from the directory it runs
+# in. No FILE is a failure.
 tidy_in() { # tidy_in DIR DB FILE...
 	local dir=$1 db=$2
 	shift 2
@@ -96,7 +88,7 @@ tidy_in() { # tidy_in DIR DB FILE...
 }
 
 # The kernel's checkpatch.pl (and the lists it reads) and .clang-format,
-# extracted once per linux-source version into the cache: the directory.
+# extracted once per linux-source version: the directory.
 kernel_files() {
 	local pkg=linux-source-$series ver dir
 	ver=$(dpkg-query -W -f='${Version}' "$pkg") || return
