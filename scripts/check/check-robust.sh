@@ -142,7 +142,7 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 }
 
 cmd_debug() {
-	local w=build/debug suite abi t0=$SECONDS
+	local w=build/debug suite abi
 	mkdir -p "$w"
 	test_programs || return 0
 	# A module built for another kernel: Debian's stable one.
@@ -163,12 +163,6 @@ cmd_debug() {
 			"/tests/run.sh check" "/tests/robust.sh check" "/tests/debug.sh post" -- \
 			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
 	fi
-	{
-		echo "date: $(date -u +%FT%TZ), tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
-		echo "kernel: ${K_ABI:-?}, linux-source-6.12 ${K_SRCVER:-?}, cache entry $(basename "${K_ENTRY:-?}")"
-		echo "kernel build: ${K_FULL_SECONDS:-?}s on $(nproc) cores (first build of this config)"
-		echo "check-debug: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped in $((SECONDS - t0))s"
-	} | tee "$w/last-result"
 }
 
 case $mode in
