@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-all.sh TARGET...   runs each make target of `make check` and adds up
 # the "<passed> <failed> <skipped>" each records in $BPF_PRELOAD_RESULT (one
 # that records nothing, or exits non-zero with no failure recorded, counts

@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-deb.sh   (make check-deb) the Debian package, end to end, in a fresh
 #                chroot of every release in $SUITES (README.md, "What each
 #                kernel gets"): make deb once, then per release release_flow.

@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-install.sh   (make check-install) per kernel of $SUITES, from a
 #                    checkout copy in the suite's chroot: `make install` and
 #                    `make uninstall` into DESTDIRs and, without one, in a

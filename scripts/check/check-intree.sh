@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-intree.sh   (make check-intree) our sources as kernel/bpf/preload of
 #                   Debian's linux-source-6.12, built in (=y) and as a module
 #                   (=m), checked on the host and booted under QEMU with the

@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-lint.sh                  (make lint, make check-lint) every check below
 # check-lint.sh compile-commands (make compile_commands.json) only write it
 # In the build environment of Debian's stable release among $SUITES, against
@@ -104,19 +103,14 @@ kernel_files() {
 }
 
 # checkpatch with zero errors and warnings. Types switched off, and why:
-#   LINUX_VERSION_CODE (bpf_preload_glue.c, iterators/iterators*.h):
-#     one source builds for 6.1 to 7.x, so it picks by the target's version
-#     what an in-tree module would not need to (MODULE_IMPORT_NS's form,
-#     the iterators with or without the 6.6 kfunc).
-#   CONSTANT_COMPARISON (same files): `LINUX_VERSION_CODE >=
-#     KERNEL_VERSION(...)` compares two constants; checkpatch takes the
-#     left one for a variable.
-#   RCU_TASKS_TRACE (bpf_preload_nojit.h): it runs a BPF syscall program
-#     as the bpf() syscall does, inside an RCU tasks trace section: the BPF
-#     code that checkpatch allows it in.
-#   VOLATILE (iterators/iterators.bpf.c): `const volatile` is how BPF C
-#     puts a variable in .rodata that the compiler must not fold, so that
-#     the loader can set it (btf_names) before the map is frozen.
+#   LINUX_VERSION_CODE: one source builds for 6.1 to 7.x, so it picks by the
+#     target's version (MODULE_IMPORT_NS's form, the 6.6 kfunc).
+#   CONSTANT_COMPARISON: `LINUX_VERSION_CODE >= KERNEL_VERSION(...)`
+#     compares two constants; checkpatch takes the left one for a variable.
+#   RCU_TASKS_TRACE: it runs a BPF syscall program as bpf() does, inside an
+#     RCU tasks trace section: the BPF code that checkpatch allows it in.
+#   VOLATILE: `const volatile` is how BPF C puts a variable in .rodata that
+#     the compiler must not fold, so that the loader can set it (btf_names).
 checkpatch() { # checkpatch KDIR FILE
 	local ignore=() out
 	case $2 in

@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-mutants.sh            (make check-mutants) every mutant of
 #                             scripts/check/mutants.tsv must be killed
 # check-mutants.sh --list     the mutants, one per line

@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-robust.sh robust|kbuild-errors|debug   make check-<that> (README.md),
 # in build/robust/ and build/debug/. ROBUST_APPEND="KEY=value ..." goes on the
 # kernel command line, for tests/robust.sh (e.g. ROBUST_ONLY=churn).

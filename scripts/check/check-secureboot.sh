@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-secureboot.sh   (make check-secureboot) the module on a UEFI Secure
 #                       Boot machine, as a Debian user has it (README.md,
 #                       "Secure Boot and lockdown"): per kernel of $SUITES,

@@ -1,6 +1,5 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-vm.sh check   per kernel of $SUITES and $BPF_PRELOAD_ARCH (default
 #                     amd64): the module as users build it (DKMS, or a cross
 #                     build), the tables it embeds, the other byte order's
