@@ -58,7 +58,9 @@ boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
 	local i=0 b other=""
 	while ((i < ${#built[@]})) && [ "${built[i]}" != "$2" ]; do i=$((i + 1)); done
 	for b in "${built[@]:i+1}" "${built[@]:0:i}"; do
-		[ "$(series "$b")" = "$(series "$2")" ] || { other=build/robust/$b/src/bpf_preload.ko; break; }
+		[ "$(series "$b")" != "$(series "$2")" ] || continue
+		other=build/robust/$b/src/bpf_preload.ko
+		break
 	done
 	[ -f "$other" ] || other=""
 	boot_robust "$1 $2" "build/robust/$2" "$other" "/tests/robust.sh check" -- \

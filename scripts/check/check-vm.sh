@@ -101,8 +101,9 @@ control_build() { # control_build DIR
 cxx_dwarf() { # cxx_dwarf KO
 	local desc="$K_SUITE $K_ABI: the C++ core has debug info"
 	if cross; then
-		check "$desc: a C++ compile unit of bpf_preload_kern.cpp" sh -c "readelf --debug-dump=info \
-			$1 | grep -E 'DW_AT_(name|language)' | grep -B1 'bpf_preload_kern\.cpp$' | grep -q 'C++'"
+		check "$desc: a C++ compile unit of bpf_preload_kern.cpp" sh -c "readelf \
+			--debug-dump=info $1 | grep -E 'DW_AT_(name|language)' |
+			grep -B1 'bpf_preload_kern\.cpp$' | grep -q 'C++'"
 	else
 		check "$desc: addr2line finds bpf_preload_fill in bpf_preload_kern.cpp" \
 			in_build_env sh -c "addr2line -e $1 -j .text 0x\$(nm $1 |

@@ -1,6 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
-#
 # The host side of every check, sourced by the drivers in scripts/check/ (and
 # bench/bench.sh), which it takes to the top of the tree: results and their
 # tally, the kernels of $SUITES, the build environments (chroots), and VM
