@@ -1,18 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
-#   make check-vm-ARCH    check-vm for Debian architecture ARCH (arm64,
-#                         ppc64el, riscv64, s390x): cross-built in each suite's
-#                         chroot, booted in its qemu-system-* (TCG)
+#   make check-vm-ARCH    check-vm for Debian architecture ARCH (FOREIGN_ARCHES:
+#                         arm64, ppc64el, riscv64, s390x), cross-built, booted
+#                         in its qemu-system-* (TCG)
 #   make check-arches     check-vm for all four, with a total
 #   make run-ARCH         make run on ARCH
-# By hand, with a tree from `scripts/kernel/kernels.sh --arch ARCH fetch SUITE ABI`:
-#   make KDIR=<kdir> ARCH=<kbuild arch> CROSS_COMPILE=<triplet>-
-# FOREIGN_ARCHES: the Makefile, from scripts/lib/common.sh's table.
 
 # SUITES, per architecture where it must differ: riscv64 is a release
 # architecture from trixie on. This machine's mirror (2026-11-30) has no
 # trixie pool for ppc64el and s390x (404s), so bookworm's (s390x's with BTF
-# is in bookworm-backports); its trixie-backports lists for riscv64 fail
-# (size mismatch). SUITES_s390x=... picks others.
+# is in bookworm-backports); its trixie-backports lists for riscv64 fail.
 SUITES_riscv64 ?= trixie sid
 SUITES_ppc64el ?= bookworm bookworm-backports
 SUITES_s390x ?= bookworm bookworm-backports

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# make bench: bench/bench.sh on every kernel of SUITES, results in
-# bench/results/; make check-bench (in `make check`): its quick mode, which
-# proves it runs and asserts no timing.
+# make bench: bench/bench.sh on every kernel of SUITES (bench/results/);
+# check-bench: its quick mode, which proves it runs and asserts no timing.
 .PHONY: bench check-bench
 
 bench:

@@ -1,7 +1,4 @@
 # SPDX-License-Identifier: GPL-2.0
-#
-# Installing like a distribution module, packaging and developer tooling.
-#
 # install [BOOTLOAD=1] [DESTDIR=...], uninstall, dkms-add, dkms-remove, deb,
 # compile_commands.json and lint: README.md's "Installing" and "Developer
 # tooling". KVER=<ver> alone means KDIR=/lib/modules/<ver>/build, KDIR alone
@@ -16,13 +13,9 @@ KVER := $(or $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"$$/\1/p' \
 	"$(KDIR)/include/generated/utsrelease.h" 2>/dev/null),$(shell uname -r))
 endif
 
-DEPMOD ?= /sbin/depmod
-MODINFO ?= /sbin/modinfo
-INSTALL_MOD_DIR ?= updates
-MODULES_LOAD_DIR ?= /etc/modules-load.d
 bpf_preload_moddir = $(DESTDIR)/lib/modules/$(KVER)
-bpf_preload_ko = $(bpf_preload_moddir)/$(INSTALL_MOD_DIR)/bpf_preload.ko
-bpf_preload_load_conf = $(DESTDIR)$(MODULES_LOAD_DIR)/bpf_preload.conf
+bpf_preload_ko = $(bpf_preload_moddir)/updates/bpf_preload.ko
+bpf_preload_load_conf = $(DESTDIR)/etc/modules-load.d/bpf_preload.conf
 bpf_preload_version = $(shell scripts/pkg/dkms-source.sh --version)
 bpf_preload_system_map = $(wildcard /boot/System.map-$(KVER))
 
@@ -37,7 +30,7 @@ bpf_preload_depmod = \
 		echo "  DEPMOD  skipped: $(bpf_preload_moddir) has no modules.order (not a system image)"; \
 	else \
 		echo "  DEPMOD  $(if $(DESTDIR),-b $(DESTDIR) )$(KVER)"; \
-		$(DEPMOD) $(if $(DESTDIR),-b "$(DESTDIR)",-a $(if $(bpf_preload_system_map),-F \
+		/sbin/depmod $(if $(DESTDIR),-b "$(DESTDIR)",-a $(if $(bpf_preload_system_map),-F \
 			"$(bpf_preload_system_map)")) "$(KVER)"; \
 	fi
 
@@ -45,7 +38,7 @@ bpf_preload_depmod = \
 	check-install check-lint check-deb
 
 install: modules
-	@v=$$($(MODINFO) -F vermagic bpf_preload.ko | cut -d' ' -f1); \
+	@v=$$(/sbin/modinfo -F vermagic bpf_preload.ko | cut -d' ' -f1); \
 	if [ "$$v" != "$(KVER)" ]; then \
 		echo "bpf_preload: bpf_preload.ko is for kernel '$$v', not KVER=$(KVER)" >&2; \
 		exit 1; \

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
-# make check-secureboot: the module on a UEFI Secure Boot machine, for the
-# kernels of SECUREBOOT_SUITES (README.md, "Secure Boot and lockdown");
-# `make check` runs check-secureboot-stable, the stable release's only.
+# make check-secureboot: the module under UEFI Secure Boot, for the kernels
+# of SECUREBOOT_SUITES (README.md); check-secureboot-stable: trixie's only.
 SECUREBOOT_SUITES ?= bookworm trixie
 
 .PHONY: check-secureboot check-secureboot-stable

@@ -1,15 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-all.sh TARGET...   runs each make target of `make check` and adds up
 # the "<passed> <failed> <skipped>" each records in $BPF_PRELOAD_RESULT (one
 # that records nothing, or exits non-zero with no failure recorded, counts
-# one failure). Writes build/results/summary and support.md (support_table);
-# ends with "N passed, N failed, N skipped".
+# one failure); writes support.md.
 set -uo pipefail
-
 cd "$(dirname "$0")/../.." || exit 1
-# arch_of ABI: the Debian architecture of a kernel.
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
 

@@ -1,10 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-deb.sh   (make check-deb) the Debian package, end to end, in a fresh
 #                chroot of every release in $SUITES (README.md, "What each
 #                kernel gets"): make deb once, then per release release_flow.
-#                Downloaded .debs are kept in <cache>/deb-archives/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -16,8 +14,7 @@ version=$(scripts/pkg/dkms-source.sh --version)
 results_begin deb
 
 in_chroot() { scripts/kernel/chroot.sh run "$release" --root "$chr" "$@"; }
-# apt-get in the chroot; what it downloaded is kept for the next run.
-apt_in_chroot() {
+apt_in_chroot() { # apt-get in the chroot; what it downloaded is kept for the next run
 	local rc=0
 	in_chroot apt-get -y -q -o Dpkg::Use-Pty=0 -o APT::Sandbox::User=root \
 		--no-install-recommends "$@" || rc=$?
@@ -32,8 +29,7 @@ modules_of() { # modules_of KVER...: our module files under the chroot's modules
 	done
 }
 
-# DKMS built (make.log: the link, no warning), installed and indexed it.
-dkms_ok() { # dkms_ok KVER
+dkms_ok() { # dkms_ok KVER: DKMS built (the link, no warning), installed and indexed it
 	local k=$1 rc=0 status mlog ko
 	status=$(in_chroot dkms status -m bpf-preload -v "$version" -k "$k" 2>/dev/null)
 	echo "  | dkms status: $status"
@@ -49,8 +45,7 @@ dkms_ok() { # dkms_ok KVER
 	return "$rc"
 }
 
-# Boots KVER with the module DKMS installed.
-boot() { # boot SUITE KVER (after kernel_use)
+boot() { # boot SUITE KVER (after kernel_use): with the module DKMS installed
 	local k=$2 dir=$work/$release/vm-$2 ko
 	ko=$(modules_of "$k" | head -n 1)
 	[ -n "$ko" ] || { result fail "$k: boot: no module installed in the chroot"; return 0; }
@@ -61,8 +56,7 @@ boot() { # boot SUITE KVER (after kernel_use)
 		"/tests/boot-check.sh autoload" -- --timeout 300
 }
 
-# The whole flow for one release and its kernels ("SUITE ABI" lines).
-release_flow() { # release_flow FIRST [UPDATE]
+release_flow() { # release_flow FIRST [UPDATE]: one release and its kernels ("SUITE ABI")
 	local s1 k1 s2="" k2="" log=$work/$release from=() kernels deps
 	read -r s1 k1 <<<"$1"
 	[ -z "${2:-}" ] || read -r s2 k2 <<<"$2"
@@ -129,8 +123,7 @@ release_flow() { # release_flow FIRST [UPDATE]
 	rm -rf --one-file-system "$chr"
 }
 
-# Every file of the source list (dh_dkms writes a dkms.conf of its own
-# even when none are there).
+# Every file of the source list (dh_dkms writes a dkms.conf of its own).
 ships_sources() {
 	local f
 	dpkg-deb -c "$deb" >"$work/deb-contents.txt"
@@ -149,15 +142,14 @@ deb=$work/bpf-preload-dkms_${version}_all.deb
 check "... Depends on dkms (dh_dkms)" eval "dpkg-deb -f '$deb' Depends | grep -q 'dkms'"
 check "... ships the module's sources in /usr/src/bpf-preload-$version/" ships_sources
 
-mapfile -t matrix < <(kernel_matrix) || true
-((${#matrix[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 # Per release, in the order of SUITES: its first kernel, and the last
 # other one (a -backports suite's last) as the update.
-mapfile -t flows < <(printf '%s\n' "${matrix[@]}" | awk '
+mapfile -t flows < <(kernel_matrix | awk '
 	NF { r = $1; sub(/-backports$/, "", r); if (!(r in k)) order[++n] = r
 	     if ($1 == r) k[r] = k[r] SUBSEP $0; else bp[r] = bp[r] SUBSEP $0 }
 	END { for (i = 1; i <= n; i++) { r = order[i]; c = split(substr(k[r] bp[r], 2), all, SUBSEP)
-		print r "\t" all[1] "\t" (c > 1 ? all[c] : "") } }')
+		print r "\t" all[1] "\t" (c > 1 ? all[c] : "") } }') || true
+((${#flows[@]})) || result fail "kernel matrix of SUITES='$SUITES'"
 for flow in "${flows[@]}"; do
 	IFS=$'\t' read -r release first update <<<"$flow"
 	mkdir -p "$work/$release"

@@ -1,11 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-install.sh   (make check-install) per kernel of $SUITES, from a
-#                    checkout copy in build/install/<abi>/, in the suite's
-#                    chroot: `make install` and `make uninstall` into
-#                    DESTDIRs and, without one, in a private mount namespace;
-#                    boots with the installed module (tests/boot-check.sh)
+#                    checkout copy in the suite's chroot: `make install` and
+#                    `make uninstall` into DESTDIRs and, without one, in a
+#                    private mount namespace; boots with the installed module
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -14,8 +12,7 @@ listed() { grep -q "^updates/bpf_preload.ko:" "$1/modules.dep"; }
 vermagic_is() { [ "$(/sbin/modinfo -F vermagic "$1" | cut -d' ' -f1)" = "$2" ]; }
 conf_names_module() { grep -qx bpf_preload "$1"; }
 
-# Boots K_ABI with install tree TREE, running tests/boot-check.sh MODE.
-boot() { # boot MODE TREE
+boot() { # boot MODE TREE: K_ABI with install tree TREE, tests/boot-check.sh MODE
 	local dir=build/install/$K_ABI/vm-$1
 	rm -rf "$dir" && mkdir -p "$dir/root"
 	cp -a "$2/." "$dir/root/"
@@ -23,8 +20,8 @@ boot() { # boot MODE TREE
 }
 
 check_kernel() { # check_kernel SUITE ABI
-	local abi=$2 w=$TOP/build/install/$2 mods=lib/modules/$2 d b u sc
-	d=$w/dest b=$w/dest-bootload u=$w/dest-uninstall sc=$w/scratch
+	local abi=$2 w=$TOP/build/install/$2 mods=lib/modules/$2 x
+	local d=$w/dest b=$w/dest-bootload u=$w/dest-uninstall sc=$w/scratch
 	# make without DESTDIR: in the build environment's mount namespace,
 	# /lib/modules/ABI and /etc/modules-load.d are scratch's directories.
 	local scratch=(--bind "$sc/modules:/lib/modules/$abi"
@@ -32,9 +29,7 @@ check_kernel() { # check_kernel SUITE ABI
 	rm -rf "$w"
 	checkout_copy "$w/src"
 	# Each DESTDIR is a system image (else depmod warns).
-	kernel_metadata "$d/$mods"
-	kernel_metadata "$b/$mods"
-	kernel_metadata "$sc/modules"
+	for x in "$d/$mods" "$b/$mods" "$sc/modules"; do kernel_metadata "$x"; done
 	mkdir -p "$sc/modules-load.d"
 
 	clean "$abi: make install KDIR=... DESTDIR=..., zero warnings" "$w/install.log" \

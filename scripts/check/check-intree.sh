@@ -1,23 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-#
-# check-intree.sh [builtin] [module]      (default: both)
-#
-# Our sources as kernel/bpf/preload of Debian's linux-source-6.12
-# (scripts/pkg/intree-install.sh), built by kernel_build from
-# scripts/kconfig/vm.config and preload-builtin.config (=y, into vmlinux) or
-# preload-module.config (=m), checked on the host (our objects compiled,
-# warnings, objtool, the initcall level, the module's identity) and booted
-# under QEMU with the suites. Work area: build/intree/<variant>/.
+# check-intree.sh   (make check-intree) our sources as kernel/bpf/preload of
+#                   Debian's linux-source-6.12, built in (=y) and as a module
+#                   (=m), checked on the host and booted under QEMU with the
+#                   suites (README.md, "make check-intree"). Work area:
+#                   build/intree/<variant>/.
 set -euo pipefail
-
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-variants=("$@")
-((${#variants[@]})) || variants=(builtin module)
-for v in "${variants[@]}"; do
-	case $v in builtin | module) ;; *) echo "usage: $0 [builtin] [module]" >&2; exit 2 ;; esac
-done
 results_begin intree
 
 # Warning lines naming "preload" or a symbol our objects define (objtool on
@@ -63,8 +53,7 @@ initcall_levels() {
 		}' "$1"
 }
 
-# The guest's "INITCALL <fn>" lines (call order): no level 0-6 initcall
-# after ours.
+# The guest's "INITCALL <fn>" lines (call order): no level 0-6 initcall after FN.
 check_initcall_order() { # check_initcall_order VMLOG MAP FN
 	awk -v fn="$3" '
 		FNR == NR { level[$1] = $2; next }
@@ -105,8 +94,7 @@ objtool_ran() { # objtool_ran VARIANT OBJDIR: over the C++ object; prints where
 	fi
 }
 
-# FILE is there and empty; its lines are shown if not.
-empty() { [ -f "$1" ] && ! sed 's/^/    /' "$1" | grep ''; }
+empty() { [ -f "$1" ] && ! sed 's/^/    /' "$1" | grep ''; } # FILE is there and empty
 
 late_initcall() { # late_initcall SYSTEM_MAP
 	local lvl
@@ -169,5 +157,6 @@ check_variant() {
 }
 
 test_programs || results_end
-for v in "${variants[@]}"; do check_variant "$v"; done
+check_variant builtin
+check_variant module
 results_end

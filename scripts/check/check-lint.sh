@@ -1,12 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-lint.sh                  (make lint, make check-lint) every check below
 # check-lint.sh compile-commands (make compile_commands.json) only write it
-#
-# In the build environment of Debian's stable release among $SUITES, with
-# its tools, against its newest kernel (or KDIR); README.md lists the
-# checks.
+# In the build environment of Debian's stable release among $SUITES, against
+# its newest kernel (or KDIR); README.md lists the checks.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -21,8 +18,7 @@ if [ "$mode" != --in-env ]; then
 	suite=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || suite=${SUITES%% *}
 	read -r suite abi < <(SUITES=$suite kernel_matrix | tail -n 1)
 	kernel_use "$suite" "$abi" || { echo "lint: cannot fetch $suite $abi" >&2; exit 1; }
-	# checkpatch.pl and the kernel's .clang-format come from the lint
-	# kernel's series' linux-source, as the release ships it.
+	# checkpatch.pl and .clang-format: from the release's linux-source.
 	series=$(cut -d. -f1,2 <<<"$abi")
 	mkdir -p build
 	tools=(bear jq git)
@@ -33,8 +29,7 @@ if [ "$mode" != --in-env ]; then
 		{ cat build/lint-apt.log; echo "lint: cannot install the tools in $suite's chroot" >&2; exit 1; }
 	kcache=$CACHE/lint
 	mkdir -p "$kcache"
-	# A git worktree's repository, elsewhere, is bound too, and where the
-	# result goes.
+	# A git worktree's repository, elsewhere, is bound too, and the result's dir.
 	binds=(--bind "$TOP" --bind "$kcache")
 	gitdir=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null) || gitdir=""
 	case $gitdir in "" | "$TOP"/*) ;; *) binds+=(--bind "$gitdir") ;; esac
@@ -67,16 +62,12 @@ echo "lint: wrote compile_commands.json ($kdir)"
 results_begin lint
 # Passes if CMD succeeds and no line of its output (LOG) matches FINDINGS.
 no_findings() { # no_findings DESC LOG FINDINGS CMD...
-	if "${@:4}" >"$2" 2>&1 && ! grep -qE "$3" "$2"; then
-		result ok "$1"
-	else
-		cat "$2"
-		result fail "$1"
-	fi
+	"${@:4}" >"$2" 2>&1 && ! grep -qE "$3" "$2" && { result ok "$1"; return; }
+	cat "$2"
+	result fail "$1"
 }
 
-# CMD FILE for each FILE of the array named LIST; passes if all succeed.
-each_file() { # each_file DESC LIST CMD...
+each_file() { # each_file DESC LIST CMD...: CMD FILE for each FILE of the array LIST
 	local desc=$1 f bad=()
 	local -n list=$2
 	shift 2
@@ -87,8 +78,8 @@ each_file() { # each_file DESC LIST CMD...
 	check "$desc${bad[*]:+ (not: ${bad[*]})}" test "${#bad[@]}" -eq 0
 }
 
-# From DIR: clang-tidy takes HeaderFilterRegex from the configuration of
-# the directory it runs in. No FILE is a failure.
+# From DIR: clang-tidy takes HeaderFilterRegex from the directory it runs
+# in. No FILE is a failure.
 tidy_in() { # tidy_in DIR DB FILE...
 	local dir=$1 db=$2
 	shift 2
@@ -96,7 +87,7 @@ tidy_in() { # tidy_in DIR DB FILE...
 }
 
 # The kernel's checkpatch.pl (and the lists it reads) and .clang-format,
-# extracted once per linux-source version into the cache: the directory.
+# extracted once per linux-source version: the directory.
 kernel_files() {
 	local pkg=linux-source-$series ver dir
 	ver=$(dpkg-query -W -f='${Version}' "$pkg") || return
@@ -112,19 +103,14 @@ kernel_files() {
 }
 
 # checkpatch with zero errors and warnings. Types switched off, and why:
-#   LINUX_VERSION_CODE (bpf_preload_glue.c, iterators/iterators*.h):
-#     one source builds for 6.1 to 7.x, so it picks by the target's version
-#     what an in-tree module would not need to (MODULE_IMPORT_NS's form,
-#     the iterators with or without the 6.6 kfunc).
-#   CONSTANT_COMPARISON (same files): `LINUX_VERSION_CODE >=
-#     KERNEL_VERSION(...)` compares two constants; checkpatch takes the
-#     left one for a variable.
-#   RCU_TASKS_TRACE (bpf_preload_nojit.h): it runs a BPF syscall program
-#     as the bpf() syscall does, inside an RCU tasks trace section: the BPF
-#     code that checkpatch allows it in.
-#   VOLATILE (iterators/iterators.bpf.c): `const volatile` is how BPF C
-#     puts a variable in .rodata that the compiler must not fold, so that
-#     the loader can set it (btf_names) before the map is frozen.
+#   LINUX_VERSION_CODE: one source builds for 6.1 to 7.x, so it picks by the
+#     target's version (MODULE_IMPORT_NS's form, the 6.6 kfunc).
+#   CONSTANT_COMPARISON: `LINUX_VERSION_CODE >= KERNEL_VERSION(...)`
+#     compares two constants; checkpatch takes the left one for a variable.
+#   RCU_TASKS_TRACE: it runs a BPF syscall program as bpf() does, inside an
+#     RCU tasks trace section: the BPF code that checkpatch allows it in.
+#   VOLATILE: `const volatile` is how BPF C puts a variable in .rodata that
+#     the compiler must not fold, so that the loader can set it (btf_names).
 checkpatch() { # checkpatch KDIR FILE
 	local ignore=() out
 	case $2 in

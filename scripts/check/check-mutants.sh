@@ -1,17 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-mutants.sh            (make check-mutants) every mutant of
 #                             scripts/check/mutants.tsv must be killed
 # check-mutants.sh --list     the mutants, one per line
 # check-mutants.sh --dry-run  apply every mutant (regenerating the
 #                             tables of the BPF ones), run no check
 #
-# Each mutant is applied alone to a scratch copy of the tracked files
-# (build/mutants/<name>/tree/) and the checks named for it run there; one
-# must fail. A mutant whose killers are only build failures is not killed
-# (it tests the compiler) unless marked "build" (a packaging bug that DKMS
-# must refuse). The environment (MUTANTS_SUITES, MUTANTS=a,b, ...):
+# Each mutant is applied alone to a copy of the tracked files and the checks
+# named for it run there; one must fail, and not only by a build failure
+# unless it is marked "build" (DKMS must refuse it). The environment:
 # tests/README.md. The run's table is build/mutants/table.md.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
@@ -36,15 +33,12 @@ done <"$TOP/scripts/check/mutants.tsv"
 log() { echo "mutants: $*"; }
 indent() { sed "s/^/mutants:   $1/"; }
 
-# A scratch copy of base (the tracked files, tests/bin built once).
-tree_from_base() { # tree_from_base DEST
+tree_from_base() { # tree_from_base DEST: a copy of base (tests/bin built once)
 	rm -rf "$1" && mkdir -p "$(dirname "$1")"
 	cp -a "$work/base/tree" "$1"
 }
 
-# TREE's little-endian tables, regenerated; prints those that differ
-# from base's.
-regen_tables() { # regen_tables TREE LOG
+regen_tables() { # regen_tables TREE LOG: regenerated; prints those unlike base's
 	local s
 	rm -rf "$1/iterators/.output"
 	make --no-print-directory -C "$1/iterators" "${le_tables[@]/#/./}" >"$2" 2>&1 ||
@@ -54,8 +48,7 @@ regen_tables() { # regen_tables TREE LOG
 	done
 }
 
-# The mutant's edit (its one sed expression), checked to change the file.
-apply() { # apply NAME TREE
+apply() { # apply NAME TREE: the mutant's sed expression, which must change the file
 	local file=${m_file[$1]} e=${m_sed[$1]} changed
 	local f=$2/$file
 	[ -f "$f" ] || { echo "no file $file"; return 1; }
@@ -71,8 +64,7 @@ apply() { # apply NAME TREE
 	echo "regenerated, changed: ${changed//$'\n'/ }"
 }
 
-# The check in TREE, alone (no make variables of ours leak in); its status.
-run_check() { # run_check TREE CHECK LOG RESULT
+run_check() { # run_check TREE CHECK LOG RESULT: the check in TREE, alone; its status
 	local t=$SECONDS rc=0
 	rm -f "$4"
 	touch "$1/.check-start" # killers: only this check's guests
@@ -86,11 +78,9 @@ run_check() { # run_check TREE CHECK LOG RESULT
 }
 
 # What failed, one line each as "SERIES<tab>CHECK: WHAT": the host checks'
-# FAIL lines, then per guest log it wrote (labelled by its directory) the "not ok"
-# lines and what host.sh's ktap_count finds wrong with the plans; for a
-# guest that died, after which test and the kernel's first oops line.
-# SERIES is the kernel's (6.1), its release in WHAT becomes ABI, so that
-# compact can merge the kernels.
+# FAIL lines, then per guest log (labelled by its directory) its "not ok"
+# lines and guest_failures. SERIES is the kernel's (6.1), its release in
+# WHAT becomes ABI, so that compact can merge the kernels.
 killers() { # killers CHECK TREE OUTPUT
 	local check=$1 tree=$2 line vmlog where label
 	while IFS= read -r line; do
@@ -99,10 +89,8 @@ killers() { # killers CHECK TREE OUTPUT
 	while IFS= read -r vmlog; do
 		where=${vmlog#"$tree"/build/}
 		where=${where%/vm.log}
-		label=${where##*/}
-		label=${label#vm}
-		label=${label#-}
-		[[ $label != [0-9]* ]] || label="" # the kernel's release (check-deb)
+		# The directory: vm-autoload's label is autoload; a release's none.
+		label=$(sed 's|.*/||; s|^vm||; s|^-||; s|^[0-9].*||' <<<"$where")
 		guest_failures "$vmlog" | while IFS= read -r line; do
 			by_kernel "$check: ${label:+($label) }$line" "$where"
 		done
@@ -118,6 +106,8 @@ by_kernel() { # by_kernel TEXT [WHERE]: SERIES<tab>TEXT, the release from WHERE
 	printf '%s\t%s\n' "$series" "${1//"$abi"/ABI}"
 }
 
+# A guest log's "not ok" lines and what ktap_count finds wrong with its
+# plans; for a guest that died, after which test and the first oops line.
 guest_failures() { # guest_failures VMLOG
 	local problem last oops died=0
 	# run.sh names the variant and kernel in one description.

@@ -1,13 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
-# check-robust.sh robust|kbuild-errors|debug   make check-<that> (README.md)
-# Work areas: build/robust/<abi>/, build/robust/kbuild/, build/debug/ (its
-# result in build/debug/last-result).
-# ROBUST_APPEND="KEY=value ..." goes on the kernel command line, for
-# tests/robust.sh (e.g. ROBUST_ONLY=churn ROBUST_CHURN=20).
+# check-robust.sh robust|kbuild-errors|debug   make check-<that> (README.md),
+# in build/robust/ and build/debug/. ROBUST_APPEND="KEY=value ..." goes on the
+# kernel command line, for tests/robust.sh (e.g. ROBUST_ONLY=churn).
 set -euo pipefail
-
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 mode=${1:-}
@@ -30,8 +26,8 @@ build_modules() { # build_modules W WHAT KDIR [PREFIX...]
 		"$@" make -C "$kdir" M="$TOP/$w/other_ops" modules || true
 }
 
-# One boot of K_VMLINUZ with W's builds and FOREIGN (a build for another
-# kernel) if not empty, where tests/robust.sh wants them.
+# One boot with W's builds and FOREIGN (a build for another kernel), if
+# not empty, where tests/robust.sh wants them.
 boot_robust() { # boot_robust NAME W FOREIGN VM_SUITE_ARGS...
 	local name=$1 w=$2 foreign=$3 root=$2/vm/root
 	shift 3
@@ -54,17 +50,16 @@ build_kernel() { # build_kernel SUITE ABI (after kernel_use)
 	build_modules "build/robust/$2" "$2" "$K_KDIR" in_build_env
 }
 
-series() { cut -d. -f1,2 <<<"$1"; }
-
 # Pass 2, per kernel: one boot with those and the build of the next kernel
-# of another series (x.y: struct module, module_layout or vermagic differ;
-# kernels of one series differ only in symbol versions), if there is one.
+# (cyclically) of another series (x.y: struct module, module_layout or
+# vermagic differ; kernels of one series differ only in symbol versions).
+series() { cut -d. -f1,2 <<<"$1"; }
 boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
-	local i=0 j n=${#built[@]} other=""
-	while ((i < n)) && [ "${built[i]}" != "$2" ]; do i=$((i + 1)); done
-	for ((j = (i + 1) % n; i < n && j != i; j = (j + 1) % n)); do
-		[ "$(series "${built[j]}")" = "$(series "$2")" ] && continue
-		other=build/robust/${built[j]}/src/bpf_preload.ko
+	local i=0 b other=""
+	while ((i < ${#built[@]})) && [ "${built[i]}" != "$2" ]; do i=$((i + 1)); done
+	for b in "${built[@]:i+1}" "${built[@]:0:i}"; do
+		[ "$(series "$b")" != "$(series "$2")" ] || continue
+		other=build/robust/$b/src/bpf_preload.ko
 		break
 	done
 	[ -f "$other" ] || other=""
@@ -72,10 +67,10 @@ boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
 		--timeout 1500 --append "${ROBUST_APPEND:-}"
 }
 
-# make_stops CASE WANT [MAKE ARGS...], in kbuild_kernel once the copy $k of
-# the headers tree is doctored: make -C $src ARGS (default KDIR=$k) must
-# fail, print the line WANT (an ERE if it starts with ~), build no object
-# and, unless KBUILD_RUNS=yes, stop before kbuild runs. Then restores.
+# make_stops CASE WANT [MAKE ARGS...], once kbuild_kernel doctored its copy
+# $k of the headers: make -C $src ARGS (default KDIR=$k) must fail, print the
+# line WANT (an ERE if it starts with ~), build no object and, unless
+# KBUILD_RUNS=yes, stop before kbuild runs. Then restores.
 make_stops() {
 	local name=$1 want=$2 log=$w/$1.log grep=-Fxq why=()
 	shift 2
@@ -104,21 +99,20 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 	local abi=$2 orig=$K_KDIR k src cxx
 	w=build/robust/kbuild/$abi k=$TOP/build/robust/kbuild/$abi/kdir src=build/robust/kbuild/$abi/src
 	rm -rf "$w" && mkdir -p "$w/orig"
-	# A copy of the headers tree, its relative symlinks (scripts, tools ->
-	# the kbuild package) pointing back at the originals.
+	# A copy of the headers tree, its relative symlinks (scripts, tools)
+	# pointing back at the originals.
 	# shellcheck disable=SC2016 # expanded by the inner shell
 	in_build_env sh -ec 'cp -a "$1" "$2"
 		for l in "$2"/*; do
 			if [ -L "$l" ]; then ln -sfn "$(readlink -f "$1/${l##*/}")" "$l"; fi
 		done' sh "$orig" "$k"
-	# From 7.0 the tree's Makefile names its output (objtree) by
-	# absolute path: the copy's own, so the doctoring below counts.
+	# From 7.0 the tree's Makefile names its objtree: the copy's, so that
+	# the doctoring below counts.
 	sed -i "s|^KBUILD_OUTPUT=$orig\$|KBUILD_OUTPUT=$k|" "$k/Makefile"
 	(cd "$k" && cp -a --parents .config Module.symvers include/config/auto.conf "$TOP/$w/orig/")
 	restore() { cp -a "$w/orig/." "$k/" && copy_sources "$src"; }
 
-	# Control: the undoctored copy builds, so the failures below come from
-	# the doctoring alone.
+	# Control: the undoctored copy builds.
 	copy_sources "$src"
 	if logged "$abi: the copied headers tree builds the module" "$w/control.log" \
 		in_build_env make -C "$src" KDIR="$k"; then
@@ -149,7 +143,7 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 }
 
 cmd_debug() {
-	local w=build/debug suite abi t0=$SECONDS
+	local w=build/debug suite abi
 	mkdir -p "$w"
 	test_programs || return 0
 	# A module built for another kernel: Debian's stable one.
@@ -170,12 +164,6 @@ cmd_debug() {
 			"/tests/run.sh check" "/tests/robust.sh check" "/tests/debug.sh post" -- \
 			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
 	fi
-	{
-		echo "date: $(date -u +%FT%TZ), tree $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo +changes)"
-		echo "kernel: ${K_ABI:-?}, linux-source-6.12 ${K_SRCVER:-?}, cache entry $(basename "${K_ENTRY:-?}")"
-		echo "kernel build: ${K_FULL_SECONDS:-?}s on $(nproc) cores (first build of this config)"
-		echo "check-debug: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped in $((SECONDS - t0))s"
-	} | tee "$w/last-result"
 }
 
 case $mode in

@@ -1,21 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-secureboot.sh   (make check-secureboot) the module on a UEFI Secure
 #                       Boot machine, as a Debian user has it (README.md,
-#                       "Secure Boot and lockdown")
-#
-# Per kernel of $SUITES: Debian's signed shim, grub and kernel under OVMF
-# with Secure Boot on (scripts/vm/vm.sh --uefi); the module built and
-# signed by DKMS (its own key, made on first use: one for the run) and
-# DKMS's certificate put in the firmware's MokList offline (virt-fw-vars
-# --add-mok), which is what `mokutil --import` and MokManager do. Three
-# boots: with the MOK (boot-check.sh autoload, secureboot.sh integrity);
-# without it, the negative control, where the load test must fail; and
-# lockdown=confidentiality (secureboot.sh measures). Caches in
-# <cache>/secureboot/, logs in build/secureboot/<abi>/.
+#                       "Secure Boot and lockdown"): per kernel of $SUITES,
+# Debian's signed shim, grub and kernel under OVMF; the module signed by DKMS
+# (its own key) and DKMS's certificate put in MokList offline, as `mokutil
+# --import` does. Three boots: with the MOK, without it (the negative
+# control) and lockdown=confidentiality. Logs in build/secureboot/<abi>/.
 set -euo pipefail
-
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 
@@ -33,8 +25,7 @@ readonly GUEST=('mkdir -p /tmp && dmesg >/tmp/boot.dmesg'
 	'/tests/boot-check.sh autoload' '/tests/secureboot.sh integrity')
 : "${SB_TIMEOUT:=600}"
 
-# virt-fw-vars ARGS... (python3-virt-firmware: trixie has it, bookworm only
-# in its backports), in a trixie chroot of ours, made once.
+# virt-fw-vars (python3-virt-firmware: not in bookworm) in a trixie chroot.
 virt_fw_vars() {
 	if [ ! -f "$VARS_ROOT/.complete" ]; then
 		"$CHROOT" fresh trixie "$VARS_ROOT" && "$CHROOT" run trixie --root "$VARS_ROOT" sh -c \
@@ -44,9 +35,7 @@ virt_fw_vars() {
 	"$CHROOT" run trixie --root "$VARS_ROOT" --bind "$TOP" virt-fw-vars "$@"
 }
 
-# deb_extract DIR PKG PATTERN...: K_SUITE's PKG (apt-get download in its
-# chroot), its members matching PATTERNs unpacked into DIR.
-deb_extract() {
+deb_extract() { # deb_extract DIR PKG PATTERN...: those members of K_SUITE's PKG
 	local dir=$1 pkg=$2 tmp rc=0
 	shift 2
 	mkdir -p "$dir" && tmp=$(mktemp -d "$SB_CACHE/deb.XXXXXX")
@@ -58,17 +47,15 @@ deb_extract() {
 	return $rc
 }
 
-# pe_signed IMAGE: the PE image has a certificate table (Authenticode).
-pe_signed() {
+pe_signed() { # pe_signed IMAGE: the PE image has a certificate table (Authenticode)
 	local pe size
 	pe=$(od -An -tu4 -j60 -N4 "$1" | tr -d ' ')
 	size=$(od -An -tu4 -j$((pe + 24 + 112 + 36)) -N4 "$1" | tr -d ' ')
 	[ "${size:-0}" -gt 0 ]
 }
 
-# The signed kernel and its signed efivarfs module as K_VMLINUZ, K_MODDIR.
-# From 7.0 Debian's image packages are the signed ones (kernel_use has
-# them); before, linux-image-<abi>, cached here.
+# The signed kernel and efivarfs module as K_VMLINUZ, K_MODDIR: kernel_use's
+# from 7.0; before, linux-image-<abi>'s, cached here.
 signed_kernel() {
 	local d=$SB_CACHE/kernels/$K_ABI m
 	pe_signed "$K_VMLINUZ" && return 0
@@ -82,11 +69,9 @@ signed_kernel() {
 		depmod -b "$d" "$K_ABI" && pe_signed "$d/vmlinuz" && rm -rf "$d.tmp" && touch "$d/.complete"
 }
 
-# DKMS builds and signs the module: $W/bpf_preload.ko. In the build
-# environment, DKMS with its default trees, as on a user's machine
-# (/lib/modules/KVER/build: the headers; on trixie that is where DKMS finds
-# sign-file), except that /var/lib/dkms is DKMS_VAR. DKMS makes its key
-# there on first use, mok.key and mok.pub, and signs with it.
+# DKMS builds and signs the module: $W/bpf_preload.ko. DKMS's default trees,
+# as on a user's machine (trixie's finds sign-file in /lib/modules/KVER/build),
+# but /var/lib/dkms is DKMS_VAR, where it makes its key on first use.
 sb_dkms() {
 	local ver ko
 	ver=$(scripts/pkg/dkms-source.sh --version)
@@ -105,23 +90,21 @@ sb_dkms() {
 signer_is() { [ "$(/sbin/modinfo -F signer "$1")" = "$2" ]; }
 unsigned() { [ -z "$(/sbin/modinfo -F sig_id "$1")" ]; }
 
-# sign KEY CERT IN OUT: the kernel's sign-file, with its hash.
-sign() {
+sign() { # sign KEY CERT IN OUT: the kernel's sign-file, with its hash
 	local hash
 	hash=$(sed -n 's/^CONFIG_MODULE_SIG_HASH="\(.*\)"$/\1/p' "$K_KDIR_HOST/.config")
 	in_build_env "$K_KDIR/scripts/sign-file" "$hash" "$@"
 }
 
-# The suite's signed shim and grub: $W/shimx64.efi, $W/grubx64.efi.
-loaders() {
+loaders() { # the suite's signed shim and grub: $W/shimx64.efi, $W/grubx64.efi
 	deb_extract "$W/deb" shim-signed '*/shimx64.efi.signed' &&
 		deb_extract "$W/deb" grub-efi-amd64-signed '*/grubx64.efi.signed' &&
 		cp "$W/deb/usr/lib/shim/shimx64.efi.signed" "$W/shimx64.efi" &&
 		cp "$W/deb/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" "$W/grubx64.efi"
 }
 
-# enroll CERT: $W/vars-nomok.fd, Microsoft's keys as Debian's OVMF has
-# them, and $W/vars-mok.fd, the same with CERT (DER) in MokList.
+# enroll CERT: $W/vars-nomok.fd, Debian's OVMF's with Microsoft's keys, and
+# $W/vars-mok.fd, the same with CERT (DER) in MokList.
 enroll() {
 	cp "$OVMF/OVMF_VARS_4M.ms.fd" "$W/vars-nomok.fd"
 	in_build_env openssl x509 -inform DER -in "$1" -out "$TOP/$W/mok.pem" &&
@@ -129,9 +112,7 @@ enroll() {
 			--add-mok "$SHIM_GUID" "$TOP/$W/mok.pem" >"$W/vars.log" 2>&1
 }
 
-# boot NAME DIR APPEND mok|nomok RUNS: $W/root booted through shim and grub
-# with APPEND on the kernel's command line; RUNS complete suites required.
-boot() {
+boot() { # boot NAME DIR APPEND mok|nomok RUNS: $W/root through shim and grub
 	rm -rf "${W:?}/$2" && mkdir -p "$W/$2" && cp -a "$W/root" "$W/$2/"
 	VM_RUNS=$5 vm_suite "$1" "$W/$2" "${GUEST[@]}" -- --uefi "$W" --vars "$W/vars-$4.fd" \
 		--timeout "$SB_TIMEOUT" --append "$3"
@@ -148,8 +129,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	check "$abi: DKMS signed it with the key it made, $cert" \
 		signer_is "$W/bpf_preload.ko" "DKMS module signing key"
 	cp "$W/bpf_preload.ko" "$root/lib/modules/$abi/updates/dkms/"
-	# A plain kbuild build (unsigned), and the same signed with a key of
-	# ours that nobody enrolls.
+	# Unsigned, and signed with a key nobody enrolls.
 	copy_sources "$W/plain"
 	if logged "$abi: an unsigned build (make)" "$W/plain.log" module_make "$TOP/$W/plain"; then
 		check "$abi: an unsigned build (make)" unsigned "$W/plain/bpf_preload.ko"
@@ -170,7 +150,6 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		result fail "$abi: the kernel's C module, signed with DKMS's key"
 	fi
 
-	# The boot chain and the firmware's variables: with and without the MOK.
 	check "$abi: Debian's signed kernel" signed_kernel
 	check "$abi: $K_SUITE's shim-signed and grub-efi-amd64-signed" loaders
 	check "$abi: DKMS's certificate enrolled as a MOK (virt-fw-vars --add-mok)" enroll "$cert"
@@ -182,8 +161,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 
 	boot "$abi: Secure Boot, MOK enrolled" integrity "" mok 2
 
-	# The control: without the MOK the same load test must fail; its own
-	# results are not counted.
+	# The control: without the MOK the load test must fail; its own results
+	# are not counted.
 	local p0=$R_PASS f0=$R_FAIL s0=$R_SKIP
 	boot "$abi: control, no MOK" no-mok "" nomok 2
 	R_PASS=$p0 R_FAIL=$f0 R_SKIP=$s0

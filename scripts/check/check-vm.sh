@@ -1,15 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-#
 # check-vm.sh check   per kernel of $SUITES and $BPF_PRELOAD_ARCH (default
 #                     amd64): the module as users build it (DKMS, or a cross
-#                     build) in the suite's chroot, the tables it embeds,
-#                     that a build with the other byte order's is refused,
-#                     then a QEMU boot running tests/run.sh and
-#                     tests/byte_order.sh
+#                     build), the tables it embeds, the other byte order's
+#                     refused, then a QEMU boot running the suites
 # check-vm.sh run     boot the stable release's newest kernel with the module
-#                     and show what a user sees
-# Work areas are build/<abi>/.
+#                     and show what a user sees (work areas: build/<abi>/)
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -19,8 +15,7 @@ if [ "$ARCH_DEB" = s390x ]; then order=big other_order=little; fi
 
 config_y() { grep -q "^$1=y" "$K_KDIR_HOST/.config"; }
 
-# The module into OUT/bpf_preload.ko: results for the build, zero warnings.
-module_build() { # module_build OUT
+module_build() { # module_build OUT: OUT/bpf_preload.ko, results for the build
 	cross || { dkms_build "$1"; return; }
 	copy_sources "$1/src"
 	builds "$K_SUITE $K_ABI: cross-build (make ARCH=$KARCH CROSS_COMPILE=$TRIPLET-)" \
@@ -28,8 +23,7 @@ module_build() { # module_build OUT
 	cp "$1/src/bpf_preload.ko" "$1/"
 }
 
-# CMD must fail, its output (in LOG) saying why: a line matching PATTERN.
-refused() { # refused DESC LOG PATTERN CMD...
+refused() { # refused DESC LOG PATTERN CMD...: CMD fails, LOG has a line matching PATTERN
 	if "${@:4}" >"$2" 2>&1; then result fail "$1 (log $2)"; else check "$1" grep -q "$3" "$2"; fi
 }
 
@@ -47,9 +41,7 @@ no_btf_build() { # no_btf_build OUT
 
 # The tables a correct build for ORDER embeds. This restates the rule of
 # iterators/iterators_variant.h on purpose: an expectation read from that
-# header would agree with a wrong one (the wrong-variant mutant). The guest
-# has its own, t::maps_variant() in tests/common.hpp, from the running
-# kernel rather than its build config.
+# header would agree with a wrong one (the wrong-variant mutant).
 expected_tables() { # expected_tables ORDER
 	local ver
 	ver=$(sed -n 's/^#define LINUX_VERSION_CODE \([0-9]*\)$/\1/p' \
@@ -61,17 +53,16 @@ expected_tables() { # expected_tables ORDER
 	fi
 }
 
-# Byte array $2 of tables header $1 as " xx" tokens, as od prints bytes.
-# gen_tables.py writes it as "0xNN," tokens, a dozen a line, up to "};".
+# Byte array ARRAY of a tables header (gen_tables.py's "0xNN," tokens, up to
+# "};") as " xx" tokens, as od prints bytes.
 table_bytes() { # table_bytes HEADER ARRAY
 	awk -v want="unsigned char $2[]" 'index($0, want) { on = 1; next } on && /^};/ { exit } on' "$1" |
 		tr -d ' \t\n' | sed 's/0x\([0-9a-f][0-9a-f]\),/ \1/g'
 }
 
-# The tables headers of iterators/ that KO embeds: both of a header's arrays
-# appear byte for byte in the module. iterators_btf tells the byte orders
-# apart, iterators_rodata the variants, so this tells which of the four a
-# build picked without trusting the preprocessor.
+# The tables headers of iterators/ both of whose arrays KO holds byte for
+# byte: iterators_btf tells the byte orders apart, iterators_rodata the
+# variants, so this tells which a build picked without trusting cpp.
 embedded_tables() { # embedded_tables KO
 	local ko_hex h array b
 	ko_hex=$(od -An -v -tx1 "$1" | tr -d '\n')
@@ -93,8 +84,8 @@ embeds() { # embeds KO HEADER: exactly that tables header
 	[ "$got" = "$2 " ] || { echo "$1 embeds: ${got:-none}"; return 1; }
 }
 
-# A build that picked the other byte order's tables: the static_assert of
-# bpf_preload_loader.c must refuse it.
+# A build with the other byte order's tables: bpf_preload_loader.c's
+# static_assert must refuse it.
 control_build() { # control_build DIR
 	local dir=$1 h
 	copy_sources "$dir"
@@ -105,9 +96,8 @@ control_build() { # control_build DIR
 		"$dir.log" 'static assertion failed: "ITERATORS_BIG_ENDIAN ==' module_make "$TOP/$dir"
 }
 
-# The C++ core's debug info: natively, addr2line takes bpf_preload_fill to
-# its line in bpf_preload_kern.cpp; in a cross build, a C++ compile unit of
-# bpf_preload_kern.cpp (binutils print ??:? for bookworm's arm64 6.1 .ko).
+# The C++ core's debug info; cross, a C++ compile unit only (addr2line
+# prints ??:? for bookworm's arm64 6.1 .ko).
 cxx_dwarf() { # cxx_dwarf KO
 	local desc="$K_SUITE $K_ABI: the C++ core has debug info"
 	if cross; then
@@ -139,9 +129,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	if cross; then
 		echo "the kernel's own C module is built for $NATIVE kernels only" \
 			>"$root/c_module/none"
-	elif c_ko=$(c_module 2>"$w/c_module.log"); then
-		cp "$c_ko" "$root/c_module/"
-	else
+	elif ! c_ko=$(c_module 2>"$w/c_module.log") || ! cp "$c_ko" "$root/c_module/"; then
 		cat "$w/c_module.log"
 		result fail "$suite $abi: the kernel's own C module builds"
 	fi
@@ -149,7 +137,7 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 }
 
 # DKMS on the foreign architecture itself, once, for target_kernel, in its
-# chroot of the release (qemu-user runs the compiler).
+# chroot (qemu-user runs the compiler).
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
 	local out=build/$2/native-dkms log=build/$2/native-headers.log tables
 	K_BUILD_SYSTEM=$1:$ARCH_DEB
@@ -168,7 +156,6 @@ target_kernel() {
 	# shellcheck disable=SC2086 # a list of suites
 	stable=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || stable=""
 	while read -r suite abi; do
-		# Fetched already after a check's loop; `run` fetches here.
 		config=$("$CHROOT" path "$suite")/usr/src/linux-headers-$abi/.config
 		[ -f "$config" ] || kernel_use "$suite" "$abi" >&2 || continue
 		grep -q '^CONFIG_DEBUG_INFO_BTF=y' "$config" || continue

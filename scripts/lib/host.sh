@@ -1,27 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash
-#
-# The host side of every check, sourced by the drivers in scripts/check/,
-# which it takes to the top of the tree:
-#   results_begin NAME, result ok|fail|skip DESC, check DESC CMD...,
-#   results_end ("N passed, ...", "P F S" into $BPF_PRELOAD_RESULT; fails on
-#     a failure), logged DESC LOG CMD... (CMD's output in LOG; on failure its
-#     tail and the failed result DESC), must DESC LOG CMD... (logged, and the
-#     result DESC either way)
-#   kernel_matrix ("SUITE ABI" lines of $SUITES and ARCH), for_each_kernel
-#     FUNC ARGS... (FUNC ARGS... SUITE ABI after kernel_use, tallied per
-#     kernel: per_kernel SUITE ABI CMD...), kernel_use SUITE ABI (fetch; set
-#     K_SUITE, K_ABI, K_KDIR in the build environment, K_KDIR_HOST,
-#     K_VMLINUZ, K_MODDIR), kernel_build DESC DIR ARGS...
-#     (scripts/kernel/kernel-build.sh ARGS; its K_ report)
-#   cross, in_build_env CMD..., module_make DIR ARGS..., copy_sources DIR,
-#     builds WHAT LOG CMD... (results for CMD's build and its zero warnings),
-#     clean DESC LOG CMD... (one result for both),
-#     dkms_build OUTDIR, test_programs, c_module (the kernel's own module)
-#   vm_boot DIR CMD... [-- VM.SH ARGS...] (boot K_VMLINUZ with tests/ and
-#     DIR/root, /run-in-vm running each guest command line CMD, failing if
-#     one did), vm_suite NAME DIR CMD... [-- VM.SH ARGS...] (vm_boot and the
-#     KTAP results of its log; VM_RUNS=N: N complete runs required)
+# The host side of every check, sourced by the drivers in scripts/check/ (and
+# bench/bench.sh), which it takes to the top of the tree: results and their
+# tally, the kernels of $SUITES, the build environments (chroots), and VM
+# boots whose KTAP output is counted.
 set -o pipefail
 
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -29,21 +11,20 @@ readonly TOP
 cd "$TOP" || exit 1
 readonly KERNELS=$TOP/scripts/kernel/kernels.sh
 readonly CHROOT=$TOP/scripts/kernel/chroot.sh
-# CACHE, need, arch_facts.
 # shellcheck source=scripts/lib/common.sh
 . "$TOP/scripts/lib/common.sh"
 # The Makefile's SUITES (the one list) when run from make; the same by hand.
 : "${SUITES:=bookworm trixie trixie-backports sid}"
-# The kernels' Debian architecture; arch_facts gives kbuild's name for it
-# (KARCH) and its GNU triplet (TRIPLET).
+# The kernels' Debian architecture; arch_facts sets KARCH and TRIPLET.
 readonly ARCH_DEB=${BPF_PRELOAD_ARCH:-amd64}
 arch_facts "$ARCH_DEB"
 cross() { [ "$ARCH_DEB" != "$NATIVE" ]; }
 
+# results_end records "P F S" in $BPF_PRELOAD_RESULT (check-all.sh).
 results_begin() { R_NAME=$1 R_PASS=0 R_FAIL=0 R_SKIP=0 R_START=$SECONDS; }
 results_begin check
 
-result() {
+result() { # result ok|skip|fail DESC
 	case $1 in
 	ok) R_PASS=$((R_PASS + 1)); echo "$R_NAME: ok - $2" ;;
 	skip) R_SKIP=$((R_SKIP + 1)); echo "$R_NAME: SKIP - $2" ;;
@@ -51,15 +32,15 @@ result() {
 	esac
 }
 
-check() { if "${@:2}"; then result ok "$1"; else result fail "$1"; fi; }
+check() { if "${@:2}"; then result ok "$1"; else result fail "$1"; fi; } # check DESC CMD...
 
-logged() {
+logged() { # logged DESC LOG CMD...: CMD's output in LOG; on failure its tail, a failure
 	"${@:3}" >"$2" 2>&1 && return
 	tail -n 30 "$2"
 	result fail "$1 (log $2)"
 	return 1
 }
-must() { logged "$@" && result ok "$1"; }
+must() { logged "$@" && result ok "$1"; } # must DESC LOG CMD...: logged, a result either way
 
 results_end() {
 	echo "$R_NAME: $R_PASS passed, $R_FAIL failed, $R_SKIP skipped ($((SECONDS - R_START)) s)"
@@ -77,12 +58,14 @@ per_kernel() { # per_kernel SUITE ABI CMD...
 		$((R_SKIP - s)) >>"$TOP/build/results/per-kernel"
 }
 
-kernel_matrix() {
+kernel_matrix() { # "SUITE ABI" lines
 	# shellcheck disable=SC2086 # a list of suites
 	"$KERNELS" --arch "$ARCH_DEB" list $SUITES
 }
 
-# A kernel that cannot be fetched is a failure, and FUNC does not run for it.
+# for_each_kernel FUNC ARGS...: per kernel, FUNC ARGS... SUITE ABI after
+# kernel_use. A kernel that cannot be fetched is a failure, and FUNC does
+# not run for it.
 for_each_kernel() {
 	local matrix entry suite abi
 	mapfile -t matrix < <(kernel_matrix) || true
@@ -97,6 +80,8 @@ with_kernel() { # with_kernel SUITE ABI FUNC ARGS...: FUNC ARGS... SUITE ABI
 	"${@:3}" "$1" "$2"
 }
 
+# kernel_use SUITE ABI: fetched; K_KDIR is the headers in the build
+# environment, K_KDIR_HOST the same on the host.
 kernel_use() {
 	unset K_SUITE K_ABI K_KDIR K_KDIR_HOST K_VMLINUZ K_MODDIR
 	"$KERNELS" --arch "$ARCH_DEB" fetch "$1" "$2" || return
@@ -107,8 +92,9 @@ kernel_use() {
 		K_VMLINUZ=$cached/vmlinuz K_MODDIR=$cached/modules/$2
 }
 
-# A kernel of our own, no suite or build environment; kernel-build.sh reports
-# the K_ variables in its log (key=value lines, read here, never evaluated).
+# kernel_build DESC DIR ARGS...: a kernel of our own (kernel-build.sh ARGS),
+# no suite or build environment; kernel-build.sh reports the K_ variables
+# in its log (key=value lines, read here, never evaluated).
 kernel_build() {
 	local desc=$1 log=$2/kernel-build.log k v
 	mkdir -p "$2"
@@ -124,7 +110,7 @@ kernel_build() {
 
 in_build_env() { "$CHROOT" run "${K_BUILD_SYSTEM:-$K_SUITE}" --bind "$TOP" "$@"; }
 
-module_make() {
+module_make() { # module_make DIR ARGS...
 	local dir=$1 xargs=()
 	shift
 	cross && xargs=(ARCH="$KARCH" CROSS_COMPILE="$TRIPLET-")
@@ -136,18 +122,13 @@ copy_sources() { rm -rf "$1" && "$TOP/scripts/pkg/dkms-source.sh" "$1"; }
 # pahole's "tag not supported" lines are warnings too (scripts/pahole-cxx.sh).
 no_warnings() { ! grep -iE 'warning|tag not supported' "$1"; }
 
-builds() {
-	must "$@" || return
-	check "$1: zero warnings" no_warnings "$2"
-}
-# One result: CMD succeeds, and no line of its output (LOG) is a warning
-# (kbuild's notice that it skips BTF is not one).
-clean() { # clean DESC LOG CMD...
-	logged "$1" "$2" "${@:3}" && check "$1" no_warnings "$2"
-}
+# builds DESC LOG CMD...: two results, CMD's (must) and its zero warnings;
+# clean DESC LOG CMD...: one result for both.
+builds() { must "$@" && check "$1: zero warnings" no_warnings "$2"; }
+clean() { logged "$1" "$2" "${@:3}" && check "$1" no_warnings "$2"; }
 
 # As a user's machine builds it: dkms add + build, in private DKMS trees.
-dkms_build() {
+dkms_build() { # dkms_build OUTDIR
 	rm -rf "$1" && mkdir -p "$1"
 	builds "$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}" "$1/build.log" \
 		in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$1"
@@ -169,7 +150,8 @@ test_programs() { # a failed result if they do not build
 		{ result fail "the $ARCH_DEB test programs build in $GUEST_SYSTEM"; return 1; }
 }
 
-# Built in K_SUITE's chroot from its linux-source by bench/cmodule.sh, cached.
+# The kernel's own C module, built in K_SUITE's chroot from its linux-source
+# by bench/cmodule.sh, cached: its path.
 c_module() {
 	local cached=$CACHE/cmodule
 	mkdir -p "$cached"
@@ -195,20 +177,18 @@ ktap_count() {
 		}' "$1"
 }
 
-# The guest suites, their library and the test programs, into ROOT/tests.
-guest_tree() { # guest_tree ROOT
-	mkdir -p "$1/tests/bin"
-	cp -r "$TOP"/tests/*.sh "$TOP/tests/lib" "$1/tests/"
-	cp -r "$PROGRAMS_BIN/." "$1/tests/bin/"
-}
-
-# The console goes to DIR/vm.log; returns vm.sh's status.
+# vm_boot DIR CMD... [-- VM.SH ARGS...]: K_VMLINUZ booted with DIR/root, the
+# suites and the test programs in /tests, and /run-in-vm running each guest
+# command line CMD (failing if one did). The console goes to DIR/vm.log;
+# returns vm.sh's status.
 vm_boot() {
 	local dir=$1 cmds=()
 	shift
 	while (($#)) && [ "$1" != -- ]; do cmds+=("$1"); shift; done
 	(($#)) && shift
-	guest_tree "$dir/root"
+	mkdir -p "$dir/root/tests/bin"
+	cp -r "$TOP"/tests/*.sh "$TOP/tests/lib" "$dir/root/tests/"
+	cp -r "$PROGRAMS_BIN/." "$dir/root/tests/bin/"
 	# shellcheck disable=SC2016 # the guest's shell expands it
 	printf '%s\n' '#!/bin/sh' rc=0 "${cmds[@]/%/ || rc=1}" 'exit $rc' >"$dir/root/run-in-vm"
 	chmod +x "$dir/root/run-in-vm"
@@ -219,6 +199,8 @@ vm_boot() {
 		--timeout "${VM_TIMEOUT:-900}" --log "$dir/vm.log" "$@"
 }
 
+# vm_suite NAME DIR CMD... [-- VM.SH ARGS...]: vm_boot and the KTAP results
+# of its log; VM_RUNS=N: N complete runs required.
 vm_suite() {
 	local name=$1 dir=$2 rc=0 p f s runs
 	shift 2
@@ -233,10 +215,10 @@ vm_suite() {
 	fi
 }
 
-# For check-install and check-deb (packaging): what `make install` and `make
-# dkms-add` need of a checkout (the module's sources, mk/install.mk and the
-# source list) into DEST; the kernel's module metadata into DIR, as an
-# installed system has it (depmod reads it); file tests.
+# For check-install and check-deb: what `make install` and `make dkms-add`
+# need of a checkout (the module's sources, mk/install.mk and the source
+# list) into DEST; the kernel's module metadata into DIR, as an installed
+# system has it (depmod reads it).
 checkout_copy() { # checkout_copy DEST
 	scripts/pkg/dkms-source.sh "$1"
 	tar -C "$TOP" -c mk/install.mk scripts/pkg/dkms-source.sh | tar -x -C "$1"
