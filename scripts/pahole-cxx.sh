@@ -9,15 +9,8 @@
 set -euo pipefail
 
 cxx=c++,c++03,c++11,c++14
-args=()
-excluded=
-for arg; do
-	case $arg in
-	--lang_exclude=*) arg+=",$cxx" excluded=1 ;;
-	esac
-	args+=("$arg")
-done
-[ -n "$excluded" ] || args=("--lang_exclude=$cxx" "${args[@]}")
+args=("${@/#--lang_exclude=/--lang_exclude=$cxx,}")
+[[ " $* " == *" --lang_exclude="* ]] || args=("--lang_exclude=$cxx" "$@")
 
 # pahole before 1.30 (bookworm's 1.24) reads every unit's DWARF before it
 # leaves the excluded ones out, and says so for the tags only C++ has

@@ -13,7 +13,6 @@ set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 KVER KDIR OUTDIR" >&2; exit 2; }
 kver=$1 kdir=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
-# die, ko_cat.
 # shellcheck source=scripts/lib/common.sh
 . "$top/scripts/lib/common.sh"
 [ -d "$kdir" ] || die "no kbuild tree at $kdir"
