@@ -20,7 +20,7 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
-readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
+readonly MAX_AGE_MINUTES=$((${BPF_PRELOAD_APT_MAX_AGE:-24} * 60))
 readonly MIRROR=${BPF_PRELOAD_MIRROR:-http://deb.debian.org/debian}
 readonly SECURITY_MIRROR=${BPF_PRELOAD_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # Every build's tools, and the guest's user space (busybox, bpftool).
@@ -39,15 +39,14 @@ readonly RELEASE SUITE_ARCH NAME ROOT=$CACHE/chroot/$NAME BASE_TAR=$CACHE/chroot
 # qemu-user-static's binfmt_misc entries, with the F flag (the interpreter
 # opened now, so that it works inside the chroot).
 binfmt() {
-	local conf
 	arch_facts "$SUITE_ARCH"
 	[[ -e /proc/sys/fs/binfmt_misc/qemu-$QEMU_USER ]] && return 0
-	conf=/usr/lib/binfmt.d/qemu-$QEMU_USER.conf
 	need qemu-user-static
 	[[ -e /proc/sys/fs/binfmt_misc/register ]] ||
 		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc"
 	log "registering qemu-$QEMU_USER with binfmt_misc"
-	cat "$conf" >/proc/sys/fs/binfmt_misc/register || die "cannot register $conf with binfmt_misc"
+	cat "/usr/lib/binfmt.d/qemu-$QEMU_USER.conf" >/proc/sys/fs/binfmt_misc/register ||
+		die "cannot register qemu-$QEMU_USER with binfmt_misc"
 }
 
 # ROOT's apt sources: what a user of the release has by default, and its
@@ -113,13 +112,12 @@ install_missing() { # install_missing PKG...
 	apt_in "$ROOT" install $missing >&2 || die "$NAME: apt-get install $missing failed"
 }
 
-# apt-get update when no package list is younger than MAX_AGE_HOURS. A
+# apt-get update when no package list is younger than MAX_AGE_MINUTES. A
 # mirror mid-sync fails some lists for a while: two more tries, then go on
 # with the lists there are (apt says what it could not get).
 update_lists() {
 	local lists=$ROOT/var/lib/apt/lists try
-	find "$lists" -maxdepth 1 -name '*_Packages*' -mmin "-$((MAX_AGE_HOURS * 60))" | grep -q . &&
-		return 0
+	find "$lists" -maxdepth 1 -name '*_Packages*' -mmin "-$MAX_AGE_MINUTES" | grep -q . && return 0
 	log "$RELEASE: apt-get update"
 	for try in first second third; do
 		apt_in "$ROOT" update >&2 && return 0
