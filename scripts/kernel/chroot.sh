@@ -1,9 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A cached Debian chroot per release, the build environment of that
-# release's kernels: its kbuild tools, compilers, dkms, libbpf-dev and
-# pahole are the ones a user of that release builds the module with.
+# A cached Debian chroot per release (SUITE:ARCH: of another architecture, run
+# by qemu-user; a -backports suite: its release's), the build environment of
+# its kernels: the tools a user of that release builds the module with.
 #
 #   chroot.sh path SUITE           the chroot's directory
 #   chroot.sh ensure SUITE         debootstrap it once; apt-get update a day on
@@ -13,9 +13,6 @@
 #   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
 #   chroot.sh install SUITE PKG... those of PKG not installed yet
 #   chroot.sh fresh SUITE DIR      DIR: SUITE's release as debootstrap made it
-#
-# A -backports suite lives in its release's chroot. SUITE:ARCH: the release's
-# chroot of another architecture, run by qemu-user; <cache>/chroot/RELEASE-ARCH.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh

@@ -2,17 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Build a kernel from Debian's linux-source-6.12 (apt's candidate), cached
-# outside git.
+# outside git: `make tinyconfig`, the fragments merged in order, `make
+# olddefconfig` (an option of a fragment that it dropped is an error), then
+# `nice -n 19 make -j2` bzImage and the modules.
 #
 #   kernel-build.sh --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
 #
-# `make tinyconfig`, the fragments merged in order, `make olddefconfig` (an
-# option of a fragment that it dropped, its dependencies unmet, is an error),
-# then `nice -n 19 make -j2` bzImage and the modules. --prepare: `CMD
-# <entry>/src` before each build; it must replace files, not write into them
-# (the tree is hard-linked to the pristine one). --rebuild: DIR's objects
-# removed first, so that this run's log has their warnings.
-#
+# --prepare: `CMD <entry>/src` before each build; it must replace files, not
+# write into them (the tree is hard-linked to the pristine one). --rebuild:
+# DIR's objects removed first, so that this run's log has their warnings.
 # Cache: <cache>/kbuild/: src/SRCVER/ (pristine), and an entry SRCVER-HASH
 # per source and configuration (key: what HASH is of), locked while in use;
 # a reused one runs `make` only for --prepare or --rebuild. Prints K_ENTRY

@@ -1,18 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Debian's kernels per suite and architecture, from each suite's own package
-# lists (no version is named here), and their build and boot environments.
-# ARCH: one of scripts/lib/common.sh's (amd64 when not given). A release
-# means its main, -updates and -security archives, a -backports suite only
-# its own; ARCH's lists and .debs come from the release's chroot of ARCH.
+# Debian's kernels per suite and architecture (ARCH: common.sh's; amd64), from
+# each suite's own package lists in the release's chroot of ARCH: a release
+# means its main, -updates and -security archives, a -backports suite its own.
 #
-#   kernels.sh [--arch ARCH] list SUITE...   "SUITE ABI" per generic kernel
-#       metapackage (linux-image-amd64, linux-image-6.12-amd64): the newest
-#       ABI it names, if that has headers
-#   kernels.sh [--arch ARCH] fetch SUITE ABI   linux-headers-ABI and the g++ of
-#       its gcc in the suite's chroot (a foreign ARCH's headers unpacked, with
-#       linux-kbuild and a cross g++); vmlinuz, modules/ABI in <cache>/kernels/ABI/
+#   kernels.sh [--arch ARCH] list SUITE...     "SUITE ABI" per generic kernel
+#       metapackage (linux-image-6.12-amd64): the newest ABI it names, if with headers
+#   kernels.sh [--arch ARCH] fetch SUITE ABI   linux-headers-ABI and its gcc's g++
+#       in the suite's chroot (a foreign ARCH's unpacked, with linux-kbuild and a
+#       cross g++); vmlinuz, modules/ABI in <cache>/kernels/ABI/
 #   kernels.sh facts SUITE ABI   tab-separated: compiler, libbpf-dev, dwarves, dkms
 #   kernels.sh stable SUITE...   the one that is Debian's stable release
 set -euo pipefail

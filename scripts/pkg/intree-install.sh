@@ -3,13 +3,11 @@
 #
 # intree-install.sh <kernel-source-tree>
 #
-# Our sources as the tree's kernel/bpf/preload: all there but its Kconfig
-# goes, then the module's source list less the out-of-tree build files.
-# CONFIG_BPF_PRELOAD(_UMD)=y or =m then builds our C++ preload; it needs
-# nothing from the tree's tools/. Idempotent: files already right are
-# left alone (kbuild rebuilds only what changed), others replaced by new
-# files, never written through (the tree may be hard-linked to another copy,
-# scripts/kernel/kernel-build.sh).
+# Our sources as the tree's kernel/bpf/preload (README.md, "Built into the
+# kernel"): all there but its Kconfig goes, then the module's source list less
+# the out-of-tree build files. Idempotent: files already right are left alone
+# (kbuild rebuilds only what changed), others replaced by new files, never
+# written through (the tree may be hard-linked, scripts/kernel/kernel-build.sh).
 set -euo pipefail
 
 readonly PROG=${0##*/}

@@ -21,9 +21,6 @@ parse_options out root kver sysroot -- "$@"
 [[ -n $out && -n $root ]] || usage
 [[ -f $root/run-in-vm ]] || die "$root/run-in-vm missing (the script the VM runs)"
 sysroot=${sysroot%/}
-for f in /bin/busybox:busybox-static /usr/sbin/bpftool:bpftool; do
-	[[ -f $sysroot${f%:*} ]] || die "no $sysroot${f%:*}: apt-get install ${f#*:} in ${sysroot:-/}"
-done
 need cpio gzip kmod
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/mkinitramfs.XXXXXX")

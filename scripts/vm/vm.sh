@@ -5,15 +5,12 @@
 #   vm.sh --kernel VMLINUZ --initrd CPIO.GZ --log FILE [--timeout 300]
 #         [--append "extra cmdline"] [--mem 1G] [--arch amd64] [--uefi DIR --vars VARS.fd]
 #
-# --arch: as scripts/lib/common.sh says. --uefi (amd64): a UEFI Secure Boot
-# machine (OVMF's secboot code, q35 with SMM, a copy of VARS.fd) booting a
-# disk whose EFI system partition holds DIR/shimx64.efi as the removable-media
-# loader, DIR/grubx64.efi and a grub.cfg with the same kernel command line.
-# The console, without \r and terminal escapes, goes to stdout and the log.
-# panic=-1, oops=panic and -no-reboot: an oops ends the VM instead of letting
-# a test carry on; loglevel=4 (the tests read dmesg). Exit: the guest's
-# BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such line (panic, crash,
-# QEMU failed); 130 interrupted.
+# --uefi (amd64): a Secure Boot machine (OVMF's secboot code, q35 with SMM, a
+# copy of VARS.fd) booting DIR/shimx64.efi, DIR/grubx64.efi and a grub.cfg
+# from an EFI system partition. The console, without \r and escapes, goes to
+# stdout and the log. oops=panic, panic=-1 and -no-reboot: an oops ends the
+# VM. Exit: the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such
+# line (panic, crash, QEMU failed); 130 interrupted.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
