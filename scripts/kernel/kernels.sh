@@ -37,7 +37,7 @@ cmd_list() {
 		mapfile -t lists < <(find "$("$CHROOT" path "$suite:$ARCH")/var/lib/apt/lists" \
 			-maxdepth 1 -type f -regextype posix-extended -regex ".*${re}main_binary-${ARCH}_Packages")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
-		# "META ABI HEADERS" per ABI a metapackage depends on, the newest last.
+		# "META ABI HEADERS" per ABI a metapackage depends on; per META, the newest.
 		abis=$(awk -v re="^linux-image-($ABI_RE)\$" \
 			-v meta_re="^linux-image-([0-9]+[.][0-9]+-)?$FLAVOUR\$" '
 			$1 == "Package:" { pkg = $2; meta = (pkg ~ meta_re) ? pkg : "" }
@@ -50,8 +50,7 @@ cmd_list() {
 				}
 			}
 			END { for (d in dep) { split(d, w, " "); print d, (w[2] in headers) } }' "${lists[@]}" |
-			sort -k1,1 -k2,2V | awk '{ newest[$1] = $2; ok[$1] = $3 }
-			END { for (m in newest) if (ok[m]) print newest[m] }' | sort -V -u)
+			sort -k1,1 -k2,2Vr | awk '!seen[$1]++ && $3 { print $2 }' | sort -V -u)
 		[[ -n $abis ]] || die "$suite: no generic $ARCH kernel metapackage with headers"
 		while read -r abi; do echo "$suite $abi"; done <<<"$abis"
 	done

@@ -25,7 +25,6 @@ grep -q '^config BPF_PRELOAD_UMD$' "$dest/Kconfig" || die "$dest/Kconfig has no 
 grep -Eq '^obj-\$\(CONFIG_BPF_PRELOAD\)[[:space:]]*\+=[[:space:]]*preload/' "$tree/kernel/bpf/Makefile" ||
 	die "$tree/kernel/bpf/Makefile does not descend into preload/ for CONFIG_BPF_PRELOAD"
 
-# The module's source list, less what only an out-of-tree build reads.
 mapfile -t files < <(scripts/pkg/dkms-source.sh --list |
 	grep -vx -e dkms.conf -e Makefile -e 'scripts/.*')
 # Everything else goes: the kernel's C implementation, its Makefiles, ...

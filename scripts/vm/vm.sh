@@ -41,7 +41,6 @@ qemu_cmd=("$QEMU" -accel tcg -cpu "$CPU" -m "$mem" -smp 2 -nographic -no-reboot 
 if [[ -z $uefi ]]; then
 	qemu_cmd+=("${MACHINE[@]}" -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 else
-	# The EFI system partition: GPT, one FAT partition.
 	esp=$work/esp.img part=$work/esp.img@@1M ovmf=/usr/share/OVMF
 	printf 'set timeout=0\nlinux /vmlinuz %s\ninitrd /initrd.cpio.gz\nboot\n' "$cmdline" \
 		>"$work/grub.cfg"
