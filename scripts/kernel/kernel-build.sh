@@ -48,8 +48,7 @@ lock "$KB/src/.lock-$srcver"
 [[ -f $pristine/.complete ]] || linux_source "$source" "$version" "$pristine"
 unlock
 
-key_text() {
-	local f
+key=$(
 	printf '%s\n' "format $FORMAT" "source $source=$version" "base $base" "prepare $prepare" \
 		"gcc $(gcc --version | head -n 1)" "ld $(ld --version | head -n 1)" "pahole $(pahole --version)"
 	for f in "${config[@]}"; do
@@ -57,8 +56,7 @@ key_text() {
 		# The options, not the comments, decide the kernel.
 		grep -E '^(CONFIG_|# CONFIG_.* is not set)' "$f"
 	done
-}
-key=$(key_text)
+)
 entry=$KB/$srcver-$(sha256sum <<<"$key" | cut -c1-12)
 src=$entry/src build=$entry/build
 mkdir -p "$entry"

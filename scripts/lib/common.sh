@@ -26,7 +26,7 @@ parse_options() { # parse_options NAME... -- ARGS...
 		[[ $1 == --* && $names == *" ${1#--} "* ]] || usage "unknown argument: $1"
 		(($# >= 2)) || usage "$1 needs a value"
 		local -n option_var=${1#--}
-		if [[ ${option_var@a} == *a* ]]; then option_var+=("$2"); else option_var=$2; fi
+		if [[ $(declare -p "${1#--}") == "declare -a"* ]]; then option_var+=("$2"); else option_var=$2; fi
 		unset -n option_var
 		shift 2
 	done
