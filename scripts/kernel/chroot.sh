@@ -88,8 +88,7 @@ in_ns() {
 		mount --rbind /dev "$root/dev"
 		for b in $binds; do mount --bind "${b%%:*}" "$root${b#*:}"; done
 		case " $binds " in *" $cwd:$cwd "*) ;; *) cwd=/ ;; esac
-		exec chroot "$root" /bin/sh -c '"'"'cd "$0" && exec "$@"'"'"' "$cwd" \
-			/usr/bin/env -i \
+		exec unshare --root="$root" --wd="$cwd" /usr/bin/env -i \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' \
 		in_ns "$root" "${BINDS[*]}" "$PWD" "$@"
