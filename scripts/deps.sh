@@ -11,4 +11,4 @@ set -euo pipefail
 . "$(dirname "$0")/lib/common.sh"
 need make gcc g++ libc6-dev libelf-dev dwarves kmod \
 	clang llvm bpftool libbpf-dev zlib1g-dev libzstd-dev \
-	qemu-system-x86 qemu-user-static busybox-static cpio xz-utils debootstrap
+	qemu-system-x86 qemu-user-static busybox-static cpio xz-utils zstd debootstrap

@@ -9,22 +9,14 @@
 set -euo pipefail
 
 cxx=c++,c++03,c++11,c++14
-args=()
-excluded=
-for arg; do
-	case $arg in
-	--lang_exclude=*) arg+=",$cxx" excluded=1 ;;
-	esac
-	args+=("$arg")
-done
-[ -n "$excluded" ] || args=("--lang_exclude=$cxx" "${args[@]}")
+args=("${@/#--lang_exclude=/--lang_exclude=$cxx,}")
+[[ " $* " == *" --lang_exclude="* ]] || args=("--lang_exclude=$cxx" "$@")
 
 # pahole before 1.30 (bookworm's 1.24) reads every unit's DWARF before it
-# leaves the excluded ones out, and says so for the tags only C++ has
-# (templates and their parameter packs): one line per tag, about units
-# whose BTF it does not write. Those lines alone are dropped from stderr;
-# stdout (kbuild reads `pahole --version` there) passes as it is, and the
-# status is pahole's (pipefail).
+# leaves the excluded ones out, and says so for the tags only C++ has: one line
+# per tag, about units whose BTF it does not write. Those lines alone are
+# dropped from stderr; stdout (kbuild reads `pahole --version` there) passes as
+# it is, and the status is pahole's (pipefail).
 cxx_tags='template_type_parameter|template_value_parameter|GNU_template_parameter_pack|GNU_formal_parameter_pack|GNU_template_template_param|rvalue_reference_type'
 drop_cxx_tags() {
 	grep -Ev "^die__process_[a-z_]+: tag not supported 0x[0-9a-f]+ \(($cxx_tags)\)!$" || true

@@ -1,34 +1,30 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# A cached Debian chroot per release, the build environment of that
-# release's kernels: its kbuild tools, compilers, dkms, libbpf-dev and
-# pahole are the ones a user of that release builds the module with.
+# A cached Debian chroot per release (SUITE:ARCH: of another architecture, run
+# by qemu-user; a -backports suite: its release's), the build environment of
+# its kernels: the tools a user of that release builds the module with.
 #
-#   chroot.sh path SUITE        print the chroot's directory
-#   chroot.sh ensure SUITE      debootstrap it once, refresh its package lists
-#                               when older than a day
-#   chroot.sh run SUITE [--bind DIR[:AT]]... [--root ROOT] CMD...
-#                               CMD in it (or in ROOT) with /proc, /dev and
-#                               each DIR (at AT), in the working directory if
-#                               a DIR
-#   chroot.sh apt SUITE ARGS... apt-get -y ARGS... in it
-#   chroot.sh fresh SUITE DIR   DIR: SUITE's release as debootstrap made it
-#
-# A -backports suite lives in its release's chroot. SUITE:ARCH: the release's
-# chroot of another architecture, run by qemu-user; <cache>/chroot/RELEASE-ARCH.
+#   chroot.sh path SUITE           the chroot's directory
+#   chroot.sh ensure SUITE         debootstrap it once; apt-get update a day on
+#   chroot.sh run SUITE [--root ROOT] [--bind DIR[:AT]]... CMD...   CMD in it
+#       (or in ROOT) with /proc, /dev and each DIR (at AT); in the working
+#       directory if that is a DIR
+#   chroot.sh apt SUITE ARGS...    apt-get -y ARGS... in it
+#   chroot.sh install SUITE PKG... those of PKG not installed yet
+#   chroot.sh fresh SUITE DIR      DIR: SUITE's release as debootstrap made it
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
-readonly MAX_AGE_HOURS=${BPF_PRELOAD_APT_MAX_AGE:-24}
+readonly MAX_AGE_MINUTES=$((${BPF_PRELOAD_APT_MAX_AGE:-24} * 60))
 readonly MIRROR=${BPF_PRELOAD_MIRROR:-http://deb.debian.org/debian}
 readonly SECURITY_MIRROR=${BPF_PRELOAD_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
 # Every build's tools, and the guest's user space (busybox, bpftool).
 readonly BASE_PACKAGES=(make g++ dkms libbpf-dev dwarves kmod xz-utils zstd libelf-dev zlib1g-dev
 	libzstd-dev ca-certificates busybox-static bpftool)
 
-USAGE="path|ensure|run|apt|fresh SUITE[:ARCH] [ARGS...]"
+USAGE="path|ensure|run|apt|install|fresh SUITE[:ARCH] [ARGS...]"
 (($# >= 2)) || usage
 cmd=$1 suite=$2
 shift 2
@@ -40,16 +36,14 @@ readonly RELEASE SUITE_ARCH NAME ROOT=$CACHE/chroot/$NAME BASE_TAR=$CACHE/chroot
 # qemu-user-static's binfmt_misc entries, with the F flag (the interpreter
 # opened now, so that it works inside the chroot).
 binfmt() {
-	local conf
 	arch_facts "$SUITE_ARCH"
 	[[ -e /proc/sys/fs/binfmt_misc/qemu-$QEMU_USER ]] && return 0
-	conf=/usr/lib/binfmt.d/qemu-$QEMU_USER.conf
 	need qemu-user-static
-	[[ -f $conf ]] || die "qemu-user-static has no $conf"
 	[[ -e /proc/sys/fs/binfmt_misc/register ]] ||
 		mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || die "cannot mount binfmt_misc"
 	log "registering qemu-$QEMU_USER with binfmt_misc"
-	cat "$conf" >/proc/sys/fs/binfmt_misc/register || die "cannot register $conf with binfmt_misc"
+	cat "/usr/lib/binfmt.d/qemu-$QEMU_USER.conf" >/proc/sys/fs/binfmt_misc/register ||
+		die "cannot register qemu-$QEMU_USER with binfmt_misc"
 }
 
 # ROOT's apt sources: what a user of the release has by default, and its
@@ -94,8 +88,7 @@ in_ns() {
 		mount --rbind /dev "$root/dev"
 		for b in $binds; do mount --bind "${b%%:*}" "$root${b#*:}"; done
 		case " $binds " in *" $cwd:$cwd "*) ;; *) cwd=/ ;; esac
-		exec chroot "$root" /bin/sh -c '"'"'cd "$0" && exec "$@"'"'"' "$cwd" \
-			/usr/bin/env -i \
+		exec unshare --root="$root" --wd="$cwd" /usr/bin/env -i \
 			PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 			HOME=/root LC_ALL=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"' \
 		in_ns "$root" "${BINDS[*]}" "$PWD" "$@"
@@ -106,24 +99,28 @@ apt_in() { # apt_in ROOT ARGS...
 		--no-install-recommends "${@:2}"
 }
 
-lists_stale() {
-	local newest
-	newest=$(find "$ROOT/var/lib/apt/lists" -maxdepth 1 -type f -name '*_Packages*' \
-		-printf '%T@\n' 2>/dev/null | sort -n | tail -n 1)
-	[[ -z $newest ]] || ((EPOCHSECONDS - ${newest%.*} > MAX_AGE_HOURS * 3600))
+install_missing() { # install_missing PKG...
+	local missing
+	missing=$(missing_packages --root="$ROOT" "$@" | paste -sd' ')
+	[[ -z $missing ]] && return 0
+	log "$NAME: installing $missing"
+	# shellcheck disable=SC2086 # a list of packages
+	apt_in "$ROOT" install $missing >&2 || die "$NAME: apt-get install $missing failed"
 }
 
-# apt-get update; a mirror mid-sync fails some lists for a while: two more
-# tries, then go on with the lists there are (apt says what it could not get).
-apt_update() {
-	local try
+# apt-get update when no package list is younger than MAX_AGE_MINUTES. A
+# mirror mid-sync fails some lists for a while: two more tries, then go on
+# with the lists there are (apt says what it could not get).
+update_lists() {
+	local lists=$ROOT/var/lib/apt/lists try
+	find "$lists" -maxdepth 1 -name '*_Packages*' -mmin "-$MAX_AGE_MINUTES" | grep -q . && return 0
 	log "$RELEASE: apt-get update"
 	for try in first second third; do
 		apt_in "$ROOT" update >&2 && return 0
 		log "$RELEASE: apt-get update failed (the $try time)"
 		sleep 5
 	done
-	find "$ROOT/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
+	find "$lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
 		die "$RELEASE: apt-get update failed and there are no package lists"
 	log "$RELEASE: apt-get update failed in part; using the lists there are"
 }
@@ -140,54 +137,46 @@ create() {
 	# The pristine system, for `fresh`.
 	tar -c -C "$tmp" -f "$BASE_TAR" . || die "cannot keep the debootstrap of $NAME"
 	date -u +%FT%TZ >"$tmp/.bpf-preload-complete"
-	rm -rf --one-file-system "$ROOT"
-	mv "$tmp" "$ROOT"
+	replace "$tmp" "$ROOT"
 }
 
 ensure() {
-	local missing
 	[[ $(id -u) -eq 0 ]] || die "must run as root (debootstrap, chroot)"
 	[[ $SUITE_ARCH == "$NATIVE" ]] || binfmt
 	mkdir -p "$CACHE/chroot"
 	lock "$CACHE/chroot/.lock-$NAME"
 	[[ -f $ROOT/.bpf-preload-complete ]] || create
 	set_up "$ROOT"
-	if lists_stale; then apt_update; fi
+	update_lists
 	# All of them in a new chroot, the rest in one made before the list grew.
-	missing=$(missing_packages --root="$ROOT" "${BASE_PACKAGES[@]}" | paste -sd' ')
-	# shellcheck disable=SC2086 # a list of packages
-	[[ -z $missing ]] || apt_in "$ROOT" install $missing >&2 || die "$ROOT: cannot install $missing"
+	install_missing "${BASE_PACKAGES[@]}"
 	unlock
-}
-
-fresh() { # fresh DIR
-	ensure
-	[[ -f $BASE_TAR ]] || die "no $BASE_TAR: remove $ROOT to make it anew"
-	rm -rf --one-file-system "$1"
-	mkdir -p "$1"
-	tar -x -C "$1" -f "$BASE_TAR" || die "cannot unpack the $NAME base"
-	set_up "$1"
 }
 
 case $cmd in
 path) echo "$ROOT" ;;
-fresh) fresh "${1:?fresh needs a directory}" ;;
+fresh)
+	ensure
+	[[ -f $BASE_TAR ]] || die "no $BASE_TAR: remove $ROOT to make it anew"
+	rm -rf --one-file-system "${1:?fresh needs a directory}"
+	mkdir -p "$1"
+	tar -x -C "$1" -f "$BASE_TAR" || die "cannot unpack the $NAME base"
+	set_up "$1"
+	;;
 ensure) ensure ;;
 run)
-	root=""
-	while [[ ${1:-} == --bind || ${1:-} == --root ]]; do
-		if [[ $1 == --root ]]; then root=${2:?--root needs a directory}
-		else
-			dir=$(cd "${2%%:*}" && pwd -P) || die "--bind: no directory ${2%%:*}"
-			at=$dir
-			[[ $2 != *:* ]] || at=${2#*:}
-			BINDS+=("$dir:$at")
-		fi
+	root=$ROOT
+	if [[ ${1:-} == --root ]]; then root=${2:?--root needs a directory}; shift 2; else ensure; fi
+	while [[ ${1:-} == --bind ]]; do
+		dir=$(cd "${2%%:*}" && pwd -P) || die "--bind: no directory ${2%%:*}"
+		at=${2#*:}
+		[[ $2 == *:* ]] || at=$dir
+		BINDS+=("$dir:$at")
 		shift 2
 	done
-	[[ -n $root ]] || { ensure; root=$ROOT; }
 	in_ns "$root" "$@"
 	;;
 apt) ensure; apt_in "$ROOT" "$@" ;;
+install) ensure; install_missing "$@" ;;
 *) usage "unknown command '$cmd'" ;;
 esac

@@ -1,23 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Build a kernel from Debian's linux-source-6.12, cached outside git.
+# Build a kernel from Debian's linux-source-6.12 (apt's candidate), cached
+# outside git: `make tinyconfig`, the fragments merged in order, `make
+# olddefconfig` (an option of a fragment that it dropped is an error), then
+# `nice -n 19 make -j2` bzImage and the modules.
 #
 #   kernel-build.sh --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
 #
-# `make tinyconfig`, the fragments merged in order, `make olddefconfig` (an
-# option of a fragment that it dropped, its dependencies unmet, is an error),
-# then `nice -n 19 make -j2` bzImage and the modules (if CONFIG_MODULES=y),
-# from apt's candidate of linux-source-6.12. --prepare: `CMD <entry>/src` before each
-# build; it must replace files, not write into them (the tree is hard-linked
-# to the pristine one). --rebuild: DIR's objects removed first, so that this
-# run's log has their warnings.
-#
-# Cache: <cache>/kbuild/: src/SRCVER/ (pristine), and an entry
-# SRCVER-HASH per source and configuration (key: what HASH is of), locked
-# while in use; a reused one runs `make` only for --prepare or --rebuild.
-# Prints K_ENTRY K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG
-# K_SECONDS K_FULL_SECONDS (KEY=value lines) for host.sh's kernel_build.
+# --prepare: `CMD <entry>/src` before each build; it must replace files, not
+# write into them (the tree is hard-linked to the pristine one). --rebuild:
+# DIR's objects removed first, so that this run's log has their warnings.
+# Cache: <cache>/kbuild/: src/SRCVER/ (pristine), and an entry SRCVER-HASH
+# per source and configuration (key: what HASH is of), locked while in use;
+# a reused one runs `make` only for --prepare or --rebuild. Prints K_ENTRY
+# K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG K_SECONDS
+# K_FULL_SECONDS (KEY=value lines) for host.sh's kernel_build.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -33,10 +31,6 @@ prepare="" config=() rebuild=()
 parse_options config prepare rebuild -- "$@"
 ((${#config[@]})) || usage "at least one --config fragment"
 for f in "${config[@]}"; do [[ -f $f ]] || die "config fragment $f not found"; done
-for d in "${rebuild[@]}"; do
-	[[ $d =~ ^[A-Za-z0-9_][A-Za-z0-9_./-]*$ && $d != *..* ]] ||
-		die "--rebuild: a relative path in the tree, got $d"
-done
 [[ $(id -u) -eq 0 ]] || die "must run as root (apt-get, $CACHE)"
 need make gcc g++ bc bison flex libelf-dev libssl-dev dwarves kmod cpio xz-utils python3
 
@@ -50,16 +44,11 @@ version=$(candidate)
 srcver=$(tr -c 'A-Za-z0-9.+_\n-' '_' <<<"$version")
 pristine=$KB/src/$srcver
 mkdir -p "$KB/src"
+lock "$KB/src/.lock-$srcver"
+[[ -f $pristine/.complete ]] || linux_source "$source" "$version" "$pristine"
+unlock
 
-if [[ ! -f $pristine/.complete ]]; then
-	lock "$KB/src/.lock-$srcver"
-	[[ -f $pristine/.complete ]] || linux_source "$source" "$version" "$pristine"
-	[[ -f $pristine/Makefile ]] || die "$source=$version: no Makefile in its tree"
-	unlock
-fi
-
-key_text() {
-	local f
+key=$(
 	printf '%s\n' "format $FORMAT" "source $source=$version" "base $base" "prepare $prepare" \
 		"gcc $(gcc --version | head -n 1)" "ld $(ld --version | head -n 1)" "pahole $(pahole --version)"
 	for f in "${config[@]}"; do
@@ -67,8 +56,7 @@ key_text() {
 		# The options, not the comments, decide the kernel.
 		grep -E '^(CONFIG_|# CONFIG_.* is not set)' "$f"
 	done
-}
-key=$(key_text)
+)
 entry=$KB/$srcver-$(sha256sum <<<"$key" | cut -c1-12)
 src=$entry/src build=$entry/build
 mkdir -p "$entry"
@@ -96,20 +84,6 @@ if [[ -n $prepare ]]; then
 	must_run_make=1
 fi
 
-# Every option the fragments set has that value in .config (unset: n).
-verify_config() {
-	awk -v prog="${0##*/}" '
-		{ opt = "" }
-		/^CONFIG_[A-Za-z0-9_]+=/ { n = index($0, "="); opt = substr($0, 1, n - 1) }
-		/^CONFIG_[A-Za-z0-9_]+=/ { val = substr($0, n + 1) }
-		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { opt = $2; val = "n" }
-		opt == "" { next }
-		FNR == NR { got[opt] = val; next }
-		{ have = (opt in got) ? got[opt] : "n"; frag = FILENAME; sub(/.*\//, "", frag) }
-		have != val { bad = 1; printf "%s: %s: %s=%s, .config: %s\n", prog, frag, opt, val, have }
-		END { exit bad }' "$build/.config" "${config[@]}" >&2
-}
-
 if [[ ! -f $entry/.configured ]]; then
 	rm -rf "$build" "$entry/modules" "$entry/.complete"
 	mkdir -p "$build"
@@ -117,7 +91,18 @@ if [[ ! -f $entry/.configured ]]; then
 	kmake "$base" >&2
 	"$src/scripts/kconfig/merge_config.sh" -m -O "$build" "$build/.config" "${config[@]}" >&2
 	kmake olddefconfig >&2
-	verify_config || die "olddefconfig dropped options the fragments set (unmet dependencies?)"
+	# Every option the fragments set has that value in .config (unset: n).
+	awk -v prog="${0##*/}" '
+		{ opt = "" }
+		match($0, /^CONFIG_[A-Za-z0-9_]+=/) { opt = substr($0, 1, RLENGTH - 1) }
+		opt != "" { val = substr($0, RLENGTH + 1) }
+		/^# CONFIG_[A-Za-z0-9_]+ is not set$/ { opt = $2; val = "n" }
+		opt == "" { next }
+		FNR == NR { got[opt] = val; next }
+		{ have = (opt in got) ? got[opt] : "n"; frag = FILENAME; sub(/.*\//, "", frag) }
+		have != val { bad = 1; printf "%s: %s: %s=%s, .config: %s\n", prog, frag, opt, val, have }
+		END { exit bad }' "$build/.config" "${config[@]}" >&2 ||
+		die "olddefconfig dropped options the fragments set (unmet dependencies?)"
 	touch "$entry/.configured"
 fi
 
@@ -128,30 +113,25 @@ for d in "${rebuild[@]}"; do
 	fi
 done
 
-targets=(bzImage) moddir=""
-grep -q '^CONFIG_MODULES=y' "$build/.config" && targets+=(modules)
 run_log="" seconds=0
 if [[ ! -f $entry/.complete ]] || ((must_run_make)); then
 	mkdir -p "$entry/logs"
 	run_log=$entry/logs/$(date +%Y%m%d-%H%M%S).log
-	log "building ${targets[*]} with -j2 (log: $run_log)"
+	log "building bzImage modules with -j2 (log: $run_log)"
 	SECONDS=0
-	kmake -j2 "${targets[@]}" >"$run_log" 2>&1 ||
+	kmake -j2 bzImage modules >"$run_log" 2>&1 ||
 		{ tail -n 40 "$run_log" >&2; die "kernel build failed (log: $run_log)"; }
 	seconds=$SECONDS
-	if [[ ${targets[*]} == *modules ]]; then
-		rm -rf "$entry/modules"
-		kmake INSTALL_MOD_PATH="$entry/modules" DEPMOD=/sbin/depmod modules_install \
-			>>"$run_log" 2>&1 || die "modules_install failed (log: $run_log)"
-	fi
+	rm -rf "$entry/modules"
+	kmake INSTALL_MOD_PATH="$entry/modules" DEPMOD=/sbin/depmod modules_install \
+		>>"$run_log" 2>&1 || die "modules_install failed (log: $run_log)"
 	[[ -f $entry/full-build-seconds ]] || echo "$seconds" >"$entry/full-build-seconds"
 	date -u +%FT%TZ >"$entry/.complete"
 	log "built in ${seconds}s"
 fi
 
 kver=$(cat "$build/include/config/kernel.release")
-[[ ${targets[*]} == *modules ]] && moddir=$entry/modules/lib/modules/$kver
 printf 'K_%s\n' "ENTRY=$entry" "SRCVER=$srcver" "KDIR=$build" \
 	"VMLINUZ=$build/arch/x86/boot/bzImage" "MAP=$build/System.map" "ABI=$kver" \
-	"MODDIR=$moddir" "LOG=$run_log" "SECONDS=$seconds" \
+	"MODDIR=$entry/modules/lib/modules/$kver" "LOG=$run_log" "SECONDS=$seconds" \
 	"FULL_SECONDS=$(cat "$entry/full-build-seconds")"

@@ -1,18 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Debian's kernels per suite and architecture, from each suite's own package
-# lists (no version is named here), and their build and boot environments.
-# ARCH: one of scripts/lib/common.sh's (amd64 when not given). A release
-# means its main, -updates and -security archives, a -backports suite only
-# its own; ARCH's lists and .debs come from the release's chroot of ARCH.
+# Debian's kernels per suite and architecture (ARCH: common.sh's; amd64), from
+# each suite's own package lists in the release's chroot of ARCH: a release
+# means its main, -updates and -security archives, a -backports suite its own.
 #
-#   kernels.sh [--arch ARCH] list SUITE...   "SUITE ABI" per generic kernel
-#       metapackage (linux-image-amd64, linux-image-6.12-amd64): the newest
-#       ABI it names, headers there too
-#   kernels.sh [--arch ARCH] fetch SUITE ABI   linux-headers-ABI and the g++ of
-#       its gcc in the suite's chroot (a foreign ARCH's headers unpacked, with
-#       linux-kbuild and a cross g++); vmlinuz, modules/ABI in <cache>/kernels/ABI/
+#   kernels.sh [--arch ARCH] list SUITE...     "SUITE ABI" per generic kernel
+#       metapackage (linux-image-6.12-amd64): the newest ABI it names, if with headers
+#   kernels.sh [--arch ARCH] fetch SUITE ABI   linux-headers-ABI and its gcc's g++
+#       in the suite's chroot (a foreign ARCH's unpacked, with linux-kbuild and a
+#       cross g++); vmlinuz, modules/ABI in <cache>/kernels/ABI/
 #   kernels.sh facts SUITE ABI   tab-separated: compiler, libbpf-dev, dwarves, dkms
 #   kernels.sh stable SUITE...   the one that is Debian's stable release
 set -euo pipefail
@@ -30,8 +27,6 @@ trap 'rm -rf "$tmp"' EXIT
 # [.], not \., so that bash and awk read it alike.
 readonly ABI_RE="[0-9]+[.][0-9]+[.][0-9][0-9a-z.+~]*(-[0-9]+)?-$FLAVOUR"
 
-# What a user of the suite installs: per generic kernel metapackage, the
-# newest ABI it names across the suite's Packages files, if it has headers.
 cmd_list() {
 	local suite re lists abis abi
 	(($#)) || usage "list: name at least one suite"
@@ -42,24 +37,20 @@ cmd_list() {
 		mapfile -t lists < <(find "$("$CHROOT" path "$suite:$ARCH")/var/lib/apt/lists" \
 			-maxdepth 1 -type f -regextype posix-extended -regex ".*${re}main_binary-${ARCH}_Packages")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
+		# "META ABI HEADERS" per ABI a metapackage depends on; per META, the newest.
 		abis=$(awk -v re="^linux-image-($ABI_RE)\$" \
 			-v meta_re="^linux-image-([0-9]+[.][0-9]+-)?$FLAVOUR\$" '
-			$1 == "Package:" { pkg = $2; meta = "" }
-			$1 == "Package:" && pkg ~ meta_re { meta = pkg }
+			$1 == "Package:" { pkg = $2; meta = (pkg ~ meta_re) ? pkg : "" }
 			$1 == "Package:" && pkg ~ /^linux-headers-/ { headers[substr(pkg, 15)] = 1 }
 			$1 == "Depends:" && meta != "" {
 				n = split(substr($0, 10), deps, ",")
 				for (i = 1; i <= n; i++) {
 					split(deps[i], w, " ")
-					if (w[1] ~ re) print meta, substr(w[1], 13)
+					if (w[1] ~ re) dep[meta " " substr(w[1], 13)] = 1
 				}
 			}
-			END { for (h in headers) print "headers", h }' "${lists[@]}" |
-			sort -k1,1 -k2,2V | awk '
-			$1 == "headers" { headers[$2] = 1; next }
-			{ newest[$1] = $2 }
-			END { for (m in newest) if (newest[m] in headers) print newest[m] }' |
-			sort -V -u)
+			END { for (d in dep) { split(d, w, " "); print d, (w[2] in headers) } }' "${lists[@]}" |
+			sort -k1,1 -k2,2Vr | awk '!seen[$1]++ && $3 { print $2 }' | sort -V -u)
 		[[ -n $abis ]] || die "$suite: no generic $ARCH kernel metapackage with headers"
 		while read -r abi; do echo "$suite $abi"; done <<<"$abis"
 	done
@@ -91,15 +82,6 @@ unpack_debs() { # unpack_debs DIR PKG...: apt-get download, unpacked into DIR
 	rm -rf "$tmp"
 }
 
-chroot_install() { # chroot_install PKG...: those missing in the suite's chroot
-	local missing
-	missing=$(missing_packages --root="$build_root" "$@" | paste -sd' ')
-	[[ -z $missing ]] && return 0
-	log "$suite: installing $missing"
-	# shellcheck disable=SC2086 # a list of packages
-	"$CHROOT" apt "$suite" install $missing >&2 || die "$suite: apt-get install $missing failed"
-}
-
 cc_text() { sed -n 's/^CONFIG_CC_VERSION_TEXT="\(.*\)"$/\1/p' "$1/.config"; }
 
 # The kernel's gcc-N and g++-N (-TRIPLET if foreign); none if clang built it.
@@ -121,23 +103,20 @@ unpack_foreign_headers() {
 		sed -n 's/^Depends: //p' | tr ',' '\n' | awk '{ print $1 }')
 	common=$(grep -m1 -- '-common$' <<<"$deps") || die "linux-headers-$abi: no -common dependency"
 	kbuild=$(grep -m1 '^linux-kbuild-' <<<"$deps") || die "linux-headers-$abi: no linux-kbuild"
-	chroot_install "$kbuild"
+	"$CHROOT" install "$suite" "$kbuild"
 	unpack_debs "$build_root" "linux-headers-$abi" "$common"
 }
 
 # The packages of ABI's vmlinuz, modules, modules.order and .builtin: from 7.0
 # linux-binary-, linux-modules- and linux-base-ABI; before, the (-unsigned) image.
 image_packages() {
-	local p
 	if has_pkg "linux-binary-$abi" && has_pkg "linux-modules-$abi"; then
 		echo "linux-binary-$abi" "linux-modules-$abi"
 		if has_pkg "linux-base-$abi"; then echo "linux-base-$abi"; fi
-		return 0
+	elif has_pkg "linux-image-$abi-unsigned"; then echo "linux-image-$abi-unsigned"
+	elif has_pkg "linux-image-$abi"; then echo "linux-image-$abi"
+	else die "$suite: no image package of $abi"
 	fi
-	for p in "linux-image-$abi-unsigned" "linux-image-$abi"; do
-		has_pkg "$p" && { echo "$p"; return 0; }
-	done
-	die "$suite: no image package of $abi"
 }
 
 first_file() { # first_file DIR PATH...: the first PATH there is under DIR
@@ -171,8 +150,7 @@ ensure_image() {
 		[[ -f $dest.tmp/modules/$abi/$m ]] || die "$pkgs: no $m for $abi"
 	done
 	touch "$dest.tmp/.complete"
-	rm -rf "$dest"
-	mv "$dest.tmp" "$dest"
+	replace "$dest.tmp" "$dest"
 }
 
 cmd_fetch() {
@@ -189,7 +167,7 @@ cmd_fetch() {
 	mkdir -p "$CACHE/kernels"
 	lock "$CACHE/kernels/.lock-$abi"
 	if [[ $ARCH == "$NATIVE" ]]; then
-		chroot_install "linux-headers-$abi"
+		"$CHROOT" install "$suite" "linux-headers-$abi"
 	elif [[ ! -f $kdir/.config ]]; then
 		unpack_foreign_headers
 	fi
@@ -197,7 +175,7 @@ cmd_fetch() {
 		die "$kdir is not a kbuild tree for this machine"
 	compilers=$(compiler_packages)
 	# shellcheck disable=SC2086 # a list of packages
-	[[ -z $compilers ]] || chroot_install $compilers
+	[[ -z $compilers ]] || "$CHROOT" install "$suite" $compilers
 	ensure_image
 }
 

@@ -1,10 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # shellcheck shell=bash disable=SC2034,SC2178 # variables for the sourcing script
 #
-# What scripts/kernel/*.sh and scripts/vm/*.sh share, sourced: messages
-# (die exits with $DIE_STATUS, default 1), usage (from $USAGE), options,
-# host packages (APT, need), a kernel's source, a lock, and the table of
-# Debian architectures.
+# What scripts/kernel/, scripts/vm/ and scripts/pkg/ share, sourced: messages
+# (die exits with $DIE_STATUS, default 1), usage (from $USAGE), options, host
+# packages, a kernel's source, a lock, and the table of Debian architectures.
 readonly CACHE=${BPF_PRELOAD_CACHE:-/var/cache/bpf-preload}
 NATIVE=$(dpkg --print-architecture)
 readonly NATIVE ARCHES="amd64 arm64 ppc64el riscv64 s390x"
@@ -20,11 +19,11 @@ usage() { # usage [MESSAGE]: exits 2
 
 # Each "--NAME VALUE" of ARGS sets the variable NAME, or adds to the array.
 parse_options() { # parse_options NAME... -- ARGS...
-	local -a names=()
-	while [[ $1 != -- ]]; do names+=("$1"); shift; done
+	local names=" "
+	while [[ $1 != -- ]]; do names+="$1 "; shift; done
 	shift
 	while (($#)); do
-		[[ $1 == --* && " ${names[*]} " == *" ${1#--} "* ]] || usage "unknown argument: $1"
+		[[ $1 == --* && $names == *" ${1#--} "* ]] || usage "unknown argument: $1"
 		(($# >= 2)) || usage "$1 needs a value"
 		local -n option_var=${1#--}
 		if [[ $(declare -p "${1#--}") == "declare -a"* ]]; then option_var+=("$2"); else option_var=$2; fi
@@ -34,11 +33,8 @@ parse_options() { # parse_options NAME... -- ARGS...
 }
 
 missing_packages() { # missing_packages [--root=DIR] PKG...: those not installed
-	local root_option=()
-	[[ $1 == --root=* ]] && { root_option=("$1"); shift; }
 	# shellcheck disable=SC2016 # dpkg-query's own ${...}
-	dpkg-query "${root_option[@]}" -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 |
-		awk '$1 != "ii" { print $NF }'
+	dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 | awk '$1 != "ii" { print $NF }'
 }
 
 need() { # need PKG...: apt-get install those missing on this machine
@@ -69,22 +65,15 @@ linux_source() {
 		tar -xJ -C "$tmp/src" --strip-components=1 "${paths[@]/#/$pkg/}" ||
 		die "cannot unpack $pkg.tar.xz from $pkg=$version"
 	echo "$pkg=$version" >"$tmp/src/.complete"
-	rm -rf "$dir"
-	mv "$tmp/src" "$dir"
+	replace "$tmp/src" "$dir"
 	rm -rf "$tmp"
 }
 
-# ko_cat KO: the module, decompressed (DKMS compresses it the way the
-# kernel's own modules are: 6.12's with xz).
-ko_cat() {
-	case $1 in
-	*.ko) cat "$1" ;;
-	*.ko.xz) xz -dc "$1" ;;
-	*.ko.gz) gzip -dc "$1" ;;
-	*.ko.zst) zstd -qdc "$1" ;;
-	*) return 1 ;;
-	esac
-}
+replace() { rm -rf --one-file-system "$2" && mv "$1" "$2"; } # replace NEW DIR: NEW is DIR now
+
+# ko_cat KO: the module, decompressed (DKMS compresses it the way the kernel's
+# own modules are: 6.12's with xz); zstd reads xz and gzip too, -f the rest.
+ko_cat() { [[ -f $1 ]] && zstd -qdcf -- "$1"; }
 
 lock() { # lock FILE: flock it (one at a time), until unlock or exit
 	exec {LOCK_FD}>"$1"

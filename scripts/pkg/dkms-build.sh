@@ -13,7 +13,6 @@ set -euo pipefail
 [ $# -eq 3 ] || { echo "usage: $0 KVER KDIR OUTDIR" >&2; exit 2; }
 kver=$1 kdir=$2
 top=$(cd "$(dirname "$0")/../.." && pwd)
-# die, ko_cat.
 # shellcheck source=scripts/lib/common.sh
 . "$top/scripts/lib/common.sh"
 [ -d "$kdir" ] || die "no kbuild tree at $kdir"
@@ -35,15 +34,11 @@ export mok_signing_key=$d/mok.key mok_certificate=$d/mok.pub
 run_dkms() {
 	dkms "$@" --sourcetree "$d/source" --dkmstree "$d/tree" --installtree "$d/install" 2>&1 |
 		sed "/^readelf: Warning: Section '.comment' was not dumped because it does not exist\$/d"
-	return "${PIPESTATUS[0]}"
 }
 
 rc=0
-run_dkms add -m "$name" -v "$version" || rc=$?
-if [ "$rc" -eq 0 ]; then
-	run_dkms build -m "$name" -v "$version" -k "$kver" --kernelsourcedir "$kdir" \
-		-j "${BPF_PRELOAD_JOBS:-2}" || rc=$?
-fi
+run_dkms add -m "$name" -v "$version" && run_dkms build -m "$name" -v "$version" -k "$kver" \
+	--kernelsourcedir "$kdir" -j "${BPF_PRELOAD_JOBS:-2}" || rc=$?
 built=$d/tree/$name/$version/$kver/$(uname -m)
 for log in "$built/log/make.log" "$d/tree/$name/$version/build/make.log"; do
 	[ -f "$log" ] || continue

@@ -25,11 +25,7 @@ case ${1:-} in
 --version) sed -n 's/^PACKAGE_VERSION="\([^"]*\)"$/\1/p' dkms.conf ;;
 "" | -*) echo "usage: $0 DEST | --list | --version" >&2; exit 2 ;;
 *)
-	mapfile -t list < <(files)
-	for f in "${list[@]}"; do
-		[ -f "$f" ] || { echo "dkms-source.sh: $f missing" >&2; exit 1; }
-	done
 	mkdir -p "$1"
-	tar -c "${list[@]}" | tar -x -C "$1" --no-same-owner
+	files | tar -c -T - | tar -x -C "$1" --no-same-owner
 	;;
 esac

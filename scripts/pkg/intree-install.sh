@@ -3,13 +3,11 @@
 #
 # intree-install.sh <kernel-source-tree>
 #
-# Our sources as the tree's kernel/bpf/preload: all there but its Kconfig
-# goes, then the module's source list less the out-of-tree build files.
-# CONFIG_BPF_PRELOAD(_UMD)=y or =m then builds our C++ preload; it needs
-# nothing from the tree's tools/. Idempotent: files already right are
-# left alone (kbuild rebuilds only what changed), others replaced by new
-# files, never written through (the tree may be hard-linked to another copy,
-# scripts/kernel/kernel-build.sh).
+# Our sources as the tree's kernel/bpf/preload (README.md, "Built into the
+# kernel"): all there but its Kconfig goes, then the module's source list less
+# the out-of-tree build files. Idempotent: files already right are left alone
+# (kbuild rebuilds only what changed), others replaced by new files, never
+# written through (the tree may be hard-linked, scripts/kernel/kernel-build.sh).
 set -euo pipefail
 
 readonly PROG=${0##*/}
@@ -27,28 +25,19 @@ grep -q '^config BPF_PRELOAD_UMD$' "$dest/Kconfig" || die "$dest/Kconfig has no 
 grep -Eq '^obj-\$\(CONFIG_BPF_PRELOAD\)[[:space:]]*\+=[[:space:]]*preload/' "$tree/kernel/bpf/Makefile" ||
 	die "$tree/kernel/bpf/Makefile does not descend into preload/ for CONFIG_BPF_PRELOAD"
 
-# The module's source list, less what only an out-of-tree build reads.
 mapfile -t files < <(scripts/pkg/dkms-source.sh --list |
 	grep -vx -e dkms.conf -e Makefile -e 'scripts/.*')
-declare -A keep=([Kconfig]=1)
-for f in "${files[@]}"; do keep[$f]=1; done
-
 # Everything else goes: the kernel's C implementation, its Makefiles, ...
-removed=0
-while IFS= read -r -d '' path; do
-	[ -n "${keep[${path#"$dest"/}]:-}" ] && continue
-	rm -f -- "$path"
-	removed=$((removed + 1))
-done < <(find "$dest" \( -type f -o -type l \) -print0)
+mapfile -t gone < <(cd "$dest" && find . \( -type f -o -type l \) -printf '%P\n' |
+	grep -vxF -f <(printf '%s\n' Kconfig "${files[@]}"))
+(cd "$dest" && rm -f -- "${gone[@]}")
 find "$dest" -mindepth 1 -type d -empty -delete
 
 copied=0
 for f in "${files[@]}"; do
 	cmp -s "$f" "$dest/$f" && continue
-	mkdir -p "$(dirname "$dest/$f")"
-	# New inode, then rename: never write through a hard link.
-	cp "$f" "$dest/$f.tmp.$$"
-	mv -f "$dest/$f.tmp.$$" "$dest/$f"
+	# install unlinks the old file first: never writes through a hard link.
+	install -D -m 644 "$f" "$dest/$f"
 	copied=$((copied + 1))
 done
-echo "$PROG: $dest: $copied file(s) updated, $removed removed, Kconfig kept"
+echo "$PROG: $dest: $copied file(s) updated, ${#gone[@]} removed, Kconfig kept"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Build a busybox initramfs for running bpf_preload tests in a QEMU VM.
 #
-#   mkinitramfs.sh --out FILE.cpio.gz --root OVERLAY-DIR [--kver UNAME-R]
-#                  [--sysroot DIR]
+#   mkinitramfs.sh --out FILE.cpio.gz --root OVERLAY-DIR [--kver UNAME-R] [--sysroot DIR]
 #
-# From --sysroot (default /; the checks pass chroot.sh's SUITE:ARCH): its
-# busybox-static, every applet linked in /bin, /sbin, /usr/bin, /usr/sbin,
-# and bpftool with its libraries. /init (below) runs /run-in-vm on the
-# console, prints BPF_PRELOAD_VM_EXIT=<rc> and powers off; the overlay (with
-# /run-in-vm) goes on top. With --kver, /lib/modules/KVER, indexed by depmod.
+# From --sysroot (default /; the checks pass chroot.sh's SUITE:ARCH; root
+# chroots there): its busybox-static, every applet linked in /bin, /sbin,
+# /usr/bin, /usr/sbin, and bpftool with its libraries. /init (below) runs
+# /run-in-vm on the console, prints BPF_PRELOAD_VM_EXIT=<rc> and powers off;
+# the overlay (with /run-in-vm) goes on top. With --kver, /lib/modules/KVER,
+# indexed by depmod.
 # Unknown `KEY=value` kernel arguments reach /run-in-vm as its environment.
 set -euo pipefail
 
@@ -21,10 +21,7 @@ parse_options out root kver sysroot -- "$@"
 [[ -n $out && -n $root ]] || usage
 [[ -f $root/run-in-vm ]] || die "$root/run-in-vm missing (the script the VM runs)"
 sysroot=${sysroot%/}
-for f in /bin/busybox:busybox-static /usr/sbin/bpftool:bpftool; do
-	[[ -f $sysroot${f%:*} ]] || die "no $sysroot${f%:*}: apt-get install ${f#*:} in ${sysroot:-/}"
-done
-need binutils cpio gzip kmod
+need cpio gzip kmod
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/mkinitramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
@@ -32,7 +29,12 @@ mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,lib,lib64,etc,proc,sys,dev,run,root
 chmod 1777 "$stage/tmp" "$stage/var/tmp"
 chmod 700 "$stage/root"
 
-install -m 755 "$sysroot/bin/busybox" "$stage/bin/busybox"
+# busybox, bpftool, its loader and libraries as the sysroot's ldd lists them
+# (under qemu-user for a foreign one), symlinks resolved in the sysroot.
+# shellcheck disable=SC2016 # the sysroot's shell expands it
+chroot "$sysroot/" sh -c 'cd / && tar -ch bin/busybox usr/sbin/bpftool \
+	$(ldd /usr/sbin/bpftool | grep -o "/[^ ]*" | cut -c2-)' | tar -x -C "$stage" ||
+	die "cannot copy busybox, bpftool and its libraries from ${sysroot:-/}"
 for applet in $("$stage/bin/busybox" --list); do
 	[[ $applet == busybox ]] || ln -s /bin/busybox "$stage/bin/$applet"
 done
@@ -40,45 +42,6 @@ for d in sbin usr/bin usr/sbin; do
 	cp -a "$stage/bin/." "$stage/$d/"
 	rm -f "$stage/$d/busybox"
 done
-
-# A path's file in the sysroot, symlinks (absolute ones too) resolved in it.
-sysroot_path() {
-	local path=$1 link i=0
-	while [[ -L $sysroot$path ]]; do
-		((++i < 40)) || die "$path: too many symlinks in ${sysroot:-/}"
-		link=$(readlink "$sysroot$path")
-		if [[ $link == /* ]]; then path=$link; else path=$(dirname "$path")/$link; fi
-	done
-	echo "$sysroot$path"
-}
-
-libdirs=()
-for d in "$sysroot"/lib/*-linux-gnu* "$sysroot"/usr/lib/*-linux-gnu* "$sysroot"/lib64 \
-	"$sysroot"/lib "$sysroot"/usr/lib; do
-	[[ -d $d ]] && libdirs+=("${d#"$sysroot"}")
-done
-# add_program PATH: the program (replacing, not writing through, a busybox
-# link), its loader and, recursively, its DT_NEEDED libraries.
-add_program() {
-	local bin=$1 elf interp lib dir found
-	[[ -e $stage$bin && ! -L $stage$bin ]] && return 0
-	elf=$(sysroot_path "$bin")
-	[[ -f $elf ]] || die "$bin not found in ${sysroot:-/}"
-	mkdir -p "$stage$(dirname "$bin")"
-	rm -f "$stage$bin"
-	cp -L --preserve=mode "$elf" "$stage$bin"
-	interp=$(readelf -lW "$elf" 2>/dev/null | sed -n 's/.*program interpreter: \(.*\)]$/\1/p')
-	[[ -z $interp ]] || add_program "$interp"
-	for lib in $(readelf -dW "$elf" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p'); do
-		found=""
-		for dir in "${libdirs[@]}"; do
-			[[ -e $sysroot$dir/$lib ]] && { found=$dir/$lib; break; }
-		done
-		[[ -n $found ]] || die "$bin needs $lib, which is not in ${sysroot:-/}"
-		add_program "$found"
-	done
-}
-add_program /usr/sbin/bpftool
 
 cat >"$stage/init" <<'INIT'
 #!/bin/sh
@@ -121,10 +84,8 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
 printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' >"$stage/etc/group"
 : >"$stage/etc/fstab"
 # The kernel opens /dev/console for /init before devtmpfs is mounted.
-if [[ $(id -u) -eq 0 ]]; then
-	mknod -m 600 "$stage/dev/console" c 5 1
-	mknod -m 666 "$stage/dev/null" c 1 3
-fi
+mknod -m 600 "$stage/dev/console" c 5 1
+mknod -m 666 "$stage/dev/null" c 1 3
 
 [[ -z $kver ]] || mkdir -p "$stage/lib/modules/$kver"
 # --remove-destination: replace busybox symlinks instead of writing through them.

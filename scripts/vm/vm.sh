@@ -1,22 +1,16 @@
 #!/usr/bin/env bash
-# Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU and return the
-# exit code of the guest's /run-in-vm.
+# Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU (TCG: nested KVM is
+# not usable on our hosts) and return the exit code of the guest's /run-in-vm.
 #
 #   vm.sh --kernel VMLINUZ --initrd CPIO.GZ --log FILE [--timeout 300]
-#         [--append "extra cmdline"] [--mem 1G] [--arch amd64]
-#         [--uefi DIR --vars VARS.fd]
+#         [--append "extra cmdline"] [--mem 1G] [--arch amd64] [--uefi DIR --vars VARS.fd]
 #
-# --arch: as scripts/lib/common.sh says. --uefi (amd64): a UEFI Secure Boot
-# machine instead (OVMF's secboot code, q35 with SMM, a copy of VARS.fd as
-# its variable store) booting a disk whose EFI system partition holds
-# DIR/shimx64.efi as the removable-media loader, DIR/grubx64.efi next to it
-# and a grub.cfg that boots the kernel and initramfs with the same command
-# line. Always TCG (nested KVM is not usable on our hosts). The console,
-# without \r and terminal escapes, goes to stdout and the log. loglevel=4
-# (the tests read dmesg), panic=-1, oops=panic and -no-reboot: an oops ends
-# the VM instead of letting a test carry on. Exit:
-# the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such line
-# (panic, crash, QEMU failed); 130 interrupted.
+# --uefi (amd64): a Secure Boot machine (OVMF's secboot code, q35 with SMM, a
+# copy of VARS.fd) booting DIR/shimx64.efi, DIR/grubx64.efi and a grub.cfg
+# from an EFI system partition. The console, without \r and escapes, goes to
+# stdout and the log. oops=panic, panic=-1 and -no-reboot: an oops ends the
+# VM. Exit: the guest's BPF_PRELOAD_VM_EXIT=<rc>; 124 timeout; 125 no such
+# line (panic, crash, QEMU failed); 130 interrupted.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -47,7 +41,6 @@ qemu_cmd=("$QEMU" -accel tcg -cpu "$CPU" -m "$mem" -smp 2 -nographic -no-reboot 
 if [[ -z $uefi ]]; then
 	qemu_cmd+=("${MACHINE[@]}" -kernel "$kernel" -initrd "$initrd" -append "$cmdline")
 else
-	# The EFI system partition: GPT, one FAT partition.
 	esp=$work/esp.img part=$work/esp.img@@1M ovmf=/usr/share/OVMF
 	printf 'set timeout=0\nlinux /vmlinuz %s\ninitrd /initrd.cpio.gz\nboot\n' "$cmdline" \
 		>"$work/grub.cfg"
@@ -82,12 +75,11 @@ boot() {
 	interrupted=0
 	trap 'interrupted=1; kill -TERM "$qpid" 2>/dev/null || true' INT TERM HUP
 	# A trapped signal interrupts `wait`; wait again until QEMU is really gone.
-	qrc=0
-	wait "$qpid" || qrc=$?
-	while kill -0 "$qpid" 2>/dev/null; do
+	while
 		qrc=0
 		wait "$qpid" || qrc=$?
-	done
+		kill -0 "$qpid" 2>/dev/null
+	do :; done
 	wait "$reader" || true
 	trap - INT TERM HUP
 	elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
