@@ -8,7 +8,7 @@
 # loaded one at a time: each round cycles both (insmod, mount bpffs, read
 # maps.debug and progs.debug, umount, rmmod; which goes first alternates),
 # then runs bpftool map show and prog show. It prints, on the console:
-#   BENCH <figure> <ours|c|bpftool> <round> <value>   (times in ns)
+#   BENCH <figure> <ours|c|bpftool> <round> <value>   (times in ns; round 0: warm-up)
 #   SWEEP <N> <ours|c|bpftool> <rep> <ns> <lines>
 #   PROF <ours|c> <round> <function> <call> <ns>      (ftrace function_graph)
 #   PROFFUNCS <function>...                           (functions traced)
