@@ -284,6 +284,8 @@ END {
 }
 EOF
 
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
 report() { # report SERIES ABI DIR OURS_KO C_KO LOAD_BEFORE: DIR/vm.log's report
 	cat <<-EOF
 		# bpf_preload bench: Debian $2
@@ -300,7 +302,7 @@ report() { # report SERIES ABI DIR OURS_KO C_KO LOAD_BEFORE: DIR/vm.log's report
 		is the median of the per-round ratios (the two modules ran back to back),
 		"min" the ratio of the minimums. Targets are judged on the ratio of the
 		minimums: the host is shared with other work (load average $6
-		before the run, $(cut -d' ' -f1-3 /proc/loadavg) after), its interference only ever adds time,
+		before the run, $(loadavg) after), its interference only ever adds time,
 		and the minimum is the run it disturbed least; the medians and the paired
 		ratio show how much it disturbed.
 
@@ -351,7 +353,7 @@ bench_kernel() { # bench_kernel SUITE ABI
 	cp bench/bin/bpfbench bench/vm-bench.sh "$dir/root/bench/"
 	printf '%s\n' "ROUNDS=$rounds" "MAPS=$maps" "PROGS=$progs" "SWEEP=\"$sweep\"" "REPS=$reps" \
 		"PROFILE=$profile" >"$dir/root/bench/config"
-	load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+	load_before=$(loadavg)
 	VM_TIMEOUT=${BENCH_TIMEOUT:-3600} vm_boot "$dir" /bench/vm-bench.sh -- --mem 2G \
 		>/dev/null || rc=$?
 	if [ "$rc" -ne 0 ] || ! grep -q '^vm-bench: done' "$dir/vm.log"; then
@@ -361,15 +363,12 @@ bench_kernel() { # bench_kernel SUITE ABI
 	fi
 	result ok "$abi: bench ran in the VM"
 	md=$outdir/$s.md
-	report "$s" "$abi" "$dir" "$dir/src/bpf_preload.ko" "$c_ko" "$load_before" >"$md"
+	report "$s" "$abi" "$dir" "$dir/src/bpf_preload.ko" "$c_ko" "$load_before" | tee "$md"
 	check "$abi: plot $outdir/$s-listing.png" plot "$abi" "$outdir/$s-listing.png" "$dir/sweep.dat"
-	cat "$md"
 	missing=$(cat "$dir/missing")
 	check "$abi: every figure of $md measured${missing:+ (missing:$missing)}" test -z "$missing"
 }
 
-# The bench's own steps are bookkeeping, not tests of the project: they
-# are shown, and only a failure is recorded (a bench that does not run).
 results_begin bench
 test_programs && for_each_kernel bench_kernel
 echo "bench: its $R_PASS steps that worked are not tests"
