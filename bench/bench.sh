@@ -96,11 +96,11 @@ function span(in_ms) {
 	return in_ms ? ms(MED) " (" ms(MIN) " - " ms(MAX) ")" : MED " (" MIN " - " MAX ")"
 }
 # The target and holds cells for ratio r: "op tx | yes", "- | -" without op.
-function target(r, op, t) {
+function target(r, op, t,   h) {
 	if (!op)
 		return "- | -"
-	r = r == "-" ? "-" : (op == "<=" ? r + 0 <= t + 0 : r + 0 >= t + 0) ? "yes" : "**no**"
-	return op " " t "x | " r
+	h = r == "-" ? "-" : (op == "<=" ? r + 0 <= t + 0 : r + 0 >= t + 0) ? "yes" : "**no**"
+	return op " " t "x | " h
 }
 
 # A row of the main table. "paired": the median over rounds of this module's
