@@ -2,11 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # bench.sh [--quick]   `make bench`: for each kernel of $SUITES, this module
-# and the kernel's own C module (bench/cmodule.sh) built in the suite's chroot,
-# one QEMU boot running bench/vm-bench.sh, and the report:
-# bench/results/<suite>-<series>.md and <suite>-<series>-listing.png (gnuplot).
-# Logs in build/bench/<abi>/. Under QEMU TCG (no KVM here) every time is
-# emulated: the ratios are what counts.
+# and the kernel's own C module (bench/cmodule.sh), one QEMU boot running
+# bench/vm-bench.sh, and the report bench/results/<suite>-<series>.md with
+# its plot <suite>-<series>-listing.png; logs in build/bench/<abi>/. Under
+# QEMU TCG (no KVM here) every time is emulated: the ratios are what counts.
 #
 # --quick (`make check-bench`): few rounds and objects, into build/bench/quick/;
 # checks that every figure was measured and records "0 <failed> 0" (the
