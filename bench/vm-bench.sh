@@ -8,7 +8,7 @@
 # loaded one at a time: each round cycles both (insmod, mount bpffs, read
 # maps.debug and progs.debug, umount, rmmod; which goes first alternates),
 # then runs bpftool map show and prog show. It prints, on the console:
-#   BENCH <figure> <ours|c|bpftool> <round> <value>   (times in ns)
+#   BENCH <figure> <ours|c|bpftool> <round> <value>   (times in ns; round 0: warm-up)
 #   SWEEP <N> <ours|c|bpftool> <rep> <ns> <lines>
 #   PROF <ours|c> <round> <function> <call> <ns>      (ftrace function_graph)
 #   PROFFUNCS <function>...                           (functions traced)
@@ -19,7 +19,6 @@ set -eu
 . /bench/config
 B=/bench/bpfbench
 MNT=/sys/fs/bpf
-PINS=/mnt/pins
 T=/sys/kernel/tracing
 
 die() { echo "vm-bench: FAIL: $*" >&2; exit 1; }
@@ -30,16 +29,22 @@ run() {
 	ns=${out%% *} lines=${out##* }
 }
 
-# timed FIGURE ARGS...: run ARGS, print "BENCH FIGURE $m $r ns".
-timed() {
+timed() { # timed FIGURE ARGS...: run ARGS, print "BENCH FIGURE $m $r ns"
 	fig=$1
 	shift
 	run "$@"
 	echo "BENCH $fig $m $r $ns"
 }
 
-cycle() { # cycle ours|c ROUND
+cycle() { # cycle ours|c|bpftool ROUND
 	m=$1 r=$2
+	if [ "$m" = bpftool ]; then
+		for f in map prog; do
+			timed "bpftool_$f" exec bpftool "$f" show
+			echo "BENCH bpftool_${f}_lines $m $r $lines"
+		done
+		return
+	fi
 	timed insmod insmod "/bench/$m.ko"
 	echo "BENCH coresize $m $r $(cat /sys/module/bpf_preload/coresize)"
 	timed mount mount "$MNT"
@@ -51,31 +56,20 @@ cycle() { # cycle ours|c ROUND
 	timed rmmod rmmod bpf_preload
 }
 
-bpftool_round() { # bpftool_round ROUND
-	m=bpftool r=$1
-	for f in map prog; do
-		timed "bpftool_$f" exec bpftool "$f" show
-		echo "BENCH bpftool_${f}_lines $m $r $lines"
-	done
-}
-
 # Where insmod time goes: ftrace function_graph on these functions of its
 # path; those the running kernel cannot trace (inlined, renamed) are skipped.
-PROF_CANDIDATES="load_module module_sig_check layout_and_allocate
-simplify_symbols apply_relocations post_relocation complete_formation
-mod_sysfs_setup do_init_module do_one_initcall kern_sys_bpf
-bpf_prog_test_run_syscall bpf_prog_load bpf_check bpf_int_jit_compile
-bpf_prog_select_runtime bpf_btf_load btf_new_fd btf_parse map_create
-map_update_elem map_freeze bpf_map_update_value bpf_iter_link_attach
-bpf_link_settle close_fd"
-
 prof_setup() {
 	[ -w "$T/set_ftrace_filter" ] || { echo "NOTE no ftrace; profile skipped"; return 1; }
 	grep -qw function_graph "$T/available_tracers" ||
 		{ echo "NOTE no function_graph tracer; profile skipped"; return 1; }
 	echo 0 >"$T/tracing_on"
 	funcs=""
-	for f in $PROF_CANDIDATES; do
+	for f in load_module module_sig_check layout_and_allocate simplify_symbols \
+		apply_relocations post_relocation complete_formation mod_sysfs_setup do_init_module \
+		do_one_initcall kern_sys_bpf bpf_prog_test_run_syscall bpf_prog_load bpf_check \
+		bpf_int_jit_compile bpf_prog_select_runtime bpf_btf_load btf_new_fd btf_parse \
+		map_create map_update_elem map_freeze bpf_map_update_value bpf_iter_link_attach \
+		bpf_link_settle close_fd; do
 		if echo "$f" >>"$T/set_ftrace_filter" 2>/dev/null; then funcs="$funcs $f"; fi
 	done
 	echo "PROFFUNCS$funcs"
@@ -93,31 +87,24 @@ prof_cycle() {
 	echo 1 >"$T/tracing_on"
 	$B insmod "/bench/$1.ko" >/dev/null || die "traced insmod $1"
 	echo 0 >"$T/tracing_on"
-	awk -v m="$1" -v r="$2" '
-	/ us +\|/ {
-		line = $0
-		sub(/^ *[0-9]+\) */, "", line)    # cpu column
-		sub(/^[-+!#*@$ ]+/, "", line)      # duration markers
-		n = split(line, w, " ")
-		if (n < 3 || w[2] != "us") next
-		name = ""
-		if (match(line, /\/\* [A-Za-z0-9_.]+ \*\//))
-			name = substr(line, RSTART + 3, RLENGTH - 6)
-		else if (match(line, /[A-Za-z0-9_.]+\(\);/))
-			name = substr(line, RSTART, RLENGTH - 3)
-		if (name == "") next
-		printf "PROF %s %s %s %d %.0f\n", m, r, name, ++c[name], w[1] * 1000
+	awk -v m="$1" -v r="$2" 'match($0, /[0-9.]+ us +\|/) {
+		if ($NF == "*/")
+			name = $(NF - 1)
+		else if ($NF ~ /^[A-Za-z0-9_.]+\(\);$/)
+			name = substr($NF, 1, length($NF) - 3)
+		else
+			next
+		printf "PROF %s %s %s %d %.0f\n", m, r, name, ++c[name], substr($0, RSTART) * 1000
 	}' "$T/trace"
 	$B rmmod bpf_preload >/dev/null || die "traced rmmod $1"
 }
 
-# sweep_reads N WHO ARGS...: REPS timed runs of ARGS, "SWEEP N WHO rep ns lines".
-sweep_reads() {
-	point=$1 who=$2
-	shift 2
+sweep_reads() { # sweep_reads N ARGS...: REPS timed runs of ARGS, "SWEEP N $m rep ns lines"
+	point=$1
+	shift
 	for i in $(seq "$REPS"); do
 		run "$@"
-		echo "SWEEP $point $who $i $ns $lines"
+		echo "SWEEP $point $m $i $ns $lines"
 	done
 }
 
@@ -125,24 +112,21 @@ sweep_point() { # sweep_point N
 	for m in ours c; do
 		run insmod "/bench/$m.ko"
 		run mount "$MNT"
-		sweep_reads "$1" "$m" read "$MNT/progs.debug"
+		sweep_reads "$1" read "$MNT/progs.debug"
 		run umount "$MNT"
 		run rmmod bpf_preload
 	done
-	sweep_reads "$1" bpftool exec bpftool prog show
+	m=bpftool
+	sweep_reads "$1" exec bpftool prog show
 }
 
 main_rounds() {
 	# The first run of a code path in a boot is slow under TCG (translation)
-	# and in the kernel: one unrecorded round first.
-	cycle ours 0 >/dev/null
-	cycle c 0 >/dev/null
-	bpftool_round 0 >/dev/null
-	for round in $(seq "$ROUNDS"); do
+	# and in the kernel: round 0 is not recorded (bench.sh skips it).
+	for round in $(seq 0 "$ROUNDS"); do
 		order="ours c"
 		[ $((round % 2)) -eq 1 ] || order="c ours"
-		for m in $order; do cycle "$m" "$round"; done
-		bpftool_round "$round"
+		for m in $order bpftool; do cycle "$m" "$round"; done
 	done
 	if [ "$PROFILE" -eq 0 ] || ! prof_setup; then return 0; fi
 	for round in $(seq "$PROFILE"); do
@@ -156,19 +140,18 @@ main_rounds() {
 
 echo "NOTE kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, TCG"
 echo "NOTE config rounds=$ROUNDS maps=$MAPS progs=$PROGS sweep=$SWEEP reps=$REPS profile=$PROFILE"
-mkdir -p "$PINS" "$MNT"
-mount -t bpf bpf "$PINS" || die "mount bpffs at $PINS"
+mkdir -p /mnt/pins "$MNT"
+mount -t bpf bpf /mnt/pins || die "mount bpffs at /mnt/pins"
 [ ! -d /sys/module/bpf_preload ] || die "bpf_preload already loaded"
 
-run maps "$PINS" 0 "$MAPS"
+run maps /mnt/pins 0 "$MAPS"
 echo "NOTE created and pinned $MAPS maps in $((ns / 1000000)) ms"
 
 # Programs grow through the sweep points; the main rounds run when exactly
 # $PROGS programs are pinned.
 have=0
-points=$(for n in $SWEEP $PROGS; do echo "$n"; done | sort -n -u)
-for n in $points; do
-	run progs "$PINS" "$have" "$n"
+for n in $(for p in $SWEEP $PROGS; do echo "$p"; done | sort -n -u); do
+	run progs /mnt/pins "$have" "$n"
 	echo "NOTE created and pinned $((n - have)) programs in $((ns / 1000000)) ms (total $n)"
 	have=$n
 	case " $SWEEP " in *" $n "*) sweep_point "$n" ;; esac
