@@ -18,9 +18,11 @@ KDIR ?= /lib/modules/$(shell uname -r)/build
 
 # The Debian suites whose kernels the checks cover: each suite's kernel
 # metapackages name them (scripts/kernel/kernels.sh), so next month's
-# kernels need no change here. The one list; every check reads it.
-SUITES ?= bookworm trixie trixie-backports sid
-export SUITES
+# kernels need no change here. The one list; every check reads it. Lint
+# takes its tools from the stable release among them, whatever SUITES is.
+DEBIAN_SUITES := bookworm trixie trixie-backports sid
+SUITES ?= $(DEBIAN_SUITES)
+export SUITES DEBIAN_SUITES
 
 .PHONY: all modules check run tables check-tables check-vm deps clean
 

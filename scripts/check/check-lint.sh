@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # check-lint.sh                  (make lint, make check-lint) every check below
 # check-lint.sh compile-commands (make compile_commands.json) only write it
-# In the build environment of Debian's stable release among $SUITES, against
-# its newest kernel (or KDIR); README.md lists the checks.
+# In the build environment of Debian's stable release, whatever $SUITES is,
+# against its newest kernel (or KDIR); README.md lists the checks.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -15,7 +15,7 @@ if [ "$mode" != --in-env ]; then
 	*) echo "usage: $0 [compile-commands]" >&2; exit 2 ;;
 	esac
 	# shellcheck disable=SC2086 # a list of suites
-	suite=$(scripts/kernel/kernels.sh stable $SUITES 2>/dev/null) || suite=${SUITES%% *}
+	suite=$(scripts/kernel/kernels.sh stable $DEBIAN_SUITES)
 	read -r suite abi < <(SUITES=$suite kernel_matrix | tail -n 1)
 	kernel_use "$suite" "$abi" || { echo "lint: cannot fetch $suite $abi" >&2; exit 1; }
 	# checkpatch.pl and .clang-format: from the release's linux-source.

@@ -14,7 +14,7 @@ readonly CHROOT=$TOP/scripts/kernel/chroot.sh
 # shellcheck source=scripts/lib/common.sh
 . "$TOP/scripts/lib/common.sh"
 # The Makefile's SUITES (the one list) when run from make; the same by hand.
-: "${SUITES:=bookworm trixie trixie-backports sid}"
+: "${DEBIAN_SUITES:=bookworm trixie trixie-backports sid}" "${SUITES:=$DEBIAN_SUITES}"
 # The kernels' Debian architecture; arch_facts sets KARCH and TRIPLET.
 readonly ARCH_DEB=${BPF_PRELOAD_ARCH:-amd64}
 arch_facts "$ARCH_DEB"
