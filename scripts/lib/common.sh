@@ -33,8 +33,10 @@ parse_options() { # parse_options NAME... -- ARGS...
 }
 
 missing_packages() { # missing_packages [--root=DIR] PKG...: those not installed
+	# dpkg-query fails for a package it has never seen: that one is missing too.
 	# shellcheck disable=SC2016 # dpkg-query's own ${...}
-	dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 | awk '$1 != "ii" { print $NF }'
+	{ dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' "$@" 2>&1 || true; } |
+		awk '$1 != "ii" { print $NF }'
 }
 
 need() { # need PKG...: apt-get install those missing on this machine
