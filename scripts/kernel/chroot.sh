@@ -108,19 +108,21 @@ install_missing() { # install_missing PKG...
 	apt_in "$ROOT" install $missing >&2 || die "$NAME: apt-get install $missing failed"
 }
 
-# apt-get update when no package list is younger than MAX_AGE_MINUTES. A
-# mirror mid-sync fails some lists for a while: two more tries, then go on
-# with the lists there are (apt says what it could not get).
+# apt-get update unless our last one is younger than MAX_AGE_MINUTES (a
+# stamp: debootstrap's fresh list of the release alone would pass for it,
+# and -updates, -security and -backports would never be fetched). A mirror
+# mid-sync fails some lists for a while: two more tries, then go on with the
+# lists there are (apt says what it could not get) and try again next time.
 update_lists() {
-	local lists=$ROOT/var/lib/apt/lists try
-	find "$lists" -maxdepth 1 -name '*_Packages*' -mmin "-$MAX_AGE_MINUTES" | grep -q . && return 0
+	local stamp=$ROOT/.bpf-preload-apt-updated try
+	[[ -n $(find "$stamp" -mmin "-$MAX_AGE_MINUTES" 2>/dev/null) ]] && return 0
 	log "$RELEASE: apt-get update"
 	for try in first second third; do
-		apt_in "$ROOT" update >&2 && return 0
+		apt_in "$ROOT" update >&2 && touch "$stamp" && return 0
 		log "$RELEASE: apt-get update failed (the $try time)"
 		sleep 5
 	done
-	find "$lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
+	find "$ROOT/var/lib/apt/lists" -maxdepth 1 -name '*_Packages' | grep -q . ||
 		die "$RELEASE: apt-get update failed and there are no package lists"
 	log "$RELEASE: apt-get update failed in part; using the lists there are"
 }

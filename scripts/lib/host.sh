@@ -65,13 +65,16 @@ kernel_matrix() { # "SUITE ABI" lines
 
 # for_each_kernel FUNC ARGS...: per kernel, FUNC ARGS... SUITE ABI after
 # kernel_use. A kernel that cannot be fetched is a failure, and FUNC does
-# not run for it.
+# not run for it; so is a suite that lists none (the others still run).
 for_each_kernel() {
-	local matrix entry suite abi
-	mapfile -t matrix < <(kernel_matrix) || true
-	((${#matrix[@]})) || { result fail "kernel matrix of SUITES='$SUITES'"; return 0; }
+	local list matrix entry suite abi
+	if ! list=$(kernel_matrix) || [[ -z $list ]]; then
+		result fail "kernel matrix of SUITES='$SUITES': a suite lists no kernel"
+	fi
+	mapfile -t matrix <<<"$list"
 	for entry in "${matrix[@]}"; do
 		read -r suite abi <<<"$entry"
+		[[ -n $abi ]] || continue
 		per_kernel "$suite" "$abi" with_kernel "$suite" "$abi" "$@"
 	done
 }
