@@ -107,14 +107,14 @@ struct Stat {
 // lower one), minimum and maximum.
 Stat stat(std::vector<double> v, bool lower = false)
 {
-	std::sort(v.begin(), v.end());
+	std::ranges::sort(v);
 	const std::size_t n = v.size();
 	if (n == 0)
 		return {};
 	const double med = n % 2 != 0 || lower
 				   ? v[((n + 1) / 2) - 1]
 				   : awk_round((v[(n / 2) - 1] + v[n / 2]) / 2);
-	return {n, med, v.front(), v.back()};
+	return {.n = n, .med = med, .min = v.front(), .max = v.back()};
 }
 
 std::string span(const Stat &s, bool in_ms)
@@ -196,50 +196,67 @@ struct Step {
 };
 
 constexpr std::array<Step, 16> kSteps{{
-	{"module loader: checks, copy, layout, relocation, sysfs "
-	 "(load_module - do_init_module)",
-	 [](const Insmod &k) {
-		 return k.time("load_module") - k.time("do_init_module");
-	 }},
-	{"syscall program: verification (bpf_check #1)",
-	 [](const Insmod &k) { return k.verify(1); }},
-	{"syscall program: JIT (bpf_int_jit_compile #1)",
-	 [](const Insmod &k) { return k.jit(1); }},
-	{"syscall program: rest of its BPF_PROG_LOAD",
-	 [](const Insmod &k) { return k.load(1) - k.verify(1) - k.jit(1); }},
-	{"BTF load (btf_new_fd)",
-	 [](const Insmod &k) { return k.time("btf_new_fd"); }},
-	{"map creation: rodata map, the C module's loader data map "
-	 "(map_create)",
-	 [](const Insmod &k) { return k.time("map_create"); }},
-	{"dump_bpf_map: verification (bpf_check #2)",
-	 [](const Insmod &k) { return k.verify(2); }},
-	{"dump_bpf_map: JIT (#2)", [](const Insmod &k) { return k.jit(2); }},
-	{"dump_bpf_prog: verification (bpf_check #3)",
-	 [](const Insmod &k) { return k.verify(3); }},
-	{"dump_bpf_prog: JIT (#3)", [](const Insmod &k) { return k.jit(3); }},
-	{"iterators: rest of their BPF_PROG_LOAD",
-	 [](const Insmod &k) {
-		 return k.load(2) + k.load(3) - k.verify(2) - k.jit(2) -
-			k.verify(3) - k.jit(3);
-	 }},
-	{"attach both iterators (bpf_iter_link_attach)",
-	 [](const Insmod &k) { return k.time("bpf_iter_link_attach"); }},
-	{"close the fds of the load (close_fd)",
-	 [](const Insmod &k) { return k.time("close_fd"); }},
-	{"rest of the module's init function (syscall program's run, map "
-	 "updates, module code)",
-	 [](const Insmod &k) {
-		 return k.time("do_one_initcall") - k.time("bpf_prog_load") -
-			k.time("btf_new_fd") - k.time("map_create") -
-			k.time("bpf_iter_link_attach") - k.time("close_fd");
-	 }},
-	{"do_init_module after the init function",
-	 [](const Insmod &k) {
-		 return k.time("do_init_module") - k.time("do_one_initcall");
-	 }},
-	{"total traced (load_module)",
-	 [](const Insmod &k) { return k.time("load_module"); }},
+	{.label = "module loader: checks, copy, layout, relocation, sysfs "
+		  "(load_module - do_init_module)",
+	 .value =
+		 [](const Insmod &k) {
+			 return k.time("load_module") -
+				k.time("do_init_module");
+		 }},
+	{.label = "syscall program: verification (bpf_check #1)",
+	 .value = [](const Insmod &k) { return k.verify(1); }},
+	{.label = "syscall program: JIT (bpf_int_jit_compile #1)",
+	 .value = [](const Insmod &k) { return k.jit(1); }},
+	{.label = "syscall program: rest of its BPF_PROG_LOAD",
+	 .value =
+		 [](const Insmod &k) {
+			 return k.load(1) - k.verify(1) - k.jit(1);
+		 }},
+	{.label = "BTF load (btf_new_fd)",
+	 .value = [](const Insmod &k) { return k.time("btf_new_fd"); }},
+	{.label = "map creation: rodata map, the C module's loader data map "
+		  "(map_create)",
+	 .value = [](const Insmod &k) { return k.time("map_create"); }},
+	{.label = "dump_bpf_map: verification (bpf_check #2)",
+	 .value = [](const Insmod &k) { return k.verify(2); }},
+	{.label = "dump_bpf_map: JIT (#2)",
+	 .value = [](const Insmod &k) { return k.jit(2); }},
+	{.label = "dump_bpf_prog: verification (bpf_check #3)",
+	 .value = [](const Insmod &k) { return k.verify(3); }},
+	{.label = "dump_bpf_prog: JIT (#3)",
+	 .value = [](const Insmod &k) { return k.jit(3); }},
+	{.label = "iterators: rest of their BPF_PROG_LOAD",
+	 .value =
+		 [](const Insmod &k) {
+			 return k.load(2) + k.load(3) - k.verify(2) - k.jit(2) -
+				k.verify(3) - k.jit(3);
+		 }},
+	{.label = "attach both iterators (bpf_iter_link_attach)",
+	 .value =
+		 [](const Insmod &k) {
+			 return k.time("bpf_iter_link_attach");
+		 }},
+	{.label = "close the fds of the load (close_fd)",
+	 .value = [](const Insmod &k) { return k.time("close_fd"); }},
+	{.label = "rest of the module's init function (syscall program's run, "
+		  "map "
+		  "updates, module code)",
+	 .value =
+		 [](const Insmod &k) {
+			 return k.time("do_one_initcall") -
+				k.time("bpf_prog_load") - k.time("btf_new_fd") -
+				k.time("map_create") -
+				k.time("bpf_iter_link_attach") -
+				k.time("close_fd");
+		 }},
+	{.label = "do_init_module after the init function",
+	 .value =
+		 [](const Insmod &k) {
+			 return k.time("do_init_module") -
+				k.time("do_one_initcall");
+		 }},
+	{.label = "total traced (load_module)",
+	 .value = [](const Insmod &k) { return k.time("load_module"); }},
 }};
 
 std::string read_file(const std::string &path)
@@ -317,8 +334,12 @@ Config read_config(const std::string &path)
 		if (eq != std::string::npos)
 			v[line.substr(0, eq)] = value;
 	}
-	return {v["ROUNDS"], v["MAPS"], v["PROGS"],
-		v["SWEEP"],  v["REPS"], v["PROFILE"]};
+	return {.rounds = v["ROUNDS"],
+		.maps = v["MAPS"],
+		.progs = v["PROGS"],
+		.sweep = v["SWEEP"],
+		.reps = v["REPS"],
+		.profile = v["PROFILE"]};
 }
 
 class Report {
@@ -546,11 +567,11 @@ Report::Median Report::prof_median(const std::string &who,
 	for (const auto &[key, k] : traced_)
 		if (k.who() == who && k.calls(f) > 0)
 			list.emplace_back(awk_round(k.time(f)), k.calls(f));
-	std::sort(list.begin(), list.end());
+	std::ranges::sort(list);
 	if (list.empty())
 		return {};
 	const auto &[time, calls] = list[((list.size() + 1) / 2) - 1];
-	return {time, std::to_string(calls)};
+	return {.time = time, .calls = std::to_string(calls)};
 }
 
 void Report::profile_tables() const
