@@ -239,8 +239,7 @@ constexpr std::array<Step, 16> kSteps{{
 	{.label = "close the fds of the load (close_fd)",
 	 .value = [](const Insmod &k) { return k.time("close_fd"); }},
 	{.label = "rest of the module's init function (syscall program's run, "
-		  "map "
-		  "updates, module code)",
+		  "map updates, module code)",
 	 .value =
 		 [](const Insmod &k) {
 			 return k.time("do_one_initcall") -
@@ -303,7 +302,8 @@ Sizes sizes(const std::string &path)
 		const Elf64_Shdr sh = shdr(i);
 		if ((sh.sh_flags & SHF_ALLOC) == 0)
 			continue;
-		const std::string name = elf.c_str() + names + sh.sh_name;
+		const std::string name =
+			elf.c_str() + std::min(names + sh.sh_name, elf.size());
 		if (!name.starts_with(".init") && name != "__versions" &&
 		    name != ".modinfo")
 			s.core += sh.sh_size;
