@@ -42,7 +42,8 @@ plot() { # plot ABI PNG DAT
 	gnuplot <<-EOF || return
 		set terminal pngcairo size 1100,450 font ",10"
 		set output "$2"
-		set multiplot layout 1,2 title "Listing N programs on $1 (QEMU TCG, shared host; line: minimum of $reps reads, bar: up to the median)"
+		set multiplot layout 1,2 title "Listing N programs on $1 (QEMU TCG, shared host; " . \
+			"line: minimum of $reps reads, bar: up to the median)"
 		set key top left
 		set grid
 		set xlabel "N programs"
