@@ -289,8 +289,7 @@ Sizes sizes(const std::string &path)
 {
 	const std::string elf = read_file(path);
 	const auto eh = at<Elf64_Ehdr>(elf, 0, path);
-	if (elf.compare(0, SELFMAG, ELFMAG) != 0 ||
-	    eh.e_ident[EI_CLASS] != ELFCLASS64)
+	if (!elf.starts_with(ELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64)
 		fail(path + ": not a 64-bit ELF file");
 	const auto shdr = [&](std::size_t i) {
 		return at<Elf64_Shdr>(elf, eh.e_shoff + (i * eh.e_shentsize),
