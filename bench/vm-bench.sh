@@ -122,7 +122,7 @@ sweep_point() { # sweep_point N
 
 main_rounds() {
 	# The first run of a code path in a boot is slow under TCG (translation)
-	# and in the kernel: round 0 is not recorded (bench.sh skips it).
+	# and in the kernel: round 0 is not recorded (bench/report.cpp skips it).
 	for round in $(seq 0 "$ROUNDS"); do
 		order="ours c"
 		[ $((round % 2)) -eq 1 ] || order="c ours"
