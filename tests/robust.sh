@@ -245,7 +245,8 @@ t_churn() { churn "$CHURN" read; }
 t_churn_mounted() { churn "$CHURN_MOUNTED" unload; }
 
 # Race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
-# by timeout(1) in t_race, in time. Failures go to stdout (their log).
+# by timeout(1) in t_race, in time; the reader and mounters in a mount
+# namespace of their own. Failures go to stdout (their log).
 own_namespace() {
 	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] ||
 		{ echo "not in a mount namespace of its own"; return 1; }
@@ -253,15 +254,12 @@ own_namespace() {
 
 # _mounter K: once in its namespace, says so (race.mK.ready); then mount,
 # check whatever debug files the mount got, umount.
-_mounter() {
-	own_namespace && : >"$TMP/race.m$1.ready" && mount_loop "$TMP/race.m$1" 100000 rows_ok
-}
+_mounter() { : >"$TMP/race.m$1.ready" && mount_loop "$TMP/race.m$1" 100000 rows_ok; }
 
 # _reader: one mount made while the module is loaded, read over and over
 # across unloads, reloads and object churn; going (race.ready) once its
 # first read passed.
 _reader() {
-	own_namespace || return 1
 	_d=$TMP/race.r
 	mkdir -p "$_d"
 	mount -t bpf bpf "$_d" || { echo "reader: mount failed"; return 1; }
@@ -283,13 +281,10 @@ seen_counts() {
 	done | tr '\n' ' '
 }
 
-# seen_by_all "N1 N2 N3": every mounter has more mounts with debug files.
+# seen_by_all N1 N2 N3: every mounter has more mounts with debug files.
 seen_by_all() {
-	_k=0
-	for _n in $1; do
-		_k=$((_k + 1))
-		[ "$(lines "$TMP/race.m$_k.seen")" -gt "$_n" ] || return 1
-	done
+	[ "$(lines "$TMP/race.m1.seen")" -gt "$1" ] && [ "$(lines "$TMP/race.m2.seen")" -gt "$2" ] &&
+		[ "$(lines "$TMP/race.m3.seen")" -gt "$3" ]
 }
 
 # _loader ROUNDS: insmod; once every mounter got the files from this load,
@@ -301,7 +296,8 @@ _loader() {
 		_i=$((_i + 1))
 		_n0=$(seen_counts)
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
-		if poll seen_by_all "$_n0"; then
+		# shellcheck disable=SC2086 # three numbers
+		if poll seen_by_all $_n0; then
 			poll rmmod $MODNAME 2>/dev/null && continue
 			echo "loader round $_i: rmmod kept failing for 5 s:"
 		else
@@ -418,6 +414,7 @@ check)
 	KTAP_POST=left_loaded
 	ktap_suite "$TESTS" "kernel $KREL; robustness suite"
 	;;
-_mounter | _reader | _loader) "$@" ;;
+_mounter | _reader) own_namespace && "$@" ;;
+_loader) "$@" ;;
 *) usage check ;;
 esac
