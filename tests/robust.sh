@@ -2,8 +2,8 @@
 # robust.sh check: the robustness suite (tests/README.md), KTAP, in the test
 # VM as root. Tunables (vm.sh --append "KEY=value"): ROBUST_CHURN,
 # ROBUST_CHURN_MOUNTED, ROBUST_RACE_LOADS, ROBUST_RACE_OBJECTS (defaults
-# below), ROBUST_ONLY=a,b (only these tests). Every wait is a poll with a
-# deadline: a leak shows up as a timeout, never hides behind a fixed sleep.
+# below). Every wait is a poll with a deadline: a leak shows up as a
+# timeout, never hides behind a fixed sleep.
 
 FAULT_KO=/robust/bpf_preload_fault.ko
 FOREIGN_KO=/robust/foreign.ko
@@ -49,16 +49,12 @@ serves() { mount_serves "$TMP/serve"; }
 # bpf_preload_ops is NULL: a mount gets no files, and other_ops can take it.
 hook_unused() { no_debug_files "$TMP/probe" && hook_free; }
 
-# load_cycle [-z] [CMD...]: the normal build loads (fd tables checked, -z
-# with fds 0-2 free), serves a mount, passes CMD, unloads, leaves nothing.
+# load_cycle CHECK [-z]: the normal build loads (fd tables checked, -z
+# with fds 0-2 free), passes CHECK (serves, say), unloads, leaves nothing.
 load_cycle() {
-	_lc=
-	case ${1:-} in -z) _lc=$1 && shift ;; esac
-	# shellcheck disable=SC2086 # an option or nothing
-	run "$BIN/kmod_fds" $_lc "$MODULE" || fail
+	run "$BIN/kmod_fds" ${2:+"$2"} "$MODULE" || fail
 	mod_loaded || { fail; return; }
-	serves || fail
-	[ $# -eq 0 ] || "$@" || fail
+	"$1" || fail
 	rmmod_retry || fail
 	gone
 }
@@ -109,7 +105,7 @@ t_detectors() {
 	settled
 }
 
-t_load_free_fds() { load_cycle -z; }
+t_load_free_fds() { load_cycle serves -z; }
 
 # t_fault STEP: STEP fails with its own errno, fds 0-2 open, then free.
 t_fault() {
@@ -129,7 +125,7 @@ t_fault() {
 	done
 	hook_unused || fail
 	diag "-- the normal build still loads"
-	load_cycle
+	load_cycle serves
 }
 
 # A fault_errno that is no errno (0 or below would make the failed init a
@@ -178,14 +174,13 @@ t_other_first() {
 	_c1=$(cat $OTHER/calls)
 	diag "other_ops preload() calls: $_c0 before the mount, $_c1 after"
 	[ "$_c1" -eq $((_c0 + 1)) ] || fail
-	KEEP_LOADED=other_ops # for other_removed
+	run rmmod other_ops || fail
 }
 
+# hook_free: other_ops takes the hook and is removed; ours loads now, and
+# while it is in place other_ops cannot take the hook.
 t_other_removed() {
-	[ -d /sys/module/other_ops ] ||
-		{ diag "precondition: other_ops loaded (by other_first)"; return 1; }
-	run rmmod other_ops || return 1
-	# Ours loads now; while it is in place, other_ops cannot take the hook.
+	hook_free || return 1
 	load_cycle other_refused
 	hook_unused
 }
@@ -216,25 +211,19 @@ t_wrong_kernel() {
 	hook_unused
 }
 
-# One cycle each, in DIR: read before the unload, or unload before the read.
-cycle_read_first() {
-	insmod "$MODULE" &&
-		mount -t bpf bpf "$1" &&
-		debug_ok "$1" &&
-		umount "$1" &&
-		rmmod $MODNAME
-}
-cycle_unload_first() {
-	insmod "$MODULE" &&
-		mount -t bpf bpf "$1" &&
-		rmmod $MODNAME &&
-		! mod_loaded &&
-		debug_ok "$1" &&
-		umount "$1"
+# cycle DIR read|unload: insmod, mount at DIR, then read both files before
+# the unload or unload before the read, umount.
+cycle() {
+	insmod "$MODULE" && mount -t bpf bpf "$1" || return 1
+	if [ "$2" = read ]; then
+		debug_ok "$1" && umount "$1" && rmmod $MODNAME
+	else
+		rmmod $MODNAME && ! mod_loaded && debug_ok "$1" && umount "$1"
+	fi
 }
 
-# churn COUNT CYCLE: COUNT cycles of the function CYCLE, stopping at the
-# first that fails; then nothing may be left.
+# churn COUNT read|unload: COUNT cycles, stopping at the first that fails;
+# then nothing may be left.
 churn() {
 	_i=0
 	_t0=$(now)
@@ -242,50 +231,43 @@ churn() {
 	mkdir -p "$_d"
 	while [ "$_i" -lt "$1" ]; do
 		_i=$((_i + 1))
-		"$2" "$_d" >"$OUT" 2>&1 && continue
+		cycle "$_d" "$2" >"$OUT" 2>&1 && continue
 		fail "cycle $_i failed:" "$OUT"
 		break
 	done
-	diag "$_i cycle(s) of $2 in $(($(now) - _t0)) s"
+	diag "$_i cycle(s), $2 first, in $(($(now) - _t0)) s"
 	! is_mounted "$_d" || umount "$_d"
 	not_loaded || rmmod $MODNAME
 	gone
 }
 
-t_churn() { churn "$CHURN" cycle_read_first; }
-t_churn_mounted() { churn "$CHURN_MOUNTED" cycle_unload_first; }
+t_churn() { churn "$CHURN" read; }
+t_churn_mounted() { churn "$CHURN_MOUNTED" unload; }
 
 # Race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
-# by timeout(1) in t_race, in time. Failures go to stdout (their log).
+# by timeout(1) in t_race, in time; the reader and mounters in a mount
+# namespace of their own. Failures go to stdout (their log).
 own_namespace() {
-	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] && return 0
-	echo "not in a mount namespace of its own"
-	return 1
+	[ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] ||
+		{ echo "not in a mount namespace of its own"; return 1; }
 }
 
 # _mounter K: once in its namespace, says so (race.mK.ready); then mount,
 # check whatever debug files the mount got, umount.
-_mounter() {
-	own_namespace && : >"$TMP/race.m$1.ready" && mount_loop "$TMP/race.m$1" 100000 rows_ok
-}
+_mounter() { : >"$TMP/race.m$1.ready" && mount_loop "$TMP/race.m$1" 100000 rows_ok; }
 
 # _reader: one mount made while the module is loaded, read over and over
-# across unloads, reloads and object churn.
+# across unloads, reloads and object churn; going (race.ready) once its
+# first read passed.
 _reader() {
-	own_namespace || return 1
 	_d=$TMP/race.r
 	mkdir -p "$_d"
 	mount -t bpf bpf "$_d" || { echo "reader: mount failed"; return 1; }
-	if ! debug_ok "$_d" >"$_d.out" 2>&1; then
-		echo "reader: first read:"
-		cat "$_d.out"
-		return 1
-	fi
-	: >"$TMP/race.ready"
 	_i=0 _bad=0
 	while [ "$_i" -lt 100000 ] && [ ! -e "$TMP/stop" ]; do
 		_i=$((_i + 1))
 		debug_ok "$_d" >"$_d.out" 2>&1 || { echo "reader round $_i:"; cat "$_d.out"; _bad=1; }
+		[ "$_i" -gt 1 ] || [ "$_bad" = 1 ] || : >"$TMP/race.ready"
 	done
 	umount "$_d" || { echo "reader: umount failed"; _bad=1; }
 	echo "$_i" >"$_d.rounds"
@@ -299,13 +281,10 @@ seen_counts() {
 	done | tr '\n' ' '
 }
 
-# seen_by_all "N1 N2 N3": every mounter has more mounts with debug files.
+# seen_by_all N1 N2 N3: every mounter has more mounts with debug files.
 seen_by_all() {
-	_k=0
-	for _n in $1; do
-		_k=$((_k + 1))
-		[ "$(lines "$TMP/race.m$_k.seen")" -gt "$_n" ] || return 1
-	done
+	[ "$(lines "$TMP/race.m1.seen")" -gt "$1" ] && [ "$(lines "$TMP/race.m2.seen")" -gt "$2" ] &&
+		[ "$(lines "$TMP/race.m3.seen")" -gt "$3" ]
 }
 
 # _loader ROUNDS: insmod; once every mounter got the files from this load,
@@ -317,14 +296,14 @@ _loader() {
 		_i=$((_i + 1))
 		_n0=$(seen_counts)
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
-		if ! poll seen_by_all "$_n0"; then
+		# shellcheck disable=SC2086 # three numbers
+		if poll seen_by_all $_n0; then
+			poll rmmod $MODNAME 2>/dev/null && continue
+			echo "loader round $_i: rmmod kept failing for 5 s:"
+		else
 			echo "loader round $_i: not every mounter got the debug files within 5 s"
 			echo "mounts with debug files before insmod: $_n0, after: $(seen_counts)"
-			rmmod $MODNAME 2>&1
-			return 1
 		fi
-		poll rmmod $MODNAME 2>/dev/null && continue
-		echo "loader round $_i: rmmod kept failing for 5 s:"
 		rmmod $MODNAME 2>&1
 		return 1
 	done
@@ -417,29 +396,25 @@ dmesg|no WARNING, BUG, Oops or Call Trace in the kernel log of the whole suite
 end_state|end: module and other_ops unloaded, no debug files, objects back to baseline
 "
 
-# KTAP_POST: a test that leaves a module behind (but the one it names in
-# KEEP_LOADED) failed; the module is removed for the next test.
-KEEP_LOADED=
+# KTAP_POST: a test that leaves a module behind failed; the module is
+# removed for the next test.
 left_loaded() {
 	_lr=$1
 	for _m in $MODNAME other_ops; do
-		if [ -d "/sys/module/$_m" ] && [ "$_m" != "$KEEP_LOADED" ]; then
-			diag "$_m left loaded; removing it"
-			rmmod_retry "$_m"
-			_lr=1
-		fi
+		[ -d "/sys/module/$_m" ] || continue
+		diag "$_m left loaded; removing it"
+		rmmod_retry "$_m"
+		_lr=1
 	done
-	KEEP_LOADED=
 	return "$_lr"
 }
 
 case ${1:-} in
 check)
 	KTAP_POST=left_loaded
-	_only=$(echo "${ROBUST_ONLY:-[a-z_]+}" | tr , '|')
-	ktap_suite "$(echo "$TESTS" | grep -E "^($_only)[ |]")" \
-		"kernel $KREL; robustness suite${ROBUST_ONLY:+ (ROBUST_ONLY=$ROBUST_ONLY)}"
+	ktap_suite "$TESTS" "kernel $KREL; robustness suite"
 	;;
-_mounter | _reader | _loader) "$@" ;;
+_mounter | _reader) own_namespace && "$@" ;;
+_loader) "$@" ;;
 *) usage check ;;
 esac

@@ -1,70 +1,59 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # check-robust.sh robust|kbuild-errors|debug   make check-<that> (README.md),
-# in build/robust/ and build/debug/. ROBUST_APPEND="KEY=value ..." goes on the
-# kernel command line, for tests/robust.sh (e.g. ROBUST_ONLY=churn).
+# in build/robust/ (the debug kernel in build/debug/). ROBUST_APPEND="KEY=value
+# ..." goes on the kernel command line, for tests/robust.sh (ROBUST_CHURN=20).
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-mode=${1:-}
 results_begin robust
+built=()
 
-# The module, its FAULT_INJECT=1 build and tests/other_ops in W/src, W/fault
-# and W/other_ops, each by [PREFIX...] make against KDIR.
-build_modules() { # build_modules W WHAT KDIR [PREFIX...]
-	local w=$1 what=$2 kdir=$3
-	shift 3
+# build_kernel SUITE ABI, after kernel_use (or kernel_build: no SUITE, built
+# on the host): the module, its FAULT_INJECT=1 build and tests/other_ops in
+# build/robust/ABI/{src,fault,other_ops}.
+build_kernel() {
+	local w=build/robust/$2 env=()
+	[ -z "$1" ] || env=(in_build_env)
+	built+=("$2")
 	copy_sources "$w/src"
 	copy_sources "$w/fault"
 	rm -rf "$w/other_ops" && mkdir -p "$w/other_ops"
 	cp tests/other_ops/other_ops.c tests/other_ops/Kbuild bpf_preload.h "$w/other_ops/"
-	clean "$what: bpf_preload.ko builds with zero warnings" "$w/src.log" \
-		"$@" make -C "$w/src" KDIR="$kdir" || true
-	clean "$what: bpf_preload.ko FAULT_INJECT=1 builds with zero warnings" "$w/fault.log" \
-		"$@" make -C "$w/fault" KDIR="$kdir" FAULT_INJECT=1 || true
-	clean "$what: tests/other_ops builds with zero warnings" "$w/other_ops.log" \
-		"$@" make -C "$kdir" M="$TOP/$w/other_ops" modules || true
+	clean "$2: bpf_preload.ko builds with zero warnings" "$w/src.log" \
+		"${env[@]}" make -C "$w/src" KDIR="$K_KDIR" || true
+	clean "$2: bpf_preload.ko FAULT_INJECT=1 builds with zero warnings" "$w/fault.log" \
+		"${env[@]}" make -C "$w/fault" KDIR="$K_KDIR" FAULT_INJECT=1 || true
+	clean "$2: tests/other_ops builds with zero warnings" "$w/other_ops.log" \
+		"${env[@]}" make -C "$K_KDIR" M="$TOP/$w/other_ops" modules || true
 }
 
-# One boot with W's builds and FOREIGN (a build for another kernel), if
-# not empty, where tests/robust.sh wants them.
-boot_robust() { # boot_robust NAME W FOREIGN VM_SUITE_ARGS...
-	local name=$1 w=$2 foreign=$3 root=$2/vm/root
-	shift 3
+# boot_kernel SUITE ABI [GUEST CMD... -- VM.SH ARGS...]: one boot (default:
+# robust.sh) with ABI's builds and FOREIGN, a build for another kernel, where
+# tests/robust.sh wants them. FOREIGN defaults to the build of the next
+# kernel (cyclically) of another series (x.y: struct module, module_layout
+# or vermagic differ; kernels of one series differ only in symbol versions).
+series() { cut -d. -f1,2 <<<"$1"; }
+boot_kernel() {
+	local name="${1:-debug kernel} $2" w=build/robust/$2 i=0 b foreign=${FOREIGN:-}
+	local root=$w/vm/root
+	while ((i < ${#built[@]})) && [ "${built[i]}" != "$2" ]; do i=$((i + 1)); done
+	for b in "${built[@]:i+1}" "${built[@]:0:i}"; do
+		[ -z "$foreign" ] || break
+		[ "$(series "$b")" = "$(series "$2")" ] || foreign=build/robust/$b/src/bpf_preload.ko
+	done
 	rm -rf "$w/vm" && mkdir -p "$root/robust"
 	if ! cp "$w/src/bpf_preload.ko" "$root/" ||
 		! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
-		! cp "$w/other_ops/other_ops.ko" "$root/robust/" ||
-		! { [ -z "$foreign" ] || cp "$foreign" "$root/robust/foreign.ko"; }; then
+		! cp "$w/other_ops/other_ops.ko" "$root/robust/"; then
 		result fail "$name: in-VM robustness suite (modules missing)"
 		return 0
 	fi
-	vm_suite "$name" "$w/vm" "$@"
-	grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $name: /"
-}
-
-# Pass 1, per kernel: the module, its FAULT_INJECT=1 build, other_ops.
-build_kernel() { # build_kernel SUITE ABI (after kernel_use)
-	built+=("$2")
-	mkdir -p "build/robust/$2"
-	build_modules "build/robust/$2" "$2" "$K_KDIR" in_build_env
-}
-
-# Pass 2, per kernel: one boot with those and the build of the next kernel
-# (cyclically) of another series (x.y: struct module, module_layout or
-# vermagic differ; kernels of one series differ only in symbol versions).
-series() { cut -d. -f1,2 <<<"$1"; }
-boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
-	local i=0 b other=""
-	while ((i < ${#built[@]})) && [ "${built[i]}" != "$2" ]; do i=$((i + 1)); done
-	for b in "${built[@]:i+1}" "${built[@]:0:i}"; do
-		[ "$(series "$b")" != "$(series "$2")" ] || continue
-		other=build/robust/$b/src/bpf_preload.ko
-		break
-	done
-	[ -f "$other" ] || other=""
-	boot_robust "$1 $2" "build/robust/$2" "$other" "/tests/robust.sh check" -- \
-		--timeout 1500 --append "${ROBUST_APPEND:-}"
+	# Without it (its build failed: a failure already), wrong_kernel skips.
+	[ ! -f "$foreign" ] || cp "$foreign" "$root/robust/foreign.ko"
+	(($# > 2)) || set -- "$1" "$2" "/tests/robust.sh check" -- --timeout 1500
+	vm_suite "$name" "$w/vm" "${@:3}" --append "${ROBUST_APPEND:-}"
+	grep -E '^(not )?ok ' "$w/vm/vm.log" | sed "s/^/robust: $name: /" || true
 }
 
 # make_stops CASE WANT [MAKE ARGS...], once kbuild_kernel doctored its copy
@@ -72,26 +61,17 @@ boot_kernel() { # boot_kernel SUITE ABI (after kernel_use)
 # line WANT (an ERE if it starts with ~), build no object and, unless
 # KBUILD_RUNS=yes, stop before kbuild runs. Then restores.
 make_stops() {
-	local name=$1 want=$2 log=$w/$1.log grep=-Fxq why=()
+	local name=$1 want=$2 log=$w/$1.log grep=-Fxq why=""
 	shift 2
 	(($#)) || set -- KDIR="$k"
 	[[ $want != '~'* ]] || grep=-Eq want=${want#\~}
-	in_build_env make -C "$src" "$@" >"$log" 2>&1 && why+=("make succeeded")
-	grep "$grep" -- "$want" "$log" || why+=("no line: $want")
-	if compgen -G "$src/*.ko" >/dev/null || compgen -G "$src/*.o" >/dev/null; then
-		why+=("objects were built")
-	fi
-	if [ "${KBUILD_RUNS:-no}" = no ] &&
-		grep 'Entering directory' "$log" | grep -vq "'$TOP/$src'"; then
-		why+=("kbuild ran")
-	fi
-	if ((${#why[@]})); then
-		printf 'robust: %s\n' "${why[@]}"
-		sed 's/^/robust:   | /' "$log"
-		result fail "$abi: make stops: $name"
-	else
-		result ok "$abi: make stops: $name"
-	fi
+	! in_build_env make -C "$src" "$@" >"$log" 2>&1 || why+="; make succeeded"
+	grep "$grep" -- "$want" "$log" || why+="; no line: $want"
+	! compgen -G "$src/*.o" >/dev/null || why+="; objects were built" # a .ko has its .o
+	[ "${KBUILD_RUNS:-no}" != no ] || ! grep 'Entering directory' "$log" |
+		grep -vq "'$TOP/$src'" || why+="; kbuild ran"
+	[ -z "$why" ] || { echo "robust: ${why#; }"; sed 's/^/robust:   | /' "$log"; }
+	check "$abi: make stops: $name" test -z "$why"
 	restore
 }
 
@@ -114,10 +94,9 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 
 	# Control: the undoctored copy builds.
 	copy_sources "$src"
-	if logged "$abi: the copied headers tree builds the module" "$w/control.log" \
-		in_build_env make -C "$src" KDIR="$k"; then
+	logged "$abi: the copied headers tree builds the module" "$w/control.log" \
+		in_build_env make -C "$src" KDIR="$k" &&
 		check "$abi: the copied headers tree builds the module" test -f "$src/bpf_preload.ko"
-	fi
 	restore
 	sed -i 's/^CONFIG_DEBUG_INFO_BTF=y$/# CONFIG_DEBUG_INFO_BTF is not set/' "$k/.config"
 	make_stops "CONFIG_DEBUG_INFO_BTF off" \
@@ -142,39 +121,28 @@ kbuild_kernel() { # kbuild_kernel SUITE ABI (after kernel_use)
 		"~Kbuild:[0-9]+: \*\*\* bpf_preload: C\+\+ compiler '[^']*g\+\+[^']*' is missing or is not the kernel's compiler \(.*\); install Debian's ${cxx//+/\\+}\.  Stop\.\$"
 }
 
-cmd_debug() {
-	local w=build/debug suite abi
-	mkdir -p "$w"
-	test_programs || return 0
-	# A module built for another kernel: Debian's stable one.
-	# shellcheck disable=SC2086 # a list of suites
-	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
-	if kernel_use "$suite" "$abi"; then
-		copy_sources "$w/foreign"
-		clean "$abi: bpf_preload.ko builds with zero warnings" "$w/foreign.log" \
-			in_build_env make -C "$w/foreign" KDIR="$K_KDIR" || true
-	else
-		result fail "$suite $abi: fetch headers and image"
-	fi
-	echo "robust: building the debug kernel (kernel-build.sh; cached)"
-	if kernel_build "debug kernel" "$w" --config scripts/kconfig/vm.config \
-		--config scripts/kconfig/debug.config; then
-		build_modules "$w" "debug kernel" "$K_KDIR"
-		VM_RUNS=4 boot_robust debug "$w" "$w/foreign/bpf_preload.ko" "/tests/debug.sh pre" \
-			"/tests/run.sh check" "/tests/robust.sh check" "/tests/debug.sh post" -- \
-			--mem 2G --timeout 5400 --append "${ROBUST_APPEND:-}"
-	fi
-}
-
-case $mode in
+case ${1:-} in
 robust)
-	built=()
 	test_programs || results_end
 	for_each_kernel build_kernel
 	for_each_kernel boot_kernel
 	;;
 kbuild-errors) for_each_kernel kbuild_kernel ;;
-debug) cmd_debug ;;
+debug)
+	test_programs || results_end
+	# A module built for another kernel: Debian's stable one.
+	# shellcheck disable=SC2086 # a list of suites
+	read -r suite abi < <(SUITES=$(scripts/kernel/kernels.sh stable $SUITES) kernel_matrix | tail -n 1)
+	with_kernel "$suite" "$abi" build_kernel
+	echo "robust: building the debug kernel (kernel-build.sh; cached)"
+	if kernel_build "debug kernel" build/debug --config scripts/kconfig/vm.config \
+		--config scripts/kconfig/debug.config; then
+		build_kernel "" "$K_ABI"
+		FOREIGN=build/robust/$abi/src/bpf_preload.ko VM_RUNS=4 boot_kernel "" "$K_ABI" \
+			"/tests/debug.sh pre" "/tests/run.sh check" "/tests/robust.sh check" \
+			"/tests/debug.sh post" -- --mem 2G --timeout 5400
+	fi
+	;;
 *) echo "usage: $0 robust|kbuild-errors|debug" >&2; exit 2 ;;
 esac
 results_end
