@@ -1,9 +1,8 @@
 #!/bin/sh
 # robust.sh check: the robustness suite (tests/README.md), KTAP, in the test
-# VM as root. Tunables (vm.sh --append "KEY=value"): ROBUST_CHURN,
-# ROBUST_CHURN_MOUNTED, ROBUST_RACE_LOADS, ROBUST_RACE_OBJECTS (defaults
-# below). Every wait is a poll with a deadline: a leak shows up as a
-# timeout, never hides behind a fixed sleep.
+# VM as root; the ROBUST_* tunables below by vm.sh --append "KEY=value". Every
+# wait is a poll with a deadline: a leak shows up as a timeout, never hides
+# behind a fixed sleep.
 
 FAULT_KO=/robust/bpf_preload_fault.ko
 FOREIGN_KO=/robust/foreign.ko
@@ -155,10 +154,7 @@ t_lockdown() {
 	gone
 }
 
-other_installed() {
-	diag "other_ops/installed: $(cat $OTHER/installed)"
-	[ "$(cat $OTHER/installed)" = Y ]
-}
+other_installed() { run cat $OTHER/installed && grep -qx Y "$OUT"; }
 
 t_other_first() {
 	run "$BIN/kmod_fds" "$OTHER_KO" || return 1
@@ -222,9 +218,9 @@ cycle() {
 	fi
 }
 
-# churn COUNT read|unload: COUNT cycles, stopping at the first that fails;
-# then nothing may be left.
-churn() {
+# t_churn COUNT read|unload: COUNT cycles, stopping at the first that
+# fails; then nothing may be left.
+t_churn() {
 	_i=0
 	_t0=$(now)
 	_d=$TMP/churn.$2
@@ -240,9 +236,6 @@ churn() {
 	not_loaded || rmmod $MODNAME
 	gone
 }
-
-t_churn() { churn "$CHURN" read; }
-t_churn_mounted() { churn "$CHURN_MOUNTED" unload; }
 
 # Race workers: each runs as `robust.sh _NAME ...`, bounded in rounds and,
 # by timeout(1) in t_race, in time; the reader and mounters in a mount
@@ -276,9 +269,7 @@ _reader() {
 
 # Each mounter's number of mounts with debug files, as "N1 N2 N3".
 seen_counts() {
-	for _k in 1 2 3; do
-		lines "$TMP/race.m$_k.seen"
-	done | tr '\n' ' '
+	for _k in 1 2 3; do printf '%s ' "$(lines "$TMP/race.m$_k.seen")"; done
 }
 
 # seen_by_all N1 N2 N3: every mounter has more mounts with debug files.
@@ -389,8 +380,8 @@ fault_errno|fault_errno 0, -12 or 4096: insmod fails with EINVAL and a line nami
 other_first|someone else's ops first: insmod fails with -EBUSY, their ops stay installed and in use, nothing left
 other_removed|after their module is removed ours loads and serves, and theirs cannot take the hook from ours
 wrong_kernel|module built for the other kernel: ENOEXEC with the kernel's own message, nothing loaded
-churn|$CHURN cycles of insmod, mount, read both files, umount, rmmod: objects back to baseline, module gone
-churn_mounted|$CHURN_MOUNTED cycles of insmod, mount, rmmod, read both files, umount
+churn $CHURN read|$CHURN cycles of insmod, mount, read both files, umount, rmmod: objects back to baseline, module gone
+churn $CHURN_MOUNTED unload|$CHURN_MOUNTED cycles of insmod, mount, rmmod, read both files, umount
 race|race: 3 namespaces mounting, a reader, $RACE_LOADS loads/unloads, $RACE_OBJECTS programs and maps created and destroyed
 dmesg|no WARNING, BUG, Oops or Call Trace in the kernel log of the whole suite
 end_state|end: module and other_ops unloaded, no debug files, objects back to baseline
