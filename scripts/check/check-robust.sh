@@ -43,12 +43,9 @@ boot_kernel() {
 		[ "$(series "$b")" = "$(series "$2")" ] || foreign=build/robust/$b/src/bpf_preload.ko
 	done
 	rm -rf "$w/vm" && mkdir -p "$root/robust"
-	if ! cp "$w/src/bpf_preload.ko" "$root/" ||
-		! cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko" ||
-		! cp "$w/other_ops/other_ops.ko" "$root/robust/"; then
-		result fail "$name: in-VM robustness suite (modules missing)"
-		return 0
-	fi
+	{ cp "$w/src/bpf_preload.ko" "$root/" && cp "$w/other_ops/other_ops.ko" "$root/robust/" &&
+		cp "$w/fault/bpf_preload.ko" "$root/robust/bpf_preload_fault.ko"; } ||
+		{ result fail "$name: in-VM robustness suite (modules missing)"; return 0; }
 	# Without it (its build failed: a failure already), wrong_kernel skips.
 	[ ! -f "$foreign" ] || cp "$foreign" "$root/robust/foreign.ko"
 	(($# > 2)) || set -- "$1" "$2" "/tests/robust.sh check" -- --timeout 1500
