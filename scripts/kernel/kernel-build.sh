@@ -4,18 +4,16 @@
 # Build a kernel from Debian's linux-source-6.12 (apt's candidate), cached
 # outside git: `make tinyconfig`, the fragments merged in order, `make
 # olddefconfig` (an option of a fragment that it dropped is an error), then
-# `nice -n 19 make -j2` bzImage and the modules.
-#
-#   kernel-build.sh --config FRAGMENT... [--prepare CMD] [--rebuild DIR]...
+# `nice -n 19 make -j2` bzImage and the modules. Options: $USAGE below.
 #
 # --prepare: `CMD <entry>/src` before each build; it must replace files, not
 # write into them (the tree is hard-linked to the pristine one). --rebuild:
 # DIR's objects removed first, so that this run's log has their warnings.
 # Cache: <cache>/kbuild/: src/SRCVER/ (pristine), and an entry SRCVER-HASH
 # per source and configuration (key: what HASH is of), locked while in use;
-# a reused one runs `make` only for --prepare or --rebuild. Prints K_ENTRY
-# K_SRCVER K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG K_SECONDS
-# K_FULL_SECONDS (KEY=value lines) for host.sh's kernel_build.
+# a reused one runs `make` only for --prepare or --rebuild. Prints K_SRCVER
+# K_KDIR K_VMLINUZ K_MAP K_ABI K_MODDIR K_LOG K_SECONDS K_FULL_SECONDS
+# (KEY=value lines) for host.sh's kernel_build.
 set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
@@ -131,7 +129,6 @@ if [[ ! -f $entry/.complete ]] || ((must_run_make)); then
 fi
 
 kver=$(cat "$build/include/config/kernel.release")
-printf 'K_%s\n' "ENTRY=$entry" "SRCVER=$srcver" "KDIR=$build" \
-	"VMLINUZ=$build/arch/x86/boot/bzImage" "MAP=$build/System.map" "ABI=$kver" \
-	"MODDIR=$entry/modules/lib/modules/$kver" "LOG=$run_log" "SECONDS=$seconds" \
-	"FULL_SECONDS=$(cat "$entry/full-build-seconds")"
+printf 'K_%s\n' "SRCVER=$srcver" "KDIR=$build" "VMLINUZ=$build/arch/x86/boot/bzImage" \
+	"MAP=$build/System.map" "ABI=$kver" "MODDIR=$entry/modules/lib/modules/$kver" \
+	"LOG=$run_log" "SECONDS=$seconds" "FULL_SECONDS=$(cat "$entry/full-build-seconds")"
