@@ -225,8 +225,7 @@ t_churn() {
 	_t0=$(now)
 	_d=$TMP/churn.$2
 	mkdir -p "$_d"
-	while [ "$_i" -lt "$1" ]; do
-		_i=$((_i + 1))
+	for _i in $(seq "$1"); do
 		cycle "$_d" "$2" >"$OUT" 2>&1 && continue
 		fail "cycle $_i failed:" "$OUT"
 		break
@@ -283,8 +282,7 @@ seen_by_all() {
 # within 5 s fails the round: the module does not serve every namespace.
 _loader() {
 	_i=0
-	while [ "$_i" -lt "$1" ]; do
-		_i=$((_i + 1))
+	for _i in $(seq "$1"); do
 		_n0=$(seen_counts)
 		insmod "$MODULE" || { echo "loader round $_i: insmod failed"; return 1; }
 		# shellcheck disable=SC2086 # three numbers
