@@ -188,7 +188,7 @@ t_kernel_order() {
 	_k=$(od -An -tx1 -N2 /sys/kernel/btf/vmlinux | tr -d ' \n')
 	_u=$(printf '\001\000' | od -An -tu2 | tr -d ' \n')
 	diag "$(uname -m): kernel BTF magic bytes $_k, bytes 01 00 read as $_u"
-	case $ORDER:$_k:$_u in big:eb9f:256 | little:9feb:1) ;; *) return 1 ;; esac
+	[ "$ORDER:$_k:$_u" = big:eb9f:256 ] || [ "$ORDER:$_k:$_u" = little:9feb:1 ]
 }
 
 t_no_btf() {
