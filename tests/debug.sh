@@ -115,8 +115,7 @@ fault_rounds() {
 			_prob=${_s%%:*} _times=${_s#*:}
 			fail_set "$1" "$_prob" "$_times" || { diag "cannot set up $1"; return 1; }
 			faulty_load -f || fail "probability $_prob% times $_times round $_i: see above"
-			echo 0 >"$1/probability"
-			echo 0 >"$1/times"
+			fail_set "$1" 0 0
 		done
 	done
 	outcomes

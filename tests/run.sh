@@ -2,10 +2,9 @@
 # run.sh check [big|little] | no-btf | show: the bpf_preload test suite
 # (tests/README.md), KTAP, in the test VM as root; with a byte order, also
 # that the kernel and user space have it. no-btf: on a kernel without BTF
-# (Debian's s390x 6.1) the module must fail cleanly. `show` loads the module,
-# mounts bpffs and shows what a user sees. The autoload test installs the
-# module under /lib/modules (removed afterwards). BPF_PRELOAD_BUILTIN=1: the
-# preload is built in.
+# (Debian's s390x 6.1) the module must fail cleanly. show: what a user sees.
+# The autoload test installs the module under /lib/modules (removed after).
+# BPF_PRELOAD_BUILTIN=1: the preload is built in.
 
 # shellcheck source=lib/ktap.sh
 . "$(dirname "$0")/lib/ktap.sh"
@@ -15,16 +14,9 @@ BUILTIN=${BPF_PRELOAD_BUILTIN:-0}
 # Built in, the tests that load, unload or install a module are skipped.
 MODULE_TESTS="insmod|rmmod_mounted|after_rmmod|iterators_freed|no_module_mount|same_as_c_module"
 MODULE_TESTS="$MODULE_TESTS|autoload|autoload_cleanup|insmod_twice|stress|module_btf"
-t_builtin() {
-	SKIP_REASON="built into the kernel: no module to load, unload or install"
-	return 4
-}
+t_builtin() { skip "built into the kernel: no module to load, unload or install"; }
 
-t_insmod() {
-	run insmod "$MODULE" || return 1
-	mod_loaded || { diag "/sys/module/$MODNAME missing after insmod"; return 1; }
-	diag "initstate: $(cat /sys/module/$MODNAME/initstate 2>&1)"
-}
+t_insmod() { run insmod "$MODULE" && loaded_ok "after insmod"; }
 
 t_mount() {
 	mount_at "$MNT" || return 1
@@ -48,10 +40,8 @@ t_long_name() { run "$BIN/long_name" "$MNT/progs.debug"; }
 t_abi() { run "$BIN/abi_check"; }
 
 t_module_btf() {
-	if ! grep -q '\.BTF' "$MODULE"; then
-		SKIP_REASON="the module has no BTF: its kernel's headers ship no vmlinux"
-		return 4
-	fi
+	grep -q '\.BTF' "$MODULE" ||
+		skip "the module has no BTF: its kernel's headers ship no vmlinux" || return
 	bpftool btf dump file "/sys/kernel/btf/$MODNAME" -B /sys/kernel/btf/vmlinux >"$TMP/btf" 2>&1 ||
 		{ fail "bpftool btf dump: exit status $?" "$TMP/btf"; return; }
 	grep "FUNC 'bpf_preload_ops_cmpxchg'" "$TMP/btf" >"$OUT" || fail "no FUNC bpf_preload_ops_cmpxchg"
@@ -126,10 +116,8 @@ t_iterators_freed() {
 # Without the module installed anywhere, a mount autoloads nothing (so that
 # the autoload test really tests autoloading).
 t_no_module_mount() {
-	if installed_copies | grep -q .; then
-		SKIP_REASON="a $MODNAME module is already installed in /lib/modules/$KREL"
-		return 4
-	fi
+	! installed_copies | grep -q . ||
+		skip "a $MODNAME module is already installed in /lib/modules/$KREL" || return
 	unloaded_first || return 1
 	no_debug_files "$TMP/none" || fail
 	not_loaded || { fail "$MODNAME got loaded although it is not installed"; rmmod $MODNAME; }
@@ -139,20 +127,11 @@ t_no_module_mount() {
 # the same objects: both files the same but for each module's own rows (the
 # C module's light skeleton also leaves a short-lived __loader.map).
 C_MODULE=/c_module/bpf_preload.ko
-read_with() {
-	run insmod "$1" &&
-		mount_at "$2/mnt" &&
-		cat "$2/mnt/maps.debug" >"$2/maps" &&
-		cat "$2/mnt/progs.debug" >"$2/progs" &&
-		run umount "$2/mnt" &&
-		unload
-}
+read_with() { run insmod "$1" && with_mount "$2/mnt" copy_files "$2" && unload; }
+copy_files() { cat "$2/maps.debug" >"$1/maps" && cat "$2/progs.debug" >"$1/progs"; }
 t_same_as_c_module() {
-	if [ ! -f "$C_MODULE" ]; then
-		SKIP_REASON=$(cat "${C_MODULE%/*}/none" 2>/dev/null) ||
-			SKIP_REASON="no build of the kernel's own module at $C_MODULE"
-		return 4
-	fi
+	[ -f "$C_MODULE" ] || skip "$(cat "${C_MODULE%/*}/none" 2>/dev/null ||
+		echo "no build of the kernel's own module at $C_MODULE")" || return
 	unloaded_first || return 1
 	# Objects of the test's own, alive through both reads.
 	{ hold_start && read_with "$C_MODULE" "$TMP/c" && read_with "$MODULE" "$TMP/ours"; } || fail
@@ -209,10 +188,7 @@ t_kernel_order() {
 	_k=$(od -An -tx1 -N2 /sys/kernel/btf/vmlinux | tr -d ' \n')
 	_u=$(printf '\001\000' | od -An -tu2 | tr -d ' \n')
 	diag "$(uname -m): kernel BTF magic bytes $_k, bytes 01 00 read as $_u"
-	case $ORDER:$_k:$_u in
-	big:eb9f:256 | little:9feb:1) ;;
-	*) return 1 ;;
-	esac
+	[ "$ORDER:$_k:$_u" = big:eb9f:256 ] || [ "$ORDER:$_k:$_u" = little:9feb:1 ]
 }
 
 t_no_btf() {

@@ -15,9 +15,8 @@ BOOT_LOG=/tmp/boot.dmesg # /run-in-vm keeps it before any suite clears the log
 
 t_secure_boot() {
 	[ -d /sys/firmware/efi ] || { diag "not booted through UEFI"; return 1; }
-	if ! grep -q " $EFIVARS efivarfs " /proc/mounts; then
-		run modprobe efivarfs && run mount -t efivarfs efivarfs $EFIVARS || return 1
-	fi
+	grep -q " $EFIVARS efivarfs " /proc/mounts ||
+		{ run modprobe efivarfs && run mount -t efivarfs efivarfs $EFIVARS; } || return 1
 	# 4 bytes of attributes, then the value (efivarfs reads whole).
 	_sb=$(od -An -tu1 "$EFIVARS/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c")
 	diag "EFI variable SecureBoot, attributes and value: ${_sb:-unreadable}"
@@ -52,10 +51,9 @@ refused() {
 	! bpftool map show 2>/dev/null | grep -q 'iterator.rodata' || fail "a map iterator.rodata exists"
 }
 
-# Every light skeleton begins its loader program with bpf_probe_read_kernel
-# (lockdown_probe.cpp): allowed under integrity, refused under
-# confidentiality, so there no light skeleton loads: the kernel's C module
-# embeds one, ours runs no loader program.
+# Every light skeleton's loader program begins with bpf_probe_read_kernel
+# (lockdown_probe.cpp), which confidentiality refuses: there the kernel's C
+# module (a light skeleton) cannot load; ours runs no loader program.
 t_loader() { run "$BIN/lockdown_probe" "$PROBE"; }
 
 t_unsigned() { refused $SB/unsigned.ko 'Loading of unsigned module is rejected'; }

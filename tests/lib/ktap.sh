@@ -33,6 +33,12 @@ diag_logs() { # diag_logs FILE...: each one not empty, named
 	done
 }
 
+# skip REASON: status 4, for which ktap_suite reports the test skipped.
+skip() {
+	SKIP_REASON=$1
+	return 4
+}
+
 # run CMD...: the command and its output as diagnostics; its exit status.
 run() {
 	diag "\$ $*"
@@ -77,10 +83,14 @@ is_mounted() { grep -q " ${1:-.*} bpf " /proc/mounts; } # is_mounted [DIR]: at D
 mount_at() { mkdir -p "$1" && run mount -t bpf bpf "$1"; }
 has_files() { [ -e "$1/maps.debug" ] || [ -e "$1/progs.debug" ]; }
 
+# loaded_ok WHEN: /sys/module/$MODNAME exists (else "missing WHEN"); its initstate.
+loaded_ok() {
+	mod_loaded || { diag "/sys/module/$MODNAME missing $1"; return 1; }
+	diag "initstate: $(cat /sys/module/$MODNAME/initstate 2>&1)"
+}
+
 unloaded_first() { # the precondition of a test that loads the module itself
-	not_loaded && return 0
-	diag "precondition: $MODNAME not loaded"
-	return 1
+	not_loaded || { diag "precondition: $MODNAME not loaded"; return 1; }
 }
 
 # rmmod_retry [NAME]: retried for up to 5 s while a mount holds the module.
@@ -124,10 +134,8 @@ hold_start() {
 	"$BIN/bpf_churn" hold <"$TMP/hold.in" >"$TMP/hold.out" 2>&1 &
 	HOLD_PID=$!
 	exec 4>"$TMP/hold.in"
-	poll grep -q holding "$TMP/hold.out" && return 0
-	diag "bpf_churn hold did not start:"
-	diag_file "$TMP/hold.out"
-	return 1
+	poll grep -q holding "$TMP/hold.out" ||
+		{ fail "bpf_churn hold did not start:" "$TMP/hold.out"; return 1; }
 }
 hold_stop() {
 	exec 4>&-
@@ -158,8 +166,7 @@ insmod_refused() {
 	not_loaded || fail "/sys/module/$MODNAME exists after the failure"
 }
 
-# files_ok DIR: both debug files are root's -r-------- regular files (else
-# the test fails).
+# files_ok DIR: both debug files are root's -r-------- regular files, or fail.
 files_ok() {
 	for _f in maps.debug progs.debug; do
 		[ -f "$1/$_f" ] || { fail "$1/$_f: not a regular file"; continue; }
@@ -179,27 +186,26 @@ debug_ok() {
 }
 rows_ok() { "$BIN/debug_check" maps "$1/maps.debug" && "$BIN/debug_check" progs "$1/progs.debug"; }
 
-# mount_serves DIR: a fresh bpffs at DIR gets valid debug files; unmounted.
-mount_serves() {
-	mount_at "$1" || return 1
-	_ms=0
-	run debug_ok "$1" || _ms=1
-	run umount "$1" || _ms=1
-	return $_ms
-}
-
-# no_debug_files DIR: a fresh bpffs at DIR has neither file; unmounted. A
-# mount that fails is a failure: it proves nothing about the files.
-no_debug_files() {
+# with_mount DIR CMD...: CMD... DIR on a fresh bpffs at DIR, unmounted after.
+# A mount that fails is a failure: it proves nothing about the files.
+with_mount() {
 	mount_at "$1" || { diag "the bpffs mount failed"; return 1; }
-	_nd=0
-	if has_files "$1"; then
-		diag "a new bpffs mount has debug files:"
-		run ls -la "$1"
-		_nd=1
-	fi
-	run umount "$1" || _nd=1
-	return $_nd
+	_wm=$1
+	shift
+	"$@" "$_wm"
+	_wm_rc=$?
+	run umount "$_wm" || _wm_rc=1
+	return $_wm_rc
+}
+# mount_serves DIR: a fresh bpffs at DIR gets valid debug files.
+mount_serves() { with_mount "$1" run debug_ok; }
+# no_debug_files DIR: a fresh bpffs at DIR has neither file.
+no_debug_files() { with_mount "$1" no_files; }
+no_files() {
+	has_files "$1" || return 0
+	diag "a new bpffs mount has debug files:"
+	run ls -la "$1"
+	return 1
 }
 
 # mount_loop DIR ROUNDS CHECK: a background worker, silent unless it fails:
