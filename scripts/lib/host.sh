@@ -48,14 +48,14 @@ results_end() {
 	[ "$R_FAIL" -eq 0 ]
 }
 
-# CMD, its results tallied for SUITE ABI too: the support table's row
-# (scripts/check/check-all.sh).
+# CMD, its results tallied for ARCH_DEB SUITE ABI too: the support table's
+# row (scripts/check/check-all.sh).
 per_kernel() { # per_kernel SUITE ABI CMD...
 	local p=$R_PASS f=$R_FAIL s=$R_SKIP
 	"${@:3}"
 	mkdir -p "$TOP/build/results"
-	printf '%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$1" "$2" $((R_PASS - p)) $((R_FAIL - f)) \
-		$((R_SKIP - s)) >>"$TOP/build/results/per-kernel"
+	printf '%s\t%s\t%s\t%s\t%d\t%d\t%d\n' "$R_NAME" "$ARCH_DEB" "$1" "$2" $((R_PASS - p)) \
+		$((R_FAIL - f)) $((R_SKIP - s)) >>"$TOP/build/results/per-kernel"
 }
 
 kernel_matrix() { # "SUITE ABI" lines
