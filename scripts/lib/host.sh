@@ -125,17 +125,8 @@ copy_sources() { rm -rf "$1" && "$TOP/scripts/pkg/dkms-source.sh" "$1"; }
 # pahole's "tag not supported" lines are warnings too (scripts/pahole-cxx.sh).
 no_warnings() { ! grep -iE 'warning|tag not supported' "$1"; }
 
-# builds DESC LOG CMD...: two results, CMD's (must) and its zero warnings;
-# clean DESC LOG CMD...: one result for both.
-builds() { must "$@" && check "$1: zero warnings" no_warnings "$2"; }
+# clean DESC LOG CMD...: CMD's output in LOG, one result: it ran with zero warnings.
 clean() { logged "$1" "$2" "${@:3}" && check "$1" no_warnings "$2"; }
-
-# As a user's machine builds it: dkms add + build, in private DKMS trees.
-dkms_build() { # dkms_build OUTDIR
-	rm -rf "$1" && mkdir -p "$1"
-	builds "$K_SUITE $K_ABI: dkms build${K_BUILD_SYSTEM:+ in $K_BUILD_SYSTEM}" "$1/build.log" \
-		in_build_env scripts/pkg/dkms-build.sh "$K_ABI" "$K_KDIR" "$1"
-}
 
 # Built in a chroot of ARCH, not on the host: Debian 13's libelf.a (elfutils
 # 0.192) lacks the objects it moved to the unshipped libeu.a, so cannot link
