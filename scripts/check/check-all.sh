@@ -17,9 +17,10 @@ support_table() (
 	[ -s "$per" ] || { echo "check-all.sh: no $per" >&2; exit 1; }
 	run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!support.md' 2>/dev/null || echo '+changes')"
 	# This run's rows (bench's steps are not tests).
-	mapfile -t new < <(awk -F'\t' '$1 == "bench" { next } { k = $2 "\t" $3 "\t" $4; if (!(k in p)) o[++n] = k
+	mapfile -t new < <(awk -F'\t' -v OFS='\t' '$1 != "bench" { k = $2 FS $3 FS $4
+		if (!(k in p)) o[++n] = k
 		p[k] += $5; f[k] += $6; s[k] += $7; c[k] = c[k] (c[k] ? " " : "") $1 }
-		END { for (i = 1; i <= n; i++) print o[i] "\t" p[o[i]] "\t" f[o[i]] "\t" s[o[i]] "\t" c[o[i]] }' "$per" |
+		END { for (i = 1; i <= n; i++) print o[i], p[o[i]], f[o[i]], s[o[i]], c[o[i]] }' "$per" |
 		while IFS=$'\t' read -r arch suite abi p f s checks; do
 			IFS=$'\t' read -r cc libbpf pahole dkms < <(scripts/kernel/kernels.sh facts "$suite" "$abi")
 			checks=$(tr ' ' '\n' <<<"$checks" | sort -u | paste -sd' ')

@@ -48,13 +48,6 @@ check_tables() { # check_tables DESC KO
 	check "$1 embeds exactly $tables" embeds "$2" "$tables"
 }
 
-# Byte array ARRAY of a tables header (gen_tables.py's "0xNN," tokens, up to
-# "};") as " xx" tokens, as od prints bytes.
-table_bytes() { # table_bytes HEADER ARRAY
-	awk -v want="unsigned char $2[]" 'index($0, want) { on = 1; next } on && /^};/ { exit } on' "$1" |
-		tr -d ' \t\n' | sed 's/0x\([0-9a-f][0-9a-f]\),/ \1/g'
-}
-
 # KO holds both arrays of exactly HEADER of the tables headers of iterators/,
 # byte for byte: iterators_btf tells the byte orders apart, iterators_rodata
 # the variants, so this tells which a build picked without trusting cpp.
@@ -64,8 +57,11 @@ embeds() { # embeds KO HEADER
 	ko_hex=$(od -An -v -tx1 "$1" | tr -d '\n')
 	for h in iterators/*.tables-*-endian.h; do
 		for array in iterators_btf iterators_rodata; do
-			b=$(table_bytes "$h" "$array")
-			# Anything but " xx" tokens means the header format changed.
+			# The array (gen_tables.py's "0xNN," tokens, up to "};") as od prints
+			# bytes, " xx" tokens; anything else means the header format changed.
+			b=$(awk -v want="unsigned char ${array}[]" \
+				'index($0, want) { on = 1; next } on && /^};/ { exit } on' "$h" |
+				tr -d ' \t\n' | sed 's/0x\([0-9a-f][0-9a-f]\),/ \1/g')
 			[[ -n $b && -z ${b//[ 0-9a-f]/} ]] || { echo "$h: cannot read its $array"; return 1; }
 			[[ $ko_hex == *"$b"* ]] || continue 2
 		done
@@ -74,35 +70,8 @@ embeds() { # embeds KO HEADER
 	[ "$got" = "$2 " ] || { echo "$1 embeds: ${got:-none}"; return 1; }
 }
 
-# A build with the other byte order's tables: bpf_preload_loader.c's
-# static_assert must refuse it.
-control_build() { # control_build DIR
-	local dir=$1 h
-	copy_sources "$dir"
-	for h in "$dir"/iterators/*.tables-"$order"-endian.h; do
-		cp "${h%-"$order"-endian.h}-$other_order-endian.h" "$h"
-	done
-	refused "$K_SUITE $K_ABI: the build refuses the $other_order-endian tables (static_assert)" \
-		"$dir.log" 'static assertion failed: "ITERATORS_BIG_ENDIAN ==' module_make "$TOP/$dir"
-}
-
-# The C++ core's debug info; cross, a C++ compile unit only (addr2line
-# prints ??:? for bookworm's arm64 6.1 .ko).
-cxx_dwarf() { # cxx_dwarf KO
-	local desc="$K_SUITE $K_ABI: the C++ core has debug info"
-	if cross; then
-		check "$desc: a C++ compile unit of bpf_preload_kern.cpp" sh -c "readelf \
-			--debug-dump=info $1 | grep -E 'DW_AT_(name|language)' |
-			grep -B1 'bpf_preload_kern\.cpp$' | grep -q 'C++'"
-	else
-		check "$desc: addr2line finds bpf_preload_fill in bpf_preload_kern.cpp" \
-			in_build_env sh -c "addr2line -e $1 -j .text 0x\$(nm $1 |
-			awk '\$3 == \"bpf_preload_fill\" {print \$1}') | grep 'bpf_preload_kern\.cpp:[0-9]'"
-	fi
-}
-
 check_kernel() { # check_kernel SUITE ABI (after kernel_use)
-	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root c_ko
+	local suite=$1 abi=$2 w=build/$2 root=build/$2/vm/root ko desc h c_ko
 	rm -rf "$w/vm" && mkdir -p "$root/c_module"
 	# Without BTF, `make` must refuse; kbuild itself still builds.
 	if ! config_y CONFIG_DEBUG_INFO_BTF; then
@@ -116,13 +85,30 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 		return 0
 	fi
 	module_build "$w/src" || return 0
-	cxx_dwarf "$w/src/bpf_preload.ko"
-	check_tables "$suite $abi: the module" "$w/src/bpf_preload.ko"
-	cp "$w/src/bpf_preload.ko" "$root/"
-	control_build "$w/control"
+	ko=$w/src/bpf_preload.ko desc="$suite $abi: the C++ core has debug info"
+	# Cross, a C++ compile unit only (addr2line prints ??:? for bookworm's arm64 6.1 .ko).
 	if cross; then
-		echo "the kernel's own C module is built for $NATIVE kernels only" \
-			>"$root/c_module/none"
+		check "$desc: a C++ compile unit of bpf_preload_kern.cpp" sh -c "readelf \
+			--debug-dump=info $ko | grep -E 'DW_AT_(name|language)' |
+			grep -B1 'bpf_preload_kern\.cpp$' | grep -q 'C++'"
+	else
+		check "$desc: addr2line finds bpf_preload_fill in bpf_preload_kern.cpp" \
+			in_build_env sh -c "addr2line -e $ko -j .text 0x\$(nm $ko |
+			awk '\$3 == \"bpf_preload_fill\" {print \$1}') | grep 'bpf_preload_kern\.cpp:[0-9]'"
+	fi
+	check_tables "$suite $abi: the module" "$ko"
+	cp "$ko" "$root/"
+	# A build with the other byte order's tables: bpf_preload_loader.c's
+	# static_assert must refuse it.
+	copy_sources "$w/control"
+	for h in "$w"/control/iterators/*.tables-"$order"-endian.h; do
+		cp "${h%-"$order"-endian.h}-$other_order-endian.h" "$h"
+	done
+	refused "$suite $abi: the build refuses the $other_order-endian tables (static_assert)" \
+		"$w/control.log" 'static assertion failed: "ITERATORS_BIG_ENDIAN ==' \
+		module_make "$TOP/$w/control"
+	if cross; then
+		echo "the kernel's own C module is built for $NATIVE kernels only" >"$root/c_module/none"
 	elif ! c_ko=$(c_module 2>"$w/c_module.log") || ! cp "$c_ko" "$root/c_module/"; then
 		cat "$w/c_module.log"
 		result fail "$suite $abi: the kernel's own C module builds"
