@@ -37,11 +37,9 @@ fi
 mode=$2 kdir=$3 BPF_PRELOAD_RESULT=$4 series=$5 kcache=$6
 git config --global --add safe.directory "$TOP"
 w=$TOP/build/lint
-mkdir -p "$w"
 
 # bear records the real kbuild build of a copy of the sources.
-rm -rf "$w/src"
-scripts/pkg/dkms-source.sh "$w/src"
+copy_sources "$w/src"
 bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/build.log" 2>&1 ||
 	{ cat "$w/build.log"; die "the module does not build for $kdir"; }
 # The copy's paths become the working tree's.

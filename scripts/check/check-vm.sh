@@ -119,13 +119,11 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 # DKMS on the foreign architecture itself, once, for target_kernel, in its
 # chroot (qemu-user runs the compiler).
 native_dkms() { # native_dkms SUITE ABI (after kernel_use)
-	local out=build/$2/native-dkms log=build/$2/native-headers.log
-	K_BUILD_SYSTEM=$1:$ARCH_DEB
+	local out=build/$2/native-dkms log=build/$2/native-headers.log K_BUILD_SYSTEM=$1:$ARCH_DEB
 	if logged "$1 $2: linux-headers-$2 installs in the $ARCH_DEB chroot" "$log" \
 		"$CHROOT" apt "$K_BUILD_SYSTEM" install "linux-headers-$2" && module_build "$out"; then
 		check_tables "$1 $2: DKMS's $ARCH_DEB build" "$out/bpf_preload.ko"
 	fi
-	unset K_BUILD_SYSTEM
 }
 
 # The kernel a user most likely runs, for `run` and native_dkms: among the

@@ -147,9 +147,8 @@ test_programs() { # a failed result if they do not build
 # The kernel's own C module, built in K_SUITE's chroot from its linux-source
 # by bench/cmodule.sh, cached: its path.
 c_module() {
-	local cached=$CACHE/cmodule
-	mkdir -p "$cached"
-	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$cached" "$TOP/bench/cmodule.sh" "$K_ABI"
+	mkdir -p "$CACHE/cmodule"
+	"$CHROOT" run "$K_SUITE" --bind "$TOP" --bind "$CACHE/cmodule" "$TOP/bench/cmodule.sh" "$K_ABI"
 }
 
 # KTAP of one guest log: for every plan "1..N", the ok / not ok / SKIP
