@@ -74,8 +74,7 @@ for_each_kernel() {
 	mapfile -t matrix <<<"$list"
 	for entry in "${matrix[@]}"; do
 		read -r suite abi <<<"$entry"
-		[[ -n $abi ]] || continue
-		per_kernel "$suite" "$abi" with_kernel "$suite" "$abi" "$@"
+		[[ -z $abi ]] || per_kernel "$suite" "$abi" with_kernel "$suite" "$abi" "$@"
 	done
 }
 with_kernel() { # with_kernel SUITE ABI FUNC ARGS...: FUNC ARGS... SUITE ABI
