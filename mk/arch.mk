@@ -15,13 +15,11 @@ SUITES_s390x ?= bookworm bookworm-backports
 
 .PHONY: check-arches $(addprefix check-vm-,$(FOREIGN_ARCHES)) $(addprefix run-,$(FOREIGN_ARCHES))
 
-arch_suites = $(or $(SUITES_$(1)),$(SUITES))
-
 $(addprefix check-vm-,$(FOREIGN_ARCHES)): check-vm-%:
-	SUITES="$(call arch_suites,$*)" BPF_PRELOAD_ARCH=$* scripts/check/check-vm.sh check
+	SUITES="$(or $(SUITES_$*),$(SUITES))" BPF_PRELOAD_ARCH=$* scripts/check/check-vm.sh check
 
 $(addprefix run-,$(FOREIGN_ARCHES)): run-%: deps
-	SUITES="$(call arch_suites,$*)" BPF_PRELOAD_ARCH=$* scripts/check/check-vm.sh run
+	SUITES="$(or $(SUITES_$*),$(SUITES))" BPF_PRELOAD_ARCH=$* scripts/check/check-vm.sh run
 
 check-arches: deps
 	@scripts/check/check-all.sh $(addprefix check-vm-,$(FOREIGN_ARCHES))

@@ -10,9 +10,8 @@ kdir=$1
 fail() { echo "bpf_preload: $*" >&2; exit 1; }
 config_set() { grep -q "^$1=y" "$kdir/.config"; }
 
-if [ ! -f "$kdir/Makefile" ] || [ ! -f "$kdir/.config" ]; then
+[[ -f $kdir/Makefile && -f $kdir/.config ]] ||
 	fail "no kbuild tree at $kdir: install the kernel's headers (Debian: linux-headers-\$(uname -r)) or pass KDIR=<kbuild tree>"
-fi
 config_set CONFIG_BPF_SYSCALL ||
 	fail "$kdir: CONFIG_BPF_SYSCALL is off; this kernel has no BPF syscall to load iterators with"
 config_set CONFIG_DEBUG_INFO_BTF ||

@@ -18,7 +18,5 @@ args=("${@/#--lang_exclude=/--lang_exclude=$cxx,}")
 # dropped from stderr; stdout (kbuild reads `pahole --version` there) passes as
 # it is, and the status is pahole's (pipefail).
 cxx_tags='template_type_parameter|template_value_parameter|GNU_template_parameter_pack|GNU_formal_parameter_pack|GNU_template_template_param|rvalue_reference_type'
-drop_cxx_tags() {
-	grep -Ev "^die__process_[a-z_]+: tag not supported 0x[0-9a-f]+ \(($cxx_tags)\)!$" || true
-}
-{ pahole "${args[@]}" 2>&1 >&3 3>&- | drop_cxx_tags >&2; } 3>&1
+drop="^die__process_[a-z_]+: tag not supported 0x[0-9a-f]+ \(($cxx_tags)\)!$"
+{ pahole "${args[@]}" 2>&1 >&3 3>&- | { grep -Ev "$drop" || true; } >&2; } 3>&1

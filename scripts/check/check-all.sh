@@ -6,8 +6,6 @@
 # one failure); writes support.md.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
-# shellcheck source=scripts/lib/common.sh
-. scripts/lib/common.sh
 
 # The support table, in Markdown: a row per kernel of this run
 # (build/results/per-kernel, with the tool versions of its suite's chroot),
@@ -18,18 +16,18 @@ support_table() (
 	per=build/results/per-kernel
 	[ -s "$per" ] || { echo "check-all.sh: no $per" >&2; exit 1; }
 	run="$(date -u +%F) $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!support.md' 2>/dev/null || echo '+changes')"
-	# This run's rows: "arch<TAB>| row |" (bench's steps are not tests).
-	mapfile -t new < <(awk -F'\t' '$1 == "bench" { next } { k = $2 "\t" $3; if (!(k in p)) o[++n] = k
-		p[k] += $4; f[k] += $5; s[k] += $6; c[k] = c[k] (c[k] ? " " : "") $1 }
-		END { for (i = 1; i <= n; i++) print o[i] "\t" p[o[i]] "\t" f[o[i]] "\t" s[o[i]] "\t" c[o[i]] }' "$per" |
-		while IFS=$'\t' read -r suite abi p f s checks; do
+	# This run's rows (bench's steps are not tests).
+	mapfile -t new < <(awk -F'\t' -v OFS='\t' '$1 != "bench" { k = $2 FS $3 FS $4
+		if (!(k in p)) o[++n] = k
+		p[k] += $5; f[k] += $6; s[k] += $7; c[k] = c[k] (c[k] ? " " : "") $1 }
+		END { for (i = 1; i <= n; i++) print o[i], p[o[i]], f[o[i]], s[o[i]], c[o[i]] }' "$per" |
+		while IFS=$'\t' read -r arch suite abi p f s checks; do
 			IFS=$'\t' read -r cc libbpf pahole dkms < <(scripts/kernel/kernels.sh facts "$suite" "$abi")
 			checks=$(tr ' ' '\n' <<<"$checks" | sort -u | paste -sd' ')
-			printf '%s\t| %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %s | %s |\n' \
-				"$(arch_of "$abi")" "$(arch_of "$abi")" "$suite" "$abi" "$cc" "$libbpf" "$pahole" \
-				"$dkms" "$p" "$f" "$s" "$checks" "$run"
+			printf '| %s | %s | %s | %s | %s | %s | %s | %d | %d | %d | %s | %s |\n' "$arch" \
+				"$suite" "$abi" "$cc" "$libbpf" "$pahole" "$dkms" "$p" "$f" "$s" "$checks" "$run"
 		done)
-	ran=" $(printf '%s\n' "${new[@]}" | cut -f1 | sort -u | paste -sd' ') "
+	ran=" $(printf '%s\n' "${new[@]}" | cut -d' ' -f2 | sort -u | paste -sd' ') "
 
 	printf '# Support: the last result of every kernel\n\n'
 	# shellcheck disable=SC2016 # Markdown backquotes, not shell
@@ -42,13 +40,11 @@ support_table() (
 	printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
 	{
 		printf '%s\n' "${new[@]}"
-		if [ -f support.md ]; then
-			awk -F' [|] ' '/^[|] [a-z0-9]+ [|] / && NF >= 12 && $1 != "| arch" { print substr($1, 3) "\t" $0 }' support.md |
-				while IFS=$'\t' read -r arch row; do
-					[[ $ran == *" $arch "* ]] || printf '%s\t%s\n' "$arch" "$row"
-				done
-		fi
-	} | sort -s -t$'\t' -k1,1 | cut -f2-
+		while IFS= read -r row; do
+			read -r _ arch _ <<<"$row"
+			[[ $arch == arch || $ran == *" $arch "* ]] || printf '%s\n' "$row"
+		done < <(grep -sE '^\| [a-z0-9]+ \| ' support.md)
+	} | sort -s -t'|' -k2,2
 	printf '\nEvery target of this run:\n\n```\n'
 	sed 's/^check: //' build/results/summary
 	printf '```\n'

@@ -7,17 +7,14 @@
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
-mode=${1:-all}
+mode=${1:-all} USAGE="[compile-commands]"
+[[ $mode == @(all|compile-commands|--in-env) ]] || usage
 
 if [ "$mode" != --in-env ]; then
-	case $mode in
-	all | compile-commands) ;;
-	*) echo "usage: $0 [compile-commands]" >&2; exit 2 ;;
-	esac
 	# shellcheck disable=SC2086 # a list of suites
 	suite=$(scripts/kernel/kernels.sh stable $DEBIAN_SUITES)
 	read -r suite abi < <(SUITES=$suite kernel_matrix | tail -n 1)
-	kernel_use "$suite" "$abi" || { echo "lint: cannot fetch $suite $abi" >&2; exit 1; }
+	kernel_use "$suite" "$abi" || die "cannot fetch $suite $abi"
 	# checkpatch.pl and .clang-format: from the release's linux-source.
 	series=$(cut -d. -f1,2 <<<"$abi")
 	mkdir -p build
@@ -26,7 +23,7 @@ if [ "$mode" != --in-env ]; then
 		tools+=(clang-tidy clang-format clangd shellcheck lintian build-essential dpkg-dev
 			debhelper dh-dkms perl "linux-source-$series" zlib1g-dev libzstd-dev)
 	scripts/kernel/chroot.sh apt "$suite" install "${tools[@]}" >build/lint-apt.log 2>&1 ||
-		{ cat build/lint-apt.log; echo "lint: cannot install the tools in $suite's chroot" >&2; exit 1; }
+		{ cat build/lint-apt.log; die "cannot install the tools in $suite's chroot"; }
 	kcache=$CACHE/lint
 	mkdir -p "$kcache"
 	# A git worktree's repository, elsewhere, is bound too, and the result's dir.
@@ -40,16 +37,11 @@ fi
 mode=$2 kdir=$3 BPF_PRELOAD_RESULT=$4 series=$5 kcache=$6
 git config --global --add safe.directory "$TOP"
 w=$TOP/build/lint
-mkdir -p "$w"
 
 # bear records the real kbuild build of a copy of the sources.
-rm -rf "$w/src"
-scripts/pkg/dkms-source.sh "$w/src"
-if ! bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/build.log" 2>&1; then
-	cat "$w/build.log"
-	echo "lint.sh: the module does not build for $kdir" >&2
-	exit 1
-fi
+copy_sources "$w/src"
+bear --output "$w/bear.json" -- make -C "$w/src" KDIR="$kdir" modules >"$w/build.log" 2>&1 ||
+	{ cat "$w/build.log"; die "the module does not build for $kdir"; }
 # The copy's paths become the working tree's.
 jq --arg from "$w/src" --arg to "$TOP" '
 	[.[] | select(.file | test("/bpf_preload_(kern\\.cpp|glue\\.c|loader\\.c)$"))
@@ -127,7 +119,7 @@ checkpatch() { # checkpatch KDIR FILE
 # A precondition (lint's own output), not a test.
 files=$(jq -r '.[].file' compile_commands.json | sed "s|^$TOP/||" | LC_ALL=C sort | paste -sd ' ')
 [ "$files" = "bpf_preload_glue.c bpf_preload_kern.cpp bpf_preload_loader.c" ] ||
-	{ echo "lint: compile_commands.json covers '$files', not the C++ core and the C glue" >&2; exit 1; }
+	die "compile_commands.json covers '$files', not the C++ core and the C glue"
 
 for f in bpf_preload_kern.cpp bpf_preload_glue.c bpf_preload_loader.c; do
 	no_findings "clangd --check=$f: no errors" "$w/clangd-${f%%.*}.log" 'E\[' clangd --check="$TOP/$f"
@@ -162,11 +154,8 @@ u=$w/user
 rm -rf "$u" && mkdir -p "$u" "$w/tidy-user"
 cp -r tests bench bpf_preload.h "$u/"
 rm -rf "$u/tests/bin" "$u/bench/bin"
-if ! bear --output "$w/user-bear.json" -- sh -c \
-	"make -C '$u/tests' LDFLAGS= && make -C '$u/bench' LDFLAGS=" >"$w/user-build.log" 2>&1; then
-	cat "$w/user-build.log"
-	result fail "tests/ and bench/ build for clang-tidy"
-else
+if logged "tests/ and bench/ build for clang-tidy" "$w/user-build.log" bear --output \
+	"$w/user-bear.json" -- sh -c "make -C '$u/tests' LDFLAGS= && make -C '$u/bench' LDFLAGS="; then
 	jq --arg from "$u" --arg to "$TOP" '
 		[.[] | walk(if type == "string" then gsub($from; $to) else . end)
 		     | .arguments = ["clang++"]

@@ -119,11 +119,3 @@ arch_facts() { # arch_facts ARCH
 	esac
 }
 
-arch_of() { # arch_of ABI: the Debian architecture of a kernel, by its flavour
-	local arch
-	for arch in $ARCHES; do
-		arch_facts "$arch"
-		[[ $1 == *-"$FLAVOUR" ]] && { echo "$arch"; return 0; }
-	done
-	echo "${1##*-}"
-}
