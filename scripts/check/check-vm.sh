@@ -155,7 +155,12 @@ fi
 [ "$mode" = check ] || { echo "usage: $0 check|run" >&2; exit 2; }
 
 results_begin "vm-$ARCH_DEB"
+mkdir -p build
 test_programs || results_end
+# Under qemu-user on a foreign architecture: the parser's byte order too.
+must "the $ARCH_DEB test programs are static and pass debug_check --self-test" \
+	"build/self-test-$ARCH_DEB.log" "$CHROOT" run "$GUEST_SYSTEM" --bind "$TOP" \
+	make -C tests check BIN="$PROGRAMS_BIN"
 for_each_kernel check_kernel
 if ! cross; then :
 elif read -r suite abi < <(target_kernel) && kernel_use "$suite" "$abi"; then
