@@ -38,11 +38,8 @@ bpf_preload_depmod = \
 	check-install check-lint check-deb
 
 install: modules
-	@v=$$(/sbin/modinfo -F vermagic bpf_preload.ko | cut -d' ' -f1); \
-	if [ "$$v" != "$(KVER)" ]; then \
-		echo "bpf_preload: bpf_preload.ko is for kernel '$$v', not KVER=$(KVER)" >&2; \
-		exit 1; \
-	fi
+	@v=$$(/sbin/modinfo -F vermagic bpf_preload.ko | cut -d' ' -f1); [ "$$v" = "$(KVER)" ] || \
+		{ echo "bpf_preload: bpf_preload.ko is for kernel '$$v', not KVER=$(KVER)" >&2; exit 1; }
 	install -D -m 0644 bpf_preload.ko "$(bpf_preload_ko)"
 ifeq ($(BOOTLOAD),1)
 	@mkdir -p "$(dir $(bpf_preload_load_conf))"

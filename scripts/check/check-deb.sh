@@ -22,11 +22,8 @@ apt_in_chroot() { # apt-get in the chroot; what it downloaded is kept for the ne
 	return "$rc"
 }
 modules_of() { # modules_of KVER...: our module files under the chroot's modules dirs
-	local k
-	for k; do
-		find "$chr/usr/lib/modules/$k" "$chr/lib/modules/$k" -name 'bpf_preload.ko*' 2>/dev/null |
-			sed "s|^$chr/||; s|^usr/||" | sort -u
-	done
+	find "${@/#/$chr/usr/lib/modules/}" "${@/#/$chr/lib/modules/}" -name 'bpf_preload.ko*' \
+		2>/dev/null | sed "s|^$chr/||; s|^usr/||" | sort -u
 }
 
 dkms_ok() { # dkms_ok KVER: DKMS built (the link, no warning), installed and indexed it

@@ -33,7 +33,6 @@ cmd_list() {
 	for suite in "$@"; do
 		"$CHROOT" ensure "$suite:$ARCH"
 		re="_dists_$suite(-updates|-security)?_"
-		[[ $suite == *-backports ]] && re="_dists_${suite}_"
 		mapfile -t lists < <(find "$("$CHROOT" path "$suite:$ARCH")/var/lib/apt/lists" \
 			-maxdepth 1 -type f -regextype posix-extended -regex ".*${re}main_binary-${ARCH}_Packages")
 		((${#lists[@]})) || die "$suite: no package lists in its chroot"
@@ -158,10 +157,9 @@ cmd_fetch() {
 	(($# == 2)) || usage
 	suite=$1 abi=$2
 	[[ $abi =~ ^$ABI_RE$ ]] || die "bad $ARCH ABI '$abi'"
-	[[ $(id -u) -eq 0 ]] || die "must run as root"
-	need kmod
-	"$CHROOT" ensure "$suite"
+	"$CHROOT" ensure "$suite" # as root, or it fails
 	"$CHROOT" ensure "$suite:$ARCH"
+	need kmod
 	build_root=$("$CHROOT" path "$suite") arch_root=$("$CHROOT" path "$suite:$ARCH")
 	kdir=$build_root/usr/src/linux-headers-$abi
 	mkdir -p "$CACHE/kernels"
@@ -203,10 +201,7 @@ cmd_stable() { # the suite whose Release file calls it "stable"
 }
 
 USAGE="[--arch ARCH] list SUITE... | fetch SUITE ABI | facts SUITE ABI | stable SUITE..."
-(($#)) || usage
-cmd=$1
-shift
-case $cmd in
-list | fetch | facts | stable) "cmd_$cmd" "$@" ;;
-*) usage "unknown command '$cmd'" ;;
+case ${1:-} in
+list | fetch | facts | stable) "cmd_$1" "${@:2}" ;;
+*) usage ${1:+"unknown command '$1'"} ;;
 esac

@@ -8,9 +8,8 @@
 # (default: the top of the tree) and its path is printed last.
 set -euo pipefail
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-cd "$top"
-outdir=${1:-$top}
+cd "$(dirname "$0")/../.."
+outdir=${1:-$PWD}
 # shellcheck source=scripts/lib/common.sh
 . scripts/lib/common.sh
 need build-essential dpkg-dev debhelper dh-dkms

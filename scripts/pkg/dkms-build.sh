@@ -43,8 +43,7 @@ built=$d/tree/$name/$version/$kver/$(uname -m)
 for log in "$built/log/make.log" "$d/tree/$name/$version/build/make.log"; do
 	[ -f "$log" ] || continue
 	echo "--- $log"
-	cat "$log"
-	cp "$log" "$out/make.log"
+	tee "$out/make.log" <"$log"
 	break
 done
 [ "$rc" -eq 0 ] || exit "$rc"

@@ -1,8 +1,5 @@
 #!/usr/bin/env bash
-# Build a busybox initramfs for running bpf_preload tests in a QEMU VM.
-#
-#   mkinitramfs.sh --out FILE.cpio.gz --root OVERLAY-DIR [--kver UNAME-R] [--sysroot DIR]
-#
+# Build a busybox initramfs for running bpf_preload tests in a QEMU VM (USAGE below).
 # From --sysroot (default /; the checks pass chroot.sh's SUITE:ARCH; root
 # chroots there): its busybox-static, every applet linked in /bin, /sbin,
 # /usr/bin, /usr/sbin, and bpftool with its libraries. /init (below) runs

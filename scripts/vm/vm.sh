@@ -1,10 +1,7 @@
 #!/usr/bin/env bash
 # Boot a kernel + initramfs (from mkinitramfs.sh) in QEMU (TCG: nested KVM is
 # not usable on our hosts) and return the exit code of the guest's /run-in-vm.
-#
-#   vm.sh --kernel VMLINUZ --initrd CPIO.GZ --log FILE [--timeout 300]
-#         [--append "extra cmdline"] [--mem 1G] [--arch amd64] [--uefi DIR --vars VARS.fd]
-#
+# Defaults: --timeout 300, --mem 1G, --arch amd64; --append: more of the cmdline.
 # --uefi (amd64): a Secure Boot machine (OVMF's secboot code, q35 with SMM, a
 # copy of VARS.fd) booting DIR/shimx64.efi, DIR/grubx64.efi and a grub.cfg
 # from an EFI system partition. The console, without \r and escapes, goes to
@@ -15,9 +12,9 @@ set -euo pipefail
 
 # shellcheck source=scripts/lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
-readonly DIE_STATUS=125 MARKER=BPF_PRELOAD_VM_EXIT
-# /init prints this just before it runs /run-in-vm (scripts/vm/mkinitramfs.sh).
-readonly START=BPF_PRELOAD_VM_START
+DIE_STATUS=125
+# /init prints START just before it runs /run-in-vm (scripts/vm/mkinitramfs.sh).
+readonly MARKER=BPF_PRELOAD_VM_EXIT START=BPF_PRELOAD_VM_START
 
 USAGE="--kernel FILE --initrd FILE --log FILE [--timeout SECS] [--append ARGS] [--mem SIZE]
 	[--arch ARCH] [--uefi DIR --vars FILE]"
@@ -83,14 +80,9 @@ boot() {
 	wait "$reader" || true
 	trap - INT TERM HUP
 	elapsed=$(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
-	if ((interrupted)); then
-		log "interrupted after ${elapsed}s; QEMU stopped"
-		exit 130
-	fi
-	if ((qrc == 124 || qrc == 137)); then
-		log "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed (log: $log)"
-		exit 124
-	fi
+	((!interrupted)) || DIE_STATUS=130 die "interrupted after ${elapsed}s; QEMU stopped"
+	((qrc != 124 && qrc != 137)) ||
+		DIE_STATUS=124 die "TIMEOUT: guest did not finish within ${timeout}s; QEMU killed (log: $log)"
 }
 
 # A kernel that dies before /run-in-vm ran none of our code: under TCG, Debian's
@@ -112,8 +104,7 @@ if [[ -z $marker ]]; then
 	elif ((qrc != 0)); then
 		reason+=": QEMU exited with status $qrc"
 	fi
-	log "FAILED after ${elapsed}s: ${reason} (log: $log)"
-	exit 125
+	die "FAILED after ${elapsed}s: ${reason} (log: $log)"
 fi
 ((qrc == 0)) || log "warning: QEMU exited with status $qrc after the marker"
 
