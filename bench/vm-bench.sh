@@ -130,12 +130,9 @@ main_rounds() {
 	done
 	if [ "$PROFILE" -eq 0 ] || ! prof_setup; then return 0; fi
 	for round in $(seq "$PROFILE"); do
-		prof_cycle ours "$round"
-		prof_cycle c "$round"
+		for m in ours c; do prof_cycle "$m" "$round"; done
 	done
-	echo nop >"$T/current_tracer"
-	: >"$T/set_ftrace_filter"
-	: >"$T/trace"
+	echo nop >"$T/current_tracer" # no function traced in the sweep points after
 }
 
 echo "NOTE kernel $(uname -r), $(grep -c ^processor /proc/cpuinfo) vCPUs, TCG"
