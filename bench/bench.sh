@@ -60,7 +60,6 @@ plot() { # plot ABI PNG DAT
 	[ -s "$2" ]
 }
 
-# --- per kernel -------------------------------------------------------------------
 # One kernel (after kernel_use): both modules built, one boot, the report.
 bench_kernel() { # bench_kernel SUITE ABI
 	local abi=$2 dir=$logs/$2 s c_ko md load_before missing rc=0
