@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# check-intree.sh   (make check-intree) our sources as kernel/bpf/preload of
-#                   Debian's linux-source-6.12, built in (=y) and as a module
-#                   (=m), checked on the host and booted under QEMU with the
-#                   suites (README.md, "make check-intree"). Work area:
-#                   build/intree/<variant>/.
+# check-intree.sh (make check-intree) our sources as kernel/bpf/preload of Debian's
+# linux-source-6.12, built in (=y) and as a module (=m), checked on the host and
+# booted under QEMU with the suites (README.md, "make check-intree"). Work area:
+# build/intree/<variant>/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
@@ -17,8 +16,7 @@ our_warnings() { # our_warnings LOG OBJDIR
 	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
 	{
 		grep -i preload <<<"$lines"
-		nm --defined-only "$2/bpf_preload_glue.o" "$2/bpf_preload_loader.o" \
-			"$2/bpf_preload_kern.o" 2>/dev/null |
+		nm --defined-only "$2"/bpf_preload_{glue,loader,kern}.o 2>/dev/null |
 			awk 'NF == 3 && length($3) > 4 { print $3 }' | grep -wF -f - <(echo "$lines")
 	} | sort -u || true
 }
@@ -63,7 +61,6 @@ check_initcall_order() { # check_initcall_order VMLOG MAP FN
 		}
 		END {
 			if (seen != 1) { printf "%s called %d times in the log\n", fn, seen; exit 1 }
-			bad = 0; before7 = 0; after7 = 0
 			for (k = 1; k <= i; k++) {
 				if (!(name[k] in level) || k == ours) continue
 				l = level[name[k]]
