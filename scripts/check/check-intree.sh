@@ -9,16 +9,17 @@ set -euo pipefail
 . "$(dirname "$0")/../lib/host.sh"
 results_begin intree
 
-# Warning lines naming "preload" or a symbol our objects define (objtool on
-# vmlinux.o names functions, not files).
-our_warnings() { # our_warnings LOG OBJDIR
-	local lines
+# No warning line names "preload" or a symbol our objects define (objtool on
+# vmlinux.o names functions, not files); those that do, indented.
+no_our_warnings() { # no_our_warnings LOG OBJDIR
+	local lines found
 	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
-	{
+	found=$({
 		grep -i preload <<<"$lines"
 		nm --defined-only "$2"/bpf_preload_{glue,loader,kern}.o 2>/dev/null |
 			awk 'NF == 3 && length($3) > 4 { print $3 }' | grep -wF -f - <(echo "$lines")
-	} | sort -u || true
+	} | sort -u | sed 's/^/    /')
+	[ -z "$found" ] || { echo "$found"; return 1; }
 }
 
 # System.map's initcall entries as "<function> <level> <suffix>" (functions
@@ -91,8 +92,6 @@ objtool_ran() { # objtool_ran VARIANT OBJDIR: over the C++ object; prints where
 	fi
 }
 
-empty() { [ -f "$1" ] && ! sed 's/^/    /' "$1" | grep ''; } # FILE is there and empty
-
 late_initcall() { # late_initcall SYSTEM_MAP
 	local lvl
 	lvl=$(initcall_levels "$1" | awk '$1 == "bpf_preload_module_init" { print $2, $3 }')
@@ -126,8 +125,7 @@ check_variant() {
 	# resolve_btfids warn about BTF ids of code that is not built).
 	echo "intree: $v: the warning lines of the whole build log:"
 	grep -i warn "$K_LOG" | sed 's/^/    /' || true
-	our_warnings "$K_LOG" "$objdir" >"$dir/our-warnings"
-	check "$v: zero warnings in our files" empty "$dir/our-warnings"
+	check "$v: zero warnings in our files" no_our_warnings "$K_LOG" "$objdir"
 	check "$v: objtool ran over the C++ object" objtool_ran "$v" "$objdir"
 
 	if [ "$v" = module ]; then
@@ -145,12 +143,8 @@ check_variant() {
 		"/tests/builtin.sh check" "BPF_PRELOAD_BUILTIN=1 /tests/run.sh check" \
 		-- --timeout 1200 --append "initcall_debug log_buf_len=4M"
 	check "builtin: the initramfs holds no module file" no_module_file "$dir/initrd.cpio.gz"
-	if check_initcall_order "$dir/vm.log" "$K_MAP" bpf_preload_module_init >"$dir/initcall-order"; then
-		result ok "builtin: boot log: $(tail -n 1 "$dir/initcall-order"); no level 0-6 initcall after it"
-	else
-		sed 's/^/    /' "$dir/initcall-order"
-		result fail "builtin: boot log: bpf_preload_module_init ran in the late_initcall phase"
-	fi
+	check "builtin: boot log: bpf_preload_module_init ran in the late_initcall phase, no level 0-6 initcall after it" \
+		check_initcall_order "$dir/vm.log" "$K_MAP" bpf_preload_module_init
 }
 
 test_programs || results_end
