@@ -29,12 +29,10 @@ no_our_warnings() { # no_our_warnings LOG OBJDIR
 # <fn><suffix>: 7 for late_initcall, 7s for late_initcall_sync).
 initcall_levels() {
 	awk '
-		function lvl(name) {
-			if (name == "__initcall_start") return -1
-			if (name == "__initcallrootfs_start") return 5.5
-			return substr(name, 11, 1) + 0
+		$3 ~ /^__initcall([0-7]|rootfs)?_start$/ {
+			c = substr($3, 11, 1)
+			nm++; maddr[nm] = $1; mlvl[nm] = c == "_" ? -1 : c == "r" ? 5.5 : c + 0; next
 		}
-		$3 ~ /^__initcall([0-7]|rootfs)?_start$/ { nm++; maddr[nm] = $1; mlvl[nm] = lvl($3); next }
 		$3 == "__initcall_end" { end = $1; next }
 		$3 ~ /^__initcall__kmod_/ {
 			n = $3; sub(/^__initcall__kmod_.*__[0-9]+_[0-9]+_/, "", n)
