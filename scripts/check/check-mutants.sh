@@ -51,10 +51,9 @@ apply() { # apply NAME TREE: the mutant's sed expression, which must change the 
 	local file=${m_file[$1]} e=${m_sed[$1]} changed
 	local f=$2/$file
 	[ -f "$f" ] || { echo "no file $file"; return 1; }
-	sed -e "$e" "$f" | cmp -s - "$f" &&
+	sed -e "$e" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - &&
 		{ echo "the edit did not apply: sed -e '$e' leaves $file unchanged"; return 1; }
-	sed -e "$e" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - || true
-	sed -i -e "$e" "$f"
+	sed -i -e "$e" "$f" || return
 	[ "$file" = "$bpf_source" ] || return 0
 	changed=$(regen_tables "$2" "$work/$1/tables.log") || return 1
 	[ -n "$changed" ] || { echo "the edit changed no tables header"; return 1; }
