@@ -131,7 +131,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	# Unsigned, and signed with a key nobody enrolls.
 	copy_sources "$W/plain"
 	if logged "$abi: an unsigned build (make)" "$W/plain.log" module_make "$TOP/$W/plain"; then
-		check "$abi: an unsigned build (make)" modinfo_is "$W/plain/bpf_preload.ko" sig_id ""
+		check "$abi: an unsigned build (make)" \
+			modinfo_is "$W/plain/bpf_preload.ko" sig_id ""
 		cp "$W/plain/bpf_preload.ko" "$root/secureboot/unsigned.ko"
 	fi
 	# shellcheck disable=SC2016 # the inner shell expands them
@@ -141,7 +142,8 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	sign "$TOP/$W/other.key" "$TOP/$W/other.der" "$TOP/$W/plain/bpf_preload.ko" "$TOP/$root/secureboot/wrongkey.ko" ||
 		result fail "$abi: sign-file with the other key"
 	# The kernel's own C module, signed with DKMS's key.
-	{ c_ko=$(c_module 2>"$W/c_module.log") && cp "$c_ko" "$W/c_module.ko"; } || cat "$W/c_module.log"
+	{ c_ko=$(c_module 2>"$W/c_module.log") && cp "$c_ko" "$W/c_module.ko"; } ||
+		cat "$W/c_module.log"
 	check "$abi: the kernel's C module, signed with DKMS's key" \
 		sign "$key" "$cert" "$TOP/$W/c_module.ko" "$TOP/$root/secureboot/c_module.ko"
 
