@@ -171,8 +171,7 @@ make -C "$work/base/tree/tests" >"$work/base/tests.log" 2>&1 ||
 	{ cat "$work/base/tests.log"; result fail "base: make -C tests"; results_end; }
 
 # The checks the selected mutants use, in order of first use.
-checks=()
-needs_regen=0
+checks=() needs_regen=0
 for n in "${selected[@]}"; do
 	[ "${m_file[$n]}" != "$bpf_source" ] || needs_regen=1
 	for c in ${m_checks[$n]}; do
