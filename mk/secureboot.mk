@@ -4,8 +4,6 @@
 SECUREBOOT_SUITES ?= bookworm trixie
 
 .PHONY: check-secureboot check-secureboot-stable
-check-secureboot: deps
+check-secureboot check-secureboot-stable: deps
 	SUITES="$(SECUREBOOT_SUITES)" scripts/check/check-secureboot.sh
-
-check-secureboot-stable:
-	$(MAKE) --no-print-directory check-secureboot SECUREBOOT_SUITES=trixie
+check-secureboot-stable: override SECUREBOOT_SUITES = trixie

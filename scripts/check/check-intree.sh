@@ -1,26 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# check-intree.sh   (make check-intree) our sources as kernel/bpf/preload of
-#                   Debian's linux-source-6.12, built in (=y) and as a module
-#                   (=m), checked on the host and booted under QEMU with the
-#                   suites (README.md, "make check-intree"). Work area:
-#                   build/intree/<variant>/.
+# check-intree.sh (make check-intree) our sources as kernel/bpf/preload of Debian's
+# linux-source-6.12, built in (=y) and as a module (=m), checked on the host and
+# booted under QEMU with the suites (README.md, "make check-intree"). Work area:
+# build/intree/<variant>/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
 . "$(dirname "$0")/../lib/host.sh"
 results_begin intree
 
-# Warning lines naming "preload" or a symbol our objects define (objtool on
-# vmlinux.o names functions, not files).
-our_warnings() { # our_warnings LOG OBJDIR
-	local lines
+# No warning line names "preload" or a symbol our objects define (objtool on
+# vmlinux.o names functions, not files); those that do, indented.
+no_our_warnings() { # no_our_warnings LOG OBJDIR
+	local lines found
 	lines=$(grep -iE 'warn|error' "$1" | grep -vE '^ +[A-Z0-9_]+ +(\[M\] +)?[^ ]+$') || return 0
-	{
+	found=$({
 		grep -i preload <<<"$lines"
-		nm --defined-only "$2/bpf_preload_glue.o" "$2/bpf_preload_loader.o" \
-			"$2/bpf_preload_kern.o" 2>/dev/null |
+		nm --defined-only "$2"/bpf_preload_{glue,loader,kern}.o 2>/dev/null |
 			awk 'NF == 3 && length($3) > 4 { print $3 }' | grep -wF -f - <(echo "$lines")
-	} | sort -u || true
+	} | sort -u | sed 's/^/    /')
+	[ -z "$found" ] || { echo "$found"; return 1; }
 }
 
 # System.map's initcall entries as "<function> <level> <suffix>" (functions
@@ -30,12 +29,10 @@ our_warnings() { # our_warnings LOG OBJDIR
 # <fn><suffix>: 7 for late_initcall, 7s for late_initcall_sync).
 initcall_levels() {
 	awk '
-		function lvl(name) {
-			if (name == "__initcall_start") return -1
-			if (name == "__initcallrootfs_start") return 5.5
-			return substr(name, 11, 1) + 0
+		$3 ~ /^__initcall([0-7]|rootfs)?_start$/ {
+			c = substr($3, 11, 1)
+			maddr[++nm] = $1; mlvl[nm] = c == "_" ? -1 : c == "r" ? 5.5 : c + 0; next
 		}
-		$3 ~ /^__initcall([0-7]|rootfs)?_start$/ { nm++; maddr[nm] = $1; mlvl[nm] = lvl($3); next }
 		$3 == "__initcall_end" { end = $1; next }
 		$3 ~ /^__initcall__kmod_/ {
 			n = $3; sub(/^__initcall__kmod_.*__[0-9]+_[0-9]+_/, "", n)
@@ -63,7 +60,6 @@ check_initcall_order() { # check_initcall_order VMLOG MAP FN
 		}
 		END {
 			if (seen != 1) { printf "%s called %d times in the log\n", fn, seen; exit 1 }
-			bad = 0; before7 = 0; after7 = 0
 			for (k = 1; k <= i; k++) {
 				if (!(name[k] in level) || k == ours) continue
 				l = level[name[k]]
@@ -93,8 +89,6 @@ objtool_ran() { # objtool_ran VARIANT OBJDIR: over the C++ object; prints where
 		return 1
 	fi
 }
-
-empty() { [ -f "$1" ] && ! sed 's/^/    /' "$1" | grep ''; } # FILE is there and empty
 
 late_initcall() { # late_initcall SYSTEM_MAP
 	local lvl
@@ -129,8 +123,7 @@ check_variant() {
 	# resolve_btfids warn about BTF ids of code that is not built).
 	echo "intree: $v: the warning lines of the whole build log:"
 	grep -i warn "$K_LOG" | sed 's/^/    /' || true
-	our_warnings "$K_LOG" "$objdir" >"$dir/our-warnings"
-	check "$v: zero warnings in our files" empty "$dir/our-warnings"
+	check "$v: zero warnings in our files" no_our_warnings "$K_LOG" "$objdir"
 	check "$v: objtool ran over the C++ object" objtool_ran "$v" "$objdir"
 
 	if [ "$v" = module ]; then
@@ -148,12 +141,8 @@ check_variant() {
 		"/tests/builtin.sh check" "BPF_PRELOAD_BUILTIN=1 /tests/run.sh check" \
 		-- --timeout 1200 --append "initcall_debug log_buf_len=4M"
 	check "builtin: the initramfs holds no module file" no_module_file "$dir/initrd.cpio.gz"
-	if check_initcall_order "$dir/vm.log" "$K_MAP" bpf_preload_module_init >"$dir/initcall-order"; then
-		result ok "builtin: boot log: $(tail -n 1 "$dir/initcall-order"); no level 0-6 initcall after it"
-	else
-		sed 's/^/    /' "$dir/initcall-order"
-		result fail "builtin: boot log: bpf_preload_module_init ran in the late_initcall phase"
-	fi
+	check "builtin: boot log: no level 0-6 initcall after bpf_preload_module_init" \
+		check_initcall_order "$dir/vm.log" "$K_MAP" bpf_preload_module_init
 }
 
 test_programs || results_end

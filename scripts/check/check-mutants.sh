@@ -23,11 +23,10 @@ le_tables=(iterators.tables-little-endian.h iterators_nocount.tables-little-endi
 
 names=()
 declare -A m_file m_checks m_what m_sed m_build
-while IFS=$'\t' read -r name build file checks what sed; do
-	case $name in '#'* | '') continue ;; esac
-	names+=("$name")
-	m_file[$name]=$file m_checks[$name]=$checks m_what[$name]=$what m_sed[$name]=$sed
-	m_build[$name]=$build
+while IFS=$'\t' read -r n build file checks what sed; do
+	case $n in '#'* | '') continue ;; esac
+	names+=("$n")
+	m_file[$n]=$file m_checks[$n]=$checks m_what[$n]=$what m_sed[$n]=$sed m_build[$n]=$build
 done <"$TOP/scripts/check/mutants.tsv"
 
 log() { echo "mutants: $*"; }
@@ -52,12 +51,9 @@ apply() { # apply NAME TREE: the mutant's sed expression, which must change the 
 	local file=${m_file[$1]} e=${m_sed[$1]} changed
 	local f=$2/$file
 	[ -f "$f" ] || { echo "no file $file"; return 1; }
-	if sed -e "$e" "$f" | cmp -s - "$f"; then
-		echo "the edit did not apply: sed -e '$e' leaves $file unchanged"
-		return 1
-	fi
-	sed -e "$e" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - || true
-	sed -i -e "$e" "$f"
+	sed -e "$e" "$f" | diff -u --label "a/$file" --label "b/$file" "$f" - &&
+		{ echo "the edit did not apply: sed -e '$e' leaves $file unchanged"; return 1; }
+	sed -i -e "$e" "$f" || return
 	[ "$file" = "$bpf_source" ] || return 0
 	changed=$(regen_tables "$2" "$work/$1/tables.log") || return 1
 	[ -n "$changed" ] || { echo "the edit changed no tables header"; return 1; }
@@ -116,10 +112,7 @@ guest_failures() { # guest_failures VMLOG
 	while IFS= read -r problem; do
 		# A guest that died in its first suite also ran no suite through.
 		[[ $died = 1 && $problem == "no KTAP run"* ]] && continue
-		if [[ $problem != *"guest died"* ]]; then
-			echo "# $problem"
-			continue
-		fi
+		[[ $problem == *"guest died"* ]] || { echo "# $problem"; continue; }
 		died=1
 		last=$(grep -E '^(not )?ok [0-9]+ |^1\.\.[0-9]+$' "$1" | tail -n 1)
 		[[ $last != 1..* ]] || last="the plan"
@@ -178,8 +171,7 @@ make -C "$work/base/tree/tests" >"$work/base/tests.log" 2>&1 ||
 	{ cat "$work/base/tests.log"; result fail "base: make -C tests"; results_end; }
 
 # The checks the selected mutants use, in order of first use.
-checks=()
-needs_regen=0
+checks=() needs_regen=0
 for n in "${selected[@]}"; do
 	[ "${m_file[$n]}" != "$bpf_source" ] || needs_regen=1
 	for c in ${m_checks[$n]}; do
@@ -222,15 +214,12 @@ for n in "${selected[@]}"; do
 	rm -rf "$d" && mkdir -p "$d"
 	tree_from_base "$d/tree"
 	log "$n: ${m_what[$n]} (${m_file[$n]})"
-	rc=0
-	apply "$n" "$d/tree" >"$d/edit.log" 2>&1 || rc=$?
-	indent "| " <"$d/edit.log"
-	[ "$rc" = 0 ] || { result fail "$n: the edit did not apply"; continue; }
+	apply "$n" "$d/tree" 2>&1 | tee "$d/edit.log" | indent "| " ||
+		{ result fail "$n: the edit did not apply"; continue; }
 	[ "$dry" = 0 ] || continue
 
 	: >"$d/killers"
-	ran=()
-	verdict=""
+	ran=() verdict=""
 	for c in ${m_checks[$n]}; do
 		if [ -z "${control_ok[$c]:-}" ]; then
 			log "  $c: not run, its control failed"
@@ -257,12 +246,10 @@ for n in "${selected[@]}"; do
 		verdict=$(md_cell <"$d/killers.short" | paste -sd '\t' | sed 's/\t/<br>/g')
 	fi
 	log "$n: ${seconds} s"
-	{
-		# shellcheck disable=SC2016 # Markdown's backquotes
-		printf '| `%s` | `%s` | %s: `sed -e %s` ' "$n" "${m_file[$n]}" "${m_what[$n]}" \
-			"$(printf "'%s'" "${m_sed[$n]}" | md_cell)"
-		printf '| %s (%d s) | %s |\n' "${ran[*]:-none}" "$seconds" "$verdict"
-	} >>"$table"
+	# shellcheck disable=SC2016 # Markdown's backquotes
+	printf '| `%s` | `%s` | %s: `sed -e %s` | %s (%d s) | %s |\n' "$n" "${m_file[$n]}" \
+		"${m_what[$n]}" "$(printf "'%s'" "${m_sed[$n]}" | md_cell)" "${ran[*]:-none}" \
+		"$seconds" "$verdict" >>"$table"
 done
 [ "$dry" = 1 ] || log "table of this run: ${table#"$TOP"/}"
 results_end

@@ -1,11 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# check-secureboot.sh   (make check-secureboot) the module on a UEFI Secure
-#                       Boot machine, as a Debian user has it (README.md,
-#                       "Secure Boot and lockdown"): per kernel of $SUITES,
-# Debian's signed shim, grub and kernel under OVMF; the module signed by DKMS
-# (its own key) and DKMS's certificate put in MokList offline, as `mokutil
-# --import` does. Three boots: with the MOK, without it (the negative
+# check-secureboot.sh (make check-secureboot) the module on a UEFI Secure Boot
+# machine as a Debian user has it (README.md, "Secure Boot and lockdown"), per
+# kernel of $SUITES: Debian's signed shim, grub and kernel under OVMF; the module
+# signed by DKMS (its own key) and DKMS's certificate put in MokList offline, as
+# `mokutil --import` does. Three boots: with the MOK, without it (the negative
 # control) and lockdown=confidentiality. Logs in build/secureboot/<abi>/.
 set -euo pipefail
 # shellcheck source=scripts/lib/host.sh
@@ -36,13 +35,12 @@ virt_fw_vars() {
 }
 
 deb_extract() { # deb_extract DIR PKG PATTERN...: those members of K_SUITE's PKG
-	local dir=$1 pkg=$2 tmp rc=0
-	shift 2
-	mkdir -p "$dir" && tmp=$(mktemp -d "$SB_CACHE/deb.XXXXXX")
+	local tmp rc=0
+	mkdir -p "$1" && tmp=$(mktemp -d "$SB_CACHE/deb.XXXXXX")
 	# shellcheck disable=SC2016 # the inner shell expands them
 	"$CHROOT" run "$K_SUITE" --bind "$tmp" sh -c \
-		'cd "$1" && apt-get -qq -o APT::Sandbox::User=root download "$2"' sh "$tmp" "$pkg" &&
-		dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$dir" --wildcards "$@" || rc=$?
+		'cd "$1" && apt-get -qq -o APT::Sandbox::User=root download "$2"' sh "$tmp" "$2" &&
+		dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$1" --wildcards "${@:3}" || rc=$?
 	rm -rf "$tmp"
 	return $rc
 }
@@ -87,8 +85,7 @@ sb_dkms() {
 	ko_cat "$ko" >"$W/bpf_preload.ko" || { echo "no module from dkms build (log $W/dkms.log)"; return 1; }
 }
 
-signer_is() { [ "$(/sbin/modinfo -F signer "$1")" = "$2" ]; }
-unsigned() { [ -z "$(/sbin/modinfo -F sig_id "$1")" ]; }
+modinfo_is() { [ "$(/sbin/modinfo -F "$2" "$1")" = "$3" ]; } # modinfo_is KO FIELD VALUE
 
 sign() { # sign KEY CERT IN OUT: the kernel's sign-file, with its hash
 	local hash
@@ -112,10 +109,12 @@ enroll() {
 			--add-mok "$SHIM_GUID" "$TOP/$W/mok.pem" >"$W/vars.log" 2>&1
 }
 
-boot() { # boot NAME DIR APPEND mok|nomok RUNS: $W/root through shim and grub
-	rm -rf "${W:?}/$2" && mkdir -p "$W/$2" && cp -a "$W/root" "$W/$2/"
-	VM_RUNS=$5 vm_suite "$1" "$W/$2" "${GUEST[@]}" -- --uefi "$W" --vars "$W/vars-$4.fd" \
-		--timeout "$SB_TIMEOUT" --append "$3"
+# boot DIR APPEND mok|nomok CMD...: $W/root through shim and grub, by CMD
+# (vm_suite NAME: its results counted; vm_boot: not) DIR GUEST... -- VM.SH ARGS
+boot() {
+	rm -rf "${W:?}/$1" && mkdir -p "$W/$1" && cp -a "$W/root" "$W/$1/"
+	"${@:4}" "$W/$1" "${GUEST[@]}" -- --uefi "$W" --vars "$W/vars-$3.fd" \
+		--timeout "$SB_TIMEOUT" --append "$2"
 }
 
 check_kernel() { # check_kernel SUITE ABI (after kernel_use)
@@ -127,12 +126,13 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	result ok "$K_SUITE $abi: dkms build"
 	key=$DKMS_VAR/mok.key cert=$DKMS_VAR/mok.pub
 	check "$abi: DKMS signed it with the key it made, $cert" \
-		signer_is "$W/bpf_preload.ko" "DKMS module signing key"
+		modinfo_is "$W/bpf_preload.ko" signer "DKMS module signing key"
 	cp "$W/bpf_preload.ko" "$root/lib/modules/$abi/updates/dkms/"
 	# Unsigned, and signed with a key nobody enrolls.
 	copy_sources "$W/plain"
 	if logged "$abi: an unsigned build (make)" "$W/plain.log" module_make "$TOP/$W/plain"; then
-		check "$abi: an unsigned build (make)" unsigned "$W/plain/bpf_preload.ko"
+		check "$abi: an unsigned build (make)" \
+			modinfo_is "$W/plain/bpf_preload.ko" sig_id ""
 		cp "$W/plain/bpf_preload.ko" "$root/secureboot/unsigned.ko"
 	fi
 	# shellcheck disable=SC2016 # the inner shell expands them
@@ -142,13 +142,10 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 	sign "$TOP/$W/other.key" "$TOP/$W/other.der" "$TOP/$W/plain/bpf_preload.ko" "$TOP/$root/secureboot/wrongkey.ko" ||
 		result fail "$abi: sign-file with the other key"
 	# The kernel's own C module, signed with DKMS's key.
-	if c_ko=$(c_module 2>"$W/c_module.log") && cp "$c_ko" "$W/c_module.ko" &&
-		sign "$key" "$cert" "$TOP/$W/c_module.ko" "$TOP/$root/secureboot/c_module.ko"; then
-		result ok "$abi: the kernel's C module, signed with DKMS's key"
-	else
+	{ c_ko=$(c_module 2>"$W/c_module.log") && cp "$c_ko" "$W/c_module.ko"; } ||
 		cat "$W/c_module.log"
-		result fail "$abi: the kernel's C module, signed with DKMS's key"
-	fi
+	check "$abi: the kernel's C module, signed with DKMS's key" \
+		sign "$key" "$cert" "$TOP/$W/c_module.ko" "$TOP/$root/secureboot/c_module.ko"
 
 	check "$abi: Debian's signed kernel" signed_kernel
 	check "$abi: $K_SUITE's shim-signed and grub-efi-amd64-signed" loaders
@@ -156,21 +153,18 @@ check_kernel() { # check_kernel SUITE ABI (after kernel_use)
 
 	# efivarfs, a module in Debian's kernels, for the guest to read SecureBoot.
 	rel=$(awk -F: '$1 ~ /\/efivarfs\.ko/ {print $1; exit}' "$K_MODDIR/modules.dep")
-	mkdir -p "$root/lib/modules/$K_ABI/${rel%/*}"
-	cp "$K_MODDIR/$rel" "$root/lib/modules/$K_ABI/$rel"
+	install -D -m 644 "$K_MODDIR/$rel" "$root/lib/modules/$K_ABI/$rel"
 
-	boot "$abi: Secure Boot, MOK enrolled" integrity "" mok 2
-
+	VM_RUNS=2 boot integrity "" mok vm_suite "$abi: Secure Boot, MOK enrolled"
 	# The control: without the MOK the load test must fail; its own results
 	# are not counted.
-	local p0=$R_PASS f0=$R_FAIL s0=$R_SKIP
-	boot "$abi: control, no MOK" no-mok "" nomok 2
-	R_PASS=$p0 R_FAIL=$f0 R_SKIP=$s0
+	boot no-mok "" nomok vm_boot || true
 	grep -a '^not ok' "$W/no-mok/vm.log" | sed "s/^/$R_NAME: $abi: control: /" || true
 	check "$abi: negative control: without the MOK the load test fails" \
 		grep -aq '^not ok [0-9]* the mount loaded the module' "$W/no-mok/vm.log"
 
-	boot "$abi: lockdown=confidentiality" confidentiality lockdown=confidentiality mok 1
+	VM_RUNS=1 boot confidentiality lockdown=confidentiality mok \
+		vm_suite "$abi: lockdown=confidentiality"
 	grep -a '^# measured:' "$W/confidentiality/vm.log" | sed "s/^/$R_NAME: $abi: /" || true
 	echo "$R_NAME: $abi: $((SECONDS - t)) s"
 }
